@@ -1,0 +1,27 @@
+//! Compiles `proto/` with protox (no protoc needed): Rust types and tonic
+//! servers for the bundled greeter, plus the encoded descriptor set that its
+//! reflection service serves.
+
+use std::path::PathBuf;
+
+const PROTOS: &[&str] = &[
+    "helloworld.proto",
+    "grpcx/test/v1/everything.proto",
+    "grpcx/test/v1/note.proto",
+    "nopkg.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let fds = protox::compile(PROTOS, ["proto"])?;
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("grpcx_descriptor.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,261 @@
+//! `grpcx call`: resolve the method, feed the requests, print the responses.
+//!
+//! Two futures run side by side on one task: the feeder turns input chunks
+//! into messages and sends each as soon as it is parsed; the receiver prints
+//! each response as it arrives. That is what makes bidi interactive.
+
+use std::pin::Pin;
+
+use anyhow::{Context, Result, anyhow};
+use prost::Message as _;
+use prost_reflect::{
+    DeserializeOptions, DynamicMessage, MessageDescriptor, MethodDescriptor, ReflectMessage as _,
+};
+use tokio::sync::{Mutex, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::cli::CallArgs;
+use crate::error::StatusError;
+use crate::input::{self, Chunk, DataSource};
+use crate::invoke::{self, Response};
+use crate::metadata;
+use crate::output::Printer;
+use crate::schema::{self, MethodName, Schema};
+use crate::transport::{self, Target};
+
+pub async fn run(args: CallArgs) -> Result<()> {
+    let target = Target::parse(&args.target)?;
+    let name = MethodName::parse(&args.method)?;
+    let metadata = metadata::parse_headers(&args.conn.headers)?;
+    // Reading starts now, so a file or stdin is read while we connect.
+    let mut chunks = match args.data() {
+        Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
+        None => None,
+    };
+    let channel = transport::connect(&target, &args.conn).await?;
+    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata, false)?;
+    let method = schema.method(&name).await?;
+    let mut printer = Printer::new(&args.output);
+
+    let mut feeder = Feeder {
+        input: method.input(),
+        options: DeserializeOptions::new(),
+        sent: 0,
+    };
+    // The first message is parsed before anything is sent: bad input at the
+    // first message sends no request.
+    let first = feeder.next(&mut chunks, &mut schema).await?;
+    let (tx, rx) = mpsc::channel::<DynamicMessage>(16);
+    if method.is_client_streaming() {
+        if let Some(message) = first {
+            tx.try_send(message).expect("room for the first message");
+            feeder.sent = 1;
+        }
+    } else {
+        let message = first.unwrap_or_else(|| DynamicMessage::new(method.input()));
+        if feeder.next(&mut chunks, &mut schema).await?.is_some() {
+            return Err(anyhow!(
+                "{} takes exactly one request message, but the input holds more",
+                method.full_name()
+            ));
+        }
+        tx.try_send(message).expect("room for the message");
+        chunks = None;
+    }
+
+    let schema = Mutex::new(schema);
+    let feed = async {
+        if method.is_client_streaming() {
+            feeder.feed(&mut chunks, &schema, tx).await
+        } else {
+            drop(tx);
+            Ok(())
+        }
+    };
+    let mut feed = Feed::new(feed);
+    let start = invoke::start(
+        channel,
+        &method,
+        ReceiverStream::new(rx),
+        metadata,
+        schema::DEFAULT_MAX_MESSAGE_SIZE,
+    );
+    let response = tokio::select! {
+        response = start => response.map_err(StatusError)?,
+        // A bad message mid-stream ends the call: returning drops it, which
+        // cancels the stream, so the server never takes a cut-off input
+        // for a complete one.
+        Err(err) = feed.run() => return Err(err),
+    };
+    receive(response, &method, &schema, &mut printer, &mut feed).await
+}
+
+/// The feeding future, polled beside whatever the call is waiting for until
+/// it has finished.
+struct Feed<F> {
+    future: Pin<Box<F>>,
+    done: bool,
+}
+
+impl<F: Future<Output = Result<()>>> Feed<F> {
+    fn new(future: F) -> Self {
+        Feed {
+            future: Box::pin(future),
+            done: false,
+        }
+    }
+
+    /// Resolves only with the feeder's error; once the input is all sent, it
+    /// stays pending so that `select!` waits on the other branch alone.
+    async fn run(&mut self) -> Result<()> {
+        if !self.done {
+            let result = self.future.as_mut().await;
+            self.done = true;
+            result?;
+        }
+        std::future::pending().await
+    }
+}
+
+/// Turns input chunks into request messages.
+struct Feeder {
+    input: MessageDescriptor,
+    options: DeserializeOptions,
+    sent: usize,
+}
+
+impl Feeder {
+    /// The next request, or `None` at the end of the input.
+    async fn next(
+        &mut self,
+        chunks: &mut Option<mpsc::Receiver<Result<Chunk>>>,
+        schema: &mut Schema,
+    ) -> Result<Option<DynamicMessage>> {
+        let Some(rx) = chunks else { return Ok(None) };
+        let Some(chunk) = rx.recv().await else {
+            return Ok(None);
+        };
+        let chunk = chunk?;
+        let types = schema::types_in_json(&chunk.bytes);
+        if !types.is_empty() {
+            schema
+                .fetch_types(&types)
+                .await
+                .with_context(|| format!("message {}", chunk.index))?;
+            // The pool grew: take the input type from the new pool, which
+            // knows the Any types.
+            self.input = schema
+                .pool()
+                .get_message_by_name(self.input.full_name())
+                .expect("the input type stays in the pool");
+        }
+        input::parse_message(&chunk, &self.input, &self.options).map(Some)
+    }
+
+    /// Sends every remaining message as soon as it is parsed; the end of the
+    /// input half-closes the stream (by dropping `tx`).
+    async fn feed(
+        &mut self,
+        chunks: &mut Option<mpsc::Receiver<Result<Chunk>>>,
+        schema: &Mutex<Schema>,
+        tx: mpsc::Sender<DynamicMessage>,
+    ) -> Result<()> {
+        loop {
+            let next = {
+                let mut schema = schema.lock().await;
+                self.next(chunks, &mut schema).await
+            };
+            match next {
+                Ok(Some(message)) => {
+                    if tx.send(message).await.is_err() {
+                        return Ok(()); // the call is over; it reports why
+                    }
+                    self.sent += 1;
+                }
+                Ok(None) => return Ok(()),
+                Err(err) => {
+                    let sent = match self.sent {
+                        0 => "no message was sent".to_string(),
+                        1 => "the 1 message before it was sent".to_string(),
+                        n => format!("the {n} messages before it were sent"),
+                    };
+                    return Err(anyhow!("{err:#}; {sent}, then the call was cancelled"));
+                }
+            }
+        }
+    }
+}
+
+/// Prints every response as it arrives, flushing whenever the next one is
+/// not already here, then checks the final status.
+async fn receive<F: Future<Output = Result<()>>>(
+    mut response: Response,
+    method: &MethodDescriptor,
+    schema: &Mutex<Schema>,
+    printer: &mut Printer,
+    feed: &mut Feed<F>,
+) -> Result<()> {
+    let has_any = schema::may_contain_any(&method.output());
+    loop {
+        let next = match response.ready_message() {
+            Some(next) => next,
+            None => {
+                printer.flush()?;
+                tokio::select! {
+                    next = response.message() => next,
+                    Err(err) = feed.run() => {
+                        // Bad input mid-stream: print what already arrived,
+                        // then stop (dropping the call cancels it).
+                        while let Some(Ok(Some(message))) = response.ready_message() {
+                            printer.message(&message)?;
+                        }
+                        printer.flush()?;
+                        return Err(err);
+                    }
+                }
+            }
+        };
+        match next {
+            Ok(Some(message)) => {
+                let message = if has_any {
+                    resolve_any(message, schema).await?
+                } else {
+                    message
+                };
+                printer.message(&message)?;
+            }
+            Ok(None) => break,
+            Err(status) => {
+                printer.flush()?;
+                return Err(StatusError(status).into());
+            }
+        }
+    }
+    printer.flush()?;
+    response.trailers().await.map_err(StatusError)?;
+    Ok(())
+}
+
+/// Makes every Any in a response printable: fetches the types it names and
+/// re-reads the message against the pool that now holds them. Loops because
+/// an Any nested in an Any shows its type only once the outer one decodes.
+async fn resolve_any(
+    mut message: DynamicMessage,
+    schema: &Mutex<Schema>,
+) -> Result<DynamicMessage> {
+    loop {
+        let mut types = Vec::new();
+        schema::types_in_message(&message, &mut types);
+        let pool = message.descriptor().parent_pool().clone();
+        if types.iter().all(|t| pool.get_message_by_name(t).is_some()) {
+            return Ok(message);
+        }
+        let mut schema = schema.lock().await;
+        schema.fetch_types(&types).await?;
+        let desc = schema
+            .pool()
+            .get_message_by_name(message.descriptor().full_name())
+            .expect("the output type stays in the pool");
+        message = DynamicMessage::decode(desc, message.encode_to_vec().as_slice())?;
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand; each turns its plain args into live objects
+//! and runs.
+
+pub mod call;
+pub mod demo;
+pub mod list;

@@ -1,0 +1,97 @@
+//! `google.protobuf.Any`: which message types an input or a response names,
+//! so that reflection can fetch them before JSON is parsed or printed.
+
+use std::collections::HashSet;
+
+use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
+
+const ANY: &str = "google.protobuf.Any";
+
+/// True when a message of this type can hold an Any somewhere inside.
+pub fn may_contain_any(desc: &MessageDescriptor) -> bool {
+    fn walk(desc: &MessageDescriptor, seen: &mut HashSet<String>) -> bool {
+        if desc.full_name() == ANY {
+            return true;
+        }
+        if !seen.insert(desc.full_name().to_string()) {
+            return false;
+        }
+        desc.fields().any(|field| match field.kind() {
+            Kind::Message(inner) => walk(&inner, seen),
+            _ => false,
+        })
+    }
+    walk(desc, &mut HashSet::new())
+}
+
+/// The type names of every Any in a message, nested Anys included.
+pub fn types_in_message(message: &DynamicMessage, out: &mut Vec<String>) {
+    if message.descriptor().full_name() == ANY {
+        if let Some(Value::String(url)) = message.get_field_by_number(1).as_deref() {
+            out.push(type_name(url).to_string());
+        }
+        if let (Some(name), Some(Value::Bytes(bytes))) =
+            (out.last(), message.get_field_by_number(2).as_deref())
+            && let Some(desc) = message.descriptor().parent_pool().get_message_by_name(name)
+            && let Ok(inner) = DynamicMessage::decode(desc, bytes.clone())
+        {
+            types_in_message(&inner, out);
+        }
+        return;
+    }
+    for (_, value) in message.fields() {
+        types_in_value(value, out);
+    }
+}
+
+fn types_in_value(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Message(inner) => types_in_message(inner, out),
+        Value::List(items) => items.iter().for_each(|v| types_in_value(v, out)),
+        Value::Map(map) => map.values().for_each(|v| types_in_value(v, out)),
+        _ => {}
+    }
+}
+
+/// The type names in every `"@type"` of a JSON input. Cheap when there is
+/// none: the bytes are only parsed when they contain `"@type"`.
+pub fn types_in_json(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    if !bytes.windows(7).any(|w| w == b"\"@type\"") {
+        return out;
+    }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        walk_json(&value, &mut out);
+    }
+    out
+}
+
+fn walk_json(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(url)) = map.get("@type") {
+                out.push(type_name(url).to_string());
+            }
+            map.values().for_each(|v| walk_json(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| walk_json(v, out)),
+        _ => {}
+    }
+}
+
+/// `type.googleapis.com/pkg.Msg` → `pkg.Msg`.
+pub fn type_name(url: &str) -> &str {
+    url.rsplit_once('/').map_or(url, |(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_types_in_json() {
+        let json = br#"{"a":{"@type":"type.googleapis.com/x.Y","v":[{"@type":"z.W"}]}}"#;
+        assert_eq!(types_in_json(json), ["x.Y", "z.W"]);
+        assert!(types_in_json(br#"{"a":"@type"}"#).is_empty());
+    }
+}

@@ -1,0 +1,74 @@
+//! The offline backends: .proto files compiled at run time by protox, and
+//! binary FileDescriptorSets (protosets).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use prost_reflect::DescriptorPool;
+
+use crate::cli::SchemaArgs;
+
+/// Builds one pool from every `--protoset` and `--proto` given.
+pub fn load(args: &SchemaArgs, source_info: bool) -> Result<DescriptorPool> {
+    let mut pool = if args.protos.is_empty() {
+        DescriptorPool::new()
+    } else {
+        compile(&args.protos, &args.import_paths, source_info)?
+    };
+    for path in &args.protosets {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read protoset {}", path.display()))?;
+        pool.decode_file_descriptor_set(bytes.as_slice())
+            .with_context(|| format!("{} is not a valid FileDescriptorSet", path.display()))?;
+    }
+    Ok(pool)
+}
+
+/// Compiles .proto files. A file outside every import root gets its own
+/// directory as a root; `google/protobuf/*.proto` come built in.
+fn compile(
+    files: &[PathBuf],
+    import_paths: &[PathBuf],
+    source_info: bool,
+) -> Result<DescriptorPool> {
+    let mut roots: Vec<PathBuf> = import_paths.to_vec();
+    let mut names = Vec::with_capacity(files.len());
+    for file in files {
+        if !file.is_file() {
+            return Err(anyhow!("cannot read {}: no such file", file.display()));
+        }
+        let name = match roots.iter().find_map(|root| name_under(file, root)) {
+            Some(name) => name,
+            None => {
+                let dir = match file.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                roots.push(dir);
+                PathBuf::from(
+                    file.file_name()
+                        .context("a --proto path has no file name")?,
+                )
+            }
+        };
+        names.push(name);
+    }
+    let mut compiler = protox::Compiler::new(&roots)?;
+    compiler
+        .include_imports(true)
+        .include_source_info(source_info);
+    for name in &names {
+        compiler.open_file(name).map_err(|err| anyhow!("{err}"))?;
+    }
+    Ok(compiler.descriptor_pool())
+}
+
+/// The file's name relative to `root`, when it lies under it.
+fn name_under(file: &Path, root: &Path) -> Option<PathBuf> {
+    if let Ok(rest) = file.strip_prefix(root) {
+        return Some(rest.to_path_buf());
+    }
+    let file = file.canonicalize().ok()?;
+    let root = root.canonicalize().ok()?;
+    file.strip_prefix(root).ok().map(Path::to_path_buf)
+}

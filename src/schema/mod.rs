@@ -1,0 +1,298 @@
+//! The descriptor source: one `Schema` over three backends — .proto files,
+//! protosets, and the server's reflection service.
+//!
+//! The offline backends load everything up front. Reflection fetches lazily:
+//! only the files a lookup needs, with their imports, added to one pool.
+
+mod any;
+mod files;
+mod reflection;
+
+use anyhow::{Result, anyhow};
+use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+pub use any::{may_contain_any, type_name, types_in_json, types_in_message};
+pub use reflection::Reflection;
+
+use crate::cli::SchemaArgs;
+use crate::error::hinted;
+
+/// The largest message grpcx accepts by default (responses and reflection).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
+
+/// Descriptors, and where to get more of them.
+pub struct Schema {
+    pool: DescriptorPool,
+    reflection: Option<Reflection>,
+}
+
+impl Schema {
+    /// Loads from `--proto`/`--protoset` when given; otherwise uses reflection
+    /// over `channel`. `source_info` keeps comments (only `describe` prints them).
+    pub fn load(
+        args: &SchemaArgs,
+        channel: Option<&Channel>,
+        metadata: &MetadataMap,
+        source_info: bool,
+    ) -> Result<Schema> {
+        if args.is_offline() {
+            return Ok(Schema {
+                pool: files::load(args, source_info)?,
+                reflection: None,
+            });
+        }
+        let channel = channel.ok_or_else(|| {
+            hinted(
+                "no schema: give a server to ask by reflection",
+                "or pass --proto or --protoset to work offline",
+            )
+        })?;
+        Ok(Schema {
+            pool: DescriptorPool::new(),
+            reflection: Some(Reflection::new(
+                channel.clone(),
+                metadata.clone(),
+                DEFAULT_MAX_MESSAGE_SIZE,
+            )),
+        })
+    }
+
+    /// Every descriptor resolved so far.
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.pool
+    }
+
+    /// The full names of every service, sorted.
+    pub async fn service_names(&mut self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = match &mut self.reflection {
+            Some(reflection) => reflection.list_services().await?,
+            None => self
+                .pool
+                .services()
+                .map(|s| s.full_name().to_string())
+                .collect(),
+        };
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Makes sure the symbol (a service or message name) is in the pool,
+    /// fetching it by reflection when needed. False when nobody knows it.
+    pub async fn fetch_symbol(&mut self, symbol: &str) -> Result<bool> {
+        if self.knows(symbol) {
+            return Ok(true);
+        }
+        let Some(reflection) = &mut self.reflection else {
+            return Ok(false);
+        };
+        let pool = &self.pool;
+        let known = |name: &str| pool.get_file_by_name(name).is_some();
+        let Some(files) = reflection.file_containing_symbol(symbol, &known).await? else {
+            return Ok(false);
+        };
+        self.pool
+            .add_file_descriptor_protos(files)
+            .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
+        Ok(self.knows(symbol))
+    }
+
+    /// Fetches every named message type the pool lacks (for Any). True when
+    /// the pool grew, so descriptors taken from it before are stale.
+    pub async fn fetch_types(&mut self, names: &[String]) -> Result<bool> {
+        let mut grew = false;
+        for name in names {
+            if !self.knows(name) {
+                if !self.fetch_symbol(name).await? {
+                    return Err(anyhow!(
+                        "type '{name}' (named by an Any's @type) is not in the schema"
+                    ));
+                }
+                grew = true;
+            }
+        }
+        Ok(grew)
+    }
+
+    fn knows(&self, symbol: &str) -> bool {
+        self.pool.get_service_by_name(symbol).is_some()
+            || self.pool.get_message_by_name(symbol).is_some()
+            || self.pool.get_enum_by_name(symbol).is_some()
+    }
+
+    /// Finds a service, or fails naming it with the closest names.
+    pub async fn service(&mut self, name: &str) -> Result<ServiceDescriptor> {
+        if self.fetch_symbol(name).await?
+            && let Some(service) = self.pool.get_service_by_name(name)
+        {
+            return Ok(service);
+        }
+        let names = self.service_names().await?;
+        Err(not_found(&format!("service '{name}'"), name, &names, |s| {
+            s.to_string()
+        }))
+    }
+
+    /// Finds a method, or fails naming what is missing with the closest names.
+    pub async fn method(&mut self, name: &MethodName) -> Result<MethodDescriptor> {
+        let service = match self.service(&name.service).await {
+            Ok(service) => service,
+            Err(err) => {
+                // A service given without its package: suggest the full name.
+                let names = self.service_names().await.unwrap_or_default();
+                let suffix = format!(".{}", name.service);
+                if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
+                    return Err(hinted(
+                        format!("service '{}' not found", name.service),
+                        format!("did you mean {full}/{}?", name.method),
+                    ));
+                }
+                return Err(err);
+            }
+        };
+        if let Some(method) = service.methods().find(|m| m.name() == name.method) {
+            return Ok(method);
+        }
+        let methods: Vec<String> = service.methods().map(|m| m.name().to_string()).collect();
+        Err(not_found(
+            &format!(
+                "method '{}' not found in service {}",
+                name.method,
+                service.full_name()
+            ),
+            &name.method,
+            &methods,
+            |m| format!("{}/{m}", service.full_name()),
+        ))
+    }
+}
+
+/// An error for a name that was not found, with a "did you mean" hint when a
+/// close name exists.
+fn not_found(
+    what: &str,
+    wanted: &str,
+    candidates: &[String],
+    show: impl Fn(&str) -> String,
+) -> anyhow::Error {
+    let message = if what.contains("not found") {
+        what.to_string()
+    } else {
+        format!("{what} not found")
+    };
+    match closest(wanted, candidates) {
+        Some(best) => hinted(message, format!("did you mean {}?", show(best))),
+        None if !candidates.is_empty() && candidates.len() <= 8 => {
+            let all: Vec<String> = candidates.iter().map(|c| show(c)).collect();
+            hinted(message, format!("available: {}", all.join(", ")))
+        }
+        None => anyhow!(message),
+    }
+}
+
+/// The candidate nearest to `wanted`, if it is near enough to be a typo.
+pub fn closest<'a>(wanted: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let wanted_lower = wanted.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| {
+            let lower = c.to_ascii_lowercase();
+            let mut score = strsim::normalized_damerau_levenshtein(&wanted_lower, &lower);
+            if lower.ends_with(&wanted_lower) || wanted_lower.ends_with(&lower) {
+                score = score.max(0.8);
+            }
+            (score, c.as_str())
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// A method as the user names it: `pkg.Service/Method`, `pkg.Service.Method`,
+/// or `/pkg.Service/Method`. Services may have no package: `Hello/Hello`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodName {
+    pub service: String,
+    pub method: String,
+}
+
+impl MethodName {
+    pub fn parse(text: &str) -> Result<MethodName> {
+        let trimmed = text.trim().trim_start_matches('/');
+        let split = trimmed
+            .rsplit_once('/')
+            .or_else(|| trimmed.rsplit_once('.'));
+        let bad = || {
+            anyhow!(
+                "invalid method '{text}': expected package.Service/Method or package.Service.Method"
+            )
+        };
+        let (service, method) = split.ok_or_else(bad)?;
+        let ident = |s: &str| {
+            !s.is_empty()
+                && s.split('.').all(|part| {
+                    !part.is_empty()
+                        && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !part.starts_with(|c: char| c.is_ascii_digit())
+                })
+        };
+        if !ident(service) || !ident(method) || method.contains('.') {
+            return Err(bad());
+        }
+        Ok(MethodName {
+            service: service.to_string(),
+            method: method.to_string(),
+        })
+    }
+
+    /// The HTTP/2 path: `/pkg.Service/Method`.
+    pub fn path(&self) -> String {
+        format!("/{}/{}", self.service, self.method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(text: &str) -> (String, String) {
+        let name = MethodName::parse(text).unwrap();
+        (name.service, name.method)
+    }
+
+    #[test]
+    fn method_names_in_every_spelling() {
+        let want = ("helloworld.Greeter".to_string(), "SayHello".to_string());
+        assert_eq!(m("helloworld.Greeter/SayHello"), want);
+        assert_eq!(m("helloworld.Greeter.SayHello"), want);
+        assert_eq!(m("/helloworld.Greeter/SayHello"), want);
+        assert_eq!(m("Hello/Hello"), ("Hello".into(), "Hello".into()));
+        assert_eq!(m("Hello.Hello"), ("Hello".into(), "Hello".into()));
+        assert_eq!(m("greet/hello"), ("greet".into(), "hello".into()));
+    }
+
+    #[test]
+    fn malformed_method_names_are_errors() {
+        for bad in [
+            "", "Greeter", "a/", "/b", "a..b/c", "a/b.c", "a b/c", "1a/b", "a/b/",
+        ] {
+            assert!(MethodName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn closest_finds_typos_and_suffixes() {
+        let names = vec![
+            "helloworld.Greeter".to_string(),
+            "grpc.health.v1.Health".to_string(),
+        ];
+        assert_eq!(
+            closest("helloworld.Greter", &names),
+            Some("helloworld.Greeter")
+        );
+        assert_eq!(closest("Greeter", &names), Some("helloworld.Greeter"));
+        assert_eq!(closest("zzz", &names), None);
+    }
+}

@@ -1,0 +1,371 @@
+//! The reflection backend: asks the server's `grpc.reflection.v1` service,
+//! falling back to `v1alpha` (grpcio and older grpc-go serve only that).
+//!
+//! One bidi stream carries every request of a command. Requests are
+//! pipelined: all the files one round needs are asked for at once, and the
+//! answers read in order. Servers that close the stream on an error get a new
+//! stream for the requests still unanswered.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use anyhow::{Result, anyhow};
+use prost::Message as _;
+use prost_types::FileDescriptorProto;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+use tonic::{Code, Status, Streaming};
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
+
+use crate::error::hinted;
+
+/// The two wire-identical versions of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V1Alpha,
+}
+
+impl Version {
+    fn path(self) -> &'static str {
+        match self {
+            Version::V1 => "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            Version::V1Alpha => "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        }
+    }
+}
+
+struct OpenStream {
+    tx: mpsc::Sender<ServerReflectionRequest>,
+    rx: Streaming<ServerReflectionResponse>,
+}
+
+/// A reflection client with its open stream.
+pub struct Reflection {
+    channel: Channel,
+    metadata: MetadataMap,
+    max_message_size: usize,
+    version: Option<Version>,
+    stream: Option<OpenStream>,
+}
+
+/// What one request got back.
+type Answer = Result<MessageResponse, Status>;
+
+impl Reflection {
+    pub fn new(channel: Channel, metadata: MetadataMap, max_message_size: usize) -> Self {
+        Reflection {
+            channel,
+            metadata,
+            max_message_size,
+            version: None,
+            stream: None,
+        }
+    }
+
+    /// The full names of the services the server offers.
+    pub async fn list_services(&mut self) -> Result<Vec<String>> {
+        let answer = self
+            .exchange(vec![MessageRequest::ListServices(String::new())])
+            .await?
+            .pop()
+            .expect("one answer per request");
+        match answer {
+            Ok(MessageResponse::ListServicesResponse(list)) => {
+                Ok(list.service.into_iter().map(|s| s.name).collect())
+            }
+            Ok(MessageResponse::ErrorResponse(err)) => Err(anyhow!(
+                "reflection could not list the services: {}",
+                err.error_message
+            )),
+            Ok(_) => Err(anyhow!(
+                "reflection answered list_services with something else"
+            )),
+            Err(status) => Err(status_error("list the services", &status)),
+        }
+    }
+
+    /// The file that defines `symbol`, with every file it imports that the
+    /// pool does not already hold (`known`). `None` when the server does not
+    /// know the symbol.
+    pub async fn file_containing_symbol(
+        &mut self,
+        symbol: &str,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<Vec<FileDescriptorProto>>> {
+        let answer = self
+            .exchange(vec![MessageRequest::FileContainingSymbol(
+                symbol.to_string(),
+            )])
+            .await?
+            .pop()
+            .expect("one answer per request");
+        let files = match answer {
+            Ok(MessageResponse::FileDescriptorResponse(files)) => {
+                decode_files(&files.file_descriptor_proto)?
+            }
+            Ok(MessageResponse::ErrorResponse(err)) if err.error_code == Code::NotFound as i32 => {
+                return Ok(None);
+            }
+            Ok(MessageResponse::ErrorResponse(err)) => {
+                return Err(anyhow!(
+                    "reflection could not find {symbol}: {}",
+                    err.error_message
+                ));
+            }
+            Ok(_) => {
+                return Err(anyhow!(
+                    "reflection answered a symbol request with something else"
+                ));
+            }
+            // A server that closes the stream rather than answering NOT_FOUND.
+            Err(status) if status.code() == Code::NotFound => return Ok(None),
+            Err(status) => return Err(status_error(&format!("find {symbol}"), &status)),
+        };
+        self.complete(files, known).await.map(Some)
+    }
+
+    /// Adds the missing imports of `files`, asking for all of one round's
+    /// files at once. Some servers send the whole closure with the first
+    /// answer, others only the defining file.
+    async fn complete(
+        &mut self,
+        files: Vec<FileDescriptorProto>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<FileDescriptorProto>> {
+        let mut have: HashMap<String, FileDescriptorProto> = HashMap::new();
+        let mut order = Vec::new();
+        let mut pending: VecDeque<FileDescriptorProto> = files.into();
+        loop {
+            while let Some(file) = pending.pop_front() {
+                let name = file.name().to_string();
+                if let std::collections::hash_map::Entry::Vacant(slot) = have.entry(name) {
+                    order.push(slot.key().clone());
+                    slot.insert(file);
+                }
+            }
+            let mut missing: Vec<String> = Vec::new();
+            let mut seen = HashSet::new();
+            for file in have.values() {
+                for dep in &file.dependency {
+                    if !have.contains_key(dep) && !known(dep) && seen.insert(dep.clone()) {
+                        missing.push(dep.clone());
+                    }
+                }
+            }
+            if missing.is_empty() {
+                break;
+            }
+            let requests = missing
+                .iter()
+                .map(|name| MessageRequest::FileByFilename(name.clone()))
+                .collect();
+            let answers = self.exchange(requests).await?;
+            for (name, answer) in missing.iter().zip(answers) {
+                match answer {
+                    Ok(MessageResponse::FileDescriptorResponse(files)) => {
+                        pending.extend(decode_files(&files.file_descriptor_proto)?);
+                    }
+                    Ok(MessageResponse::ErrorResponse(err)) => {
+                        return Err(anyhow!(
+                            "reflection could not give {name}, which the schema imports: {}",
+                            err.error_message
+                        ));
+                    }
+                    Ok(_) => {
+                        return Err(anyhow!(
+                            "reflection answered a file request with something else"
+                        ));
+                    }
+                    Err(status) => return Err(status_error(&format!("fetch {name}"), &status)),
+                }
+            }
+            if pending.iter().all(|f| have.contains_key(f.name())) {
+                let lost = missing
+                    .iter()
+                    .find(|m| !have.contains_key(*m))
+                    .expect("missing");
+                return Err(anyhow!(
+                    "reflection did not return {lost}, which the schema imports"
+                ));
+            }
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|name| have.remove(&name))
+            .collect())
+    }
+
+    /// Sends every request at once and reads one answer per request, in
+    /// order. Chooses the version on first use.
+    async fn exchange(&mut self, requests: Vec<MessageRequest>) -> Result<Vec<Answer>> {
+        if self.version.is_none() {
+            return self.first_exchange(requests).await;
+        }
+        let mut answers = Vec::with_capacity(requests.len());
+        let mut rest: VecDeque<MessageRequest> = requests.into();
+        while !rest.is_empty() {
+            let got = self.send_and_read(&rest).await;
+            let ok = got.iter().take_while(|a| a.is_ok()).count();
+            for _ in 0..ok {
+                rest.pop_front();
+            }
+            let mut got = got.into_iter();
+            answers.extend(got.by_ref().take(ok));
+            if let Some(failed) = got.next() {
+                // The stream broke at this request: it gets the error, and the
+                // requests after it are asked again on a new stream.
+                rest.pop_front();
+                answers.push(failed);
+                self.stream = None;
+            }
+        }
+        Ok(answers)
+    }
+
+    /// The first exchange picks the version: v1, or v1alpha when v1 fails.
+    async fn first_exchange(&mut self, requests: Vec<MessageRequest>) -> Result<Vec<Answer>> {
+        let mut v1_status = None;
+        for version in [Version::V1, Version::V1Alpha] {
+            self.version = Some(version);
+            self.stream = None;
+            let answers = self
+                .send_and_read(&requests.iter().cloned().collect())
+                .await;
+            match answers.first() {
+                Some(Err(status)) if is_reflection_failure(status) => {
+                    v1_status.get_or_insert(status.clone());
+                    continue;
+                }
+                _ => {}
+            }
+            if answers.iter().any(|a| a.is_err()) {
+                // Broke partway: finish on the normal path, on a new stream.
+                self.stream = None;
+                let ok: Vec<Answer> = answers.into_iter().take_while(|a| a.is_ok()).collect();
+                let rest: Vec<MessageRequest> = requests[ok.len()..].to_vec();
+                let mut more = Box::pin(self.exchange(rest)).await?;
+                let mut all = ok;
+                all.append(&mut more);
+                return Ok(all);
+            }
+            return Ok(answers);
+        }
+        self.version = None;
+        let status = v1_status.expect("v1 failed");
+        if matches!(status.code(), Code::Unimplemented | Code::NotFound) {
+            Err(hinted(
+                "the server does not offer reflection",
+                "pass --proto or --protoset",
+            ))
+        } else {
+            Err(status_error("use reflection", &status))
+        }
+    }
+
+    /// Sends the requests on the open stream (opening one if needed) and reads
+    /// an answer for each. A broken stream answers the first unanswered
+    /// request with its status; the rest are left out.
+    async fn send_and_read(&mut self, requests: &VecDeque<MessageRequest>) -> Vec<Answer> {
+        let mut answers = Vec::with_capacity(requests.len());
+        let messages = requests.iter().map(|request| ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(request.clone()),
+        });
+        let sent = match self.stream.as_mut() {
+            Some(stream) => {
+                let mut sent = true;
+                for message in messages {
+                    if stream.tx.send(message).await.is_err() {
+                        sent = false;
+                        break;
+                    }
+                }
+                sent
+            }
+            None => match self.open(messages.collect()).await {
+                Ok(()) => true,
+                Err(status) => {
+                    answers.push(Err(status));
+                    return answers;
+                }
+            },
+        };
+        let stream = self.stream.as_mut().expect("opened");
+        for _ in requests {
+            match stream.rx.message().await {
+                Ok(Some(response)) => match response.message_response {
+                    Some(answer) => answers.push(Ok(answer)),
+                    None => answers.push(Err(Status::internal("an empty reflection response"))),
+                },
+                Ok(None) => {
+                    answers.push(Err(Status::unavailable("the reflection stream ended")));
+                    break;
+                }
+                Err(status) => {
+                    answers.push(Err(status));
+                    break;
+                }
+            }
+        }
+        if !sent || answers.last().is_some_and(|a| a.is_err()) {
+            self.stream = None;
+        }
+        answers
+    }
+
+    /// Opens the bidi stream with the first requests already queued: the call
+    /// returns once the server sends its headers, and some servers send them
+    /// only after a first request.
+    async fn open(&mut self, first: Vec<ServerReflectionRequest>) -> Result<(), Status> {
+        let version = self.version.expect("version chosen");
+        let (tx, rx) = mpsc::channel(first.len().max(16));
+        for message in first {
+            tx.try_send(message)
+                .expect("the channel holds the first round");
+        }
+        let mut request = tonic::Request::new(ReceiverStream::new(rx));
+        *request.metadata_mut() = self.metadata.clone();
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(self.max_message_size);
+        grpc.ready()
+            .await
+            .map_err(|err| Status::unavailable(format!("the connection failed: {err}")))?;
+        let codec =
+            tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
+        let path = http::uri::PathAndQuery::from_static(version.path());
+        let response = grpc.streaming(request, path, codec).await?;
+        self.stream = Some(OpenStream {
+            tx,
+            rx: response.into_inner(),
+        });
+        Ok(())
+    }
+}
+
+fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
+    encoded
+        .iter()
+        .map(|bytes| {
+            FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
+                anyhow!("reflection sent a file descriptor that does not decode: {err}")
+            })
+        })
+        .collect()
+}
+
+/// Statuses that mean "this version of reflection is not here".
+fn is_reflection_failure(status: &Status) -> bool {
+    !matches!(status.code(), Code::Ok)
+}
+
+fn status_error(what: &str, status: &Status) -> anyhow::Error {
+    anyhow!(
+        "reflection failed to {what}: {}: {}",
+        crate::error::code_name(status.code()),
+        status.message()
+    )
+}

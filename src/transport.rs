@@ -1,0 +1,195 @@
+//! Targets and channels: parses what the user typed as the server, and opens
+//! the HTTP/2 channel to it.
+//!
+//! The rule that keeps plaintext off the network: `host:port` means plaintext
+//! h2c only when the host is a loopback name or address; anywhere else it means
+//! TLS. `http://` forces plaintext, `https://` forces TLS.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::cli::ConnArgs;
+use crate::error::{StatusError, UsageError};
+
+/// A parsed server address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host name or IP address, without IPv6 brackets.
+    pub host: String,
+    pub port: u16,
+    /// Whether to speak TLS.
+    pub tls: bool,
+}
+
+impl Target {
+    /// Parses `host:port`, `http://host:port`, `https://host[:port]`,
+    /// `[::1]:port`. Errors are usage errors.
+    pub fn parse(text: &str) -> Result<Target> {
+        let usage = |why: &str| UsageError(format!("invalid target '{text}': {why}"));
+        let (scheme, rest) = match text.split_once("://") {
+            Some((scheme, rest)) => (Some(scheme.to_ascii_lowercase()), rest),
+            None => (None, text),
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.is_empty() {
+            return Err(usage("no host").into());
+        }
+        if rest.contains('/') {
+            return Err(usage("a target has no path").into());
+        }
+        let (host, port) = split_host_port(rest).map_err(&usage)?;
+        let (tls, default_port) = match scheme.as_deref() {
+            None => (!is_loopback(&host), None),
+            Some("http") => (false, Some(80)),
+            Some("https") => (true, Some(443)),
+            Some(other) => return Err(usage(&format!("unknown scheme '{other}'")).into()),
+        };
+        let port = match (port, default_port) {
+            (Some(port), _) => port,
+            (None, Some(port)) => port,
+            (None, None) => return Err(usage("a port is needed, as in host:port").into()),
+        };
+        Ok(Target { host, port, tls })
+    }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// True for text that looks like a target rather than a service name:
+    /// it has a `:` or a scheme.
+    pub fn looks_like_target(text: &str) -> bool {
+        text.contains(':')
+    }
+}
+
+/// Splits `host:port` or `[v6]:port`; the port may be missing.
+fn split_host_port(text: &str) -> Result<(String, Option<u16>), &'static str> {
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or("unclosed '['")?;
+        match after {
+            "" => (host, None),
+            _ => (host, Some(after.strip_prefix(':').ok_or("junk after ']'")?)),
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, _)) if host.contains(':') => {
+                return Err("an IPv6 address needs brackets, as in [::1]:50051");
+            }
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host");
+    }
+    let port = match port {
+        None => None,
+        Some(port) => Some(
+            port.parse::<u16>()
+                .map_err(|_| "the port is not a number from 0 to 65535")?,
+        ),
+    };
+    Ok((host.to_string(), port))
+}
+
+/// `localhost`, `*.localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Opens a channel to the target and waits until it is connected, so that a
+/// refused connection fails here, fast, with the address in the message.
+pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
+    if target.tls {
+        bail!(
+            "TLS to {} is not available in this build yet; for a plaintext server use http://{}",
+            target.authority(),
+            target.authority()
+        );
+    }
+    let timeout = Duration::try_from_secs_f64(args.connect_timeout)
+        .map_err(|_| UsageError("--connect-timeout must be a positive number of seconds".into()))?;
+    let endpoint = Endpoint::from_shared(format!("http://{}", target.authority()))
+        .with_context(|| format!("invalid target '{}'", target.authority()))?
+        .connect_timeout(timeout)
+        .tcp_nodelay(true);
+    let channel = tokio::time::timeout(timeout, endpoint.connect())
+        .await
+        .map_err(|_| connect_failed(target, "timed out"))?
+        .map_err(|err| connect_failed(target, &cause(&err)))?;
+    Ok(channel)
+}
+
+fn connect_failed(target: &Target, why: &str) -> anyhow::Error {
+    StatusError(tonic::Status::unavailable(format!(
+        "cannot connect to {}: {why}",
+        target.authority()
+    )))
+    .into()
+}
+
+/// The innermost cause of an error, which names what actually went wrong.
+fn cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = err;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> Target {
+        Target::parse(text).unwrap()
+    }
+
+    #[test]
+    fn loopback_is_plaintext_and_the_rest_is_tls() {
+        assert!(!t("localhost:50051").tls);
+        assert!(!t("127.0.0.2:1").tls);
+        assert!(!t("[::1]:1").tls);
+        assert!(t("example.com:443").tls);
+        assert!(t("10.0.0.1:80").tls);
+        assert!(!t("http://example.com:80").tls);
+        assert!(t("https://localhost:1").tls);
+    }
+
+    #[test]
+    fn ports_and_brackets() {
+        assert_eq!(t("https://example.com").port, 443);
+        assert_eq!(t("[::1]:7").host, "::1");
+        assert_eq!(t("[::1]:7").authority(), "[::1]:7");
+        assert_eq!(t("http://localhost:8080/").port, 8080);
+    }
+
+    #[test]
+    fn bad_targets_are_usage_errors() {
+        for bad in [
+            "",
+            "localhost",
+            "host:99999",
+            "::1:5",
+            "ftp://x:1",
+            "h:1/path",
+            ":5",
+        ] {
+            let err = Target::parse(bad).unwrap_err();
+            assert!(err.is::<UsageError>(), "{bad}: {err}");
+        }
+    }
+}
