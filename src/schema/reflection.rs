@@ -200,63 +200,42 @@ impl Reflection {
     }
 
     /// Sends every request at once and reads one answer per request, in
-    /// order. Chooses the version on first use.
+    /// order. Chooses the version on first use. When a stream breaks, the
+    /// request it broke on gets the error and the rest go on a new stream.
     async fn exchange(&mut self, requests: Vec<MessageRequest>) -> Result<Vec<Answer>> {
-        if self.version.is_none() {
-            return self.first_exchange(requests).await;
-        }
-        let mut answers = Vec::with_capacity(requests.len());
-        let mut rest: VecDeque<MessageRequest> = requests.into();
-        while !rest.is_empty() {
-            let got = self.send_and_read(&rest).await;
-            let ok = got.iter().take_while(|a| a.is_ok()).count();
-            for _ in 0..ok {
-                rest.pop_front();
-            }
-            let mut got = got.into_iter();
-            answers.extend(got.by_ref().take(ok));
-            if let Some(failed) = got.next() {
-                // The stream broke at this request: it gets the error, and the
-                // requests after it are asked again on a new stream.
-                rest.pop_front();
-                answers.push(failed);
-                self.stream = None;
-            }
+        let mut answers = match self.version {
+            None => self.pick_version(&requests).await?,
+            Some(_) => Vec::new(),
+        };
+        while answers.len() < requests.len() {
+            // Each round answers at least one request, so this ends.
+            let (got, _) = self.send_and_read(&requests[answers.len()..]).await;
+            answers.extend(got);
         }
         Ok(answers)
     }
 
-    /// The first exchange picks the version: v1, or v1alpha when v1 fails.
-    async fn first_exchange(&mut self, requests: Vec<MessageRequest>) -> Result<Vec<Answer>> {
-        let mut v1_status = None;
+    /// Tries v1, then v1alpha when v1 is not there or fails to open.
+    async fn pick_version(&mut self, requests: &[MessageRequest]) -> Result<Vec<Answer>> {
+        let mut first_failure = None;
         for version in [Version::V1, Version::V1Alpha] {
             self.version = Some(version);
             self.stream = None;
-            let answers = self
-                .send_and_read(&requests.iter().cloned().collect())
-                .await;
-            match answers.first() {
-                Some(Err(status)) if is_reflection_failure(status) => {
-                    v1_status.get_or_insert(status.clone());
-                    continue;
+            let (answers, opened) = self.send_and_read(requests).await;
+            let missing = match answers.first() {
+                Some(Err(status)) if !opened || status.code() == Code::Unimplemented => Some(status.clone()),
+                _ => None,
+            };
+            match missing {
+                Some(status) => {
+                    first_failure.get_or_insert(status);
                 }
-                _ => {}
+                None => return Ok(answers),
             }
-            if answers.iter().any(|a| a.is_err()) {
-                // Broke partway: finish on the normal path, on a new stream.
-                self.stream = None;
-                let ok: Vec<Answer> = answers.into_iter().take_while(|a| a.is_ok()).collect();
-                let rest: Vec<MessageRequest> = requests[ok.len()..].to_vec();
-                let mut more = Box::pin(self.exchange(rest)).await?;
-                let mut all = ok;
-                all.append(&mut more);
-                return Ok(all);
-            }
-            return Ok(answers);
         }
         self.version = None;
-        let status = v1_status.expect("v1 failed");
-        if matches!(status.code(), Code::Unimplemented | Code::NotFound) {
+        let status = first_failure.expect("both versions failed");
+        if status.code() == Code::Unimplemented {
             Err(hinted(
                 "the server does not offer reflection",
                 "pass --proto or --protoset",
@@ -269,7 +248,8 @@ impl Reflection {
     /// Sends the requests on the open stream (opening one if needed) and reads
     /// an answer for each. A broken stream answers the first unanswered
     /// request with its status; the rest are left out.
-    async fn send_and_read(&mut self, requests: &VecDeque<MessageRequest>) -> Vec<Answer> {
+    /// Also says whether the stream opened (the server sent its headers).
+    async fn send_and_read(&mut self, requests: &[MessageRequest]) -> (Vec<Answer>, bool) {
         let mut answers = Vec::with_capacity(requests.len());
         let messages = requests.iter().map(|request| ServerReflectionRequest {
             host: String::new(),
@@ -290,7 +270,7 @@ impl Reflection {
                 Ok(()) => true,
                 Err(status) => {
                     answers.push(Err(status));
-                    return answers;
+                    return (answers, false);
                 }
             },
         };
@@ -314,7 +294,7 @@ impl Reflection {
         if !sent || answers.last().is_some_and(|a| a.is_err()) {
             self.stream = None;
         }
-        answers
+        (answers, true)
     }
 
     /// Opens the bidi stream with the first requests already queued: the call
@@ -355,11 +335,6 @@ fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
             })
         })
         .collect()
-}
-
-/// Statuses that mean "this version of reflection is not here".
-fn is_reflection_failure(status: &Status) -> bool {
-    !matches!(status.code(), Code::Ok)
 }
 
 fn status_error(what: &str, status: &Status) -> anyhow::Error {

@@ -69,14 +69,19 @@ func first(md metadata.MD, key string) (string, bool) {
 	return "", false
 }
 
+// Code names, normalised by normaliseCode: "NOT_FOUND" and "NotFound" are
+// both "notfound".
 var codeNames = func() map[string]codes.Code {
-	m := map[string]codes.Code{}
+	m := map[string]codes.Code{"canceled": codes.Canceled}
 	for c := codes.OK; c <= codes.Unauthenticated; c++ {
-		// codes.Code.String() gives "NotFound"; the canonical name is NOT_FOUND.
-		m[canonicalName(c)] = c
+		m[normaliseCode(canonicalName(c))] = c
 	}
 	return m
 }()
+
+func normaliseCode(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "_", ""))
+}
 
 func canonicalName(c codes.Code) string {
 	switch c {
@@ -118,17 +123,16 @@ func canonicalName(c codes.Code) string {
 	return "CODE(" + strconv.Itoa(int(c)) + ")"
 }
 
-// parseCode reads a status code given as a number ("5") or a canonical name
-// ("NOT_FOUND"; case-insensitive, "CANCELED" accepted too).
+// parseCode reads a status code given as a number ("5"; out of range is
+// UNKNOWN, as in tonic) or a name ("NOT_FOUND", "NotFound", "not_found").
 func parseCode(s string) (codes.Code, bool) {
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n < 0 || n > int64(codes.Unauthenticated) {
+			return codes.Unknown, true
+		}
 		return codes.Code(n), true
 	}
-	name := strings.ToUpper(s)
-	if name == "CANCELED" {
-		name = "CANCELLED"
-	}
-	c, ok := codeNames[name]
+	c, ok := codeNames[normaliseCode(s)]
 	return c, ok
 }
 

@@ -22,11 +22,30 @@ bin="$out_dir/grpcx-test-go-server"
 
 say() { echo "build.sh: $*" >&2; }
 
-# Sources: the hand-written Go files, the schema, and this script.
+# Debian packages: the toolchain and the Go libraries (GOPATH /usr/share/gocode).
+commands=(go protoc protoc-gen-go protoc-gen-go-grpc)
+packages=(
+    golang-go
+    protobuf-compiler
+    libprotobuf-dev # google/protobuf/*.proto
+    protoc-gen-go
+    protoc-gen-go-grpc
+    golang-google-grpc-dev
+    golang-google-genproto-dev
+    golang-google-protobuf-dev
+    golang-github-golang-protobuf-1-5-dev
+)
+
+# Sources: the hand-written Go files, the schema, this script, and the
+# packages' dpkg file lists (touched when a package is installed or upgraded).
 sources() {
     find "$here" -maxdepth 1 -name '*.go' -print
     find "$proto_dir" -name '*.proto' -print
     echo "$here/build.sh"
+    local p
+    for p in "${packages[@]}"; do
+        compgen -G "/var/lib/dpkg/info/$p.list" || compgen -G "/var/lib/dpkg/info/$p:*.list" || true
+    done
 }
 
 up_to_date() {
@@ -53,18 +72,6 @@ if up_to_date; then # another build finished while we waited
 fi
 
 # 1. Debian packages, installed only when missing.
-commands=(go protoc protoc-gen-go protoc-gen-go-grpc)
-packages=(
-    golang-go
-    protobuf-compiler
-    libprotobuf-dev # google/protobuf/*.proto
-    protoc-gen-go
-    protoc-gen-go-grpc
-    golang-google-grpc-dev
-    golang-google-genproto-dev
-    golang-google-protobuf-dev
-    golang-github-golang-protobuf-1-5-dev
-)
 missing=()
 for c in "${commands[@]}"; do
     command -v "$c" >/dev/null 2>&1 || { missing=("${packages[@]}"); break; }

@@ -1,0 +1,8 @@
+#![recursion_limit = "256"]
+
+//! Integration tests: the real grpcx binary against real servers.
+//! One test binary; one module per topic.
+
+mod util;
+
+mod core;
