@@ -15,8 +15,12 @@ use tokio_stream::wrappers::ReceiverStream;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let pool = DescriptorPool::decode(grpcx::server::FILE_DESCRIPTOR_SET)?;
-    let service = pool.get_service_by_name("grpcx.test.v1.Echo").expect("Echo");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let service = pool
+        .get_service_by_name("grpcx.test.v1.Echo")
+        .expect("Echo");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args[2]))?
             .connect()
@@ -24,13 +28,18 @@ fn main() -> anyhow::Result<()> {
         let max = usize::MAX;
         match args[1].as_str() {
             "stream" => {
-                let method = service.methods().find(|m| m.name() == "Stream").expect("Stream");
+                let method = service
+                    .methods()
+                    .find(|m| m.name() == "Stream")
+                    .expect("Stream");
                 let mut request = DynamicMessage::new(method.input());
                 request.set_field_by_name("count", prost_reflect::Value::U32(args[3].parse()?));
-                request.set_field_by_name("payload_size", prost_reflect::Value::U32(args[4].parse()?));
+                request
+                    .set_field_by_name("payload_size", prost_reflect::Value::U32(args[4].parse()?));
                 let requests = tokio_stream::once(request);
                 let mut response =
-                    grpcx::invoke::start(channel, &method, requests, Default::default(), max).await?;
+                    grpcx::invoke::start(channel, &method, requests, Default::default(), max)
+                        .await?;
                 let mut n = 0u64;
                 while let Some(message) = response.message().await? {
                     std::hint::black_box(message);
@@ -39,22 +48,31 @@ fn main() -> anyhow::Result<()> {
                 eprintln!("ceiling: {n} messages");
             }
             "collect" => {
-                let method = service.methods().find(|m| m.name() == "Collect").expect("Collect");
+                let method = service
+                    .methods()
+                    .find(|m| m.name() == "Collect")
+                    .expect("Collect");
                 let input = method.input();
                 let (tx, rx) = mpsc::channel(16);
                 std::thread::spawn(move || {
                     for line in std::io::stdin().lock().lines() {
                         let line = line.expect("stdin");
                         let mut de = serde_json::Deserializer::from_str(&line);
-                        let message = DynamicMessage::deserialize(input.clone(), &mut de).expect("JSON");
+                        let message =
+                            DynamicMessage::deserialize(input.clone(), &mut de).expect("JSON");
                         if tx.blocking_send(message).is_err() {
                             break;
                         }
                     }
                 });
-                let mut response =
-                    grpcx::invoke::start(channel, &method, ReceiverStream::new(rx), Default::default(), max)
-                        .await?;
+                let mut response = grpcx::invoke::start(
+                    channel,
+                    &method,
+                    ReceiverStream::new(rx),
+                    Default::default(),
+                    max,
+                )
+                .await?;
                 let summary = response.message().await?;
                 eprintln!("ceiling: {summary:?}");
             }

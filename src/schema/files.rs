@@ -53,6 +53,15 @@ fn compile(
         };
         names.push(name);
     }
+    let google = protox::file::GoogleFileResolver::new();
+    let wanted: Vec<String> = names
+        .iter()
+        .map(|n| n.to_string_lossy().replace('\\', "/"))
+        .collect();
+    if let Some(pool) = super::fastload::load(&wanted, &roots, &google, source_info) {
+        return Ok(pool);
+    }
+    // Something is wrong with the files: protox's compiler says what.
     let mut compiler = protox::Compiler::new(&roots)?;
     compiler
         .include_imports(true)

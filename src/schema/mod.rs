@@ -5,6 +5,7 @@
 //! only the files a lookup needs, with their imports, added to one pool.
 
 mod any;
+mod fastload;
 mod files;
 mod reflection;
 
