@@ -223,7 +223,9 @@ impl Reflection {
             self.stream = None;
             let (answers, opened) = self.send_and_read(requests).await;
             let missing = match answers.first() {
-                Some(Err(status)) if !opened || status.code() == Code::Unimplemented => Some(status.clone()),
+                Some(Err(status)) if !opened || status.code() == Code::Unimplemented => {
+                    Some(status.clone())
+                }
                 _ => None,
             };
             match missing {

@@ -27,7 +27,10 @@ fn sources() -> Vec<(&'static str, Vec<String>)> {
                 root,
             ],
         ),
-        ("protoset", vec!["--protoset".into(), protoset().display().to_string()]),
+        (
+            "protoset",
+            vec!["--protoset".into(), protoset().display().to_string()],
+        ),
     ]
 }
 
@@ -40,28 +43,73 @@ fn call(server: &Server, method: &str, data: &str, extra: &[String]) -> crate::u
 /// Every kind of call, over every schema source, against one server.
 fn four_kinds(server: &Server) {
     for (source, extra) in sources() {
-        let out = call(server, "helloworld.Greeter/SayHello", r#"{"name":"you"}"#, &extra);
-        assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, you!"})], "{source}");
-
-        let out = call(server, "helloworld.Greeter.SayHelloStreamReply", r#"{"name":"s"}"#, &extra);
-        let messages: Vec<_> = out.ok().json_lines().into_iter().map(|v| v["message"].clone()).collect();
+        let out = call(
+            server,
+            "helloworld.Greeter/SayHello",
+            r#"{"name":"you"}"#,
+            &extra,
+        );
         assert_eq!(
-            messages,
-            ["Hello, s! (1 of 3)", "Hello, s! (2 of 3)", "Hello, s! (3 of 3)"],
+            out.ok().json_lines(),
+            [json!({"message": "Hello, you!"})],
             "{source}"
         );
 
-        let mut args = vec!["call", &server.addr, "helloworld.Greeter/SayHelloClientStream", "-d", "@-"];
-        args.extend(extra.iter().map(String::as_str));
-        let out = run_with_stdin(&args, "{\"name\":\"a\"}\n{\n  \"name\": \"b\"\n}{\"name\":\"c\"}");
-        assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, a, b, c!"})], "{source}");
+        let out = call(
+            server,
+            "helloworld.Greeter.SayHelloStreamReply",
+            r#"{"name":"s"}"#,
+            &extra,
+        );
+        let messages: Vec<_> = out
+            .ok()
+            .json_lines()
+            .into_iter()
+            .map(|v| v["message"].clone())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "Hello, s! (1 of 3)",
+                "Hello, s! (2 of 3)",
+                "Hello, s! (3 of 3)"
+            ],
+            "{source}"
+        );
 
-        let mut args = vec!["call", &server.addr, "helloworld.Greeter/SayHelloBidiStream", "-d", "@-"];
+        let mut args = vec![
+            "call",
+            &server.addr,
+            "helloworld.Greeter/SayHelloClientStream",
+            "-d",
+            "@-",
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        let out = run_with_stdin(
+            &args,
+            "{\"name\":\"a\"}\n{\n  \"name\": \"b\"\n}{\"name\":\"c\"}",
+        );
+        assert_eq!(
+            out.ok().json_lines(),
+            [json!({"message": "Hello, a, b, c!"})],
+            "{source}"
+        );
+
+        let mut args = vec![
+            "call",
+            &server.addr,
+            "helloworld.Greeter/SayHelloBidiStream",
+            "-d",
+            "@-",
+        ];
         args.extend(extra.iter().map(String::as_str));
         let out = run_with_stdin(&args, "{\"name\":\"x\"}\n{\"name\":\"y\"}\n");
         assert_eq!(
             out.ok().json_lines(),
-            [json!({"message": "Hello, x!"}), json!({"message": "Hello, y!"})],
+            [
+                json!({"message": "Hello, x!"}),
+                json!({"message": "Hello, y!"})
+            ],
             "{source}"
         );
     }
@@ -82,7 +130,11 @@ fn package_less_services_in_every_spelling() {
     for server in [Server::bundled(), Server::python()] {
         for method in ["Hello/Hello", "Hello.Hello", "greet/hello", "/greet/hello"] {
             let out = call(&server, method, r#"{"text":"hi"}"#, &[]);
-            assert_eq!(out.ok().json_lines(), [json!({"text": "pong: hi"})], "{method}");
+            assert_eq!(
+                out.ok().json_lines(),
+                [json!({"text": "pong: hi"})],
+                "{method}"
+            );
         }
     }
 }
@@ -93,8 +145,15 @@ fn no_data_is_the_empty_message() {
     let out = run(&["call", &server.addr, "helloworld.Greeter/SayHello"]);
     assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, !"})]);
     // A client stream with no data sends nothing and half-closes.
-    let out = run(&["call", &server.addr, "helloworld.Greeter/SayHelloClientStream"]);
-    assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, nobody!"})]);
+    let out = run(&[
+        "call",
+        &server.addr,
+        "helloworld.Greeter/SayHelloClientStream",
+    ]);
+    assert_eq!(
+        out.ok().json_lines(),
+        [json!({"message": "Hello, nobody!"})]
+    );
 }
 
 #[test]
@@ -107,7 +166,15 @@ fn data_from_a_file_and_positionally() {
     let out = run(&["call", &server.addr, "helloworld.Greeter/SayHello", &at]);
     assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, file!"})]);
     // Flags may come after the positionals.
-    let out = run(&["call", &server.addr, "helloworld.Greeter/SayHello", "--format", "ndjson", "-d", &at]);
+    let out = run(&[
+        "call",
+        &server.addr,
+        "helloworld.Greeter/SayHello",
+        "--format",
+        "ndjson",
+        "-d",
+        &at,
+    ]);
     assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, file!"})]);
 }
 
@@ -117,7 +184,13 @@ fn data_from_a_file_and_positionally() {
 fn bidi_is_interactive() {
     for server in [Server::bundled(), Server::python()] {
         let mut child = crate::util::grpcx_std()
-            .args(["call", &server.addr, "helloworld.Greeter/SayHelloBidiStream", "-d", "@-"])
+            .args([
+                "call",
+                &server.addr,
+                "helloworld.Greeter/SayHelloBidiStream",
+                "-d",
+                "@-",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -175,7 +248,12 @@ fn every_type_round_trips_over_every_source() {
         for (source, extra) in sources() {
             let input = everything().to_string();
             let out = call(&server, "grpcx.test.v1.Echo/Echo", &input, &extra);
-            assert_eq!(out.ok().json_lines(), [everything()], "{source} via {}", server.addr);
+            assert_eq!(
+                out.ok().json_lines(),
+                [everything()],
+                "{source} via {}",
+                server.addr
+            );
         }
     }
 }
@@ -183,19 +261,37 @@ fn every_type_round_trips_over_every_source() {
 #[test]
 fn both_field_spellings_are_accepted() {
     let server = Server::bundled();
-    let out = call(&server, "grpcx.test.v1.Echo/Echo", r#"{"f_int32": 1, "fString": "x", "opt_string": "y"}"#, &[]);
-    assert_eq!(out.ok().json_lines(), [json!({"fInt32": 1, "fString": "x", "optString": "y"})]);
+    let out = call(
+        &server,
+        "grpcx.test.v1.Echo/Echo",
+        r#"{"f_int32": 1, "fString": "x", "opt_string": "y"}"#,
+        &[],
+    );
+    assert_eq!(
+        out.ok().json_lines(),
+        [json!({"fInt32": 1, "fString": "x", "optString": "y"})]
+    );
 }
 
 #[test]
 fn a_status_exits_64_plus_its_code() {
     for server in [Server::bundled(), Server::python()] {
-        for (code, name, exit) in [("NOT_FOUND", "NotFound", 69), ("14", "Unavailable", 78), ("PERMISSION_DENIED", "PermissionDenied", 71)] {
+        for (code, name, exit) in [
+            ("NOT_FOUND", "NotFound", 69),
+            ("14", "Unavailable", 78),
+            ("PERMISSION_DENIED", "PermissionDenied", 71),
+        ] {
             let out = run(&[
-                "call", &server.addr, "helloworld.Greeter/SayHello",
-                "-H", &format!("x-grpcx-fail: {code}"), "-H", "x-grpcx-fail-message: no such dish",
+                "call",
+                &server.addr,
+                "helloworld.Greeter/SayHello",
+                "-H",
+                &format!("x-grpcx-fail: {code}"),
+                "-H",
+                "x-grpcx-fail-message: no such dish",
             ]);
-            out.code(exit).stderr_has(&format!("ERROR: {name}: no such dish"));
+            out.code(exit)
+                .stderr_has(&format!("ERROR: {name}: no such dish"));
             assert!(out.stdout.is_empty());
         }
     }
@@ -206,11 +302,21 @@ fn a_status_exits_64_plus_its_code() {
 fn a_failing_stream_prints_what_came_first() {
     for server in [Server::bundled(), Server::python()] {
         let out = run(&[
-            "call", &server.addr, "grpcx.test.v1.Echo/Stream", r#"{"count": 10, "payloadSize": 3}"#,
-            "-H", "x-grpcx-fail: UNAVAILABLE", "-H", "x-grpcx-fail-after: 4",
+            "call",
+            &server.addr,
+            "grpcx.test.v1.Echo/Stream",
+            r#"{"count": 10, "payloadSize": 3}"#,
+            "-H",
+            "x-grpcx-fail: UNAVAILABLE",
+            "-H",
+            "x-grpcx-fail-after: 4",
         ]);
         out.code(78).stderr_has("ERROR: Unavailable");
-        let seqs: Vec<u64> = out.json_lines().iter().map(|v| v["seq"].as_u64().unwrap_or(0)).collect();
+        let seqs: Vec<u64> = out
+            .json_lines()
+            .iter()
+            .map(|v| v["seq"].as_u64().unwrap_or(0))
+            .collect();
         assert_eq!(seqs, [0, 1, 2, 3]);
     }
 }
@@ -232,29 +338,52 @@ fn unknown_methods_and_services_suggest_the_closest_name() {
     }
     // The same from .proto files.
     let server = Server::bundled();
-    run(&["call", "--proto", &proto("helloworld.proto"), &server.addr, "helloworld.Greeter.SayHi"])
-        .code(1)
-        .stderr_has("method 'SayHi' not found");
+    run(&[
+        "call",
+        "--proto",
+        &proto("helloworld.proto"),
+        &server.addr,
+        "helloworld.Greeter.SayHi",
+    ])
+    .code(1)
+    .stderr_has("method 'SayHi' not found");
 }
 
 #[test]
 fn bad_json_names_the_message_field_and_position() {
     let server = Server::bundled();
     let out = call(&server, "helloworld.Greeter/SayHello", "{\"name\": 5}", &[]);
-    out.code(1).stderr_has("message 1").stderr_has("field 'name'").stderr_has("line 1 column");
-    let out = call(&server, "helloworld.Greeter/SayHello", "{\"name\": \"x\"", &[]);
+    out.code(1)
+        .stderr_has("message 1")
+        .stderr_has("field 'name'")
+        .stderr_has("line 1 column");
+    let out = call(
+        &server,
+        "helloworld.Greeter/SayHello",
+        "{\"name\": \"x\"",
+        &[],
+    );
     out.code(1).stderr_has("truncated");
     assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
     // Bad input at the first message sends no request.
-    assert!(!server.log().contains("SayHello"), "a request was sent:\n{}", server.log());
+    assert!(
+        !server.log().contains("SayHello"),
+        "a request was sent:\n{}",
+        server.log()
+    );
 }
 
 #[test]
 fn unary_takes_exactly_one_message() {
     let server = Server::bundled();
-    call(&server, "helloworld.Greeter/SayHello", r#"{"name":"a"} {"name":"b"}"#, &[])
-        .code(1)
-        .stderr_has("exactly one request message");
+    call(
+        &server,
+        "helloworld.Greeter/SayHello",
+        r#"{"name":"a"} {"name":"b"}"#,
+        &[],
+    )
+    .code(1)
+    .stderr_has("exactly one request message");
     assert!(!server.log().contains("SayHello"), "a request was sent");
 }
 
@@ -263,7 +392,13 @@ fn unary_takes_exactly_one_message() {
 fn a_bad_message_mid_stream_is_named_by_index() {
     let server = Server::bundled();
     let out = run_with_stdin(
-        &["call", &server.addr, "helloworld.Greeter/SayHelloClientStream", "-d", "@-"],
+        &[
+            "call",
+            &server.addr,
+            "helloworld.Greeter/SayHelloClientStream",
+            "-d",
+            "@-",
+        ],
         "{\"name\":\"a\"}\n{\"name\":\"b\"}\n{\"name\":[]}\n",
     );
     out.code(1)
@@ -276,30 +411,52 @@ fn a_bad_message_mid_stream_is_named_by_index() {
 #[test]
 fn local_errors_exit_1_and_usage_errors_exit_2() {
     let server = Server::bundled();
-    call(&server, "helloworld.Greeter/SayHello", "@/no/such/file.json", &[])
+    call(
+        &server,
+        "helloworld.Greeter/SayHello",
+        "@/no/such/file.json",
+        &[],
+    )
+    .code(1)
+    .stderr_has("/no/such/file.json");
+    run(&["call", &server.addr, "not a method"])
         .code(1)
-        .stderr_has("/no/such/file.json");
-    run(&["call", &server.addr, "not a method"]).code(1).stderr_has("invalid method");
-    run(&["call", "--proto", "/no/such.proto", &server.addr, "a.B/C"]).code(1).stderr_has("/no/such.proto");
+        .stderr_has("invalid method");
+    run(&["call", "--proto", "/no/such.proto", &server.addr, "a.B/C"])
+        .code(1)
+        .stderr_has("/no/such.proto");
     run(&["call", &server.addr]).code(2);
     run(&["call", &server.addr, "a.B/C", "--no-such-flag"]).code(2);
-    run(&["call", "localhost", "a.B/C"]).code(2).stderr_has("port");
+    run(&["call", "localhost", "a.B/C"])
+        .code(2)
+        .stderr_has("port");
 }
 
 #[test]
 fn a_refused_connection_fails_fast_naming_the_address() {
     // Bind and drop a listener to get a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let addr = format!("127.0.0.1:{port}");
     let start = Instant::now();
     let out = run(&["call", &addr, "helloworld.Greeter/SayHello"]);
     out.code(78).stderr_has(&addr).stderr_has("refused");
-    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn a_server_without_reflection_gets_a_hint() {
-    for server in [Server::bundled_with(&["--no-reflection"]), Server::python_with(&["--no-reflection"])] {
+    for server in [
+        Server::bundled_with(&["--no-reflection"]),
+        Server::python_with(&["--no-reflection"]),
+    ] {
         run(&["call", &server.addr, "helloworld.Greeter/SayHello"])
             .code(1)
             .stderr_has("does not offer reflection")
@@ -311,7 +468,18 @@ fn a_server_without_reflection_gets_a_hint() {
 fn the_demo_tours_and_exits_0() {
     let out = run(&["demo"]);
     out.ok();
-    for text in ["$ grpcx list", "helloworld.Greeter", "Hello, you!", "(3 of 3)", "Hello, Grace!", "exit code 69"] {
-        assert!(out.stdout.contains(text), "demo output lacks {text:?}:\n{}", out.stdout);
+    for text in [
+        "$ grpcx list",
+        "helloworld.Greeter",
+        "Hello, you!",
+        "(3 of 3)",
+        "Hello, Grace!",
+        "exit code 69",
+    ] {
+        assert!(
+            out.stdout.contains(text),
+            "demo output lacks {text:?}:\n{}",
+            out.stdout
+        );
     }
 }

@@ -75,7 +75,11 @@ pub fn run(args: &[&str]) -> Run {
 
 pub fn run_with_stdin(args: &[&str], stdin: &str) -> Run {
     let start = Instant::now();
-    let output = grpcx().args(args).write_stdin(stdin).output().expect("grpcx runs");
+    let output = grpcx()
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .expect("grpcx runs");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -106,13 +110,19 @@ impl Run {
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         self.stdout
             .lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}")))
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
+            })
             .collect()
     }
 
     #[track_caller]
     pub fn stderr_has(&self, text: &str) -> &Self {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
         self
     }
 }
@@ -142,7 +152,8 @@ impl Server {
     pub fn python_with(extra: &[&str]) -> Server {
         let python = std::env::var("GRPCX_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let mut cmd = Command::new(python);
-        cmd.arg(root().join("tests/servers/py/server.py")).args(extra);
+        cmd.arg(root().join("tests/servers/py/server.py"))
+            .args(extra);
         Server::start(cmd, "python grpcio server")
     }
 
@@ -152,8 +163,12 @@ impl Server {
 
     /// Starts the command and waits for its `LISTENING addr` line.
     pub fn start(mut cmd: Command, what: &str) -> Server {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("stderr");
         let sink = log.clone();
@@ -163,7 +178,9 @@ impl Server {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let stdout = child.stdout.take().expect("stdout");
@@ -232,7 +249,12 @@ pub fn protoset() -> &'static Path {
             .arg("--include_imports")
             .arg("-I")
             .arg(root().join("proto"))
-            .args(["helloworld.proto", "grpcx/test/v1/everything.proto", "grpcx/test/v1/note.proto", "nopkg.proto"])
+            .args([
+                "helloworld.proto",
+                "grpcx/test/v1/everything.proto",
+                "grpcx/test/v1/note.proto",
+                "nopkg.proto",
+            ])
             .status()
             .expect("protoc is installed (.ci/run installs protobuf-compiler)");
         assert!(status.success(), "protoc failed");
