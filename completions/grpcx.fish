@@ -44,7 +44,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l format -d 'Output f
 json\t''
 ndjson\t''
 text\t''"
-complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l color -d 'Colour pretty JSON: `auto` colours it on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l color -d 'Colour JSON output: `auto` colours it on a terminal unless NO_COLOR is set; `always` colours it anywhere (e.g. for `less -R`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''

@@ -157,8 +157,8 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
 
-    /// Colour pretty JSON: `auto` colours it on a terminal unless NO_COLOR
-    /// is set.
+    /// Colour JSON output: `auto` colours it on a terminal unless NO_COLOR
+    /// is set; `always` colours it anywhere (e.g. for `less -R`).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
