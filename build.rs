@@ -1,6 +1,8 @@
 //! Compiles `proto/` with protox (no protoc needed): Rust types and tonic
 //! servers for the bundled greeter, plus the encoded descriptor set that its
-//! reflection service serves.
+//! reflection service serves; and a separate descriptor set of the
+//! `google.rpc` status and error-detail types, which the client uses to decode
+//! `grpc-status-details-bin` without any schema from the server.
 
 use std::path::PathBuf;
 
@@ -18,6 +20,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(
         out.join("grpcx_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
+    )?;
+    let rpc = protox::compile(
+        ["google/rpc/status.proto", "google/rpc/error_details.proto"],
+        ["proto"],
+    )?;
+    std::fs::write(
+        out.join("google_rpc_descriptor.bin"),
+        prost::Message::encode_to_vec(&rpc),
     )?;
     tonic_prost_build::configure()
         .build_client(false)

@@ -14,6 +14,8 @@ Examples:
   grpcx call localhost:50051 helloworld.Greeter/SayHelloStreamReply -d '{\"name\":\"you\"}' | jq -r .message
   printf '{\"name\":\"a\"}\\n{\"name\":\"b\"}\\n' | grpcx call localhost:50051 helloworld.Greeter/SayHelloBidiStream -d @-
   grpcx call --proto api/shop.proto -I api shop.example.com:443 shop.v1.Orders/Get -d @order.json
+  grpcx call --envelope --error-format json localhost:50051 helloworld.Greeter/SayHello '{}' | jq -c .
+  source <(grpcx completions bash)      # tab-completes flags, services and methods
   grpcx demo";
 
 const EXIT_CODES: &str = "\
@@ -24,7 +26,11 @@ Exit codes:
   64+N    the server answered with gRPC status N, for example:
             65 Cancelled, 67 InvalidArgument, 68 DeadlineExceeded, 69 NotFound,
             71 PermissionDenied, 76 Unimplemented, 77 Internal,
-            78 Unavailable (also: connection refused), 80 Unauthenticated";
+            78 Unavailable (also: connection refused), 80 Unauthenticated
+  130     interrupted (Ctrl-C); the call is cancelled
+
+With --error-format json, a status is one line on stderr:
+  {\"code\":\"NOT_FOUND\",\"codeNumber\":5,\"message\":\"…\",\"details\":[…]}";
 
 /// A fast, pipeline-friendly gRPC client.
 ///
@@ -35,6 +41,18 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// How errors are printed on stderr: `json` prints a gRPC status as one
+    /// JSON object with its details decoded (the exit code is unchanged).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Text)]
+    pub error_format: ErrorFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ErrorFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +66,46 @@ pub enum Command {
     Serve(ServeArgs),
     /// A one-command tour: starts the bundled server and calls it.
     Demo,
+    /// Print a shell completion script. Bash also completes the services and
+    /// methods of the server on the line (by reflection, or from
+    /// --proto/--protoset): `source <(grpcx completions bash)`.
+    Completions(CompletionsArgs),
+    /// `grpcx __complete`: kept out of the parser (see [`Cli::from_env`]) so
+    /// that the completion scripts never offer it.
+    #[command(skip)]
+    Complete(CompleteArgs),
+}
+
+impl Cli {
+    /// Parses the process's arguments. `grpcx __complete --line LINE`, which
+    /// the completion scripts call, is parsed on its own.
+    pub fn from_env() -> Cli {
+        if std::env::args_os()
+            .nth(1)
+            .is_some_and(|arg| arg == "__complete")
+        {
+            return Cli {
+                command: Command::Complete(CompleteArgs::parse_from(std::env::args_os().skip(1))),
+                error_format: ErrorFormat::Text,
+            };
+        }
+        Cli::parse()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the script for.
+    pub shell: clap_complete::Shell,
+}
+
+/// Completion candidates for a partial command line.
+#[derive(Debug, Parser)]
+#[command(name = "__complete")]
+pub struct CompleteArgs {
+    /// The command line up to the cursor, as one string.
+    #[arg(long)]
+    pub line: String,
 }
 
 /// Where the schema comes from. With neither --proto nor --protoset, the
@@ -90,19 +148,58 @@ pub struct ConnArgs {
 }
 
 /// How responses are printed.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub struct OutputArgs {
     /// Output format: `auto` is pretty JSON on a terminal and one compact
-    /// JSON object per line otherwise.
+    /// JSON object per line otherwise; `json` is always pretty, `ndjson`
+    /// always compact; `text` is the protobuf text format (one message per
+    /// line when piped, a blank line between messages on a terminal).
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+
+    /// Colour JSON output: `auto` colours it on a terminal unless NO_COLOR
+    /// is set; `always` colours it anywhere (e.g. for `less -R`).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print fields that hold their default value (0, "", false, empty).
+    #[arg(long)]
+    pub emit_defaults: bool,
+
+    /// Print the .proto field names (snake_case) instead of lowerCamelCase.
+    #[arg(long)]
+    pub proto_names: bool,
+
+    /// Print 64-bit integers as JSON numbers instead of strings.
+    #[arg(long)]
+    pub int64_as_number: bool,
+
+    /// Print enum values as numbers instead of names.
+    #[arg(long)]
+    pub enum_as_number: bool,
+
+    /// Print every event of the call as one tagged JSON object per line:
+    /// {"headers":…}, {"message":…} for each message, {"trailers":…}, and
+    /// last {"status":{"code","codeNumber","message","details"}}.
+    #[arg(long)]
+    pub envelope: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
+    #[default]
     Auto,
     Json,
     Ndjson,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +219,10 @@ pub struct CallArgs {
     /// The request, as DATA above.
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Option<String>,
+
+    /// Ignore request fields the schema does not know, instead of failing.
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
 
     #[command(flatten)]
     pub schema: SchemaArgs,

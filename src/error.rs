@@ -2,10 +2,19 @@
 //!
 //! Plumbing uses anyhow. Only outcomes that pick an exit code get a type of
 //! their own: a gRPC status (64 + code), a usage error (2), and a closed
-//! stdout, which is a normal end (0). Everything else is a local error (1).
+//! stdout, which is a normal end (0), and Ctrl-C (130). Everything else is
+//! a local error (1).
+//!
+//! `--error-format json` turns the report into one JSON object per error,
+//! for scripts; it is a process-wide setting because `main` reports errors
+//! after the command (and its arguments) are gone.
 
-use std::io;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use crate::cli::ErrorFormat;
+use crate::status::{self, Detail};
 
 /// The call ended with a non-OK gRPC status.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +30,29 @@ pub struct UsageError(pub String);
 #[derive(Debug, thiserror::Error)]
 #[error("stdout was closed")]
 pub struct BrokenPipe;
+
+/// Ctrl-C: the call was cancelled on the user's request.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// The decoded details of a [`StatusError`], attached as context by the
+/// caller that had the schema to decode them with.
+#[derive(Debug, thiserror::Error)]
+#[error("status details")]
+pub struct StatusDetails(pub Vec<Detail>);
+
+/// A status error with its decoded details.
+pub fn status_error(status: tonic::Status, details: Vec<Detail>) -> anyhow::Error {
+    anyhow::Error::new(StatusError(status)).context(StatusDetails(details))
+}
+
+static FORMAT: OnceLock<ErrorFormat> = OnceLock::new();
+
+/// Sets how [`report`] prints errors (once, from `main`).
+pub fn set_format(format: ErrorFormat) {
+    let _ = FORMAT.set(format);
+}
 
 /// An error with a line of advice the user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -61,27 +93,60 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         2
     } else if err.is::<BrokenPipe>() {
         0
+    } else if err.is::<Interrupted>() {
+        130
     } else {
         1
     }
 }
 
-/// Prints the error once, on stderr, and returns the exit code.
+/// Prints the error once, on stderr, and returns the exit code. A closed
+/// stdout and Ctrl-C print nothing. Writing to a closed stderr is ignored:
+/// reporting must never panic.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     let code = exit_code(err);
-    if err.is::<BrokenPipe>() {
+    if err.is::<BrokenPipe>() || err.is::<Interrupted>() {
         return ExitCode::from(code);
     }
-    if let Some(StatusError(status)) = err.downcast_ref() {
-        eprintln!("ERROR: {}: {}", code_name(status.code()), status.message());
-    } else if err.is::<UsageError>() {
-        eprintln!("grpcx: usage error: {err:#}");
-    } else {
-        eprintln!("grpcx: error: {}", one_line(err));
-        if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<Hinted>()) {
-            eprintln!("hint: {}", hint.hint);
+    let json = FORMAT.get() == Some(&ErrorFormat::Json);
+    let hint = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<Hinted>())
+        .map(|h| h.hint.as_str());
+    let text = if let Some(StatusError(status)) = err.downcast_ref() {
+        // Details decoded by the caller, or else with the built-in types.
+        let details = match err.downcast_ref::<StatusDetails>() {
+            Some(StatusDetails(details)) => details.clone(),
+            None => status::details(status, None),
+        };
+        if json {
+            status::to_json(status, &details)
+        } else {
+            let mut text = format!("ERROR: {}: {}", code_name(status.code()), status.message());
+            for detail in &details {
+                text.push_str("\n  details: ");
+                text.push_str(&detail.to_text());
+            }
+            text
         }
-    }
+    } else if json {
+        let mut object = serde_json::json!({ "error": one_line(err), "exitCode": code });
+        if let Some(hint) = hint {
+            object["hint"] = hint.into();
+        }
+        object.to_string()
+    } else if err.is::<UsageError>() {
+        format!("grpcx: usage error: {err:#}")
+    } else {
+        let mut text = format!("grpcx: error: {}", one_line(err));
+        if let Some(hint) = hint {
+            text.push_str("\nhint: ");
+            text.push_str(hint);
+        }
+        text
+    };
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
     ExitCode::from(code)
 }
 

@@ -13,11 +13,15 @@ pub mod metadata;
 pub mod output;
 pub mod schema;
 pub mod server;
+pub mod status;
 pub mod transport;
+
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use cli::Command;
+use error::Interrupted;
 
 /// Runs a parsed command line. Client commands run on a current-thread
 /// runtime (cheaper to start, and a CLI has one call to make); the server
@@ -38,9 +42,25 @@ pub fn run(command: Command) -> Result<()> {
 /// Runs one command on the current runtime.
 pub async fn dispatch(command: Command) -> Result<()> {
     match command {
-        Command::Call(args) => commands::call::run(args).await,
-        Command::List(args) => commands::list::run(args).await,
+        Command::Call(args) => interruptible(commands::call::run(args)).await,
+        Command::List(args) => interruptible(commands::list::run(args)).await,
         Command::Serve(args) => server::run(args).await,
         Command::Demo => commands::demo::run().await,
+        Command::Completions(args) => commands::completions::print(args),
+        Command::Complete(args) => commands::completions::complete(args).await,
     }
+}
+
+/// Runs a client command until it ends or Ctrl-C comes. Ctrl-C drops the
+/// command, which cancels its call (HTTP/2 RST_STREAM), then gives the
+/// connection a moment to send that before the process exits (130).
+async fn interruptible(command: impl Future<Output = Result<()>>) -> Result<()> {
+    let mut command = Box::pin(command);
+    tokio::select! {
+        result = &mut command => return result,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    drop(command);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Err(Interrupted.into())
 }

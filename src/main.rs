@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let cli = grpcx::cli::Cli::parse();
+    let cli = grpcx::cli::Cli::from_env();
+    grpcx::error::set_format(cli.error_format);
     match grpcx::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => grpcx::error::report(&err),

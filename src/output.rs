@@ -1,42 +1,98 @@
-//! The printer: the one owner of stdout. It renders response messages and
-//! knows nothing of the network.
+//! The printer: the one owner of stdout. It renders the events of a call
+//! (headers, messages, trailers, status) and knows nothing of the network.
 //!
-//! Pretty or compact is decided once, from the flags and whether stdout is a
-//! terminal. Each message is serialized into a reused buffer and written
+//! The style is decided once, from the flags, NO_COLOR and whether stdout is
+//! a terminal. Each message is serialized into a reused buffer and written
 //! whole, so no line is ever torn; the buffer reaches stdout when the caller
-//! says a pause is coming ([`Printer::flush`]), or when it fills.
+//! says a pause is coming ([`Printer::flush`]), or when it fills. So a slow
+//! stream is never held back, and a fast one goes out in 64 KiB writes.
+//!
+//! Without `--envelope`, only messages print; headers, trailers and status
+//! are no-ops here (the status goes to stderr as an error). With it, every
+//! event is one tagged JSON line.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::mem::ManuallyDrop;
 
 use anyhow::Result;
-use prost_reflect::ReflectMessage as _;
-use prost_reflect::{DynamicMessage, SerializeOptions};
+use base64::Engine as _;
+use prost_reflect::text_format::FormatOptions;
+use prost_reflect::{DynamicMessage, ReflectMessage as _, SerializeOptions};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
-use crate::cli::{Format, OutputArgs};
+use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::error::stdout_error;
+use crate::status::{self, Detail};
 
-/// Renders messages to stdout.
+/// How messages are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    PrettyJson,
+    CompactJson,
+    /// Protobuf text format; `pretty` is multi-line with a blank line
+    /// between messages, otherwise one message per line.
+    Text {
+        pretty: bool,
+    },
+}
+
+/// Renders the events of a call to stdout.
 pub struct Printer {
     out: io::BufWriter<RawStdout>,
-    pretty: bool,
+    style: Style,
+    color: bool,
+    envelope: bool,
     options: SerializeOptions,
+    text_options: FormatOptions,
     scratch: Vec<u8>,
+    printed: usize,
 }
 
 impl Printer {
     pub fn new(args: &OutputArgs) -> Printer {
-        let pretty = match args.format {
-            Format::Json => true,
-            Format::Ndjson => false,
-            Format::Auto => io::stdout().is_terminal(),
+        let terminal = io::stdout().is_terminal();
+        Self::with_terminal(args, terminal, std::env::var_os("NO_COLOR"))
+    }
+
+    fn with_terminal(
+        args: &OutputArgs,
+        terminal: bool,
+        no_color: Option<std::ffi::OsString>,
+    ) -> Printer {
+        let style = match args.format {
+            Format::Json => Style::PrettyJson,
+            Format::Ndjson => Style::CompactJson,
+            Format::Auto if terminal => Style::PrettyJson,
+            Format::Auto => Style::CompactJson,
+            Format::Text => Style::Text { pretty: terminal },
         };
+        // NO_COLOR counts when set to anything but the empty string.
+        let no_color = no_color.is_some_and(|v| !v.is_empty());
+        let color = !args.envelope
+            && !matches!(style, Style::Text { .. })
+            && match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => terminal && !no_color,
+            };
         Printer {
             out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
-            pretty,
-            options: SerializeOptions::new(),
+            style,
+            color,
+            envelope: args.envelope,
+            options: SerializeOptions::new()
+                .skip_default_fields(!args.emit_defaults)
+                .use_proto_field_name(args.proto_names)
+                .stringify_64_bit_integers(!args.int64_as_number)
+                .use_enum_numbers(args.enum_as_number),
+            text_options: FormatOptions::new()
+                .pretty(terminal)
+                .skip_default_fields(!args.emit_defaults)
+                .expand_any(true),
             scratch: Vec::with_capacity(1024),
+            printed: 0,
         }
     }
 
@@ -44,28 +100,91 @@ impl Printer {
     pub fn lines() -> Printer {
         Printer::new(&OutputArgs {
             format: Format::Ndjson,
+            ..OutputArgs::default()
         })
     }
 
-    /// Writes one message and its newline.
+    /// True when every event prints (`--envelope`).
+    pub fn is_envelope(&self) -> bool {
+        self.envelope
+    }
+
+    /// Writes one message.
     pub fn message(&mut self, message: &DynamicMessage) -> Result<()> {
         self.scratch.clear();
-        let result = if self.pretty {
-            let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-            let mut ser = serde_json::Serializer::with_formatter(&mut self.scratch, formatter);
-            message.serialize_with_options(&mut ser, &self.options)
-        } else {
-            let mut ser = serde_json::Serializer::new(&mut self.scratch);
-            message.serialize_with_options(&mut ser, &self.options)
-        };
-        result.map_err(|err| {
+        let fail = |err: serde_json::Error| {
             anyhow::anyhow!(
                 "cannot print a {} as JSON: {err}",
                 message.descriptor().full_name()
             )
-        })?;
+        };
+        let body = WithOptions(message, &self.options);
+        if self.envelope {
+            let mut ser = serde_json::Serializer::new(&mut self.scratch);
+            Tagged("message", &body).serialize(&mut ser).map_err(fail)?;
+        } else {
+            match self.style {
+                Style::PrettyJson => {
+                    let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+                    write_json(&mut self.scratch, &body, pretty, self.color).map_err(fail)?;
+                }
+                Style::CompactJson => {
+                    let compact = serde_json::ser::CompactFormatter;
+                    write_json(&mut self.scratch, &body, compact, self.color).map_err(fail)?;
+                }
+                Style::Text { pretty } => {
+                    if pretty && self.printed > 0 {
+                        self.scratch.push(b'\n');
+                    }
+                    let text = message.to_text_format_with_options(&self.text_options);
+                    let text = text.trim_end();
+                    // On a terminal an empty message would be an invisible
+                    // one; a comment is valid text format and shows it.
+                    let text = if pretty && text.is_empty() {
+                        "# (empty)"
+                    } else {
+                        text
+                    };
+                    self.scratch.extend_from_slice(text.as_bytes());
+                }
+            }
+        }
+        self.printed += 1;
         self.scratch.push(b'\n');
         self.out.write_all(&self.scratch).map_err(stdout_error)
+    }
+
+    /// The response headers (with `--envelope`).
+    pub fn headers(&mut self, headers: &MetadataMap) -> Result<()> {
+        self.metadata("headers", headers)
+    }
+
+    /// The trailers (with `--envelope`). The status keys are left out: the
+    /// status event carries them, decoded.
+    pub fn trailers(&mut self, trailers: &MetadataMap) -> Result<()> {
+        self.metadata("trailers", trailers)
+    }
+
+    fn metadata(&mut self, tag: &'static str, map: &MetadataMap) -> Result<()> {
+        if !self.envelope {
+            return Ok(());
+        }
+        self.scratch.clear();
+        let mut ser = serde_json::Serializer::new(&mut self.scratch);
+        Tagged(tag, &Metadata(map))
+            .serialize(&mut ser)
+            .expect("metadata serializes");
+        self.scratch.push(b'\n');
+        self.out.write_all(&self.scratch).map_err(stdout_error)
+    }
+
+    /// The final status (with `--envelope`), OK or not.
+    pub fn status(&mut self, status: &tonic::Status, details: &[Detail]) -> Result<()> {
+        if !self.envelope {
+            return Ok(());
+        }
+        let line = format!("{{\"status\":{}}}\n", status::to_json(status, details));
+        self.out.write_all(line.as_bytes()).map_err(stdout_error)
     }
 
     /// Writes one line of plain text (names, for `list`).
@@ -77,6 +196,212 @@ impl Printer {
     /// Sends what is buffered to stdout. Call it before waiting.
     pub fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(stdout_error)
+    }
+}
+
+/// Serializes `value` into `out` with `formatter`, in colour if asked.
+fn write_json<F: serde_json::ser::Formatter>(
+    out: &mut Vec<u8>,
+    value: &impl Serialize,
+    formatter: F,
+    color: bool,
+) -> serde_json::Result<()> {
+    if color {
+        let mut ser = serde_json::Serializer::with_formatter(out, Colored::new(formatter));
+        value.serialize(&mut ser)
+    } else {
+        let mut ser = serde_json::Serializer::with_formatter(out, formatter);
+        value.serialize(&mut ser)
+    }
+}
+
+/// A message with the serialize options of the flags.
+struct WithOptions<'a>(&'a DynamicMessage, &'a SerializeOptions);
+
+impl Serialize for WithOptions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_with_options(serializer, self.1)
+    }
+}
+
+/// `{"tag": value}`: one envelope event.
+struct Tagged<'a, T>(&'static str, &'a T);
+
+impl<T: Serialize> Serialize for Tagged<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
+    }
+}
+
+/// Metadata as a JSON object: a key's value is a string, or an array of
+/// strings when the key repeats; `-bin` values are standard base64.
+struct Metadata<'a>(&'a MetadataMap);
+
+/// Keys the status event reports instead.
+const STATUS_KEYS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(String, Vec<String>)> = Vec::new();
+        for entry in self.0.iter() {
+            let (key, value) = match entry {
+                KeyAndValueRef::Ascii(key, value) => (
+                    key.as_str(),
+                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                ),
+                KeyAndValueRef::Binary(key, value) => (
+                    key.as_str(),
+                    match value.to_bytes() {
+                        Ok(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
+                        Err(_) => String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                    },
+                ),
+            };
+            if STATUS_KEYS.contains(&key) {
+                continue;
+            }
+            match entries.iter_mut().find(|(k, _)| k == key) {
+                Some((_, values)) => values.push(value),
+                None => entries.push((key.to_string(), vec![value])),
+            }
+        }
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, values) in &entries {
+            match values.as_slice() {
+                [one] => map.serialize_entry(key, one)?,
+                many => map.serialize_entry(key, many)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// Colours JSON as jq does: keys blue, strings green, numbers cyan,
+/// true/false yellow, null grey. Wraps any formatter (pretty or compact).
+struct Colored<F> {
+    inner: F,
+    in_key: bool,
+}
+
+impl<F> Colored<F> {
+    fn new(inner: F) -> Self {
+        Colored {
+            inner,
+            in_key: false,
+        }
+    }
+}
+
+const KEY: &[u8] = b"\x1b[1;34m";
+const STRING: &[u8] = b"\x1b[32m";
+const NUMBER: &[u8] = b"\x1b[36m";
+const BOOL: &[u8] = b"\x1b[33m";
+const NULL: &[u8] = b"\x1b[90m";
+const RESET: &[u8] = b"\x1b[0m";
+
+fn painted<W: ?Sized + Write>(
+    writer: &mut W,
+    color: &[u8],
+    write: impl FnOnce(&mut W) -> io::Result<()>,
+) -> io::Result<()> {
+    writer.write_all(color)?;
+    write(writer)?;
+    writer.write_all(RESET)
+}
+
+macro_rules! colored_numbers {
+    ($($method:ident: $ty:ty),*) => {
+        $(
+            fn $method<W: ?Sized + Write>(&mut self, writer: &mut W, value: $ty) -> io::Result<()> {
+                painted(writer, NUMBER, |w| self.inner.$method(w, value))
+            }
+        )*
+    };
+}
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Colored<F> {
+    fn write_null<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        painted(writer, NULL, |w| self.inner.write_null(w))
+    }
+
+    fn write_bool<W: ?Sized + Write>(&mut self, writer: &mut W, value: bool) -> io::Result<()> {
+        painted(writer, BOOL, |w| self.inner.write_bool(w, value))
+    }
+
+    colored_numbers!(
+        write_i8: i8, write_i16: i16, write_i32: i32, write_i64: i64, write_i128: i128,
+        write_u8: u8, write_u16: u16, write_u32: u32, write_u64: u64, write_u128: u128,
+        write_f32: f32, write_f64: f64
+    );
+
+    fn write_number_str<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        value: &str,
+    ) -> io::Result<()> {
+        painted(writer, NUMBER, |w| self.inner.write_number_str(w, value))
+    }
+
+    fn begin_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(if self.in_key { KEY } else { STRING })?;
+        self.inner.begin_string(writer)
+    }
+
+    fn end_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.end_string(writer)?;
+        writer.write_all(RESET)
+    }
+
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.begin_array(writer)
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.end_array(writer)
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.inner.begin_array_value(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.end_array_value(writer)
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.begin_object(writer)
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.end_object(writer)
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.in_key = true;
+        self.inner.begin_object_key(writer, first)
+    }
+
+    fn end_object_key<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.in_key = false;
+        self.inner.end_object_key(writer)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.begin_object_value(writer)
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.inner.end_object_value(writer)
     }
 }
 
@@ -100,5 +425,40 @@ impl Write for RawStdout {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn colored(value: serde_json::Value) -> String {
+        let mut out = Vec::new();
+        write_json(&mut out, &value, serde_json::ser::CompactFormatter, true).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn colours_keys_strings_numbers_and_literals() {
+        let out = colored(serde_json::json!({"a": "x", "n": 1, "t": true, "z": null}));
+        assert_eq!(
+            out,
+            "{\x1b[1;34m\"a\"\x1b[0m:\x1b[32m\"x\"\x1b[0m,\x1b[1;34m\"n\"\x1b[0m:\x1b[36m1\x1b[0m,\
+             \x1b[1;34m\"t\"\x1b[0m:\x1b[33mtrue\x1b[0m,\x1b[1;34m\"z\"\x1b[0m:\x1b[90mnull\x1b[0m}"
+        );
+    }
+
+    #[test]
+    fn colour_follows_terminal_flag_and_no_color() {
+        let args = OutputArgs::default();
+        assert!(Printer::with_terminal(&args, true, None).color);
+        assert!(!Printer::with_terminal(&args, false, None).color);
+        assert!(!Printer::with_terminal(&args, true, Some("1".into())).color);
+        assert!(Printer::with_terminal(&args, true, Some("".into())).color);
+        let always = OutputArgs {
+            color: ColorChoice::Always,
+            ..OutputArgs::default()
+        };
+        assert!(Printer::with_terminal(&always, false, Some("1".into())).color);
     }
 }

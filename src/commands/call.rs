@@ -15,12 +15,13 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::cli::CallArgs;
-use crate::error::StatusError;
+use crate::error;
 use crate::input::{self, Chunk, DataSource};
 use crate::invoke::{self, Response};
 use crate::metadata;
 use crate::output::Printer;
 use crate::schema::{self, MethodName, Schema};
+use crate::status;
 use crate::transport::{self, Target};
 
 pub async fn run(args: CallArgs) -> Result<()> {
@@ -39,7 +40,7 @@ pub async fn run(args: CallArgs) -> Result<()> {
 
     let mut feeder = Feeder {
         input: method.input(),
-        options: DeserializeOptions::new(),
+        options: DeserializeOptions::new().deny_unknown_fields(!args.allow_unknown_fields),
         sent: 0,
     };
     // The first message is parsed before anything is sent: bad input at the
@@ -81,12 +82,17 @@ pub async fn run(args: CallArgs) -> Result<()> {
         schema::DEFAULT_MAX_MESSAGE_SIZE,
     );
     let response = tokio::select! {
-        response = start => response.map_err(StatusError)?,
+        response = start => match response {
+            Ok(response) => response,
+            // A trailers-only answer: no headers, no messages.
+            Err(status) => return Err(failed(status, &schema, &mut printer).await),
+        },
         // A bad message mid-stream ends the call: returning drops it, which
         // cancels the stream, so the server never takes a cut-off input
         // for a complete one.
         Err(err) = feed.run() => return Err(err),
     };
+    printer.headers(&response.headers)?;
     receive(response, &method, &schema, &mut printer, &mut feed).await
 }
 
@@ -225,15 +231,50 @@ async fn receive<F: Future<Output = Result<()>>>(
                 printer.message(&message)?;
             }
             Ok(None) => break,
-            Err(status) => {
-                printer.flush()?;
-                return Err(StatusError(status).into());
-            }
+            Err(status) => return Err(failed(status, schema, printer).await),
         }
     }
     printer.flush()?;
-    response.trailers().await.map_err(StatusError)?;
-    Ok(())
+    match response.trailers().await {
+        Ok(trailers) => {
+            printer.trailers(&trailers)?;
+            printer.status(&tonic::Status::ok(""), &[])?;
+            printer.flush()
+        }
+        Err(status) => Err(failed(status, schema, printer).await),
+    }
+}
+
+/// Ends a call with a non-OK status: decodes its details (fetching by
+/// reflection the detail types the built-in ones lack), prints the trailers
+/// and the status when every event prints, and returns the error to report.
+async fn failed(
+    status: tonic::Status,
+    schema: &Mutex<Schema>,
+    printer: &mut Printer,
+) -> anyhow::Error {
+    // The feeder may hold the schema while it waits on stdin; then the
+    // built-in types have to do.
+    let details = match schema.try_lock() {
+        Ok(mut schema) => {
+            for name in status::detail_types(&status) {
+                if status::builtin_pool().get_message_by_name(&name).is_none() {
+                    let fetch = schema.fetch_symbol(&name);
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), fetch).await;
+                }
+            }
+            status::details(&status, Some(schema.pool()))
+        }
+        Err(_) => status::details(&status, None),
+    };
+    let printed = printer
+        .trailers(status.metadata())
+        .and_then(|()| printer.status(&status, &details))
+        .and_then(|()| printer.flush());
+    match printed {
+        Ok(()) => error::status_error(status, details),
+        Err(err) => err,
+    }
 }
 
 /// Makes every Any in a response printable: fetches the types it names and

@@ -2,5 +2,6 @@
 //! and runs.
 
 pub mod call;
+pub mod completions;
 pub mod demo;
 pub mod list;

@@ -1,0 +1,88 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_grpcx_global_optspecs
+    string join \n error-format= h/help V/version
+end
+
+function __fish_grpcx_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_grpcx_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_grpcx_using_subcommand
+    set -l cmd (__fish_grpcx_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c grpcx -n "__fish_grpcx_needs_command" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c grpcx -n "__fish_grpcx_needs_command" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s d -l data -d 'The request, as DATA above' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l connect-timeout -d 'Seconds to wait for the connection to be established' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l format -d 'Output format: `auto` is pretty JSON on a terminal and one compact JSON object per line otherwise; `json` is always pretty, `ndjson` always compact; `text` is the protobuf text format (one message per line when piped, a blank line between messages on a terminal)' -r -f -a "auto\t''
+json\t''
+ndjson\t''
+text\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l color -d 'Colour JSON output: `auto` colours it on a terminal unless NO_COLOR is set; `always` colours it anywhere (e.g. for `less -R`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l allow-unknown-fields -d 'Ignore request fields the schema does not know, instead of failing'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l emit-defaults -d 'Print fields that hold their default value (0, "", false, empty)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto-names -d 'Print the .proto field names (snake_case) instead of lowerCamelCase'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l int64-as-number -d 'Print 64-bit integers as JSON numbers instead of strings'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l enum-as-number -d 'Print enum values as numbers instead of names'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l envelope -d 'Print every event of the call as one tagged JSON object per line: {"headers":…}, {"message":…} for each message, {"trailers":…}, and last {"status":{"code","codeNumber","message","details"}}'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l connect-timeout -d 'Seconds to wait for the connection to be established' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l addr -d 'The address to listen on; port 0 picks a free port' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l no-reflection -d 'Do not serve the reflection service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,263 @@
+//! gRPC statuses for people and for machines: canonical code names, and the
+//! rich details of `grpc-status-details-bin` decoded.
+//!
+//! The details are a `google.rpc.Status` whose `details` are Anys. The
+//! standard `google.rpc` error types are built in (an embedded descriptor
+//! set), so they decode without any schema from the server; a type the
+//! call's schema knows decodes from that schema; any other type is shown as
+//! its type URL and base64 bytes. Decoding never fails the report of an error.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions, Value};
+
+use crate::schema::type_name;
+
+/// The `google.rpc` status and error-detail types (and the well-known types
+/// they import).
+pub fn builtin_pool() -> &'static DescriptorPool {
+    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let bytes = include_bytes!(concat!(env!("OUT_DIR"), "/google_rpc_descriptor.bin"));
+        DescriptorPool::decode(bytes.as_slice()).expect("the embedded google.rpc descriptors")
+    })
+}
+
+/// `NOT_FOUND`, `DEADLINE_EXCEEDED`: the name the gRPC spec and JSON use.
+pub fn code_constant(code: tonic::Code) -> String {
+    let camel = format!("{code:?}");
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// One entry of a status's details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    pub type_url: String,
+    /// The message as compact JSON (canonical mapping), when its type is known.
+    pub json: Option<String>,
+    /// The raw bytes, shown (as base64) when the type is unknown.
+    pub value: Vec<u8>,
+}
+
+impl Detail {
+    /// The Any in its JSON form: `{"@type": URL, ...fields}` for a known
+    /// type, `{"@type": URL, "value": BASE64}` for an unknown one.
+    pub fn to_json(&self) -> String {
+        let mut out = String::from("{\"@type\":");
+        out.push_str(&json_string(&self.type_url));
+        match self.json.as_deref() {
+            Some("{}") => {}
+            // An ordinary message: splice its fields in after @type.
+            Some(json) if json.starts_with('{') => {
+                out.push(',');
+                out.push_str(&json[1..json.len() - 1]);
+            }
+            // A well-known type with a special JSON form (e.g. Duration).
+            Some(json) => {
+                out.push_str(",\"value\":");
+                out.push_str(json);
+            }
+            None => {
+                out.push_str(",\"value\":");
+                out.push_str(&json_string(&base64_encode(&self.value)));
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    /// One line for people: `google.rpc.ErrorInfo {"reason":…}`, or
+    /// `example.Unknown (unknown type) AQI=`.
+    pub fn to_text(&self) -> String {
+        let name = type_name(&self.type_url);
+        match &self.json {
+            Some(json) => format!("{name} {json}"),
+            None => format!(
+                "{name} (unknown type, {} bytes) {}",
+                self.value.len(),
+                base64_encode(&self.value)
+            ),
+        }
+    }
+
+    /// The message type this detail names.
+    pub fn type_name(&self) -> &str {
+        type_name(&self.type_url)
+    }
+}
+
+/// The type names in a status's details, to fetch before decoding them.
+pub fn detail_types(status: &tonic::Status) -> Vec<String> {
+    anys(status)
+        .into_iter()
+        .map(|(url, _)| type_name(&url).to_string())
+        .collect()
+}
+
+/// Decodes a status's details. `schema` is the call's descriptor pool, if
+/// any; its types win over the built-in ones.
+pub fn details(status: &tonic::Status, schema: Option<&DescriptorPool>) -> Vec<Detail> {
+    anys(status)
+        .into_iter()
+        .map(|(type_url, value)| {
+            let name = type_name(&type_url);
+            let json = schema
+                .and_then(|pool| pool.get_message_by_name(name))
+                .or_else(|| builtin_pool().get_message_by_name(name))
+                .and_then(|desc| DynamicMessage::decode(desc, value.as_slice()).ok())
+                .and_then(|message| {
+                    let mut out = Vec::new();
+                    let mut ser = serde_json::Serializer::new(&mut out);
+                    message
+                        .serialize_with_options(&mut ser, &SerializeOptions::new())
+                        .ok()?;
+                    String::from_utf8(out).ok()
+                });
+            Detail {
+                type_url,
+                json,
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The (type URL, bytes) of each Any in `grpc-status-details-bin`; empty
+/// when there is none or it does not parse.
+fn anys(status: &tonic::Status) -> Vec<(String, Vec<u8>)> {
+    if status.details().is_empty() {
+        return Vec::new();
+    }
+    let desc = builtin_pool()
+        .get_message_by_name("google.rpc.Status")
+        .expect("google.rpc.Status is built in");
+    let Ok(rpc_status) = DynamicMessage::decode(desc, status.details()) else {
+        return Vec::new();
+    };
+    let Some(Value::List(items)) = rpc_status.get_field_by_name("details").as_deref().cloned()
+    else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let any = item.as_message()?;
+            let url = any.get_field_by_number(1)?.as_str()?.to_string();
+            let value = any.get_field_by_number(2)?.as_bytes()?.to_vec();
+            Some((url, value))
+        })
+        .collect()
+}
+
+/// A status as one compact JSON object:
+/// `{"code":"NOT_FOUND","codeNumber":5,"message":"…","details":[…]}`.
+pub fn to_json(status: &tonic::Status, details: &[Detail]) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{{\"code\":{},\"codeNumber\":{},\"message\":{},\"details\":[",
+        json_string(&code_constant(status.code())),
+        status.code() as i32,
+        json_string(status.message()),
+    );
+    for (i, detail) in details.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&detail.to_json());
+    }
+    out.push_str("]}");
+    out
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message as _;
+
+    #[test]
+    fn code_constants() {
+        assert_eq!(code_constant(tonic::Code::Ok), "OK");
+        assert_eq!(code_constant(tonic::Code::NotFound), "NOT_FOUND");
+        assert_eq!(
+            code_constant(tonic::Code::DeadlineExceeded),
+            "DEADLINE_EXCEEDED"
+        );
+    }
+
+    /// Builds a google.rpc.Status with the given Anys, through the built-in
+    /// pool itself.
+    fn status_with(anys: &[(&str, Vec<u8>)]) -> tonic::Status {
+        let pool = builtin_pool();
+        let mut status =
+            DynamicMessage::new(pool.get_message_by_name("google.rpc.Status").unwrap());
+        status.set_field_by_name("code", Value::I32(9));
+        let any_desc = pool.get_message_by_name("google.protobuf.Any").unwrap();
+        let items = anys
+            .iter()
+            .map(|(url, value)| {
+                let mut any = DynamicMessage::new(any_desc.clone());
+                any.set_field_by_number(1, Value::String(url.to_string()));
+                any.set_field_by_number(2, Value::Bytes(value.clone().into()));
+                Value::Message(any)
+            })
+            .collect();
+        status.set_field_by_name("details", Value::List(items));
+        tonic::Status::with_details(
+            tonic::Code::FailedPrecondition,
+            "no",
+            status.encode_to_vec().into(),
+        )
+    }
+
+    #[test]
+    fn builtin_types_decode_and_unknown_ones_stay_raw() {
+        let pool = builtin_pool();
+        let mut retry =
+            DynamicMessage::new(pool.get_message_by_name("google.rpc.RetryInfo").unwrap());
+        let mut delay = DynamicMessage::new(
+            pool.get_message_by_name("google.protobuf.Duration")
+                .unwrap(),
+        );
+        delay.set_field_by_name("seconds", Value::I64(2));
+        retry.set_field_by_name("retry_delay", Value::Message(delay));
+        let status = status_with(&[
+            (
+                "type.googleapis.com/google.rpc.RetryInfo",
+                retry.encode_to_vec(),
+            ),
+            ("type.googleapis.com/x.Nope", vec![1, 2]),
+        ]);
+        let details = details(&status, None);
+        assert_eq!(
+            to_json(&status, &details),
+            r#"{"code":"FAILED_PRECONDITION","codeNumber":9,"message":"no","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"2s"},{"@type":"type.googleapis.com/x.Nope","value":"AQI="}]}"#
+        );
+        assert_eq!(details[1].to_text(), "x.Nope (unknown type, 2 bytes) AQI=");
+    }
+
+    #[test]
+    fn no_details_and_garbage_details_are_empty() {
+        assert!(details(&tonic::Status::not_found("x"), None).is_empty());
+        let garbage =
+            tonic::Status::with_details(tonic::Code::Internal, "x", vec![0xff, 0xff].into());
+        assert!(details(&garbage, None).is_empty());
+    }
+}
