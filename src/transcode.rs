@@ -56,27 +56,40 @@ pub fn write_json<F: Formatter>(
     out: &mut Vec<u8>,
     formatter: F,
 ) -> bool {
-    let (Some(opts), Some(plan)) = (plans.opts, plans.plan(desc)) else {
+    let Some(json) = plans.json(desc, bytes) else {
         return false;
     };
     let start = out.len();
-    let cx = Cx {
-        arena: &plans.arena,
-        opts,
-    };
-    let message = Msg {
-        cx: &cx,
-        plan,
-        bytes,
-        depth: 0,
-    };
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
-    // Writing to a Vec cannot fail, so any error is a `Decline`.
-    if message.serialize(&mut ser).is_ok() {
+    // Writing to a Vec cannot fail, so any error is a decline.
+    if json.serialize(&mut ser).is_ok() {
         true
     } else {
         out.truncate(start);
         false
+    }
+}
+
+/// A wire-format message as a `Serialize` value, for callers that nest it
+/// in a larger document (an envelope). Serializing it fails, part-way, with
+/// a custom error when the fast path declines this wire: the caller must
+/// then drop what was written and take the slow path. [`write_json`] does
+/// exactly that for a message on its own.
+pub struct WireJson<'a> {
+    cx: Cx<'a>,
+    plan: u32,
+    bytes: &'a [u8],
+}
+
+impl Serialize for WireJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let message = Msg {
+            cx: &self.cx,
+            plan: self.plan,
+            bytes: self.bytes,
+            depth: 0,
+        };
+        message.serialize(serializer)
     }
 }
 
@@ -173,6 +186,21 @@ impl Plans {
             by_name: HashMap::new(),
             last: None,
         }
+    }
+
+    /// `bytes` of type `desc` as a [`WireJson`] value, or `None` when the
+    /// type or the options are declined (the wire is checked as it prints).
+    pub fn json<'a>(
+        &'a mut self,
+        desc: &MessageDescriptor,
+        bytes: &'a [u8],
+    ) -> Option<WireJson<'a>> {
+        let plan = self.plan(desc)?;
+        let cx = Cx {
+            arena: &self.arena,
+            opts: self.opts?,
+        };
+        Some(WireJson { cx, plan, bytes })
     }
 
     /// The plan for `desc`, compiling it (and every type it reaches) the
@@ -933,6 +961,24 @@ mod tests {
         fn write_null<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
             w.write_all(b"NULL")
         }
+        fn write_i32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: i32) -> io::Result<()> {
+            write!(w, "i32:{v}")
+        }
+        fn write_i64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: i64) -> io::Result<()> {
+            write!(w, "i64:{v}")
+        }
+        fn write_u32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: u32) -> io::Result<()> {
+            write!(w, "u32:{v}")
+        }
+        fn write_u64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: u64) -> io::Result<()> {
+            write!(w, "u64:{v}")
+        }
+        fn write_f32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: f32) -> io::Result<()> {
+            write!(w, "f32:{v:e}")
+        }
+        fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: f64) -> io::Result<()> {
+            write!(w, "f64:{v:e}")
+        }
         fn begin_array_value<W: ?Sized + io::Write>(
             &mut self,
             w: &mut W,
@@ -1597,6 +1643,44 @@ mod tests {
             assert_eq!(json.contains("\"1\""), parsed.stringify_64);
             assert!(agree(&mut plans, &desc, &bytes, &opts));
         }
+    }
+
+    /// `{"message": value}`, as an envelope nests a message.
+    struct Envelope<T>(T);
+
+    impl<T: Serialize> Serialize for Envelope<T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry("message", &self.0)?;
+            map.end()
+        }
+    }
+
+    struct WithOptions(DynamicMessage, SerializeOptions);
+
+    impl Serialize for WithOptions {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            self.0.serialize_with_options(serializer, &self.1)
+        }
+    }
+
+    #[test]
+    fn a_nested_wire_json_prints_as_the_slow_path_or_fails() {
+        let opts = SerializeOptions::new();
+        let mut plans = Plans::new(&opts);
+        let tree = desc("fast.v1.Tree");
+        let mut rng = Rng(99);
+        for _ in 0..50 {
+            let bytes = random_message(&mut rng, &tree, 0).encode_to_vec();
+            let json = plans.json(&tree, &bytes).unwrap();
+            let fast = serde_json::to_string_pretty(&Envelope(json)).unwrap();
+            let message = DynamicMessage::decode(tree.clone(), &bytes[..]).unwrap();
+            let slow = serde_json::to_string_pretty(&Envelope(WithOptions(message, opts.clone())));
+            assert_eq!(fast, slow.unwrap());
+        }
+        let json = plans.json(&tree, b"\x28\x01\x28\x01").unwrap();
+        assert!(serde_json::to_vec(&Envelope(json)).is_err());
+        assert!(plans.json(&desc("fast.v1.WithMap"), b"").is_none());
     }
 
     #[test]
