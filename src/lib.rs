@@ -14,6 +14,7 @@ pub mod output;
 pub mod schema;
 pub mod server;
 pub mod status;
+pub mod transcode;
 pub mod transport;
 
 use std::time::Duration;
