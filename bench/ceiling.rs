@@ -41,7 +41,9 @@ fn main() -> anyhow::Result<()> {
                     grpcx::invoke::start(channel, &method, requests, Default::default(), max)
                         .await?;
                 let mut n = 0u64;
-                while let Some(message) = response.message().await? {
+                let output = method.output();
+                while let Some(bytes) = response.message().await? {
+                    let message = DynamicMessage::decode(output.clone(), bytes)?;
                     std::hint::black_box(message);
                     n += 1;
                 }
@@ -73,7 +75,10 @@ fn main() -> anyhow::Result<()> {
                     max,
                 )
                 .await?;
-                let summary = response.message().await?;
+                let summary = match response.message().await? {
+                    Some(bytes) => Some(DynamicMessage::decode(method.output(), bytes)?),
+                    None => None,
+                };
                 eprintln!("ceiling: {summary:?}");
             }
             other => anyhow::bail!("unknown mode {other}"),

@@ -1,35 +1,33 @@
-//! A tonic codec for `DynamicMessage`: requests are encoded as they are, and
-//! responses are decoded with the method's output descriptor.
+//! The tonic codec for calls made from a schema: requests are
+//! `DynamicMessage`s, encoded as they are; responses stay wire bytes.
+//!
+//! Responses are decoded lazily: the printer's fast path turns most of them
+//! into JSON straight from the wire (`transcode`), and only the rest are
+//! decoded into a `DynamicMessage`, by the printer, with the method's output
+//! type.
 
+use bytes::{Buf as _, Bytes};
 use prost::Message as _;
-use prost_reflect::{DynamicMessage, MessageDescriptor};
+use prost_reflect::DynamicMessage;
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-/// Encodes any `DynamicMessage`, decodes into the given message type.
-#[derive(Debug, Clone)]
-pub struct DynamicCodec {
-    output: MessageDescriptor,
-}
-
-impl DynamicCodec {
-    pub fn new(output: MessageDescriptor) -> Self {
-        DynamicCodec { output }
-    }
-}
+/// Encodes any `DynamicMessage`; hands responses over as wire bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DynamicCodec;
 
 impl Codec for DynamicCodec {
     type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
+    type Decode = Bytes;
     type Encoder = DynamicEncoder;
-    type Decoder = DynamicDecoder;
+    type Decoder = RawDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
         DynamicEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        DynamicDecoder(self.output.clone())
+        RawDecoder
     }
 }
 
@@ -46,21 +44,15 @@ impl Encoder for DynamicEncoder {
     }
 }
 
+/// Takes each response message's bytes as they are.
 #[derive(Debug)]
-pub struct DynamicDecoder(MessageDescriptor);
+pub struct RawDecoder;
 
-impl Decoder for DynamicDecoder {
-    type Item = DynamicMessage;
+impl Decoder for RawDecoder {
+    type Item = Bytes;
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|err| {
-                Status::internal(format!(
-                    "cannot decode a response as {}: {err}",
-                    self.0.full_name()
-                ))
-            })
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }

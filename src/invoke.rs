@@ -5,6 +5,7 @@
 //! unary and client streaming). The method kind decides only how many
 //! requests the caller feeds in; the wire and this code are the same.
 
+use bytes::Bytes;
 use futures_util::{FutureExt as _, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::metadata::MetadataMap;
@@ -36,27 +37,26 @@ where
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
     let mut request = tonic::Request::new(requests);
     *request.metadata_mut() = metadata;
-    let response = grpc
-        .streaming(request, path, DynamicCodec::new(method.output()))
-        .await?;
+    let response = grpc.streaming(request, path, DynamicCodec).await?;
     let (headers, stream, _) = response.into_parts();
     Ok(Response { headers, stream })
 }
 
-/// A started call: response headers, then messages, then trailers.
+/// A started call: response headers, then messages (as wire bytes of the
+/// method's output type), then trailers.
 pub struct Response {
     pub headers: MetadataMap,
-    stream: Streaming<DynamicMessage>,
+    stream: Streaming<Bytes>,
 }
 
 impl Response {
     /// The next message if one is already here, without waiting.
-    pub fn ready_message(&mut self) -> Option<Result<Option<DynamicMessage>, Status>> {
+    pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
         self.stream.message().now_or_never()
     }
 
     /// The next message, or `None` at the end of a successful stream.
-    pub async fn message(&mut self) -> Result<Option<DynamicMessage>, Status> {
+    pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
         self.stream.message().await
     }
 

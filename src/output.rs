@@ -18,13 +18,14 @@ use std::mem::ManuallyDrop;
 use anyhow::Result;
 use base64::Engine as _;
 use prost_reflect::text_format::FormatOptions;
-use prost_reflect::{DynamicMessage, ReflectMessage as _, SerializeOptions};
+use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage as _, SerializeOptions};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 
 use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::error::stdout_error;
 use crate::status::{self, Detail};
+use crate::transcode::{self, JsonOptions, Plans};
 
 /// How messages are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub struct Printer {
     color: bool,
     envelope: bool,
     options: SerializeOptions,
+    /// The fast path's compiled types; same options as `options`.
+    plans: Plans,
     text_options: FormatOptions,
     scratch: Vec<u8>,
     printed: usize,
@@ -77,16 +80,19 @@ impl Printer {
                 ColorChoice::Never => false,
                 ColorChoice::Auto => terminal && !no_color,
             };
+        let json_options = JsonOptions {
+            emit_defaults: args.emit_defaults,
+            proto_names: args.proto_names,
+            int64_as_number: args.int64_as_number,
+            enum_numbers: args.enum_as_number,
+        };
         Printer {
             out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
             style,
             color,
             envelope: args.envelope,
-            options: SerializeOptions::new()
-                .skip_default_fields(!args.emit_defaults)
-                .use_proto_field_name(args.proto_names)
-                .stringify_64_bit_integers(!args.int64_as_number)
-                .use_enum_numbers(args.enum_as_number),
+            options: json_options.serialize_options(),
+            plans: Plans::new(&json_options),
             text_options: FormatOptions::new()
                 .pretty(terminal)
                 .skip_default_fields(!args.emit_defaults)
@@ -107,6 +113,57 @@ impl Printer {
     /// True when every event prints (`--envelope`).
     pub fn is_envelope(&self) -> bool {
         self.envelope
+    }
+
+    /// Writes one message given as wire bytes of type `desc`: straight from
+    /// the wire when the fast path takes it, else decoded and written as
+    /// [`Printer::message`] does.
+    pub fn wire_message(&mut self, desc: &MessageDescriptor, bytes: &[u8]) -> Result<()> {
+        self.scratch.clear();
+        let fast = match self.style {
+            _ if self.envelope => match self.plans.json(desc, bytes) {
+                Some(json) => {
+                    let mut ser = serde_json::Serializer::new(&mut self.scratch);
+                    Tagged("message", &json).serialize(&mut ser).is_ok()
+                }
+                None => false,
+            },
+            Style::PrettyJson => {
+                let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+                self.wire_json(desc, bytes, pretty)
+            }
+            Style::CompactJson => self.wire_json(desc, bytes, serde_json::ser::CompactFormatter),
+            Style::Text { .. } => false,
+        };
+        if fast {
+            return self.emit();
+        }
+        let message = DynamicMessage::decode(desc.clone(), bytes).map_err(|err| {
+            crate::error::StatusError(tonic::Status::internal(format!(
+                "the server sent a {} that does not decode: {err}",
+                desc.full_name()
+            )))
+        })?;
+        self.message(&message)
+    }
+
+    fn wire_json<F: serde_json::ser::Formatter>(
+        &mut self,
+        desc: &MessageDescriptor,
+        bytes: &[u8],
+        formatter: F,
+    ) -> bool {
+        if self.color {
+            transcode::write_json(
+                &mut self.plans,
+                desc,
+                bytes,
+                &mut self.scratch,
+                Colored::new(formatter),
+            )
+        } else {
+            transcode::write_json(&mut self.plans, desc, bytes, &mut self.scratch, formatter)
+        }
     }
 
     /// Writes one message.
@@ -149,6 +206,11 @@ impl Printer {
                 }
             }
         }
+        self.emit()
+    }
+
+    /// Ends the message in `scratch` with its newline and writes it whole.
+    fn emit(&mut self) -> Result<()> {
         self.printed += 1;
         self.scratch.push(b'\n');
         self.out.write_all(&self.scratch).map_err(stdout_error)

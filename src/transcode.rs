@@ -107,13 +107,49 @@ pub struct Plans {
     last: Option<(MessageDescriptor, Option<u32>)>,
 }
 
-/// The [`SerializeOptions`] that change output, when the fast path handles
-/// them (it leaves `skip_default_fields(false)` to the slow path).
+/// The JSON options grpcx's flags choose. Both paths are built from this
+/// one value: [`JsonOptions::serialize_options`] for prost-reflect's, and
+/// [`Plans::new`] for the fast path, so the two cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JsonOptions {
+    /// Print zero-valued fields (`--emit-defaults`).
+    pub emit_defaults: bool,
+    /// .proto field names instead of lowerCamelCase (`--proto-names`).
+    pub proto_names: bool,
+    /// 64-bit integers as JSON numbers, not strings (`--int64-as-number`).
+    pub int64_as_number: bool,
+    /// Enums by number, not name (`--enum-as-number`).
+    pub enum_numbers: bool,
+}
+
+impl JsonOptions {
+    /// prost-reflect's options for the same choices.
+    pub fn serialize_options(&self) -> SerializeOptions {
+        SerializeOptions::new()
+            .skip_default_fields(!self.emit_defaults)
+            .use_proto_field_name(self.proto_names)
+            .stringify_64_bit_integers(!self.int64_as_number)
+            .use_enum_numbers(self.enum_numbers)
+    }
+}
+
+/// The options that change the fast path's output; it leaves
+/// `--emit-defaults` to the slow path.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Opts {
     stringify_64: bool,
     enum_numbers: bool,
     proto_names: bool,
+}
+
+impl Opts {
+    fn from(options: &JsonOptions) -> Option<Opts> {
+        (!options.emit_defaults).then_some(Opts {
+            stringify_64: !options.int64_as_number,
+            enum_numbers: options.enum_numbers,
+            proto_names: options.proto_names,
+        })
+    }
 }
 
 /// Plans refer to each other by index, so recursive types are no trouble.
@@ -178,9 +214,9 @@ struct EnumPlan {
 }
 
 impl Plans {
-    pub fn new(options: &SerializeOptions) -> Plans {
+    pub fn new(options: &JsonOptions) -> Plans {
         Plans {
-            opts: parse_options(options),
+            opts: Opts::from(options),
             pool: None,
             arena: Arena::default(),
             by_name: HashMap::new(),
@@ -290,32 +326,6 @@ impl Plans {
         }
         ids[0]
     }
-}
-
-/// Reads the options back out of `SerializeOptions`, which has builders but
-/// no getters, through its derived `Debug`. If that text ever changes shape,
-/// this returns `None` and everything takes the slow path (and the tests
-/// that demand the fast path fail).
-fn parse_options(options: &SerializeOptions) -> Option<Opts> {
-    let text = format!("{options:?}");
-    let flag = |name: &str| {
-        let (_, rest) = text.split_once(&format!("{name}: "))?;
-        if rest.starts_with("true") {
-            Some(true)
-        } else if rest.starts_with("false") {
-            Some(false)
-        } else {
-            None
-        }
-    };
-    if !flag("skip_default_fields")? {
-        return None;
-    }
-    Some(Opts {
-        stringify_64: flag("stringify_64_bit_integers")?,
-        enum_numbers: flag("use_enum_numbers")?,
-        proto_names: flag("use_proto_field_name")?,
-    })
 }
 
 /// Whether `msg`'s own fields qualify (the types they lead to are checked
@@ -991,13 +1001,15 @@ mod tests {
     fn slow<F: Formatter>(
         desc: &MessageDescriptor,
         bytes: &[u8],
-        opts: &SerializeOptions,
+        opts: &JsonOptions,
         f: F,
     ) -> Option<String> {
         let message = DynamicMessage::decode(desc.clone(), bytes).ok()?;
         let mut out = Vec::new();
         let mut ser = serde_json::Serializer::with_formatter(&mut out, f);
-        message.serialize_with_options(&mut ser, opts).unwrap();
+        message
+            .serialize_with_options(&mut ser, &opts.serialize_options())
+            .unwrap();
         Some(String::from_utf8(out).unwrap())
     }
 
@@ -1024,7 +1036,7 @@ mod tests {
         plans: &mut Plans,
         desc: &MessageDescriptor,
         bytes: &[u8],
-        opts: &SerializeOptions,
+        opts: &JsonOptions,
     ) -> bool {
         let compact = fast(plans, desc, bytes, CompactFormatter);
         let pretty = fast(plans, desc, bytes, PrettyFormatter::with_indent(b"  "));
@@ -1231,13 +1243,13 @@ mod tests {
         out
     }
 
-    fn all_options() -> Vec<SerializeOptions> {
+    fn all_options() -> Vec<JsonOptions> {
         (0..8)
-            .map(|i| {
-                SerializeOptions::new()
-                    .stringify_64_bit_integers(i & 1 == 0)
-                    .use_enum_numbers(i & 2 != 0)
-                    .use_proto_field_name(i & 4 != 0)
+            .map(|i| JsonOptions {
+                int64_as_number: i & 1 != 0,
+                enum_numbers: i & 2 != 0,
+                proto_names: i & 4 != 0,
+                emit_defaults: false,
             })
             .collect()
     }
@@ -1269,7 +1281,7 @@ mod tests {
     #[test]
     fn damaged_wire_is_declined_or_printed_as_the_slow_path_prints_it() {
         let mut rng = Rng(42);
-        let opts = SerializeOptions::new();
+        let opts = JsonOptions::default();
         let mut plans = Plans::new(&opts);
         for name in ELIGIBLE {
             let desc = desc(name);
@@ -1317,7 +1329,7 @@ mod tests {
 
     #[test]
     fn ineligible_types_and_emit_defaults_are_declined() {
-        let mut plans = Plans::new(&SerializeOptions::new());
+        let mut plans = Plans::new(&JsonOptions::default());
         for name in DECLINED {
             let desc = desc(name);
             let bytes = random_message(&mut Rng(7), &desc, 0).encode_to_vec();
@@ -1330,7 +1342,10 @@ mod tests {
         let everything = desc("grpcx.test.v1.Everything");
         assert_eq!(fast(&mut plans, &everything, &[], CompactFormatter), None);
 
-        let emit_defaults = SerializeOptions::new().skip_default_fields(false);
+        let emit_defaults = JsonOptions {
+            emit_defaults: true,
+            ..JsonOptions::default()
+        };
         let mut plans = Plans::new(&emit_defaults);
         let chunk = desc("grpcx.test.v1.Chunk");
         assert_eq!(fast(&mut plans, &chunk, &[], CompactFormatter), None);
@@ -1345,7 +1360,7 @@ mod tests {
     fn the_streaming_types_take_the_fast_path() {
         use crate::server::pb::helloworld::HelloReply;
         use crate::server::pb::test::{Chunk, StreamRequest, Summary, everything::Inner};
-        let opts = SerializeOptions::new();
+        let opts = JsonOptions::default();
         let mut plans = Plans::new(&opts);
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
             (
@@ -1416,7 +1431,7 @@ mod tests {
 
     #[test]
     fn canonical_variants_are_accepted() {
-        let opts = SerializeOptions::new();
+        let opts = JsonOptions::default();
         let mut plans = Plans::new(&opts);
         let (scalars, lists, tree) = (
             desc("fast.v1.Scalars"),
@@ -1518,7 +1533,7 @@ mod tests {
 
     #[test]
     fn non_canonical_wire_is_declined_and_out_is_untouched() {
-        let mut plans = Plans::new(&SerializeOptions::new());
+        let mut plans = Plans::new(&JsonOptions::default());
         let (scalars, lists, tree) = (
             desc("fast.v1.Scalars"),
             desc("fast.v1.Lists"),
@@ -1629,9 +1644,9 @@ mod tests {
     }
 
     #[test]
-    fn options_are_read_back_from_serialize_options() {
+    fn every_option_reaches_the_fast_path() {
         for opts in all_options() {
-            let parsed = parse_options(&opts).expect("the Debug form of SerializeOptions changed");
+            let parsed = Opts::from(&opts).unwrap();
             let mut plans = Plans::new(&opts);
             let desc = desc("fast.v1.Tree");
             let bytes = wire(&[(15, Varint, &[1]), (536870911, Varint, &[1])]);
@@ -1656,17 +1671,18 @@ mod tests {
         }
     }
 
-    struct WithOptions(DynamicMessage, SerializeOptions);
+    struct WithOptions(DynamicMessage, JsonOptions);
 
     impl Serialize for WithOptions {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            self.0.serialize_with_options(serializer, &self.1)
+            self.0
+                .serialize_with_options(serializer, &self.1.serialize_options())
         }
     }
 
     #[test]
     fn a_nested_wire_json_prints_as_the_slow_path_or_fails() {
-        let opts = SerializeOptions::new();
+        let opts = JsonOptions::default();
         let mut plans = Plans::new(&opts);
         let tree = desc("fast.v1.Tree");
         let mut rng = Rng(99);
@@ -1675,7 +1691,7 @@ mod tests {
             let json = plans.json(&tree, &bytes).unwrap();
             let fast = serde_json::to_string_pretty(&Envelope(json)).unwrap();
             let message = DynamicMessage::decode(tree.clone(), &bytes[..]).unwrap();
-            let slow = serde_json::to_string_pretty(&Envelope(WithOptions(message, opts.clone())));
+            let slow = serde_json::to_string_pretty(&Envelope(WithOptions(message, opts)));
             assert_eq!(fast, slow.unwrap());
         }
         let json = plans.json(&tree, b"\x28\x01\x28\x01").unwrap();
@@ -1685,7 +1701,7 @@ mod tests {
 
     #[test]
     fn a_new_pool_replaces_the_cached_plans() {
-        let mut plans = Plans::new(&SerializeOptions::new());
+        let mut plans = Plans::new(&JsonOptions::default());
         let chunk = desc("grpcx.test.v1.Chunk");
         let bytes = wire(&[(1, Varint, &[1])]);
         assert!(fast(&mut plans, &chunk, &bytes, CompactFormatter).is_some());

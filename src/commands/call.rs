@@ -201,7 +201,8 @@ async fn receive<F: Future<Output = Result<()>>>(
     printer: &mut Printer,
     feed: &mut Feed<F>,
 ) -> Result<()> {
-    let has_any = schema::may_contain_any(&method.output());
+    let output = method.output();
+    let has_any = schema::may_contain_any(&output);
     loop {
         let next = match response.ready_message() {
             Some(next) => next,
@@ -212,8 +213,8 @@ async fn receive<F: Future<Output = Result<()>>>(
                     Err(err) = feed.run() => {
                         // Bad input mid-stream: print what already arrived,
                         // then stop (dropping the call cancels it).
-                        while let Some(Ok(Some(message))) = response.ready_message() {
-                            printer.message(&message)?;
+                        while let Some(Ok(Some(bytes))) = response.ready_message() {
+                            print(&output, &bytes, has_any, schema, printer).await?;
                         }
                         printer.flush()?;
                         return Err(err);
@@ -222,14 +223,7 @@ async fn receive<F: Future<Output = Result<()>>>(
             }
         };
         match next {
-            Ok(Some(message)) => {
-                let message = if has_any {
-                    resolve_any(message, schema).await?
-                } else {
-                    message
-                };
-                printer.message(&message)?;
-            }
+            Ok(Some(bytes)) => print(&output, &bytes, has_any, schema, printer).await?,
             Ok(None) => break,
             Err(status) => return Err(failed(status, schema, printer).await),
         }
@@ -243,6 +237,28 @@ async fn receive<F: Future<Output = Result<()>>>(
         }
         Err(status) => Err(failed(status, schema, printer).await),
     }
+}
+
+/// Prints one response. A type that can hold an Any is decoded here, so
+/// that the types its Anys name can be fetched first; the rest go to the
+/// printer as wire bytes.
+async fn print(
+    output: &MessageDescriptor,
+    bytes: &[u8],
+    has_any: bool,
+    schema: &Mutex<Schema>,
+    printer: &mut Printer,
+) -> Result<()> {
+    if !has_any {
+        return printer.wire_message(output, bytes);
+    }
+    let message = DynamicMessage::decode(output.clone(), bytes).map_err(|err| {
+        error::StatusError(tonic::Status::internal(format!(
+            "the server sent a {} that does not decode: {err}",
+            output.full_name()
+        )))
+    })?;
+    printer.message(&resolve_any(message, schema).await?)
 }
 
 /// Ends a call with a non-OK status: decodes its details (fetching by

@@ -21,6 +21,7 @@ into a temporary directory. Install the dependencies with
 import argparse
 import functools
 import importlib
+import itertools
 import os
 import signal
 import sys
@@ -29,14 +30,18 @@ import threading
 import time
 from concurrent import futures
 
-import grpc
-import grpc_tools
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_reflection.v1alpha.reflection import ReflectionServicer
-from grpc_status import rpc_status
-from grpc_tools import protoc
+# grpc core logs TLS handshake failures and such at INFO level on stderr; keep
+# stderr to our one line per call (errors still show). Must precede the import.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+import grpc  # noqa: E402
+import grpc_tools  # noqa: E402
+from google.protobuf import any_pb2  # noqa: E402
+from google.rpc import error_details_pb2, status_pb2  # noqa: E402
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc  # noqa: E402
+from grpc_reflection.v1alpha.reflection import ReflectionServicer  # noqa: E402
+from grpc_status import rpc_status  # noqa: E402
+from grpc_tools import protoc  # noqa: E402
 
 PROTO_DIR = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "proto"))
@@ -186,14 +191,14 @@ def streaming(handler):
         call = Call(f"/{self.SERVICE}/{handler.__name__}", context)
         try:
             call.start()
-            limit = (call.fail_after or 0) if call.fail else None
-            sent = 0
-            for reply in handler(self, request, context):
-                if limit is not None and sent >= limit:
-                    break
+            replies = handler(self, request, context)
+            if call.fail:
+                # islice never pulls reply N+1, so a bidi call fails without
+                # waiting for another request (and at once when N is 0).
+                replies = itertools.islice(replies, max(0, call.fail_after or 0))
+            for reply in replies:
                 call.before_message()
                 yield reply
-                sent += 1
             if call.fail:
                 call.abort()
             call.status = "OK"
