@@ -55,7 +55,6 @@ impl Schema {
                 reflection: None,
                 used: Vec::new(),
                 written: 0,
-            written: 0,
             });
         }
         let channel = channel.ok_or_else(|| {
