@@ -33,10 +33,11 @@ impl Renderer {
 
     /// A symbol as proto source, after a header line naming it and its file.
     pub fn render(&mut self, symbol: &Symbol) -> String {
+        let kind = symbol.kind();
+        let article = if kind.starts_with('e') { "an" } else { "a" };
         let mut out = format!(
-            "// {} is a {} in {}\n",
+            "// {} is {article} {kind} in {}\n",
             symbol.full_name(),
-            symbol.kind(),
             symbol.file().name()
         );
         match symbol {
@@ -153,7 +154,11 @@ impl Renderer {
             INDENT.repeat(depth),
             field.name(),
             field.number(),
-            if deprecated { " [deprecated = true]" } else { "" }
+            if deprecated {
+                " [deprecated = true]"
+            } else {
+                ""
+            }
         );
     }
 
@@ -201,7 +206,11 @@ fn leading_comments(file: &FileDescriptor) -> HashMap<Vec<i32>, String> {
     };
     info.location
         .iter()
-        .filter(|l| l.leading_comments.as_deref().is_some_and(|c| !c.trim().is_empty()))
+        .filter(|l| {
+            l.leading_comments
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty())
+        })
         .map(|l| (l.path.clone(), l.leading_comments().to_string()))
         .collect()
 }
@@ -265,7 +274,10 @@ mod tests {
     fn names_are_relative_to_their_scope() {
         assert_eq!(relative("a.b.M.Inner", "a.b.M", "a.b"), "Inner");
         assert_eq!(relative("a.b.Other", "a.b.M", "a.b"), "Other");
-        assert_eq!(relative("google.protobuf.Timestamp", "a.b.M", "a.b"), "google.protobuf.Timestamp");
+        assert_eq!(
+            relative("google.protobuf.Timestamp", "a.b.M", "a.b"),
+            "google.protobuf.Timestamp"
+        );
         assert_eq!(relative("Ping", "", ""), "Ping");
         assert_eq!(relative("a.bc.X", "a.b.M", "a.b"), "a.bc.X");
     }

@@ -65,7 +65,10 @@ fn message_value(message: &MessageDescriptor, root: &str, stack: &mut Vec<String
             }
             oneofs_done.push(oneof.name().to_string());
         }
-        map.push((field.json_name().to_string(), field_value(&field, root, stack)));
+        map.push((
+            field.json_name().to_string(),
+            field_value(&field, root, stack),
+        ));
     }
     stack.pop();
     Node::Object(map)
@@ -162,7 +165,9 @@ mod tests {
     #[test]
     fn recursion_stops_and_oneofs_show_one_member() {
         let pool = DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap();
-        let everything = pool.get_message_by_name("grpcx.test.v1.Everything").unwrap();
+        let everything = pool
+            .get_message_by_name("grpcx.test.v1.Everything")
+            .unwrap();
         let t = serde_json::to_value(for_message(&everything)).unwrap();
         assert_eq!(t["child"], json!({}));
         assert_eq!(t["fMessage"], json!({"name": "", "value": 0}));

@@ -35,7 +35,9 @@ pub async fn run(args: ListArgs) -> Result<()> {
         None => {
             for service in schema.services().await? {
                 match args.long {
-                    true => service.methods().try_for_each(|m| printer.line(&long(&m)))?,
+                    true => service
+                        .methods()
+                        .try_for_each(|m| printer.line(&long(&m)))?,
                     false => printer.line(service.full_name())?,
                 }
             }

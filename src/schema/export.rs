@@ -58,6 +58,9 @@ mod tests {
         assert!(names.contains(&"google/protobuf/timestamp.proto"));
         assert!(!names.contains(&"helloworld.proto"));
         let back = DescriptorPool::from_file_descriptor_set(set).unwrap();
-        assert!(back.get_message_by_name("grpcx.test.v1.Everything").is_some());
+        assert!(
+            back.get_message_by_name("grpcx.test.v1.Everything")
+                .is_some()
+        );
     }
 }

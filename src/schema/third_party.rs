@@ -1,6 +1,6 @@
 //! Third-party imports that most public APIs use (`google/api`, `google/rpc`,
 //! `google/type`), bundled so that users need not hunt for them. They come
-//! from the googleapis-common-protos package; see proto/third_party/.
+//! from the googleapis-common-protos package; see third_party/googleapis/.
 //!
 //! The resolver sits after the user's import roots, so a user's own copy of
 //! one of these files wins.
@@ -10,7 +10,7 @@ use protox::file::{File, FileResolver};
 
 macro_rules! bundled {
     ($($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../proto/third_party/", $name)))),*]
+        &[$(($name, include_str!(concat!("../../third_party/googleapis/", $name)))),*]
     };
 }
 
