@@ -118,6 +118,8 @@ fn map_key(kind: &Kind) -> &'static str {
     }
 }
 
+const EMPTY: &str = "google.protobuf.Empty";
+
 /// The JSON form of a well-known type's default.
 fn well_known(message: &MessageDescriptor, root: &str) -> Option<Value> {
     let value = match message.full_name() {
@@ -130,7 +132,14 @@ fn well_known(message: &MessageDescriptor, root: &str) -> Option<Value> {
         "google.protobuf.Empty" => json!({}),
         // An Any must name a type the schema has; the template's own type
         // always qualifies, and shows where the packed fields go.
-        "google.protobuf.Any" => json!({ "@type": format!("type.googleapis.com/{root}") }),
+        "google.protobuf.Any" if root != "google.protobuf.Any" => {
+            json!({ "@type": format!("type.googleapis.com/{root}") })
+        }
+        // A bare Any as the request: Empty when the schema has it.
+        "google.protobuf.Any" => match message.parent_pool().get_message_by_name(EMPTY) {
+            Some(_) => json!({ "@type": format!("type.googleapis.com/{EMPTY}"), "value": {} }),
+            None => json!({ "@type": "" }),
+        },
         "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => json!(0.0),
         "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => json!("0"),
         "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => json!(0),
