@@ -78,6 +78,7 @@ pub async fn run(args: DescribeArgs) -> Result<()> {
         DescribeFormat::Json => {
             let mut printer = Printer::new(&OutputArgs {
                 format: Format::Auto,
+                ..OutputArgs::default()
             });
             for symbol in &symbols {
                 printer.message(&describe::descriptor_message(symbol))?;
