@@ -25,6 +25,9 @@ _grpcx() {
             grpcx,demo)
                 cmd="grpcx__subcmd__demo"
                 ;;
+            grpcx,describe)
+                cmd="grpcx__subcmd__describe"
+                ;;
             grpcx,help)
                 cmd="grpcx__subcmd__help"
                 ;;
@@ -43,6 +46,9 @@ _grpcx() {
             grpcx__subcmd__help,demo)
                 cmd="grpcx__subcmd__help__subcmd__demo"
                 ;;
+            grpcx__subcmd__help,describe)
+                cmd="grpcx__subcmd__help__subcmd__describe"
+                ;;
             grpcx__subcmd__help,help)
                 cmd="grpcx__subcmd__help__subcmd__help"
                 ;;
@@ -59,7 +65,7 @@ _grpcx() {
 
     case "${cmd}" in
         grpcx)
-            opts="-h -V --error-format --help --version call list serve demo completions help"
+            opts="-h -V --error-format --help --version call list describe serve demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -77,7 +83,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__call)
-            opts="-d -I -H -h -V --data --allow-unknown-fields --proto --import-path --protoset --connect-timeout --header --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --error-format --help --version"
+            opts="-d -I -H -h -V --data --allow-unknown-fields --proto --import-path --protoset --connect-timeout --header --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -127,6 +133,10 @@ _grpcx() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --protoset-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --error-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -174,8 +184,62 @@ _grpcx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        grpcx__subcmd__describe)
+            opts="-I -H -h -V --template --format --protoset-out --proto --import-path --protoset --connect-timeout --header --error-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --protoset-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --import-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -I)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protoset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --error-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         grpcx__subcmd__help)
-            opts="call list serve demo completions help"
+            opts="call list describe serve demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +281,20 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        grpcx__subcmd__help__subcmd__describe)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -273,12 +351,16 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__list)
-            opts="-I -H -h -V --proto --import-path --protoset --connect-timeout --header --error-format --help --version"
+            opts="-l -I -H -h -V --long --protoset-out --proto --import-path --protoset --connect-timeout --header --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --protoset-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --proto)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

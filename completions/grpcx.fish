@@ -30,6 +30,7 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -s h -l help -d 'Print help (s
 complete -c grpcx -n "__fish_grpcx_needs_command" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
@@ -47,6 +48,7 @@ text\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l color -d 'Colour JSON output: `auto` colours it on a terminal unless NO_COLOR is set; `always` colours it anywhere (e.g. for `less -R`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset-out -d 'Write the schema the call used (the method, the types named by Anys, and every file they import) to FILE as a FileDescriptorSet. It is written once the method is resolved, so a failing call still writes it, and again at the end if Any types were fetched meanwhile' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l allow-unknown-fields -d 'Ignore request fields the schema does not know, instead of failing'
@@ -57,6 +59,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l enum-as-number -d '
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l envelope -d 'Print every event of the call as one tagged JSON object per line: {"headers":…}, {"message":…} for each message, {"trailers":…}, and last {"status":{"code","codeNumber","message","details"}}'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset-out -d 'Write the listed services\' schema, with every file it imports, to FILE as a FileDescriptorSet (for a later --protoset)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
@@ -64,8 +67,22 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l connect-timeout -d 
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s l -l long -d 'Also show each method\'s streaming kind, request type and response type, tab-separated. Without SERVICE, lists every method of every service this way'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l format -d '`text` is proto source; `json` is the descriptor itself (DescriptorProto, ServiceDescriptorProto, ... in their JSON mapping)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protoset-out -d 'Write the described symbols\' schema, with every file it imports, to FILE as a FileDescriptorSet (for a later --protoset)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l connect-timeout -d 'Seconds to wait for the connection to be established' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l template -d 'Print only a JSON request skeleton for a message, or for a method\'s input type, that `grpcx call` accepts as is'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l addr -d 'The address to listen on; port 0 picks a free port' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
@@ -80,9 +97,10 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -l error-format
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list serve demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -62,6 +62,9 @@ pub enum Command {
     Call(CallArgs),
     /// List the services of a server or schema, or the methods of one service.
     List(ListArgs),
+    /// Show a service, method, message, enum or field as proto source, or a
+    /// JSON request template.
+    Describe(DescribeArgs),
     /// Run the bundled greeter server (with reflection and health).
     Serve(ServeArgs),
     /// A one-command tour: starts the bundled server and calls it.
@@ -232,6 +235,13 @@ pub struct CallArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Write the schema the call used (the method, the types named by Anys,
+    /// and every file they import) to FILE as a FileDescriptorSet. It is
+    /// written once the method is resolved, so a failing call still writes it,
+    /// and again at the end if Any types were fetched meanwhile.
+    #[arg(long, value_name = "FILE")]
+    pub protoset_out: Option<PathBuf>,
 }
 
 impl CallArgs {
@@ -246,14 +256,64 @@ pub struct ListArgs {
     /// The server; may be left out when --proto or --protoset is given.
     pub target: Option<String>,
 
-    /// A service whose methods to list (in declaration order).
+    /// A service whose methods to list, one full name per line, in
+    /// declaration order. Without it, the services are listed, sorted.
     pub service: Option<String>,
+
+    /// Also show each method's streaming kind, request type and response
+    /// type, tab-separated. Without SERVICE, lists every method of every
+    /// service this way.
+    #[arg(short, long)]
+    pub long: bool,
+
+    /// Write the listed services' schema, with every file it imports, to FILE
+    /// as a FileDescriptorSet (for a later --protoset).
+    #[arg(long, value_name = "FILE")]
+    pub protoset_out: Option<PathBuf>,
 
     #[command(flatten)]
     pub schema: SchemaArgs,
 
     #[command(flatten)]
     pub conn: ConnArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The server; may be left out when --proto or --protoset is given.
+    pub target: Option<String>,
+
+    /// What to describe: a service, method (`pkg.Service.Method` or
+    /// `pkg.Service/Method`), message, nested message, enum, enum value or
+    /// field, by full name. Without it, every service is described.
+    pub symbol: Option<String>,
+
+    /// Print only a JSON request skeleton for a message, or for a method's
+    /// input type, that `grpcx call` accepts as is.
+    #[arg(long, conflicts_with = "format")]
+    pub template: bool,
+
+    /// `text` is proto source; `json` is the descriptor itself
+    /// (DescriptorProto, ServiceDescriptorProto, ... in their JSON mapping).
+    #[arg(long, value_enum, default_value_t = DescribeFormat::Text)]
+    pub format: DescribeFormat,
+
+    /// Write the described symbols' schema, with every file it imports, to
+    /// FILE as a FileDescriptorSet (for a later --protoset).
+    #[arg(long, value_name = "FILE")]
+    pub protoset_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DescribeFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

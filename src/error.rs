@@ -62,6 +62,16 @@ pub struct Hinted {
     pub hint: String,
 }
 
+/// An error whose one-line message is followed by a block of detail that
+/// must keep its line breaks (a .proto diagnostic with its source excerpt).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Detailed {
+    pub message: String,
+    pub detail: String,
+    pub hint: Option<String>,
+}
+
 /// Builds an error that carries a hint line.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     Hinted {
@@ -109,10 +119,12 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::from(code);
     }
     let json = FORMAT.get() == Some(&ErrorFormat::Json);
+    let detailed = err.chain().find_map(|e| e.downcast_ref::<Detailed>());
     let hint = err
         .chain()
         .find_map(|e| e.downcast_ref::<Hinted>())
-        .map(|h| h.hint.as_str());
+        .map(|h| h.hint.as_str())
+        .or_else(|| detailed.and_then(|d| d.hint.as_deref()));
     let text = if let Some(StatusError(status)) = err.downcast_ref() {
         // Details decoded by the caller, or else with the built-in types.
         let details = match err.downcast_ref::<StatusDetails>() {
@@ -134,11 +146,18 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         if let Some(hint) = hint {
             object["hint"] = hint.into();
         }
+        if let Some(detailed) = detailed {
+            object["detail"] = detailed.detail.trim_end().into();
+        }
         object.to_string()
     } else if err.is::<UsageError>() {
         format!("grpcx: usage error: {err:#}")
     } else {
         let mut text = format!("grpcx: error: {}", one_line(err));
+        if let Some(detailed) = detailed {
+            text.push('\n');
+            text.push_str(detailed.detail.trim_end());
+        }
         if let Some(hint) = hint {
             text.push_str("\nhint: ");
             text.push_str(hint);

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod codec;
 pub mod commands;
+pub mod describe;
 pub mod error;
 pub mod input;
 pub mod invoke;
@@ -14,6 +15,7 @@ pub mod output;
 pub mod schema;
 pub mod server;
 pub mod status;
+pub mod template;
 pub mod transcode;
 pub mod transport;
 
@@ -45,6 +47,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Call(args) => interruptible(commands::call::run(args)).await,
         Command::List(args) => interruptible(commands::list::run(args)).await,
+        Command::Describe(args) => interruptible(commands::describe::run(args)).await,
         Command::Serve(args) => server::run(args).await,
         Command::Demo => commands::demo::run().await,
         Command::Completions(args) => commands::completions::print(args),

@@ -36,6 +36,9 @@ pub async fn run(args: CallArgs) -> Result<()> {
     let channel = transport::connect(&target, &args.conn).await?;
     let mut schema = Schema::load(&args.schema, Some(&channel), &metadata, false)?;
     let method = schema.method(&name).await?;
+    if let Some(path) = &args.protoset_out {
+        schema.write_protoset(path)?;
+    }
     let mut printer = Printer::new(&args.output);
 
     let mut feeder = Feeder {
@@ -93,7 +96,15 @@ pub async fn run(args: CallArgs) -> Result<()> {
         Err(err) = feed.run() => return Err(err),
     };
     printer.headers(&response.headers)?;
-    receive(response, &method, &schema, &mut printer, &mut feed).await
+    let result = receive(response, &method, &schema, &mut printer, &mut feed).await;
+    // Again, now with any types that Anys named (a failed call included).
+    if let Some(path) = &args.protoset_out {
+        let mut schema = schema.lock().await;
+        if schema.used_grew() {
+            schema.write_protoset(path)?;
+        }
+    }
+    result
 }
 
 /// The feeding future, polled beside whatever the call is waiting for until

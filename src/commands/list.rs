@@ -1,6 +1,7 @@
 //! `grpcx list`: the services of a server or schema, or one service's methods.
 
 use anyhow::Result;
+use prost_reflect::MethodDescriptor;
 
 use crate::cli::ListArgs;
 use crate::metadata;
@@ -25,17 +26,50 @@ pub async fn run(args: ListArgs) -> Result<()> {
     };
     let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, false)?;
     match service {
-        None => {
+        // Plain names need no descriptors: by reflection, one request.
+        None if !args.long && args.protoset_out.is_none() => {
             for name in schema.service_names().await? {
                 printer.line(&name)?;
+            }
+        }
+        None => {
+            for service in schema.services().await? {
+                match args.long {
+                    true => service
+                        .methods()
+                        .try_for_each(|m| printer.line(&long(&m)))?,
+                    false => printer.line(service.full_name())?,
+                }
             }
         }
         Some(name) => {
             let service = schema.service(&name).await?;
             for method in service.methods() {
-                printer.line(method.full_name())?;
+                match args.long {
+                    true => printer.line(&long(&method))?,
+                    false => printer.line(method.full_name())?,
+                }
             }
         }
     }
+    if let Some(path) = &args.protoset_out {
+        schema.write_protoset(path)?;
+    }
     printer.flush()
+}
+
+/// `name<TAB>kind<TAB>request<TAB>response`, for `--long`.
+fn long(method: &MethodDescriptor) -> String {
+    let kind = match (method.is_client_streaming(), method.is_server_streaming()) {
+        (false, false) => "unary",
+        (false, true) => "server-streaming",
+        (true, false) => "client-streaming",
+        (true, true) => "bidi-streaming",
+    };
+    format!(
+        "{}\t{kind}\t{}\t{}",
+        method.full_name(),
+        method.input().full_name(),
+        method.output().full_name()
+    )
 }

@@ -4,4 +4,5 @@
 pub mod call;
 pub mod completions;
 pub mod demo;
+pub mod describe;
 pub mod list;

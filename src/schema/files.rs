@@ -1,11 +1,18 @@
 //! The offline backends: .proto files compiled at run time by protox, and
 //! binary FileDescriptorSets (protosets).
+//!
+//! The fast path (`fastload`) builds the pool; only when it fails does
+//! protox's compiler run again, with source info, for a diagnostic that
+//! quotes the offending line.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use prost_reflect::DescriptorPool;
+use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
+use super::diagnostic;
+use super::third_party::ThirdPartyResolver;
 use crate::cli::SchemaArgs;
 
 /// Builds one pool from every `--protoset` and `--proto` given.
@@ -25,7 +32,8 @@ pub fn load(args: &SchemaArgs, source_info: bool) -> Result<DescriptorPool> {
 }
 
 /// Compiles .proto files. A file outside every import root gets its own
-/// directory as a root; `google/protobuf/*.proto` come built in.
+/// directory as a root; `google/protobuf/*.proto` and the bundled
+/// third-party files come built in, after the roots.
 fn compile(
     files: &[PathBuf],
     import_paths: &[PathBuf],
@@ -53,23 +61,36 @@ fn compile(
         };
         names.push(name);
     }
-    let google = protox::file::GoogleFileResolver::new();
     let wanted: Vec<String> = names
         .iter()
         .map(|n| n.to_string_lossy().replace('\\', "/"))
         .collect();
-    if let Some(pool) = super::fastload::load(&wanted, &roots, &google, source_info) {
+    if let Some(pool) = super::fastload::load(&wanted, &roots, &built_in(), source_info) {
         return Ok(pool);
     }
     // Something is wrong with the files: protox's compiler says what.
-    let mut compiler = protox::Compiler::new(&roots)?;
-    compiler
-        .include_imports(true)
-        .include_source_info(source_info);
+    let mut resolver = ChainFileResolver::new();
+    for root in &roots {
+        resolver.add(IncludeFileResolver::new(root.clone()));
+    }
+    resolver.add(built_in());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(true);
     for name in &names {
-        compiler.open_file(name).map_err(|err| anyhow!("{err}"))?;
+        compiler
+            .open_file(name)
+            .map_err(|err| diagnostic::compile_error(&err, &roots))?;
     }
     Ok(compiler.descriptor_pool())
+}
+
+/// The files every schema can import: google/protobuf, then the bundled
+/// google/api, google/rpc and google/type.
+fn built_in() -> ChainFileResolver {
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(GoogleFileResolver::new());
+    resolver.add(ThirdPartyResolver);
+    resolver
 }
 
 /// The file's name relative to `root`, when it lies under it.

@@ -5,9 +5,15 @@
 //! only the files a lookup needs, with their imports, added to one pool.
 
 mod any;
+mod diagnostic;
+mod export;
 mod fastload;
 mod files;
 mod reflection;
+mod symbol;
+mod third_party;
+
+use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
@@ -16,6 +22,7 @@ use tonic::transport::Channel;
 
 pub use any::{may_contain_any, type_name, types_in_json, types_in_message};
 pub use reflection::Reflection;
+pub use symbol::Symbol;
 
 use crate::cli::SchemaArgs;
 use crate::error::hinted;
@@ -27,6 +34,10 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 pub struct Schema {
     pool: DescriptorPool,
     reflection: Option<Reflection>,
+    /// The files of everything resolved so far, for `--protoset-out`.
+    used: Vec<String>,
+    /// How many of `used` the last protoset written held.
+    written: usize,
 }
 
 impl Schema {
@@ -42,6 +53,8 @@ impl Schema {
             return Ok(Schema {
                 pool: files::load(args, source_info)?,
                 reflection: None,
+                used: Vec::new(),
+                written: 0,
             });
         }
         let channel = channel.ok_or_else(|| {
@@ -57,6 +70,8 @@ impl Schema {
                 metadata.clone(),
                 DEFAULT_MAX_MESSAGE_SIZE,
             )),
+            used: Vec::new(),
+            written: 0,
         })
     }
 
@@ -113,8 +128,81 @@ impl Schema {
                 }
                 grew = true;
             }
+            if let Some(message) = self.pool.get_message_by_name(name) {
+                self.record(message.parent_file().name());
+            }
         }
         Ok(grew)
+    }
+
+    /// Notes a file whose definitions the command used.
+    fn record(&mut self, file: &str) {
+        if !self.used.iter().any(|f| f == file) {
+            self.used.push(file.to_string());
+        }
+    }
+
+    /// Writes every file used so far, with its imports, as a protoset.
+    pub fn write_protoset(&mut self, path: &Path) -> Result<()> {
+        export::write(&self.pool, &self.used, path)?;
+        self.written = self.used.len();
+        Ok(())
+    }
+
+    /// True when files were used since the last protoset was written.
+    pub fn used_grew(&self) -> bool {
+        self.used.len() > self.written
+    }
+
+    /// Finds a symbol of any kind, or fails naming it with the closest
+    /// names. By reflection, a member (method, field, enum value) is found
+    /// by asking for the service, message or enum that holds it.
+    pub async fn symbol(&mut self, name: &str) -> Result<Symbol> {
+        let name = symbol::normalize(name);
+        if symbol::find(&self.pool, &name).is_none() && self.reflection.is_some() {
+            let found = self.fetch_symbol(&name).await?;
+            if !found && let Some(parent) = symbol::parent_scope(&name) {
+                self.fetch_symbol(parent).await?;
+            }
+        }
+        if let Some(found) = symbol::find(&self.pool, &name) {
+            self.record(found.file().name());
+            return Ok(found);
+        }
+        // Learn every service's file: an enum value in package scope has no
+        // container to ask for, and the suggestions can then name messages
+        // and methods the server has but we did not fetch.
+        if self.reflection.is_some() {
+            for service in self.service_names().await? {
+                self.fetch_symbol(&service).await?;
+            }
+            if let Some(found) = symbol::find(&self.pool, &name) {
+                self.record(found.file().name());
+                return Ok(found);
+            }
+        }
+        let names = symbol::names(&self.pool);
+        Err(not_found(&format!("symbol '{name}'"), &name, &names, |s| {
+            s.to_string()
+        }))
+    }
+
+    /// Every service, sorted by name, each fetched when by reflection.
+    pub async fn services(&mut self) -> Result<Vec<ServiceDescriptor>> {
+        let names = self.service_names().await?;
+        for name in &names {
+            self.fetch_symbol(name).await?;
+        }
+        // Taken from the final pool: descriptors from a pool that grew since
+        // would be stale.
+        let services: Vec<ServiceDescriptor> = names
+            .iter()
+            .filter_map(|name| self.pool.get_service_by_name(name))
+            .collect();
+        for service in &services {
+            self.record(service.parent_file().name());
+        }
+        Ok(services)
     }
 
     fn knows(&self, symbol: &str) -> bool {
@@ -128,6 +216,7 @@ impl Schema {
         if self.fetch_symbol(name).await?
             && let Some(service) = self.pool.get_service_by_name(name)
         {
+            self.record(service.parent_file().name());
             return Ok(service);
         }
         let names = self.service_names().await?;

@@ -6,4 +6,5 @@
 mod util;
 
 mod core;
+mod discovery;
 mod scripting;

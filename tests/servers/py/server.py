@@ -280,7 +280,7 @@ class greet:  # noqa: N801 - named as in nopkg.proto
 class Reflection(ReflectionServicer):
     """grpcio-reflection's v1alpha servicer, plus a log line per call and
     method symbols ("pkg.Service.Method"), which its descriptor pool cannot
-    find on its own but the other servers resolve. The x-grpcx-* metadata is
+    find on its own but grpc-go's reflection resolves. The x-grpcx-* metadata is
     deliberately ignored here: it drives the test services only.
     """
 

@@ -1,0 +1,89 @@
+//! `grpcx describe`: symbols as proto source, as descriptor JSON, or as a
+//! JSON request template.
+
+use anyhow::Result;
+
+use crate::cli::{DescribeArgs, DescribeFormat, Format, OutputArgs};
+use crate::describe::{self, Renderer};
+use crate::error::UsageError;
+use crate::metadata;
+use crate::output::Printer;
+use crate::schema::{Schema, Symbol};
+use crate::template;
+use crate::transport::{self, Target};
+
+pub async fn run(args: DescribeArgs) -> Result<()> {
+    // A single positional that is not a target is the symbol.
+    let (target, symbol) = match (args.target, args.symbol) {
+        (Some(first), None) if !Target::looks_like_target(&first) => (None, Some(first)),
+        pair => pair,
+    };
+    if args.template && symbol.is_none() {
+        return Err(UsageError("--template needs a message or method to describe".into()).into());
+    }
+    let metadata = metadata::parse_headers(&args.conn.headers)?;
+    let channel = match target {
+        Some(target) if !args.schema.is_offline() => {
+            Some(transport::connect(&Target::parse(&target)?, &args.conn).await?)
+        }
+        _ => None,
+    };
+    // Only text output prints comments, so only it pays for source info.
+    let comments = args.format == DescribeFormat::Text && !args.template;
+    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, comments)?;
+    let symbols = match &symbol {
+        Some(name) => vec![schema.symbol(name).await?],
+        None => schema
+            .services()
+            .await?
+            .into_iter()
+            .map(Symbol::Service)
+            .collect(),
+    };
+    if let Some(path) = &args.protoset_out {
+        schema.write_protoset(path)?;
+    }
+
+    if args.template {
+        let message = match &symbols[0] {
+            Symbol::Message(m) => m.clone(),
+            Symbol::Method(m) => m.input(),
+            other => {
+                return Err(anyhow::anyhow!(
+                    "{} is a {}; a template needs a message or a method",
+                    other.full_name(),
+                    other.kind()
+                ));
+            }
+        };
+        let template = template::for_message(&message);
+        let text = serde_json::to_string_pretty(&template)?;
+        let mut printer = Printer::lines();
+        printer.line(&text)?;
+        return printer.flush();
+    }
+    match args.format {
+        DescribeFormat::Text => {
+            let mut printer = Printer::lines();
+            let mut renderer = Renderer::new();
+            for (i, symbol) in symbols.iter().enumerate() {
+                if i > 0 {
+                    printer.line("")?;
+                }
+                let text = renderer.render(symbol);
+                printer.line(text.trim_end())?;
+            }
+            printer.flush()
+        }
+        DescribeFormat::Json => {
+            let mut printer = Printer::new(&OutputArgs {
+                format: Format::Auto,
+                ..OutputArgs::default()
+            });
+            for symbol in &symbols {
+                printer.message(&describe::descriptor_message(symbol))?;
+            }
+            printer.flush()
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! JSON request templates: a skeleton of a message with every field present,
+//! that `grpcx call` accepts as is.
+//!
+//! Repeated fields and maps hold one element; nested messages are filled in,
+//! except where a type recurs inside itself (`{}` there); well-known types
+//! take their JSON forms. A oneof shows only its first member, because the
+//! JSON mapping rejects two members of one oneof.
+
+use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Value, json};
+
+/// The template for a message type.
+pub fn for_message(message: &MessageDescriptor) -> Node {
+    let mut stack = Vec::new();
+    message_value(message, message.full_name(), &mut stack)
+}
+
+/// A JSON value whose objects keep their fields in declaration order
+/// (serde_json's own map sorts them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Leaf(Value),
+    Object(Vec<(String, Node)>),
+    Array(Vec<Node>),
+}
+
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Leaf(value) => value.serialize(serializer),
+            Node::Object(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (key, value) in fields {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+            Node::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// `root` names a type that is surely in the pool, for Any's `@type`.
+fn message_value(message: &MessageDescriptor, root: &str, stack: &mut Vec<String>) -> Node {
+    if let Some(value) = well_known(message, root) {
+        return Node::Leaf(value);
+    }
+    if stack.iter().any(|name| name == message.full_name()) {
+        return Node::Object(Vec::new());
+    }
+    stack.push(message.full_name().to_string());
+    let mut map = Vec::new();
+    let mut oneofs_done: Vec<String> = Vec::new();
+    for field in message.fields() {
+        if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
+            if oneofs_done.iter().any(|o| o == oneof.name()) {
+                continue;
+            }
+            oneofs_done.push(oneof.name().to_string());
+        }
+        map.push((
+            field.json_name().to_string(),
+            field_value(&field, root, stack),
+        ));
+    }
+    stack.pop();
+    Node::Object(map)
+}
+
+fn field_value(field: &FieldDescriptor, root: &str, stack: &mut Vec<String>) -> Node {
+    if field.is_map() {
+        let Kind::Message(entry) = field.kind() else {
+            unreachable!("a map field's kind is its entry message")
+        };
+        let key = map_key(&entry.map_entry_key_field().kind());
+        let value = single(&entry.map_entry_value_field().kind(), root, stack);
+        return Node::Object(vec![(key.to_string(), value)]);
+    }
+    let value = single(&field.kind(), root, stack);
+    if field.is_list() {
+        Node::Array(vec![value])
+    } else {
+        value
+    }
+}
+
+fn single(kind: &Kind, root: &str, stack: &mut Vec<String>) -> Node {
+    let leaf = match kind {
+        Kind::Double | Kind::Float => json!(0.0),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Uint32 | Kind::Fixed32 => json!(0),
+        // 64-bit integers are strings in the JSON mapping.
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => json!("0"),
+        Kind::Bool => json!(false),
+        Kind::String => json!(""),
+        Kind::Bytes => json!(""),
+        Kind::Enum(e) if e.full_name() == "google.protobuf.NullValue" => Value::Null,
+        Kind::Enum(e) => match e.values().next() {
+            Some(first) => json!(first.name()),
+            None => json!(0),
+        },
+        Kind::Message(m) => return message_value(m, root, stack),
+    };
+    Node::Leaf(leaf)
+}
+
+fn map_key(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Bool => "false",
+        Kind::String => "key",
+        _ => "0",
+    }
+}
+
+const EMPTY: &str = "google.protobuf.Empty";
+
+/// The JSON form of a well-known type's default.
+fn well_known(message: &MessageDescriptor, root: &str) -> Option<Value> {
+    let value = match message.full_name() {
+        "google.protobuf.Timestamp" => json!("1970-01-01T00:00:00Z"),
+        "google.protobuf.Duration" => json!("0s"),
+        "google.protobuf.FieldMask" => json!(""),
+        "google.protobuf.Struct" => json!({}),
+        "google.protobuf.ListValue" => json!([]),
+        "google.protobuf.Value" => Value::Null,
+        "google.protobuf.Empty" => json!({}),
+        // An Any must name a type the schema has; the template's own type
+        // always qualifies, and shows where the packed fields go.
+        "google.protobuf.Any" if root != "google.protobuf.Any" => {
+            json!({ "@type": format!("type.googleapis.com/{root}") })
+        }
+        // A bare Any as the request: Empty when the schema has it.
+        "google.protobuf.Any" => match message.parent_pool().get_message_by_name(EMPTY) {
+            Some(_) => json!({ "@type": format!("type.googleapis.com/{EMPTY}"), "value": {} }),
+            None => json!({ "@type": "" }),
+        },
+        "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => json!(0.0),
+        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => json!("0"),
+        "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => json!(0),
+        "google.protobuf.BoolValue" => json!(false),
+        "google.protobuf.StringValue" | "google.protobuf.BytesValue" => json!(""),
+        _ => return None,
+    };
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage};
+
+    /// The template of every test type parses back as that type.
+    #[test]
+    fn templates_parse_back() {
+        let pool = DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap();
+        for message in pool.all_messages().filter(|m| !m.is_map_entry()) {
+            let template = serde_json::to_string(&for_message(&message)).unwrap();
+            let mut de = serde_json::Deserializer::from_str(&template);
+            DynamicMessage::deserialize_with_options(
+                message.clone(),
+                &mut de,
+                &DeserializeOptions::new(),
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}: {template}", message.full_name()));
+        }
+    }
+
+    #[test]
+    fn recursion_stops_and_oneofs_show_one_member() {
+        let pool = DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap();
+        let everything = pool
+            .get_message_by_name("grpcx.test.v1.Everything")
+            .unwrap();
+        let t = serde_json::to_value(for_message(&everything)).unwrap();
+        assert_eq!(t["child"], json!({}));
+        assert_eq!(t["fMessage"], json!({"name": "", "value": 0}));
+        assert_eq!(t["rMessage"], json!([{"name": "", "value": 0}]));
+        assert_eq!(t["mInt64Inner"], json!({"0": {"name": "", "value": 0}}));
+        assert_eq!(t["wTimestamp"], json!("1970-01-01T00:00:00Z"));
+        assert_eq!(t["wDuration"], json!("0s"));
+        assert!(t.get("oString").is_some() && t.get("oMessage").is_none());
+        assert!(t.get("optInt32").is_some());
+    }
+}
