@@ -278,26 +278,16 @@ class greet:  # noqa: N801 - named as in nopkg.proto
 
 
 class Reflection(ReflectionServicer):
-    """grpcio-reflection's v1alpha servicer, plus a log line per call and
-    method symbols ("pkg.Service.Method"), which its descriptor pool cannot
-    find on its own but grpc-go's reflection resolves. The x-grpcx-* metadata is
-    deliberately ignored here: it drives the test services only.
+    """grpcio-reflection's v1alpha servicer as it is, plus a log line per
+    call. It cannot find method symbols ("pkg.Service.Method") on its own,
+    and that is kept: clients must ask for the service instead. The x-grpcx-*
+    metadata is deliberately ignored here: it drives the test services only.
     """
 
     def ServerReflectionInfo(self, request_iterator, context):
         call = Call(f"/{REFLECTION_SERVICE}/ServerReflectionInfo", context)
         yield from super().ServerReflectionInfo(request_iterator, context)
         call.status = "OK"
-
-    def _file_containing_symbol(self, request, fully_qualified_name):
-        # Overrides the (private) lookup of the pinned grpcio-reflection version.
-        service, _, method = fully_qualified_name.rpartition(".")
-        try:
-            if method in self._pool.FindServiceByName(service).methods_by_name:
-                fully_qualified_name = service
-        except KeyError:
-            pass
-        return super()._file_containing_symbol(request, fully_qualified_name)
 
 
 def bind(server, address, args):
