@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=third_party/googleapis/google/rpc");
     let fds = protox::compile(PROTOS, ["proto"])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
@@ -23,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let rpc = protox::compile(
         ["google/rpc/status.proto", "google/rpc/error_details.proto"],
-        ["proto"],
+        ["third_party/googleapis"],
     )?;
     std::fs::write(
         out.join("google_rpc_descriptor.bin"),
