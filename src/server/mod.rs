@@ -36,6 +36,10 @@ pub mod pb {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/grpcx_descriptor.bin"));
 
+/// HTTP/2 flow-control windows of the server (see `serve`).
+const STREAM_WINDOW: u32 = 64 * 1024;
+const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
+
 /// What the server offers besides the services themselves.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -80,6 +84,16 @@ pub async fn serve(
         (None, None)
     };
     Server::builder()
+        // h2 (0.4.16+) sends GOAWAY `too_many_data_frames` when small DATA
+        // frames wait unread past a budget of half the connection window,
+        // counting each frame under 256 bytes as 256 minus its size. Clients
+        // such as Go's send one small frame per message, so a client stream
+        // that outruns the service trips it. Unread data per stream is capped
+        // by the stream window: with 64 KiB per stream and a 32 MiB connection
+        // window (a 16 MiB budget), even frames of 1 byte cannot exhaust the
+        // budget, and memory per stream stays bounded by the stream window.
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .layer(behaviour::Layer { log: options.log })
         .add_service(pb::helloworld::greeter_server::GreeterServer::new(
             services::Greeter,
