@@ -17,7 +17,9 @@ pub mod server;
 pub mod status;
 pub mod template;
 pub mod transcode;
+pub mod tls;
 pub mod transport;
+pub mod verbose;
 
 use std::time::Duration;
 

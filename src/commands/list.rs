@@ -4,19 +4,24 @@ use anyhow::Result;
 use prost_reflect::MethodDescriptor;
 
 use crate::cli::ListArgs;
-use crate::metadata;
+use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::Schema;
 use crate::transport::{self, Target};
 
+/// Runs the listing under `--max-time`.
 pub async fn run(args: ListArgs) -> Result<()> {
+    transport::within(args.conn.max_time(), list(args)).await
+}
+
+async fn list(args: ListArgs) -> Result<()> {
     let mut printer = Printer::lines();
     // A single positional that is not a target is the service.
     let (target, service) = match (args.target, args.service) {
         (Some(first), None) if !Target::looks_like_target(&first) => (None, Some(first)),
         pair => pair,
     };
-    let metadata = metadata::parse_headers(&args.conn.headers)?;
+    let metadata = RequestMetadata::from_args(&args.conn)?.reflection;
     // Offline schemas need no connection, even when a target is given.
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
@@ -24,7 +29,8 @@ pub async fn run(args: ListArgs) -> Result<()> {
         }
         _ => None,
     };
-    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, false)?;
+    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, false)?
+        .with_max_message_size(args.conn.max_msg_size);
     match service {
         // Plain names need no descriptors: by reflection, one request.
         None if !args.long && args.protoset_out.is_none() => {
