@@ -245,7 +245,9 @@ fn parse_secs(text: &str) -> Result<f64, String> {
 /// Bytes, with an optional KiB/MiB/GiB (or K/M/G) suffix.
 fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits);
     let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,

@@ -102,8 +102,16 @@ fn encoding(compression: Compression) -> CompressionEncoding {
 }
 
 /// Rewords statuses whose cause the user can act on: a connection problem,
-/// a message over `--max-msg-size`, a server that refuses compression.
+/// a message over `--max-msg-size`, a server that refuses compression, and
+/// our own deadline (which tonic reports as Cancelled).
 fn explain(status: Status, compress: Option<Compression>) -> Status {
+    let mut source = std::error::Error::source(&status);
+    while let Some(err) = source {
+        if err.is::<tonic::TimeoutExpired>() {
+            return Status::deadline_exceeded("the deadline of --max-time passed");
+        }
+        source = err.source();
+    }
     let status = transport::explain(status);
     match compress {
         Some(compress)

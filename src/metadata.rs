@@ -103,9 +103,12 @@ fn header_lines(args: &[String], expand: bool) -> Result<Vec<String>> {
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
-                    let line = if expand { expand_env(line)? } else { line.to_string() };
-                    Header::parse(&line)
-                        .with_context(|| format!("{path} line {}", number + 1))?;
+                    let line = if expand {
+                        expand_env(line)?
+                    } else {
+                        line.to_string()
+                    };
+                    Header::parse(&line).with_context(|| format!("{path} line {}", number + 1))?;
                     lines.push(line);
                 }
             }
@@ -147,7 +150,12 @@ fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<St
 
 /// Whether a header carries a credential, so that `-v` masks its value.
 pub fn is_secret(name: &str) -> bool {
-    const EXACT: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+    const EXACT: [&str; 4] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ];
     const PARTS: [&str; 6] = ["token", "secret", "password", "api-key", "apikey", "auth"];
     let name = name.to_ascii_lowercase();
     EXACT.contains(&name.as_str()) || PARTS.iter().any(|part| name.contains(part))
@@ -207,7 +215,13 @@ mod tests {
 
     #[test]
     fn credentials_are_recognised() {
-        for name in ["authorization", "Cookie", "x-api-key", "x-auth-token", "db-password"] {
+        for name in [
+            "authorization",
+            "Cookie",
+            "x-api-key",
+            "x-auth-token",
+            "db-password",
+        ] {
             assert!(is_secret(name), "{name}");
         }
         for name in ["echo-a", "content-type", "x-request-id"] {

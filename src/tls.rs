@@ -53,9 +53,9 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore> {
     let mut store = RootCertStore::empty();
     if let Some(path) = cacert {
         for cert in load_certs(path)? {
-            store
-                .add(cert)
-                .with_context(|| format!("--cacert {}: a certificate is invalid", path.display()))?;
+            store.add(cert).with_context(|| {
+                format!("--cacert {}: a certificate is invalid", path.display())
+            })?;
         }
         return Ok(store);
     }
@@ -153,10 +153,11 @@ pub fn describe(err: &rustls::Error, name: &str, client_cert: bool) -> String {
     use rustls::Error as E;
     match err {
         E::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer => format!(
+            CertificateError::UnknownIssuer => {
                 "TLS: the server's certificate is signed by an unknown issuer \
                  (pass --cacert with the CA that signed it, or --insecure to skip verification)"
-            ),
+                    .to_string()
+            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 let presented = match cert {
                     CertificateError::NotValidForNameContext { presented, .. } => {
@@ -201,9 +202,7 @@ pub fn describe(err: &rustls::Error, name: &str, client_cert: bool) -> String {
              (use http://HOST:PORT or --plaintext)"
                 .to_string()
         }
-        E::NoApplicationProtocol => {
-            "TLS: the server does not offer HTTP/2 (ALPN h2)".to_string()
-        }
+        E::NoApplicationProtocol => "TLS: the server does not offer HTTP/2 (ALPN h2)".to_string(),
         other => format!("TLS handshake failed: {other}"),
     }
 }

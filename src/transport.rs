@@ -36,7 +36,10 @@ use crate::tls;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
     /// Host name or IP address (without IPv6 brackets) and port.
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
     Unix(PathBuf),
 }
 
@@ -340,6 +343,16 @@ pub fn explain(status: tonic::Status) -> tonic::Status {
             rest.rsplit(": ").next().unwrap_or("?")
         ));
     }
+    // The same limit, met while decompressing.
+    if status.code() == tonic::Code::ResourceExhausted
+        && status.message().contains("size limit")
+        && !status.message().contains("--max-msg-size")
+    {
+        return tonic::Status::resource_exhausted(format!(
+            "{}; raise the limit with --max-msg-size BYTES",
+            status.message()
+        ));
+    }
     status
 }
 
@@ -364,7 +377,10 @@ pub fn connection_failure(status: &tonic::Status) -> Option<String> {
 
 /// The status for a channel that could not become ready.
 pub fn not_ready(err: &(dyn std::error::Error + 'static)) -> tonic::Status {
-    match find_failure(err).map(|f| f.to_string()).or_else(last_failure) {
+    match find_failure(err)
+        .map(|f| f.to_string())
+        .or_else(last_failure)
+    {
         Some(failure) => tonic::Status::unavailable(failure),
         None => tonic::Status::unavailable(format!("the connection failed: {err}")),
     }
@@ -440,9 +456,14 @@ impl Dial {
             Some((_, name)) => name.to_str().into_owned(),
             None => String::new(),
         };
-        let why = match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        let why = match err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
             Some(tls) => tls::describe(tls, &name, self.client_cert),
-            None if kind == io::ErrorKind::UnexpectedEof || kind == io::ErrorKind::ConnectionReset => {
+            None if kind == io::ErrorKind::UnexpectedEof
+                || kind == io::ErrorKind::ConnectionReset =>
+            {
                 "TLS: the server closed the connection during the handshake; it may speak \
                  plaintext (use http://HOST:PORT or --plaintext)"
                     .to_string()
@@ -473,7 +494,9 @@ impl Watch {
     fn closed_early(&self, kind: io::ErrorKind) -> io::Error {
         let hint = match &self.dial.tls {
             None => " (if it is a TLS port, use https:// or --tls)",
-            Some(_) if !self.dial.client_cert => " (it may require a client certificate: --cert and --key)",
+            Some(_) if !self.dial.client_cert => {
+                " (it may require a client certificate: --cert and --key)"
+            }
             Some(_) => "",
         };
         self.fail(
@@ -626,7 +649,7 @@ pub async fn within<T>(
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => Err(StatusError(tonic::Status::deadline_exceeded(format!(
-            "--max-time {} s passed",
+            "the deadline of --max-time {} s passed",
             limit.as_secs_f64()
         )))
         .into()),
@@ -671,7 +694,11 @@ mod tests {
     fn unix_sockets_in_both_spellings() {
         for text in ["unix:/run/a.sock", "unix:///run/a.sock", "UNIX:/run/a.sock"] {
             let target = t(text);
-            assert_eq!(target.address, Address::Unix("/run/a.sock".into()), "{text}");
+            assert_eq!(
+                target.address,
+                Address::Unix("/run/a.sock".into()),
+                "{text}"
+            );
             assert!(!target.tls);
             assert_eq!(target.to_string(), "unix:/run/a.sock");
             assert_eq!(target.authority(), "localhost");
@@ -695,11 +722,16 @@ mod tests {
         assert!(uses_tls(&t("unix:/s"), &args(|a| a.tls = true)).unwrap());
         let err = uses_tls(&t("http://h:1"), &args(|a| a.cacert = Some("ca".into()))).unwrap_err();
         assert!(err.is::<UsageError>(), "{err}");
-        assert!(uses_tls(&remote, &args(|a| {
-            a.plaintext = true;
-            a.insecure = true
-        }))
-        .is_err());
+        assert!(
+            uses_tls(
+                &remote,
+                &args(|a| {
+                    a.plaintext = true;
+                    a.insecure = true
+                })
+            )
+            .is_err()
+        );
     }
 
     #[test]

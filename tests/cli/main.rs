@@ -9,3 +9,4 @@ mod core;
 mod discovery;
 mod scripting;
 mod tls;
+mod wire;

@@ -145,7 +145,10 @@ fn custom_ca_and_refusals(server: &Server, pki: &Pki) {
     let out = say_hello(&https, &["--insecure".into()]);
     assert_eq!(out.ok().json_lines(), [json!({"message": HELLO})]);
     assert_eq!(
-        out.stderr.lines().filter(|l| l.contains("--insecure")).count(),
+        out.stderr
+            .lines()
+            .filter(|l| l.contains("--insecure"))
+            .count(),
         1,
         "{}",
         out.stderr
