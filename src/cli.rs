@@ -14,6 +14,9 @@ Examples:
   grpcx call localhost:50051 helloworld.Greeter/SayHelloStreamReply -d '{\"name\":\"you\"}' | jq -r .message
   printf '{\"name\":\"a\"}\\n{\"name\":\"b\"}\\n' | grpcx call localhost:50051 helloworld.Greeter/SayHelloBidiStream -d @-
   grpcx call --proto api/shop.proto -I api shop.example.com:443 shop.v1.Orders/Get -d @order.json
+  grpcx call -H @auth.headers --max-time 5 -v api.example.com:443 shop.v1.Orders/Get '{\"id\":1}'
+  grpcx call --cacert ca.pem --cert me.pem --key me.key https://10.0.0.7:8443 shop.v1.Orders/Get
+  grpcx call unix:/run/app.sock grpc.health.v1.Health/Check
   grpcx call --envelope --error-format json localhost:50051 helloworld.Greeter/SayHello '{}' | jq -c .
   source <(grpcx completions bash)      # tab-completes flags, services and methods
   grpcx demo";
@@ -139,7 +142,6 @@ impl SchemaArgs {
 
 /// How to reach the server: transport, TLS, time limits, headers.
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Connection")]
 pub struct ConnArgs {
     /// Speak plaintext HTTP/2 (h2c), whatever the target looks like.
     #[arg(long, conflicts_with = "tls")]
@@ -369,7 +371,8 @@ impl CallArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The server; may be left out when --proto or --protoset is given.
+    /// The server (as for `call`: `host:port`, `http://`, `https://` or
+    /// `unix:`); may be left out when --proto or --protoset is given.
     pub target: Option<String>,
 
     /// A service whose methods to list, one full name per line, in
