@@ -200,6 +200,16 @@ pub fn uses_tls(target: &Target, args: &ConnArgs) -> Result<bool> {
     }
 }
 
+/// "connected to TARGET (TLS)" or "(plaintext)", for `-v`.
+pub fn describe(target: &Target, args: &ConnArgs) -> String {
+    let how = match uses_tls(target, args) {
+        Ok(true) if args.insecure => "TLS, not verified",
+        Ok(true) => "TLS",
+        _ => "plaintext",
+    };
+    format!("connected to {target} ({how})")
+}
+
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
 /// cause.

@@ -51,7 +51,7 @@ impl Verbose {
         let took = now - state.last;
         state.last = now;
         state.phases.push((name, took));
-        emit(format!("* {what} ({})\n", millis(took)));
+        emit(format!("* {what}, {}\n", millis(took)));
     }
 
     /// The request headers, just before they are sent.

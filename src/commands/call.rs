@@ -43,7 +43,7 @@ async fn call(args: CallArgs) -> Result<()> {
         None => None,
     };
     let channel = transport::connect(&target, &args.conn).await?;
-    verbose.phase("connect", &format!("connected to {target}"));
+    verbose.phase("connect", &transport::describe(&target, &args.conn));
     let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
         .with_max_message_size(args.conn.max_msg_size);
     let method = schema.method(&name).await?;

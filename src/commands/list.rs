@@ -8,6 +8,7 @@ use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::Schema;
 use crate::transport::{self, Target};
+use crate::verbose::Verbose;
 
 /// Runs the listing under `--max-time`.
 pub async fn run(args: ListArgs) -> Result<()> {
@@ -22,10 +23,14 @@ async fn list(args: ListArgs) -> Result<()> {
         pair => pair,
     };
     let metadata = RequestMetadata::from_args(&args.conn)?.reflection;
+    let verbose = Verbose::new(args.conn.verbose);
     // Offline schemas need no connection, even when a target is given.
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
-            Some(transport::connect(&Target::parse(&target)?, &args.conn).await?)
+            let target = Target::parse(&target)?;
+            let channel = transport::connect(&target, &args.conn).await?;
+            verbose.phase("connect", &transport::describe(&target, &args.conn));
+            Some(channel)
         }
         _ => None,
     };
@@ -61,6 +66,7 @@ async fn list(args: ListArgs) -> Result<()> {
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
+    verbose.phase("schema", "listed");
     printer.flush()
 }
 

@@ -319,19 +319,19 @@ fn the_size_limit_covers_reflection() {
 #[test]
 fn compression() {
     let server = Server::bundled();
-    // Echo takes gzip requests and answers in gzip.
+    // Hello/Hello takes gzip requests and answers in gzip.
     let out = run(&[
         "call",
         &server.addr,
-        "grpcx.test.v1.Echo/Echo",
-        r#"{"fString": "zip"}"#,
+        "Hello/Hello",
+        r#"{"text": "zip"}"#,
         "--compress",
         "gzip",
         "-v",
     ]);
     out.ok();
     assert!(block(&out.stderr, "Response headers received:").contains(&"grpc-encoding: gzip"));
-    assert_eq!(out.json_lines()[0]["fString"], "zip");
+    assert_eq!(out.json_lines(), [json!({"text": "pong: zip"})]);
     // The greeter refuses compressed requests.
     let out = hello(&server, &["--compress", "gzip"]);
     out.code(76)
