@@ -25,7 +25,10 @@ fn main() -> anyhow::Result<()> {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args[2]))?
             .connect()
             .await?;
-        let max = usize::MAX;
+        let options = grpcx::invoke::CallOptions {
+            max_message_size: usize::MAX,
+            ..Default::default()
+        };
         match args[1].as_str() {
             "stream" => {
                 let method = service
@@ -38,7 +41,7 @@ fn main() -> anyhow::Result<()> {
                     .set_field_by_name("payload_size", prost_reflect::Value::U32(args[4].parse()?));
                 let requests = tokio_stream::once(request);
                 let mut response =
-                    grpcx::invoke::start(channel, &method, requests, Default::default(), max)
+                    grpcx::invoke::start(channel, &method, requests, Default::default(), &options)
                         .await?;
                 let mut n = 0u64;
                 let output = method.output();
@@ -72,7 +75,7 @@ fn main() -> anyhow::Result<()> {
                     &method,
                     ReceiverStream::new(rx),
                     Default::default(),
-                    max,
+                    &options,
                 )
                 .await?;
                 let summary = match response.message().await? {

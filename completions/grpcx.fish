@@ -39,8 +39,19 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s d -l data -d 'The r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
-complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l connect-timeout -d 'Seconds to wait for the connection to be established' -r
-complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l format -d 'Output format: `auto` is pretty JSON on a terminal and one compact JSON object per line otherwise; `json` is always pretty, `ndjson` always compact; `text` is the protobuf text format (one message per line when piped, a blank line between messages on a terminal)' -r -f -a "auto\t''
 json\t''
 ndjson\t''
@@ -52,6 +63,11 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset-out -d 'Wr
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l allow-unknown-fields -d 'Ignore request fields the schema does not know, instead of failing'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l emit-defaults -d 'Print fields that hold their default value (0, "", false, empty)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto-names -d 'Print the .proto field names (snake_case) instead of lowerCamelCase'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l int64-as-number -d 'Print 64-bit integers as JSON numbers instead of strings'
@@ -63,11 +79,27 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset-out -d 'Wr
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
-complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l connect-timeout -d 'Seconds to wait for the connection to be established' -r
-complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s l -l long -d 'Also show each method\'s streaming kind, request type and response type, tab-separated. Without SERVICE, lists every method of every service this way'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l format -d '`text` is proto source; `json` is the descriptor itself (DescriptorProto, ServiceDescriptorProto, ... in their JSON mapping)' -r -f -a "text\t''
@@ -76,14 +108,34 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protoset-out -d
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
-complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l connect-timeout -d 'Seconds to wait for the connection to be established' -r
-complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s H -l header -d 'A request header, `name: value` (repeatable). Names are lowercased; values of `-bin` keys are base64' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l template -d 'Print only a JSON request skeleton for a message, or for a method\'s input type, that `grpcx call` accepts as is'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l addr -d 'The address to listen on; port 0 picks a free port' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l unix -d 'Listen on this unix socket instead of --addr' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l tls-cert -d 'Serve TLS with this certificate chain (PEM); needs --tls-key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l client-ca -d 'Require client certificates signed by this CA (PEM); needs --tls-cert' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l no-reflection -d 'Do not serve the reflection service'

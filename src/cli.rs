@@ -14,6 +14,9 @@ Examples:
   grpcx call localhost:50051 helloworld.Greeter/SayHelloStreamReply -d '{\"name\":\"you\"}' | jq -r .message
   printf '{\"name\":\"a\"}\\n{\"name\":\"b\"}\\n' | grpcx call localhost:50051 helloworld.Greeter/SayHelloBidiStream -d @-
   grpcx call --proto api/shop.proto -I api shop.example.com:443 shop.v1.Orders/Get -d @order.json
+  grpcx call -H @auth.headers --max-time 5 -v api.example.com:443 shop.v1.Orders/Get '{\"id\":1}'
+  grpcx call --cacert ca.pem --cert me.pem --key me.key https://10.0.0.7:8443 shop.v1.Orders/Get
+  grpcx call unix:/run/app.sock grpc.health.v1.Health/Check
   grpcx call --envelope --error-format json localhost:50051 helloworld.Greeter/SayHello '{}' | jq -c .
   source <(grpcx completions bash)      # tab-completes flags, services and methods
   grpcx demo";
@@ -137,17 +140,130 @@ impl SchemaArgs {
     }
 }
 
-/// How to reach the server.
-#[derive(Debug, Args, Clone)]
+/// How to reach the server: transport, TLS, time limits, headers.
+#[derive(Debug, Args, Clone, Default)]
 pub struct ConnArgs {
-    /// Seconds to wait for the connection to be established.
-    #[arg(long, value_name = "SECS", default_value = "10")]
+    /// Speak plaintext HTTP/2 (h2c), whatever the target looks like.
+    #[arg(long, conflicts_with = "tls")]
+    pub plaintext: bool,
+
+    /// Speak TLS, whatever the target looks like (even on loopback).
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Trust only the CA certificates in this PEM file (it may hold several)
+    /// instead of the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// A client certificate (PEM) for mutual TLS; needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (a warning says so on stderr).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// The :authority to send, and the name the server's certificate must
+    /// be valid for.
+    #[arg(long, value_name = "NAME")]
+    pub authority: Option<String>,
+
+    /// Seconds to wait for the connection (and the TLS handshake).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub connect_timeout: f64,
 
-    /// A request header, `name: value` (repeatable). Names are lowercased;
-    /// values of `-bin` keys are base64.
+    /// A deadline for the whole command (connect, reflection and call), also
+    /// sent to the server as grpc-timeout. When it passes, grpcx exits 68
+    /// (DeadlineExceeded).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub max_time: Option<f64>,
+
+    /// Send an HTTP/2 ping every SECS seconds, to keep long streams alive
+    /// through proxies and detect a dead peer.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub keepalive: Option<f64>,
+
+    /// The largest response message accepted, in bytes (suffixes KiB, MiB
+    /// and GiB work too).
+    #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_size)]
+    pub max_msg_size: usize,
+
+    /// Compress request messages. gzip and zstd responses are always accepted.
+    #[arg(long, value_name = "ALGORITHM", value_enum)]
+    pub compress: Option<Compression>,
+
+    /// A request header, `name: value` (repeatable), sent with the call and
+    /// with reflection requests. Names are lowercased; values of `-bin` keys
+    /// are base64. `@FILE` reads `name: value` lines from a file.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+
+    /// A header for the call only, not for reflection (as -H).
+    #[arg(long = "rpc-header", value_name = "NAME: VALUE")]
+    pub rpc_headers: Vec<String>,
+
+    /// A header for reflection requests only (as -H).
+    #[arg(long = "reflect-header", value_name = "NAME: VALUE")]
+    pub reflect_headers: Vec<String>,
+
+    /// Expand `${VAR}` in headers from the environment; a variable that is
+    /// not set is an error.
+    #[arg(long)]
+    pub expand_headers: bool,
+
+    /// Print to stderr the request headers (credentials masked), response
+    /// headers, trailers, status and timings. -vv shows credentials too.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl ConnArgs {
+    /// The whole-command deadline, if any.
+    pub fn max_time(&self) -> Option<std::time::Duration> {
+        self.max_time.map(std::time::Duration::from_secs_f64)
+    }
+}
+
+/// Request compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+}
+
+/// A positive, finite number of seconds.
+fn parse_secs(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs < 1e9 => Ok(secs),
+        _ => Err("expected a positive number of seconds, as in 10 or 0.5".into()),
+    }
+}
+
+/// Bytes, with an optional KiB/MiB/GiB (or K/M/G) suffix.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        _ => return Err(format!("unknown unit '{unit}': use bytes, KiB, MiB or GiB")),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "expected a positive size in bytes, as in 16777216 or 16MiB".into())
 }
 
 /// How responses are printed.
@@ -207,7 +323,9 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The server: `host:port` or `http://host:port`.
+    /// The server: `host:port` (plaintext on loopback, TLS anywhere else),
+    /// `http://host:port` (plaintext), `https://host[:port]` (TLS), or
+    /// `unix:/path/to.sock` (plaintext over a unix socket).
     pub target: String,
 
     /// The method: `package.Service/Method` or `package.Service.Method`.
@@ -253,7 +371,8 @@ impl CallArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The server; may be left out when --proto or --protoset is given.
+    /// The server (as for `call`: `host:port`, `http://`, `https://` or
+    /// `unix:`); may be left out when --proto or --protoset is given.
     pub target: Option<String>,
 
     /// A service whose methods to list, one full name per line, in
@@ -325,6 +444,22 @@ pub struct ServeArgs {
     /// Do not serve the reflection service.
     #[arg(long)]
     pub no_reflection: bool,
+
+    /// Listen on this unix socket instead of --addr.
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA (PEM); needs --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -354,6 +489,25 @@ mod tests {
         };
         assert_eq!(args.data(), Some("{}"));
         assert_eq!(args.schema.protos, [PathBuf::from("x.proto")]);
+    }
+
+    #[test]
+    fn sizes_and_seconds() {
+        assert_eq!(parse_size("16777216"), Ok(16 << 20));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert_eq!(parse_secs("0.5"), Ok(0.5));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("inf").is_err());
+    }
+
+    #[test]
+    fn plaintext_and_tls_conflict() {
+        let err = Cli::try_parse_from(["grpcx", "call", "h:1", "a.B/C", "--tls", "--plaintext"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

@@ -5,14 +5,43 @@
 //! unary and client streaming). The method kind decides only how many
 //! requests the caller feeds in; the wire and this code are the same.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures_util::{FutureExt as _, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
 
+use crate::cli::{Compression, ConnArgs};
 use crate::codec::DynamicCodec;
+use crate::transport;
+use crate::verbose::Verbose;
+
+/// How a call is made, beyond its method and messages.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// The largest response message accepted.
+    pub max_message_size: usize,
+    /// Sent as `grpc-timeout` (what is left of `--max-time`).
+    pub timeout: Option<Duration>,
+    /// Request compression.
+    pub compress: Option<Compression>,
+    pub verbose: Verbose,
+}
+
+impl CallOptions {
+    pub fn new(args: &ConnArgs, timeout: Option<Duration>, verbose: Verbose) -> CallOptions {
+        CallOptions {
+            max_message_size: args.max_msg_size,
+            timeout,
+            compress: args.compress,
+            verbose,
+        }
+    }
+}
 
 /// Starts a call: sends the headers and the request stream (half-closing
 /// when it ends) and waits for the response headers.
@@ -21,25 +50,83 @@ pub async fn start<S>(
     method: &MethodDescriptor,
     requests: S,
     metadata: MetadataMap,
-    max_message_size: usize,
+    options: &CallOptions,
 ) -> Result<Response, Status>
 where
     S: Stream<Item = DynamicMessage> + Send + 'static,
 {
+    let fail = |status: Status| {
+        let status = explain(status, options.compress);
+        options.verbose.end(status.metadata(), Some(&status));
+        status
+    };
     let mut grpc = tonic::client::Grpc::new(channel)
-        .max_decoding_message_size(max_message_size)
-        .max_encoding_message_size(usize::MAX);
+        .max_decoding_message_size(options.max_message_size)
+        .max_encoding_message_size(usize::MAX)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Zstd);
+    if let Some(compress) = options.compress {
+        grpc = grpc.send_compressed(encoding(compress));
+    }
     grpc.ready()
         .await
-        .map_err(|err| Status::unavailable(format!("the connection failed: {err}")))?;
+        .map_err(|err| fail(transport::not_ready(&err)))?;
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = http::uri::PathAndQuery::try_from(path)
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
     let mut request = tonic::Request::new(requests);
     *request.metadata_mut() = metadata;
-    let response = grpc.streaming(request, path, DynamicCodec).await?;
+    if let Some(timeout) = options.timeout {
+        request.set_timeout(timeout);
+    }
+    options.verbose.request(path.as_str(), request.metadata());
+    let response = grpc
+        .streaming(request, path, DynamicCodec)
+        .await
+        .map_err(fail)?;
     let (headers, stream, _) = response.into_parts();
-    Ok(Response { headers, stream })
+    options.verbose.response_headers(&headers);
+    Ok(Response {
+        headers,
+        stream,
+        compress: options.compress,
+        verbose: options.verbose.clone(),
+    })
+}
+
+fn encoding(compression: Compression) -> CompressionEncoding {
+    match compression {
+        Compression::Gzip => CompressionEncoding::Gzip,
+        Compression::Zstd => CompressionEncoding::Zstd,
+    }
+}
+
+/// Rewords statuses whose cause the user can act on: a connection problem,
+/// a message over `--max-msg-size`, a server that refuses compression, and
+/// our own deadline (which tonic reports as Cancelled).
+fn explain(status: Status, compress: Option<Compression>) -> Status {
+    let mut source = std::error::Error::source(&status);
+    while let Some(err) = source {
+        if err.is::<tonic::TimeoutExpired>() {
+            return Status::deadline_exceeded("the deadline of --max-time passed");
+        }
+        source = err.source();
+    }
+    let status = transport::explain(status);
+    match compress {
+        Some(compress)
+            if status.code() == Code::Unimplemented
+                && status.message().to_ascii_lowercase().contains("compress") =>
+        {
+            let name = format!("{compress:?}").to_ascii_lowercase();
+            Status::unimplemented(format!(
+                "the server does not accept {name}-compressed requests (it said: {}); \
+                 call again without --compress",
+                status.message()
+            ))
+        }
+        _ => status,
+    }
 }
 
 /// A started call: response headers, then messages (as wire bytes of the
@@ -47,21 +134,38 @@ where
 pub struct Response {
     pub headers: MetadataMap,
     stream: Streaming<Bytes>,
+    compress: Option<Compression>,
+    verbose: Verbose,
 }
 
 impl Response {
     /// The next message if one is already here, without waiting.
     pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
-        self.stream.message().now_or_never()
+        let next = self.stream.message().now_or_never()?;
+        Some(next.map_err(|status| self.failed(status)))
     }
 
     /// The next message, or `None` at the end of a successful stream.
     pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
-        self.stream.message().await
+        let next = self.stream.message().await;
+        next.map_err(|status| self.failed(status))
     }
 
     /// The trailers, after the last message.
     pub async fn trailers(&mut self) -> Result<MetadataMap, Status> {
-        Ok(self.stream.trailers().await?.unwrap_or_default())
+        let trailers = self
+            .stream
+            .trailers()
+            .await
+            .map_err(|status| self.failed(status))?
+            .unwrap_or_default();
+        self.verbose.end(&trailers, None);
+        Ok(trailers)
+    }
+
+    fn failed(&self, status: Status) -> Status {
+        let status = explain(status, self.compress);
+        self.verbose.end(status.metadata(), Some(&status));
+        status
     }
 }

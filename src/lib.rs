@@ -16,8 +16,10 @@ pub mod schema;
 pub mod server;
 pub mod status;
 pub mod template;
+pub mod tls;
 pub mod transcode;
 pub mod transport;
+pub mod verbose;
 
 use std::time::Duration;
 

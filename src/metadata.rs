@@ -1,8 +1,13 @@
-//! Request metadata from `-H 'name: value'` flags.
+//! Request metadata from `-H 'name: value'` flags: `-H` goes with the call
+//! and with reflection, `--rpc-header` and `--reflect-header` with one side
+//! only. `-H @FILE` reads `name: value` lines, and `--expand-headers` fills
+//! in `${VAR}` from the environment, so secrets stay off the command line.
 
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue, MetadataKey, MetadataMap};
+
+use crate::cli::ConnArgs;
 
 /// One parsed header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +67,100 @@ pub fn parse_headers(texts: &[String]) -> Result<MetadataMap> {
     Ok(map)
 }
 
+/// The metadata of each side of a command.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMetadata {
+    /// Sent with the call: `-H` and `--rpc-header`.
+    pub call: MetadataMap,
+    /// Sent with reflection requests: `-H` and `--reflect-header`.
+    pub reflection: MetadataMap,
+}
+
+impl RequestMetadata {
+    pub fn from_args(args: &ConnArgs) -> Result<RequestMetadata> {
+        let expand = args.expand_headers;
+        let both = header_lines(&args.headers, expand)?;
+        let call = header_lines(&args.rpc_headers, expand)?;
+        let reflection = header_lines(&args.reflect_headers, expand)?;
+        Ok(RequestMetadata {
+            call: parse_headers(&[both.as_slice(), &call].concat())?,
+            reflection: parse_headers(&[both.as_slice(), &reflection].concat())?,
+        })
+    }
+}
+
+/// The header texts of some flags: `@FILE` becomes the file's lines (blank
+/// lines and `#` comments skipped), and `${VAR}` is expanded when asked.
+fn header_lines(args: &[String], expand: bool) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for arg in args {
+        match arg.strip_prefix('@') {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read headers from {path}"))?;
+                for (number, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    let line = if expand {
+                        expand_env(line)?
+                    } else {
+                        line.to_string()
+                    };
+                    Header::parse(&line).with_context(|| format!("{path} line {}", number + 1))?;
+                    lines.push(line);
+                }
+            }
+            None if expand => lines.push(expand_env(arg)?),
+            None => lines.push(arg.clone()),
+        }
+    }
+    Ok(lines)
+}
+
+/// Replaces each `${VAR}` with the variable's value; an unset variable is
+/// an error, so a typo never sends an empty credential.
+fn expand_env(text: &str) -> Result<String> {
+    expand_with(text, |name| std::env::var(name).ok())
+}
+
+fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| anyhow!("header '{text}': '${{' without a closing '}}'"))?;
+        let name = &after[..end];
+        if name.is_empty() {
+            bail!("header '{text}': '${{}}' names no variable");
+        }
+        let value = lookup(name).ok_or_else(|| {
+            anyhow!("header '{text}': the environment variable {name} is not set")
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Whether a header carries a credential, so that `-v` masks its value.
+pub fn is_secret(name: &str) -> bool {
+    const EXACT: [&str; 4] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ];
+    const PARTS: [&str; 6] = ["token", "secret", "password", "api-key", "apikey", "auth"];
+    let name = name.to_ascii_lowercase();
+    EXACT.contains(&name.as_str()) || PARTS.iter().any(|part| name.contains(part))
+}
+
 fn insert(map: &mut MetadataMap, header: &Header) -> Result<()> {
     match header {
         Header::Ascii(name, value) => {
@@ -100,6 +199,34 @@ mod tests {
             );
         }
         assert!(Header::parse("k-bin: !!").is_err());
+    }
+
+    #[test]
+    fn env_expansion() {
+        let env = |name: &str| (name == "TOKEN").then(|| "s3cret".to_string());
+        assert_eq!(
+            expand_with("authorization: Bearer ${TOKEN}", env).unwrap(),
+            "authorization: Bearer s3cret"
+        );
+        assert_eq!(expand_with("a: $TOKEN", env).unwrap(), "a: $TOKEN");
+        assert!(expand_with("a: ${MISSING}", env).is_err());
+        assert!(expand_with("a: ${TOKEN", env).is_err());
+    }
+
+    #[test]
+    fn credentials_are_recognised() {
+        for name in [
+            "authorization",
+            "Cookie",
+            "x-api-key",
+            "x-auth-token",
+            "db-password",
+        ] {
+            assert!(is_secret(name), "{name}");
+        }
+        for name in ["echo-a", "content-type", "x-request-id"] {
+            assert!(!is_secret(name), "{name}");
+        }
     }
 
     #[test]

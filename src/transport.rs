@@ -1,34 +1,74 @@
 //! Targets and channels: parses what the user typed as the server, and opens
-//! the HTTP/2 channel to it.
+//! the HTTP/2 channel to it over TCP, TLS or a unix socket.
 //!
 //! The rule that keeps plaintext off the network: `host:port` means plaintext
 //! h2c only when the host is a loopback name or address; anywhere else it means
-//! TLS. `http://` forces plaintext, `https://` forces TLS.
+//! TLS. `http://` forces plaintext, `https://` forces TLS, `unix:` is a
+//! plaintext unix socket; `--plaintext` and `--tls` override them all.
+//!
+//! grpcx dials itself (a tonic connector), so that it controls TLS
+//! verification, and so that the first bytes the server sends can be
+//! watched: a TLS answer to plaintext, an early close, or silence each end
+//! the connection with a message saying so, rather than a hang or an h2 error.
 
+use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
+use crate::tls;
+
+mod dial;
+
+pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
+use dial::{Connector, Dial};
+
+/// Where the server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// Host name or IP address (without IPv6 brackets) and port.
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Unix(PathBuf),
+}
 
 /// A parsed server address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// Host name or IP address, without IPv6 brackets.
-    pub host: String,
-    pub port: u16,
+    pub address: Address,
     /// Whether to speak TLS.
     pub tls: bool,
+    /// Whether the user chose the transport (a scheme or `unix:`), rather
+    /// than the loopback rule.
+    pub explicit: bool,
 }
 
 impl Target {
     /// Parses `host:port`, `http://host:port`, `https://host[:port]`,
-    /// `[::1]:port`. Errors are usage errors.
+    /// `[::1]:port`, `unix:/path`, `unix:///abs/path`. Errors are usage errors.
     pub fn parse(text: &str) -> Result<Target> {
         let usage = |why: &str| UsageError(format!("invalid target '{text}': {why}"));
+        if text.len() >= 5 && text[..5].eq_ignore_ascii_case("unix:") {
+            let path = &text[5..];
+            // unix:///abs/path is the URI spelling of unix:/abs/path.
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(usage("no socket path, as in unix:/run/app.sock").into());
+            }
+            return Ok(Target {
+                address: Address::Unix(PathBuf::from(path)),
+                tls: false,
+                explicit: true,
+            });
+        }
         let (scheme, rest) = match text.split_once("://") {
             Some((scheme, rest)) => (Some(scheme.to_ascii_lowercase()), rest),
             None => (None, text),
@@ -52,15 +92,28 @@ impl Target {
             (None, Some(port)) => port,
             (None, None) => return Err(usage("a port is needed, as in host:port").into()),
         };
-        Ok(Target { host, port, tls })
+        Ok(Target {
+            address: Address::Tcp { host, port },
+            tls,
+            explicit: scheme.is_some(),
+        })
     }
 
-    /// `host:port`, with brackets around an IPv6 address.
+    /// The default `:authority`: `host:port` (IPv6 in brackets), or
+    /// `localhost` for a unix socket, as gRPC clients send.
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        match &self.address {
+            Address::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Address::Tcp { host, port } => format!("{host}:{port}"),
+            Address::Unix(_) => "localhost".to_string(),
+        }
+    }
+
+    /// The host a certificate is checked against, unless --authority says.
+    fn host(&self) -> &str {
+        match &self.address {
+            Address::Tcp { host, .. } => host,
+            Address::Unix(_) => "localhost",
         }
     }
 
@@ -68,6 +121,15 @@ impl Target {
     /// it has a `:` or a scheme.
     pub fn looks_like_target(text: &str) -> bool {
         text.contains(':')
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.address {
+            Address::Unix(path) => write!(f, "unix:{}", path.display()),
+            Address::Tcp { .. } => f.write_str(&self.authority()),
+        }
     }
 }
 
@@ -110,34 +172,92 @@ pub fn is_loopback(host: &str) -> bool {
     host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Opens a channel to the target and waits until it is connected, so that a
-/// refused connection fails here, fast, with the address in the message.
-pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
-    if target.tls {
-        bail!(
-            "TLS to {} is not available in this build yet; for a plaintext server use http://{}",
-            target.authority(),
-            target.authority()
-        );
+/// Whether the connection speaks TLS: the flags, then options that only make
+/// sense with TLS, then the target's own rule.
+pub fn uses_tls(target: &Target, args: &ConnArgs) -> Result<bool> {
+    let tls_option = [
+        (args.cacert.is_some(), "--cacert"),
+        (args.cert.is_some(), "--cert"),
+        (args.insecure, "--insecure"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag));
+    let plaintext_asked = args.plaintext || (target.explicit && !target.tls && !args.tls);
+    match tls_option {
+        Some(flag) if plaintext_asked => {
+            let why = if args.plaintext {
+                "--plaintext".to_string()
+            } else {
+                format!("the target {target}")
+            };
+            Err(UsageError(format!("{flag} needs TLS, but {why} asks for plaintext")).into())
+        }
+        Some(_) => Ok(true),
+        None => Ok(args.tls || (!args.plaintext && target.tls)),
     }
-    let timeout = Duration::try_from_secs_f64(args.connect_timeout)
-        .map_err(|_| UsageError("--connect-timeout must be a positive number of seconds".into()))?;
-    let endpoint = Endpoint::from_shared(format!("http://{}", target.authority()))
-        .with_context(|| format!("invalid target '{}'", target.authority()))?
-        .connect_timeout(timeout)
-        .tcp_nodelay(true);
-    let channel = tokio::time::timeout(timeout, endpoint.connect())
+}
+
+/// "connected to TARGET (TLS)" or "(plaintext)", for `-v`.
+pub fn describe(target: &Target, args: &ConnArgs) -> String {
+    let how = match uses_tls(target, args) {
+        Ok(true) if args.insecure => "TLS, not verified",
+        Ok(true) => "TLS",
+        _ => "plaintext",
+    };
+    format!("connected to {target} ({how})")
+}
+
+/// Opens a channel to the target and waits until it is connected, so that a
+/// refused connection or a failed TLS handshake fails here, fast, naming the
+/// cause.
+pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
+    let use_tls = uses_tls(target, args)?;
+    let timeout = Duration::from_secs_f64(args.connect_timeout);
+    let authority = args.authority.clone().unwrap_or_else(|| target.authority());
+    let tls = if use_tls {
+        if args.insecure {
+            eprintln!("grpcx: warning: --insecure: the server's certificate is not verified");
+        }
+        let config = tls::client_config(args)?;
+        let name = tls::server_name(args.authority.as_deref(), target.host())?;
+        Some((tokio_rustls::TlsConnector::from(config), name))
+    } else {
+        None
+    };
+    let scheme = if use_tls { "https" } else { "http" };
+    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
+        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
+    if let Some(secs) = args.keepalive {
+        let interval = Duration::from_secs_f64(secs);
+        endpoint = endpoint
+            .http2_keep_alive_interval(interval)
+            .keep_alive_timeout(interval.max(Duration::from_secs(10)))
+            .keep_alive_while_idle(true);
+    }
+    let connector = Connector(Arc::new(Dial {
+        target: target.clone(),
+        tls,
+        client_cert: args.cert.is_some(),
+        timeout,
+    }));
+    tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await
-        .map_err(|_| connect_failed(target, "timed out"))?
-        .map_err(|err| connect_failed(target, &cause(&err)))?;
-    Ok(channel)
+        .map_err(|_| {
+            connect_failed(
+                target,
+                &format!("no connection within {} s", args.connect_timeout),
+            )
+        })?
+        .map_err(|err| match find_failure(&err) {
+            Some(failure) => StatusError(tonic::Status::unavailable(failure.to_string())).into(),
+            None => connect_failed(target, &cause(&err)),
+        })
 }
 
 fn connect_failed(target: &Target, why: &str) -> anyhow::Error {
-    StatusError(tonic::Status::unavailable(format!(
-        "cannot connect to {}: {why}",
-        target.authority()
-    )))
+    StatusError(tonic::Status::unavailable(
+        ConnectFailure::new(target, why).to_string(),
+    ))
     .into()
 }
 
@@ -150,12 +270,39 @@ fn cause(err: &(dyn std::error::Error + 'static)) -> String {
     inner.to_string()
 }
 
+/// Runs a command's work under `--max-time`: past the deadline the work is
+/// dropped (which cancels any call in flight) and the command ends with
+/// DeadlineExceeded.
+pub async fn within<T>(
+    max_time: Option<Duration>,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(limit) = max_time else {
+        return work.await;
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(StatusError(tonic::Status::deadline_exceeded(format!(
+            "the deadline of --max-time {} s passed",
+            limit.as_secs_f64()
+        )))
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn t(text: &str) -> Target {
         Target::parse(text).unwrap()
+    }
+
+    fn port(target: &Target) -> u16 {
+        match target.address {
+            Address::Tcp { port, .. } => port,
+            Address::Unix(_) => panic!("not tcp"),
+        }
     }
 
     #[test]
@@ -171,10 +318,54 @@ mod tests {
 
     #[test]
     fn ports_and_brackets() {
-        assert_eq!(t("https://example.com").port, 443);
-        assert_eq!(t("[::1]:7").host, "::1");
+        assert_eq!(port(&t("https://example.com")), 443);
+        assert_eq!(t("[::1]:7").host(), "::1");
         assert_eq!(t("[::1]:7").authority(), "[::1]:7");
-        assert_eq!(t("http://localhost:8080/").port, 8080);
+        assert_eq!(port(&t("http://localhost:8080/")), 8080);
+    }
+
+    #[test]
+    fn unix_sockets_in_both_spellings() {
+        for text in ["unix:/run/a.sock", "unix:///run/a.sock", "UNIX:/run/a.sock"] {
+            let target = t(text);
+            assert_eq!(
+                target.address,
+                Address::Unix("/run/a.sock".into()),
+                "{text}"
+            );
+            assert!(!target.tls);
+            assert_eq!(target.to_string(), "unix:/run/a.sock");
+            assert_eq!(target.authority(), "localhost");
+        }
+        assert_eq!(t("unix:rel.sock").address, Address::Unix("rel.sock".into()));
+    }
+
+    #[test]
+    fn flags_override_the_rule() {
+        let args = |f: fn(&mut ConnArgs)| {
+            let mut args = ConnArgs::default();
+            f(&mut args);
+            args
+        };
+        let local = t("localhost:1");
+        let remote = t("example.com:1");
+        assert!(!uses_tls(&local, &args(|_| {})).unwrap());
+        assert!(uses_tls(&local, &args(|a| a.tls = true)).unwrap());
+        assert!(!uses_tls(&remote, &args(|a| a.plaintext = true)).unwrap());
+        assert!(uses_tls(&local, &args(|a| a.insecure = true)).unwrap());
+        assert!(uses_tls(&t("unix:/s"), &args(|a| a.tls = true)).unwrap());
+        let err = uses_tls(&t("http://h:1"), &args(|a| a.cacert = Some("ca".into()))).unwrap_err();
+        assert!(err.is::<UsageError>(), "{err}");
+        assert!(
+            uses_tls(
+                &remote,
+                &args(|a| {
+                    a.plaintext = true;
+                    a.insecure = true
+                })
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -187,6 +378,8 @@ mod tests {
             "ftp://x:1",
             "h:1/path",
             ":5",
+            "unix:",
+            "unix://",
         ] {
             let err = Target::parse(bad).unwrap_err();
             assert!(err.is::<UsageError>(), "{bad}: {err}");

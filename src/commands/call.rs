@@ -5,6 +5,7 @@
 //! each response as it arrives. That is what makes bidi interactive.
 
 use std::pin::Pin;
+use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use prost::Message as _;
@@ -17,28 +18,39 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::cli::CallArgs;
 use crate::error;
 use crate::input::{self, Chunk, DataSource};
-use crate::invoke::{self, Response};
-use crate::metadata;
+use crate::invoke::{self, CallOptions, Response};
+use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::{self, MethodName, Schema};
 use crate::status;
 use crate::transport::{self, Target};
+use crate::verbose::Verbose;
 
+/// Runs the call under `--max-time`, which covers connect, schema and call.
 pub async fn run(args: CallArgs) -> Result<()> {
+    transport::within(args.conn.max_time(), call(args)).await
+}
+
+async fn call(args: CallArgs) -> Result<()> {
+    let deadline = args.conn.max_time().map(|limit| Instant::now() + limit);
+    let verbose = Verbose::new(args.conn.verbose);
     let target = Target::parse(&args.target)?;
     let name = MethodName::parse(&args.method)?;
-    let metadata = metadata::parse_headers(&args.conn.headers)?;
+    let metadata = RequestMetadata::from_args(&args.conn)?;
     // Reading starts now, so a file or stdin is read while we connect.
     let mut chunks = match args.data() {
         Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
         None => None,
     };
     let channel = transport::connect(&target, &args.conn).await?;
-    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata, false)?;
+    verbose.phase("connect", &transport::describe(&target, &args.conn));
+    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
+        .with_max_message_size(args.conn.max_msg_size);
     let method = schema.method(&name).await?;
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
+    verbose.phase("schema", &format!("found {}", method.full_name()));
     let mut printer = Printer::new(&args.output);
 
     let mut feeder = Feeder {
@@ -77,12 +89,14 @@ pub async fn run(args: CallArgs) -> Result<()> {
         }
     };
     let mut feed = Feed::new(feed);
+    let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+    let options = CallOptions::new(&args.conn, remaining, verbose);
     let start = invoke::start(
         channel,
         &method,
         ReceiverStream::new(rx),
-        metadata,
-        schema::DEFAULT_MAX_MESSAGE_SIZE,
+        metadata.call,
+        &options,
     );
     let response = tokio::select! {
         response = start => match response {

@@ -6,13 +6,18 @@ use anyhow::Result;
 use crate::cli::{DescribeArgs, DescribeFormat, Format, OutputArgs};
 use crate::describe::{self, Renderer};
 use crate::error::UsageError;
-use crate::metadata;
+use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::{Schema, Symbol};
 use crate::template;
 use crate::transport::{self, Target};
 
+/// Runs under `--max-time`.
 pub async fn run(args: DescribeArgs) -> Result<()> {
+    transport::within(args.conn.max_time(), describe(args)).await
+}
+
+async fn describe(args: DescribeArgs) -> Result<()> {
     // A single positional that is not a target is the symbol.
     let (target, symbol) = match (args.target, args.symbol) {
         (Some(first), None) if !Target::looks_like_target(&first) => (None, Some(first)),
@@ -21,7 +26,7 @@ pub async fn run(args: DescribeArgs) -> Result<()> {
     if args.template && symbol.is_none() {
         return Err(UsageError("--template needs a message or method to describe".into()).into());
     }
-    let metadata = metadata::parse_headers(&args.conn.headers)?;
+    let metadata = RequestMetadata::from_args(&args.conn)?.reflection;
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
             Some(transport::connect(&Target::parse(&target)?, &args.conn).await?)
@@ -30,7 +35,8 @@ pub async fn run(args: DescribeArgs) -> Result<()> {
     };
     // Only text output prints comments, so only it pays for source info.
     let comments = args.format == DescribeFormat::Text && !args.template;
-    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, comments)?;
+    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, comments)?
+        .with_max_message_size(args.conn.max_msg_size);
     let symbols = match &symbol {
         Some(name) => vec![schema.symbol(name).await?],
         None => schema

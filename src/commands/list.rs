@@ -4,27 +4,38 @@ use anyhow::Result;
 use prost_reflect::MethodDescriptor;
 
 use crate::cli::ListArgs;
-use crate::metadata;
+use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::Schema;
 use crate::transport::{self, Target};
+use crate::verbose::Verbose;
 
+/// Runs the listing under `--max-time`.
 pub async fn run(args: ListArgs) -> Result<()> {
+    transport::within(args.conn.max_time(), list(args)).await
+}
+
+async fn list(args: ListArgs) -> Result<()> {
     let mut printer = Printer::lines();
     // A single positional that is not a target is the service.
     let (target, service) = match (args.target, args.service) {
         (Some(first), None) if !Target::looks_like_target(&first) => (None, Some(first)),
         pair => pair,
     };
-    let metadata = metadata::parse_headers(&args.conn.headers)?;
+    let metadata = RequestMetadata::from_args(&args.conn)?.reflection;
+    let verbose = Verbose::new(args.conn.verbose);
     // Offline schemas need no connection, even when a target is given.
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
-            Some(transport::connect(&Target::parse(&target)?, &args.conn).await?)
+            let target = Target::parse(&target)?;
+            let channel = transport::connect(&target, &args.conn).await?;
+            verbose.phase("connect", &transport::describe(&target, &args.conn));
+            Some(channel)
         }
         _ => None,
     };
-    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, false)?;
+    let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, false)?
+        .with_max_message_size(args.conn.max_msg_size);
     match service {
         // Plain names need no descriptors: by reflection, one request.
         None if !args.long && args.protoset_out.is_none() => {
@@ -55,6 +66,7 @@ pub async fn run(args: ListArgs) -> Result<()> {
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
+    verbose.phase("schema", "listed");
     printer.flush()
 }
 

@@ -66,6 +66,10 @@ impl Reflection {
         }
     }
 
+    pub fn set_max_message_size(&mut self, size: usize) {
+        self.max_message_size = size;
+    }
+
     /// The full names of the services the server offers.
     pub async fn list_services(&mut self) -> Result<Vec<String>> {
         let answer = self
@@ -229,6 +233,11 @@ impl Reflection {
                 _ => None,
             };
             match missing {
+                // A dead connection: asking again would only wait again.
+                Some(status) if wire_problem(&status).is_some() => {
+                    self.version = None;
+                    return Err(status_error("use reflection", &status));
+                }
                 Some(status) => {
                     first_failure.get_or_insert(status);
                 }
@@ -315,7 +324,7 @@ impl Reflection {
             .max_decoding_message_size(self.max_message_size);
         grpc.ready()
             .await
-            .map_err(|err| Status::unavailable(format!("the connection failed: {err}")))?;
+            .map_err(|err| crate::transport::not_ready(&err))?;
         let codec =
             tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
         let path = http::uri::PathAndQuery::from_static(version.path());
@@ -339,10 +348,25 @@ fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
         .collect()
 }
 
+/// A failed reflection request. A connection problem, or a message over
+/// the size limit, is reported as the status it is (so it exits 64+N);
+/// anything else is the server's reflection failing.
 fn status_error(what: &str, status: &Status) -> anyhow::Error {
+    if let Some(explained) = wire_problem(status) {
+        return crate::error::StatusError(explained).into();
+    }
     anyhow!(
         "reflection failed to {what}: {}: {}",
         crate::error::code_name(status.code()),
         status.message()
     )
+}
+
+/// The status reworded when it comes from the wire, not the server.
+fn wire_problem(status: &Status) -> Option<Status> {
+    if let Some(failure) = crate::transport::connection_failure(status) {
+        return Some(Status::unavailable(failure));
+    }
+    let explained = crate::transport::explain(Status::new(status.code(), status.message()));
+    (explained.message() != status.message()).then_some(explained)
 }

@@ -193,7 +193,19 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
         if self.log {
-            eprintln!("grpcx serve: {path}");
+            // The echo-* keys show which headers reached which request
+            // (reflection or call), e.g. for --reflect-header.
+            let echo: Vec<&str> = request
+                .headers()
+                .keys()
+                .map(|name| name.as_str())
+                .filter(|name| name.starts_with(ECHO_PREFIX))
+                .collect();
+            if echo.is_empty() {
+                eprintln!("grpcx serve: {path}");
+            } else {
+                eprintln!("grpcx serve: {path} [{}]", echo.join(" "));
+            }
         }
         // Reflection and health are infrastructure: the metadata that makes a
         // test call fail must not break the schema lookup before it.

@@ -7,15 +7,17 @@
 //! `tests/servers/`.
 
 mod behaviour;
+mod listen;
 mod services;
 
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
-use futures_util::{Stream, StreamExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::net::TcpListener;
 use tonic::transport::Server;
+use tonic::transport::server::Connected;
+
+use tonic::codec::CompressionEncoding;
 
 use crate::cli::ServeArgs;
 
@@ -57,12 +59,26 @@ pub async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr)> {
     Ok((listener, local))
 }
 
-/// Serves on the listener until `shutdown` resolves.
+/// Serves plaintext on the listener until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     options: Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
+    let incoming = listen::incoming(listen::Listener::Tcp(listener), None);
+    serve_incoming(incoming, options, shutdown).await
+}
+
+/// Serves every connection of `incoming` until `shutdown` resolves.
+async fn serve_incoming<IO>(
+    incoming: impl tokio_stream::Stream<Item = std::io::Result<IO>>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Connected + Unpin + Send + 'static,
+    IO::ConnectInfo: Clone + Send + Sync + 'static,
+{
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<pb::helloworld::greeter_server::GreeterServer<services::Greeter>>()
@@ -99,39 +115,64 @@ pub async fn serve(
             services::Greeter,
         ))
         .add_service(pb::test::echo_server::EchoServer::new(services::Echo))
-        .add_service(pb::nopkg::hello_server::HelloServer::new(services::Hello))
+        // `Hello` answers in gzip when the client accepts it, and takes
+        // compressed requests; the rest take none, so the tests have one of
+        // each. (Not Echo: compressing every chunk would slow the streams
+        // the benchmarks measure.)
+        .add_service(
+            pb::nopkg::hello_server::HelloServer::new(services::Hello)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .send_compressed(CompressionEncoding::Gzip),
+        )
         .add_service(pb::nopkg::greet_server::GreetServer::new(services::Hello))
         .add_service(health_service)
         .add_optional_service(v1)
         .add_optional_service(v1alpha)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("the server failed")
 }
 
-/// Accepted connections with Nagle's algorithm off. With it on, a small
-/// response waits for the client's delayed ACK: 40 ms stalls on loopback.
-fn incoming(listener: TcpListener) -> impl Stream<Item = std::io::Result<TcpStream>> {
-    TcpListenerStream::new(listener).map(|conn| {
-        let conn = conn?;
-        conn.set_nodelay(true)?;
-        Ok(conn)
-    })
-}
-
 /// `grpcx serve`: serve until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<()> {
-    let (listener, local) = bind(&args.addr).await?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(
+            cert,
+            key,
+            args.client_ca.as_deref(),
+        )?),
+        _ => None,
+    };
+    let (listener, local) = match &args.unix {
+        Some(path) => (
+            listen::Listener::unix(path)?,
+            format!("unix:{}", path.display()),
+        ),
+        None => {
+            let (listener, local) = bind(&args.addr).await?;
+            (listen::Listener::Tcp(listener), local.to_string())
+        }
+    };
     println!("LISTENING {local}");
     eprintln!(
-        "grpcx serve: helloworld.Greeter on {local} (reflection {}, health on); Ctrl-C stops",
+        "grpcx serve: helloworld.Greeter on {local} ({}, reflection {}, health on); Ctrl-C stops",
+        match (&tls, &args.client_ca) {
+            (None, _) => "plaintext",
+            (Some(_), None) => "TLS",
+            (Some(_), Some(_)) => "TLS, client certificates required",
+        },
         if args.no_reflection { "off" } else { "on" }
     );
     let options = Options {
         reflection: !args.no_reflection,
         log: true,
     };
-    serve(listener, options, shutdown_signal()).await?;
+    let incoming = listen::incoming(listener, tls);
+    serve_incoming(incoming, options, shutdown_signal()).await?;
+    if let Some(path) = &args.unix {
+        let _ = std::fs::remove_file(path);
+    }
     eprintln!("grpcx serve: stopped");
     Ok(())
 }

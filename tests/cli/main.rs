@@ -8,3 +8,5 @@ mod util;
 mod core;
 mod discovery;
 mod scripting;
+mod tls;
+mod wire;
