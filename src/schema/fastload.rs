@@ -1,29 +1,39 @@
-//! The fast path for loading .proto files: parse every file in parallel,
-//! then build the descriptor pool once.
+//! The fast path for loading .proto files: parse on one core while the
+//! other builds the descriptor pool, in dependency order, a batch at a time.
 //!
 //! protox compiles a file at a time and adds each to its pool as it goes,
 //! and every addition copies the pool built so far: on a tree of hundreds of
-//! files most of the time goes to copying. Here the import closure is found
-//! first (a cheap scan of `import` lines, checked against the parsed files
-//! afterwards), the files are parsed on every core with protox-parse, and
-//! prost-reflect resolves and checks them all in one batch — the same
-//! resolution protox itself delegates to prost-reflect.
+//! files most of the time goes to copying. Here the import graph is found
+//! first (a cheap scan of `import` lines), the files are parsed by
+//! protox-parse on a second thread in dependency order, and prost-reflect
+//! resolves and checks them in batches — the same resolution protox itself
+//! delegates to prost-reflect. Parsed files live only until their batch is
+//! added, so peak memory is the pool plus a few batches, not the pool plus
+//! every parsed file.
 //!
-//! Anything unusual (a parse error, a missing import, a resolution error)
-//! returns `None`: the caller then runs protox's compiler, which gives the
-//! detailed diagnostic. Errors are rare; paying twice for them is fine.
+//! Anything unusual (a parse error, a missing import, an import the scan
+//! missed, a resolution error) returns `None`: the caller then runs protox's
+//! compiler, which gives the detailed diagnostic. Errors are rare; paying
+//! twice for them is fine.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::mpsc;
 
 use prost_reflect::DescriptorPool;
 use prost_types::FileDescriptorProto;
 use protox::file::FileResolver;
 
-/// A file found on disk, waiting to be parsed.
-struct Source {
-    name: String,
-    text: String,
+/// Files added to the pool per call: large enough that the per-call work
+/// is noise, small enough that few parsed files wait in memory.
+const BATCH: usize = 16;
+
+/// A file of the closure, before parsing.
+enum Pending {
+    /// Read from an import root: parsed on the parser thread.
+    Source(String),
+    /// A bundled file, already parsed by its resolver.
+    Parsed(Box<FileDescriptorProto>),
 }
 
 /// Loads `names` (file names relative to `roots`) and everything they
@@ -35,45 +45,118 @@ pub fn load(
     fallback: &dyn FileResolver,
     source_info: bool,
 ) -> Option<DescriptorPool> {
-    let mut sources: Vec<Source> = Vec::new();
-    let mut parsed: Vec<FileDescriptorProto> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    let (files, imports) = closure(names, roots, fallback)?;
+    let order = dependency_order(names, &imports)?;
+    let mut files = files;
+    let mut queue: Vec<(String, Pending)> = order
+        .into_iter()
+        .map(|name| {
+            let pending = files.remove(&name).expect("every ordered file was read");
+            (name, pending)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Option<FileDescriptorProto>>(BATCH * 2);
+        scope.spawn(move || {
+            for (name, pending) in queue.drain(..) {
+                let parsed = match pending {
+                    Pending::Parsed(file) => Some(*file),
+                    Pending::Source(text) => {
+                        protox_parse::parse(&name, &text).ok().map(|mut file| {
+                            if !source_info {
+                                file.source_code_info = None;
+                            }
+                            file
+                        })
+                    }
+                };
+                let failed = parsed.is_none();
+                if tx.send(parsed).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut pool = DescriptorPool::new();
+        let mut batch = Vec::with_capacity(BATCH);
+        for parsed in rx {
+            batch.push(parsed?);
+            if batch.len() == BATCH {
+                pool.add_file_descriptor_protos(batch.drain(..)).ok()?;
+            }
+        }
+        pool.add_file_descriptor_protos(batch).ok()?;
+        Some(pool)
+    })
+}
+
+/// Reads every file the names import, transitively, by scanning their
+/// `import` lines: the files, and each file's imports.
+#[allow(clippy::type_complexity)]
+fn closure(
+    names: &[String],
+    roots: &[PathBuf],
+    fallback: &dyn FileResolver,
+) -> Option<(HashMap<String, Pending>, HashMap<String, Vec<String>>)> {
+    let mut files = HashMap::new();
+    let mut imports = HashMap::new();
     let mut queue: VecDeque<String> = names.iter().cloned().collect();
-    loop {
-        // Find the closure by scanning imports, reading each file once.
-        while let Some(name) = queue.pop_front() {
-            if !seen.insert(name.clone()) {
-                continue;
-            }
-            match read(&name, roots) {
-                Some(text) => {
-                    queue.extend(scan_imports(&text));
-                    sources.push(Source { name, text });
-                }
-                None => {
-                    let file = fallback.open_file(&name).ok()?;
-                    let proto: FileDescriptorProto = file.into();
-                    queue.extend(proto.dependency.iter().cloned());
-                    parsed.push(proto);
-                }
-            }
+    while let Some(name) = queue.pop_front() {
+        if files.contains_key(&name) {
+            continue;
         }
-        parsed.extend(parse_all(std::mem::take(&mut sources), source_info)?);
-        // The scan is a shortcut; the parsed files say what they import.
-        let missing: Vec<String> = parsed
-            .iter()
-            .flat_map(|f| f.dependency.iter())
-            .filter(|dep| !seen.contains(*dep))
-            .cloned()
-            .collect();
-        if missing.is_empty() {
-            break;
-        }
-        queue.extend(missing);
+        let (pending, deps) = match read(&name, roots) {
+            Some(text) => {
+                let deps = scan_imports(&text);
+                (Pending::Source(text), deps)
+            }
+            None => {
+                let file: FileDescriptorProto = fallback.open_file(&name).ok()?.into();
+                let deps = file.dependency.clone();
+                (Pending::Parsed(Box::new(file)), deps)
+            }
+        };
+        queue.extend(deps.iter().cloned());
+        imports.insert(name.clone(), deps);
+        files.insert(name, pending);
     }
-    let mut pool = DescriptorPool::new();
-    pool.add_file_descriptor_protos(parsed).ok()?;
-    Some(pool)
+    Some((files, imports))
+}
+
+/// Every file after the files it imports (depth first from the names).
+/// `None` on an import cycle, which protox reports properly.
+fn dependency_order(
+    names: &[String],
+    imports: &HashMap<String, Vec<String>>,
+) -> Option<Vec<String>> {
+    let mut order = Vec::with_capacity(imports.len());
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut open: HashSet<&str> = HashSet::new();
+    // An explicit stack: a chain of hundreds of imports must not recurse.
+    for name in names {
+        let mut stack: Vec<(&str, usize)> = vec![(name.as_str(), 0)];
+        while let Some((file, next)) = stack.pop() {
+            if next == 0 {
+                if done.contains(file) {
+                    continue;
+                }
+                if !open.insert(file) {
+                    return None;
+                }
+            }
+            let deps = &imports[file];
+            if let Some(dep) = deps.get(next) {
+                stack.push((file, next + 1));
+                if !done.contains(dep.as_str()) {
+                    stack.push((dep.as_str(), 0));
+                }
+            } else {
+                open.remove(file);
+                done.insert(file);
+                order.push(file.to_string());
+            }
+        }
+    }
+    Some(order)
 }
 
 /// The text of `name` under the first root that has it.
@@ -81,42 +164,6 @@ fn read(name: &str, roots: &[PathBuf]) -> Option<String> {
     roots
         .iter()
         .find_map(|root| std::fs::read_to_string(root.join(name)).ok())
-}
-
-/// Parses the sources on every core.
-fn parse_all(sources: Vec<Source>, source_info: bool) -> Option<Vec<FileDescriptorProto>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
-    let parse = |source: &Source| -> Option<FileDescriptorProto> {
-        let mut file = protox_parse::parse(&source.name, &source.text).ok()?;
-        if !source_info {
-            file.source_code_info = None;
-        }
-        Some(file)
-    };
-    if threads <= 1 {
-        return sources.iter().map(parse).collect();
-    }
-    // Interleave the files across threads so that large and small files
-    // spread evenly.
-    let results: Vec<Option<Vec<FileDescriptorProto>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let sources = &sources;
-                scope.spawn(move || sources.iter().skip(t).step_by(threads).map(parse).collect())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
-    let mut files = Vec::with_capacity(sources.len());
-    for part in results {
-        files.extend(part?);
-    }
-    Some(files)
 }
 
 /// The files a .proto source imports, found without parsing it: `import`
@@ -222,6 +269,24 @@ mod tests {
             import weak 'd.proto';
         "#;
         assert_eq!(scan_imports(text), ["a/b.proto", "c.proto", "d.proto"]);
+    }
+
+    #[test]
+    fn dependencies_come_first_and_cycles_fall_back() {
+        let imports: HashMap<String, Vec<String>> = [
+            ("top", vec!["a", "b"]),
+            ("a", vec!["b", "c"]),
+            ("b", vec!["c"]),
+            ("c", vec![]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+        .collect();
+        let order = dependency_order(&["top".to_string()], &imports).unwrap();
+        assert_eq!(order, ["c", "b", "a", "top"]);
+        let mut cyclic = imports.clone();
+        cyclic.insert("c".into(), vec!["top".into()]);
+        assert!(dependency_order(&["top".to_string()], &cyclic).is_none());
     }
 
     #[test]
