@@ -13,6 +13,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
+use crate::preface::Watch;
 
 /// A parsed server address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +111,42 @@ pub fn is_loopback(host: &str) -> bool {
     host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The HTTP/2 receive windows: how many response bytes a server may send
+/// before grpcx has read them.
+///
+/// Why these numbers: h2 (0.4.16 and later) guards against floods of tiny DATA
+/// frames with a per-connection "small DATA frame budget". Each DATA frame of
+/// fewer than 256 bytes that h2 holds unread costs 256 minus its length; the
+/// cost is paid back when the application reads the frame. When the budget
+/// runs out, h2 closes the connection with GOAWAY ENHANCE_YOUR_CALM
+/// "too_many_data_frames". The budget is half the connection window, and
+/// nothing above h2 (hyper, tonic) lets us set it directly.
+///
+/// A gRPC server may send one DATA frame per message (grpc-go does), so a
+/// stream of small messages read by a slower stdout (`| wc -l` is enough)
+/// piles up unread small frames. With hyper's defaults (2 MiB per stream,
+/// 5 MiB per connection, so a 2.5 MiB budget) that pile blew the budget and
+/// cut the stream short. Reading ahead into an in-process queue would only
+/// move the pile (and bounding the queue brings the same stall back), so the
+/// fix is to size the windows so that the budget cannot run out:
+///
+/// - unread frames on one stream hold at most STREAM_WINDOW bytes, because
+///   flow control stops the server there; hyper returns a frame's window
+///   credit at the same moment h2 repays its budget (when the frame is read);
+/// - every non-empty frame carries at least 1 byte, so one stream's unread
+///   frames cost at most 255 × STREAM_WINDOW ≈ 64 MiB;
+/// - the budget is CONNECTION_WINDOW / 2 ≈ 1 GiB, room for sixteen streams at
+///   their worst at once; grpcx uses one (and briefly a reflection stream).
+///
+/// The large connection window costs no memory: what a server can make grpcx
+/// hold is bounded by the stream windows. The stream window bounds memory
+/// while stdout stalls: h2 keeps ~150 bytes of bookkeeping per unread frame,
+/// so 512 KiB of grpc-go's ~10-byte frames held 10+ MB; 256 KiB keeps a stall
+/// to a few MB and still fills a fast link.
+const STREAM_WINDOW: u32 = 256 * 1024;
+const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
+const _: () = assert!(255 * STREAM_WINDOW as u64 * 16 <= CONNECTION_WINDOW as u64 / 2);
+
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection fails here, fast, with the address in the message.
 pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
@@ -125,11 +162,22 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
     let endpoint = Endpoint::from_shared(format!("http://{}", target.authority()))
         .with_context(|| format!("invalid target '{}'", target.authority()))?
         .connect_timeout(timeout)
-        .tcp_nodelay(true);
-    let channel = tokio::time::timeout(timeout, endpoint.connect())
+        .tcp_nodelay(true)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
+    let started = tokio::time::Instant::now();
+    let watch = Watch::default();
+    let connector = watch.connector(target.authority());
+    let channel = tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await
         .map_err(|_| connect_failed(target, "timed out"))?
         .map_err(|err| connect_failed(target, &cause(&err)))?;
+    // The connection counts as made once the server has spoken HTTP/2; the
+    // same --connect-timeout bounds the wait for that.
+    watch
+        .verdict(started + timeout, timeout)
+        .await
+        .map_err(|why| connect_failed(target, &why))?;
     Ok(channel)
 }
 
