@@ -189,7 +189,7 @@ pub fn parse_message(
     )
     .and_then(|message| de.end().map(|()| message));
     result.map_err(|err| {
-        let path = track.path().to_string();
+        let path = shorten(&track.path().to_string());
         let (line, column) = if err.line() <= 1 {
             (chunk.line, chunk.column + err.column().saturating_sub(1))
         } else {
@@ -207,6 +207,19 @@ pub fn parse_message(
             desc.full_name()
         )
     })
+}
+
+/// A field path short enough for one line: deep nesting (up to serde_json's
+/// recursion limit of 128 levels) keeps its start and its end.
+fn shorten(path: &str) -> String {
+    const KEEP: usize = 60;
+    let chars: Vec<char> = path.chars().collect();
+    if chars.len() <= 2 * KEEP + 20 {
+        return path.to_string();
+    }
+    let head: String = chars[..KEEP].iter().collect();
+    let tail: String = chars[chars.len() - KEEP..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// serde_json appends " at line L column C" relative to the chunk; grpcx

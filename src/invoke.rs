@@ -10,7 +10,7 @@ use futures_util::{FutureExt as _, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
 
 use crate::codec::DynamicCodec;
 
@@ -52,16 +52,60 @@ pub struct Response {
 impl Response {
     /// The next message if one is already here, without waiting.
     pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
-        self.stream.message().now_or_never()
+        self.stream
+            .message()
+            .now_or_never()
+            .map(|next| next.map_err(broken))
     }
 
     /// The next message, or `None` at the end of a successful stream.
     pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
-        self.stream.message().await
+        self.stream.message().await.map_err(broken)
     }
 
     /// The trailers, after the last message.
     pub async fn trailers(&mut self) -> Result<MetadataMap, Status> {
-        Ok(self.stream.trailers().await?.unwrap_or_default())
+        Ok(self.stream.trailers().await.map_err(broken)?.unwrap_or_default())
     }
+}
+
+/// Says what broke when a call ends not with a status from the server but
+/// with a transport failure (tonic then calls it "Unknown: h2 protocol error:
+/// error reading a body from connection"). Codes follow gRPC's HTTP/2 mapping
+/// (PROTOCOL-HTTP2.md): a reset stream by its reason; a GOAWAY or a broken
+/// connection is Unavailable. A status the server sent has no source and is
+/// left as it is.
+fn broken(status: Status) -> Status {
+    let mut cause = std::error::Error::source(&status);
+    while let Some(err) = cause {
+        if let Some(h2) = err.downcast_ref::<h2::Error>() {
+            let reason = h2.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
+            return if h2.is_go_away() {
+                Status::unavailable(format!(
+                    "the server closed the connection mid-call (GOAWAY {reason:?})"
+                ))
+            } else if h2.is_reset() && h2.is_remote() {
+                let code = match reason {
+                    h2::Reason::REFUSED_STREAM => Code::Unavailable,
+                    h2::Reason::CANCEL => Code::Cancelled,
+                    h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+                    h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
+                    _ => Code::Internal,
+                };
+                Status::new(
+                    code,
+                    format!("the server reset the stream (RST_STREAM {reason:?})"),
+                )
+            } else if let Some(io) = h2.get_io() {
+                Status::unavailable(format!("the connection broke mid-call: {io}"))
+            } else {
+                Status::new(status.code(), format!("HTTP/2 error: {h2}"))
+            };
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Status::unavailable(format!("the connection broke mid-call: {io}"));
+        }
+        cause = err.source();
+    }
+    status
 }

@@ -8,3 +8,4 @@ mod util;
 mod core;
 mod discovery;
 mod scripting;
+mod reliability;
