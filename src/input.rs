@@ -348,4 +348,52 @@ mod tests {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(texts(&deep).len(), 1);
     }
+
+    proptest::proptest! {
+        /// Any bytes split into whole objects and at most one error, which
+        /// ends the input.
+        #[test]
+        fn any_bytes_split_or_fail_once(bytes: Vec<u8>) {
+            let items: Vec<Result<Chunk>> = Splitter::new(bytes.as_slice()).collect();
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Ok(chunk) => proptest::prop_assert_eq!(chunk.bytes.first(), Some(&b'{')),
+                    Err(_) => proptest::prop_assert_eq!(i, items.len() - 1),
+                }
+            }
+        }
+
+        /// Objects written one after another, compact or pretty, split back
+        /// into exactly those objects.
+        #[test]
+        fn written_objects_split_back(values in proptest::collection::vec(json_object(), 0..6), pretty: bool) {
+            let mut text = String::new();
+            for value in &values {
+                let one = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+                text.push_str(&one.unwrap());
+                text.push('\n');
+            }
+            let got: Vec<serde_json::Value> = texts(&text).iter().map(|t| serde_json::from_str(t).unwrap()).collect();
+            proptest::prop_assert_eq!(got, values);
+        }
+    }
+
+    fn json_object() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,8}|[{}\\[\\]\"\\\\]{0,4}".prop_map(serde_json::Value::from),
+        ];
+        let value = leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        });
+        proptest::collection::btree_map("[a-z{}\"]{0,6}", value, 0..4)
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()))
+    }
 }

@@ -65,7 +65,12 @@ impl Response {
 
     /// The trailers, after the last message.
     pub async fn trailers(&mut self) -> Result<MetadataMap, Status> {
-        Ok(self.stream.trailers().await.map_err(broken)?.unwrap_or_default())
+        Ok(self
+            .stream
+            .trailers()
+            .await
+            .map_err(broken)?
+            .unwrap_or_default())
     }
 }
 

@@ -10,6 +10,8 @@ mod export;
 mod fastload;
 mod files;
 mod reflection;
+#[cfg(test)]
+mod roundtrip;
 mod symbol;
 mod third_party;
 
@@ -384,5 +386,23 @@ mod tests {
         );
         assert_eq!(closest("Greeter", &names), Some("helloworld.Greeter"));
         assert_eq!(closest("zzz", &names), None);
+    }
+
+    proptest::proptest! {
+        /// Any text is a method name or an error.
+        #[test]
+        fn any_text_is_a_method_name_or_an_error(text in "\\PC{0,40}|[a-zA-Z0-9_./]{0,20}") {
+            if let Ok(name) = MethodName::parse(&text) {
+                proptest::prop_assert_eq!(MethodName::parse(&name.path()).unwrap(), name);
+            }
+        }
+
+        /// Valid names in either spelling parse to their parts.
+        #[test]
+        fn valid_names_parse(service in "[A-Za-z_][A-Za-z0-9_]{0,6}(\\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,3}", method in "[A-Za-z_][A-Za-z0-9_]{0,8}", slash: bool) {
+            let text = if slash { format!("{service}/{method}") } else { format!("{service}.{method}") };
+            let name = MethodName::parse(&text).unwrap();
+            proptest::prop_assert_eq!((name.service, name.method), (service, method));
+        }
     }
 }

@@ -19,7 +19,15 @@ fn protoset_arg() -> String {
 fn call_bytes(addr: &str, method: &str, stdin: Vec<u8>, extra: &[&str]) -> crate::util::Run {
     let start = Instant::now();
     let output = grpcx()
-        .args(["call", addr, method, "-d", "@-", "--protoset", &protoset_arg()])
+        .args([
+            "call",
+            addr,
+            method,
+            "-d",
+            "@-",
+            "--protoset",
+            &protoset_arg(),
+        ])
         .args(extra)
         .write_stdin(stdin)
         .output()
@@ -36,49 +44,209 @@ fn call_bytes(addr: &str, method: &str, stdin: Vec<u8>, extra: &[&str]) -> crate
 /// naming the message, the field path and the position, and no request sent.
 #[test]
 fn bad_input_gets_one_clear_line_and_sends_nothing() {
-    let deep_lists = format!("{{\"wList\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_lists = format!(
+        "{{\"wList\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let deep_objects = format!("{}{{}}{}", "{\"child\":".repeat(50_000), "}".repeat(50_000));
-    let deep_struct = format!("{{\"wStruct\":{}1{}}}", "{\"a\":".repeat(50_000), "}".repeat(50_000));
+    let deep_struct = format!(
+        "{{\"wStruct\":{}1{}}}",
+        "{\"a\":".repeat(50_000),
+        "}".repeat(50_000)
+    );
     // (what, input, texts the error must hold; a path is checked as `field 'PATH'`)
     let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
-        ("truncated JSON", br#"{"fInt32": 1,"#.to_vec(), vec!["truncated", "line 1 column 1"]),
-        ("truncated string", br#"{"fString": "ab"#.to_vec(), vec!["truncated"]),
-        ("string for int", br#"{"fInt32": "abc"}"#.to_vec(), vec!["field 'fInt32'"]),
-        ("object for repeated", br#"{"rInt32": {}}"#.to_vec(), vec!["field 'rInt32'", "expected a list"]),
-        ("number for string", br#"{"fString": 5}"#.to_vec(), vec!["field 'fString'", "expected a string"]),
-        ("string for bool", br#"{"fBool": "yes"}"#.to_vec(), vec!["field 'fBool'"]),
-        ("list for message", br#"{"fMessage": []}"#.to_vec(), vec!["field 'fMessage'"]),
-        ("int32 out of range", br#"{"fInt32": 2147483648}"#.to_vec(), vec!["field 'fInt32'", "out of range"]),
-        ("negative uint32", br#"{"fUint32": -1}"#.to_vec(), vec!["field 'fUint32'", "out of range"]),
-        ("uint64 overflow", br#"{"fUint64": "18446744073709551616"}"#.to_vec(), vec!["field 'fUint64'", "too large"]),
-        ("fractional int64", br#"{"fInt64": 1.5}"#.to_vec(), vec!["field 'fInt64'", "integer"]),
-        ("fractional int64 string", br#"{"fInt64": "1.5"}"#.to_vec(), vec!["field 'fInt64'", "invalid digit"]),
-        ("non-numeric int64 string", br#"{"fInt64": "12abc"}"#.to_vec(), vec!["field 'fInt64'", "invalid digit"]),
-        ("float out of range", br#"{"fFloat": 1e40}"#.to_vec(), vec!["field 'fFloat'", "out of range"]),
-        ("invalid base64", br#"{"fBytes": "!!!"}"#.to_vec(), vec!["field 'fBytes'", "base64"]),
-        ("unknown enum name", br#"{"fEnum": "COLOR_PURPLE"}"#.to_vec(), vec!["field 'fEnum'", "COLOR_PURPLE"]),
-        ("unknown enum in a list", br#"{"rEnum": ["COLOR_RED", "NOPE"]}"#.to_vec(), vec!["field 'rEnum[1]'", "NOPE"]),
-        ("malformed Timestamp", br#"{"wTimestamp": "2024-13-01T00:00:00Z"}"#.to_vec(), vec!["field 'wTimestamp'", "timestamp"]),
-        ("number for Timestamp", br#"{"wTimestamp": 5}"#.to_vec(), vec!["field 'wTimestamp'"]),
-        ("malformed Duration", br#"{"wDuration": "5 minutes"}"#.to_vec(), vec!["field 'wDuration'", "duration"]),
-        ("map value of the wrong type", br#"{"mStringInt32": {"a": "x"}}"#.to_vec(), vec!["field 'mStringInt32.a'"]),
-        ("map key of the wrong type", br#"{"mInt64Inner": {"abc": {}}}"#.to_vec(), vec!["field 'mInt64Inner'"]),
-        ("map bool key", br#"{"mBoolString": {"yes": "x"}}"#.to_vec(), vec!["field 'mBoolString'"]),
-        ("nested path", br#"{"rMessage": [{"value": "x"}]}"#.to_vec(), vec!["field 'rMessage[0].value'"]),
-        ("two members of one oneof", br#"{"oString": "a", "oInt32": 1}"#.to_vec(), vec!["oneof 'choice'"]),
-        ("Any with no @type", br#"{"wAny": {"x": 1}}"#.to_vec(), vec!["field 'wAny'", "@type"]),
-        ("FieldMask of the wrong type", br#"{"wFieldMask": 5}"#.to_vec(), vec!["field 'wFieldMask'", "field mask"]),
-        ("unknown field", br#"{"noSuchField": 1}"#.to_vec(), vec!["noSuchField"]),
-        ("top-level array", b"[1]".to_vec(), vec!["expected a JSON object, found an array", "line 1 column 1"]),
-        ("top-level string", br#""str""#.to_vec(), vec!["expected a JSON object, found a string"]),
-        ("junk after a message", b"{}\n x".to_vec(), vec!["message 2", "found 'x' at line 2 column 2"]),
-        ("NUL byte in a string", b"{\"fString\": \"a\0b\"}".to_vec(), vec!["field 'fString'", "control character"]),
-        ("NUL byte before the object", b"\0{}".to_vec(), vec!["byte 0x00", "line 1 column 1"]),
-        ("unpaired UTF-16 surrogate", br#"{"fString": "\ud800"}"#.to_vec(), vec!["field 'fString'"]),
-        ("invalid UTF-8", b"{\"fString\": \"\xff\"}".to_vec(), vec!["field 'fString'"]),
-        ("100,000 nested [", deep_lists.into_bytes(), vec!["field 'wList[0][0]", "recursion limit"]),
-        ("50,000 nested objects", deep_objects.into_bytes(), vec!["field 'child.child", "recursion limit"]),
-        ("50,000 nested Struct objects", deep_struct.into_bytes(), vec!["field 'wStruct.a", "recursion limit"]),
+        (
+            "truncated JSON",
+            br#"{"fInt32": 1,"#.to_vec(),
+            vec!["truncated", "line 1 column 1"],
+        ),
+        (
+            "truncated string",
+            br#"{"fString": "ab"#.to_vec(),
+            vec!["truncated"],
+        ),
+        (
+            "string for int",
+            br#"{"fInt32": "abc"}"#.to_vec(),
+            vec!["field 'fInt32'"],
+        ),
+        (
+            "object for repeated",
+            br#"{"rInt32": {}}"#.to_vec(),
+            vec!["field 'rInt32'", "expected a list"],
+        ),
+        (
+            "number for string",
+            br#"{"fString": 5}"#.to_vec(),
+            vec!["field 'fString'", "expected a string"],
+        ),
+        (
+            "string for bool",
+            br#"{"fBool": "yes"}"#.to_vec(),
+            vec!["field 'fBool'"],
+        ),
+        (
+            "list for message",
+            br#"{"fMessage": []}"#.to_vec(),
+            vec!["field 'fMessage'"],
+        ),
+        (
+            "int32 out of range",
+            br#"{"fInt32": 2147483648}"#.to_vec(),
+            vec!["field 'fInt32'", "out of range"],
+        ),
+        (
+            "negative uint32",
+            br#"{"fUint32": -1}"#.to_vec(),
+            vec!["field 'fUint32'", "out of range"],
+        ),
+        (
+            "uint64 overflow",
+            br#"{"fUint64": "18446744073709551616"}"#.to_vec(),
+            vec!["field 'fUint64'", "too large"],
+        ),
+        (
+            "fractional int64",
+            br#"{"fInt64": 1.5}"#.to_vec(),
+            vec!["field 'fInt64'", "integer"],
+        ),
+        (
+            "fractional int64 string",
+            br#"{"fInt64": "1.5"}"#.to_vec(),
+            vec!["field 'fInt64'", "invalid digit"],
+        ),
+        (
+            "non-numeric int64 string",
+            br#"{"fInt64": "12abc"}"#.to_vec(),
+            vec!["field 'fInt64'", "invalid digit"],
+        ),
+        (
+            "float out of range",
+            br#"{"fFloat": 1e40}"#.to_vec(),
+            vec!["field 'fFloat'", "out of range"],
+        ),
+        (
+            "invalid base64",
+            br#"{"fBytes": "!!!"}"#.to_vec(),
+            vec!["field 'fBytes'", "base64"],
+        ),
+        (
+            "unknown enum name",
+            br#"{"fEnum": "COLOR_PURPLE"}"#.to_vec(),
+            vec!["field 'fEnum'", "COLOR_PURPLE"],
+        ),
+        (
+            "unknown enum in a list",
+            br#"{"rEnum": ["COLOR_RED", "NOPE"]}"#.to_vec(),
+            vec!["field 'rEnum[1]'", "NOPE"],
+        ),
+        (
+            "malformed Timestamp",
+            br#"{"wTimestamp": "2024-13-01T00:00:00Z"}"#.to_vec(),
+            vec!["field 'wTimestamp'", "timestamp"],
+        ),
+        (
+            "number for Timestamp",
+            br#"{"wTimestamp": 5}"#.to_vec(),
+            vec!["field 'wTimestamp'"],
+        ),
+        (
+            "malformed Duration",
+            br#"{"wDuration": "5 minutes"}"#.to_vec(),
+            vec!["field 'wDuration'", "duration"],
+        ),
+        (
+            "map value of the wrong type",
+            br#"{"mStringInt32": {"a": "x"}}"#.to_vec(),
+            vec!["field 'mStringInt32.a'"],
+        ),
+        (
+            "map key of the wrong type",
+            br#"{"mInt64Inner": {"abc": {}}}"#.to_vec(),
+            vec!["field 'mInt64Inner'"],
+        ),
+        (
+            "map bool key",
+            br#"{"mBoolString": {"yes": "x"}}"#.to_vec(),
+            vec!["field 'mBoolString'"],
+        ),
+        (
+            "nested path",
+            br#"{"rMessage": [{"value": "x"}]}"#.to_vec(),
+            vec!["field 'rMessage[0].value'"],
+        ),
+        (
+            "two members of one oneof",
+            br#"{"oString": "a", "oInt32": 1}"#.to_vec(),
+            vec!["oneof 'choice'"],
+        ),
+        (
+            "Any with no @type",
+            br#"{"wAny": {"x": 1}}"#.to_vec(),
+            vec!["field 'wAny'", "@type"],
+        ),
+        (
+            "FieldMask of the wrong type",
+            br#"{"wFieldMask": 5}"#.to_vec(),
+            vec!["field 'wFieldMask'", "field mask"],
+        ),
+        (
+            "unknown field",
+            br#"{"noSuchField": 1}"#.to_vec(),
+            vec!["noSuchField"],
+        ),
+        (
+            "top-level array",
+            b"[1]".to_vec(),
+            vec!["expected a JSON object, found an array", "line 1 column 1"],
+        ),
+        (
+            "top-level string",
+            br#""str""#.to_vec(),
+            vec!["expected a JSON object, found a string"],
+        ),
+        (
+            "junk after a message",
+            b"{}\n x".to_vec(),
+            vec!["message 2", "found 'x' at line 2 column 2"],
+        ),
+        (
+            "NUL byte in a string",
+            b"{\"fString\": \"a\0b\"}".to_vec(),
+            vec!["field 'fString'", "control character"],
+        ),
+        (
+            "NUL byte before the object",
+            b"\0{}".to_vec(),
+            vec!["byte 0x00", "line 1 column 1"],
+        ),
+        (
+            "unpaired UTF-16 surrogate",
+            br#"{"fString": "\ud800"}"#.to_vec(),
+            vec!["field 'fString'"],
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"fString\": \"\xff\"}".to_vec(),
+            vec!["field 'fString'"],
+        ),
+        (
+            "100,000 nested [",
+            deep_lists.into_bytes(),
+            vec!["field 'wList[0][0]", "recursion limit"],
+        ),
+        (
+            "50,000 nested objects",
+            deep_objects.into_bytes(),
+            vec!["field 'child.child", "recursion limit"],
+        ),
+        (
+            "50,000 nested Struct objects",
+            deep_struct.into_bytes(),
+            vec!["field 'wStruct.a", "recursion limit"],
+        ),
     ];
     assert!(cases.len() >= 25);
     let server = Server::bundled();
@@ -92,15 +260,35 @@ fn bad_input_gets_one_clear_line_and_sends_nothing() {
             "{what}: not one line:\n{}",
             out.stderr
         );
-        assert!(lines[0].starts_with("grpcx: error: message "), "{what}: {}", lines[0]);
-        assert!(lines[0].len() < 400, "{what}: a line too long to read: {}", lines[0]);
-        assert!(lines[0].contains("line ") && lines[0].contains(" column "), "{what}: no position: {}", lines[0]);
+        assert!(
+            lines[0].starts_with("grpcx: error: message "),
+            "{what}: {}",
+            lines[0]
+        );
+        assert!(
+            lines[0].len() < 400,
+            "{what}: a line too long to read: {}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains("line ") && lines[0].contains(" column "),
+            "{what}: no position: {}",
+            lines[0]
+        );
         for text in texts {
-            assert!(lines[0].contains(text), "{what}: lacks {text:?}: {}", lines[0]);
+            assert!(
+                lines[0].contains(text),
+                "{what}: lacks {text:?}: {}",
+                lines[0]
+            );
         }
         assert!(out.stdout.is_empty(), "{what}: {}", out.stdout);
     }
-    assert!(!server.log().contains("Echo/Echo"), "a request was sent:\n{}", server.log());
+    assert!(
+        !server.log().contains("Echo/Echo"),
+        "a request was sent:\n{}",
+        server.log()
+    );
 }
 
 /// An Any whose type nobody knows fails before sending, over reflection too.
@@ -109,10 +297,21 @@ fn an_unresolvable_any_names_the_type() {
     let server = Server::bundled();
     let input = r#"{"wAny": {"@type": "type.googleapis.com/no.such.Type", "x": 1}}"#;
     let out = call_bytes(&server.addr, "grpcx.test.v1.Echo/Echo", input.into(), &[]);
-    out.code(1).stderr_has("message 1").stderr_has("no.such.Type");
-    let out = run_with_stdin(&["call", &server.addr, "grpcx.test.v1.Echo/Echo", "-d", "@-"], input);
-    out.code(1).stderr_has("message 1").stderr_has("no.such.Type");
-    assert!(!server.log().contains("Echo/Echo"), "a request was sent:\n{}", server.log());
+    out.code(1)
+        .stderr_has("message 1")
+        .stderr_has("no.such.Type");
+    let out = run_with_stdin(
+        &["call", &server.addr, "grpcx.test.v1.Echo/Echo", "-d", "@-"],
+        input,
+    );
+    out.code(1)
+        .stderr_has("message 1")
+        .stderr_has("no.such.Type");
+    assert!(
+        !server.log().contains("Echo/Echo"),
+        "a request was sent:\n{}",
+        server.log()
+    );
 }
 
 /// Empty stdin for a unary call is the empty message, by design.
@@ -120,7 +319,10 @@ fn an_unresolvable_any_names_the_type() {
 fn empty_stdin_is_the_empty_message() {
     let server = Server::bundled();
     for stdin in ["", "  \n\t"] {
-        let out = run_with_stdin(&["call", &server.addr, "grpcx.test.v1.Echo/Echo", "-d", "@-"], stdin);
+        let out = run_with_stdin(
+            &["call", &server.addr, "grpcx.test.v1.Echo/Echo", "-d", "@-"],
+            stdin,
+        );
         assert_eq!(out.ok().json_lines(), [json!({})]);
     }
 }
@@ -130,14 +332,23 @@ fn empty_stdin_is_the_empty_message() {
 fn a_50_mb_string_works_or_gets_a_clear_size_error() {
     let input = format!("{{\"fString\":\"{}\"}}", "x".repeat(50_000_000));
     for server in [Server::bundled(), Server::go()] {
-        let out = call_bytes(&server.addr, "grpcx.test.v1.Echo/Echo", input.clone().into_bytes(), &[]);
+        let out = call_bytes(
+            &server.addr,
+            "grpcx.test.v1.Echo/Echo",
+            input.clone().into_bytes(),
+            &[],
+        );
         if out.code == 0 {
             assert_eq!(out.stdout.len(), input.len() + 1);
         } else {
             // ResourceExhausted or OutOfRange, naming the limit.
             assert!([72, 75].contains(&out.code), "{}: {}", out.code, out.stderr);
             assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-            assert!(out.stderr.contains("ERROR: ") && out.stderr.contains("4194304"), "{}", out.stderr);
+            assert!(
+                out.stderr.contains("ERROR: ") && out.stderr.contains("4194304"),
+                "{}",
+                out.stderr
+            );
         }
     }
 }
@@ -149,7 +360,12 @@ fn a_50_mb_string_works_or_gets_a_clear_size_error() {
 fn a_bad_message_mid_client_stream_is_named_and_cancels() {
     for server in [Server::bundled(), Server::go()] {
         let input = "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n{\"seq\":\"four\"}\n{\"seq\":5}\n";
-        let out = call_bytes(&server.addr, "grpcx.test.v1.Echo/Collect", input.into(), &[]);
+        let out = call_bytes(
+            &server.addr,
+            "grpcx.test.v1.Echo/Collect",
+            input.into(),
+            &[],
+        );
         out.code(1)
             .stderr_has("message 4")
             .stderr_has("field 'seq'")
@@ -175,9 +391,13 @@ fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
 #[track_caller]
 fn assert_whole_run(lines: &[String]) {
     for (i, line) in lines.iter().enumerate() {
-        let value: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {i} is torn: {line:?}: {e}"));
-        assert_eq!(value["seq"].as_u64().unwrap_or(0), i as u64, "line {i}: {line}");
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("line {i} is torn: {line:?}: {e}"));
+        assert_eq!(
+            value["seq"].as_u64().unwrap_or(0),
+            i as u64,
+            "line {i}: {line}"
+        );
     }
 }
 
@@ -188,7 +408,12 @@ fn a_server_that_dies_mid_stream() {
     for mut server in [Server::bundled(), Server::go()] {
         let mut child = grpcx_std()
             .args(["call", &server.addr, "grpcx.test.v1.Echo/Stream"])
-            .args(["-d", r#"{"count": 100000, "payloadSize": 100, "intervalMs": 2}"#, "--protoset", &protoset_arg()])
+            .args([
+                "-d",
+                r#"{"count": 100000, "payloadSize": 100, "intervalMs": 2}"#,
+                "--protoset",
+                &protoset_arg(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -196,17 +421,32 @@ fn a_server_that_dies_mid_stream() {
         let rx = lines_of(&mut child);
         let mut lines = Vec::new();
         while lines.len() < 20 {
-            lines.push(rx.recv_timeout(Duration::from_secs(20)).expect("a streamed line"));
+            lines.push(
+                rx.recv_timeout(Duration::from_secs(20))
+                    .expect("a streamed line"),
+            );
         }
         server.kill();
         let killed = Instant::now();
         lines.extend(rx.iter());
         let status = child.wait().unwrap();
         let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-        assert!(killed.elapsed() < Duration::from_secs(5), "took {:?}", killed.elapsed());
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            killed.elapsed()
+        );
         assert_eq!(status.code(), Some(78), "{stderr}");
-        assert!(stderr.starts_with("ERROR: Unavailable: the connection broke mid-call: "), "{stderr}");
+        assert!(
+            stderr.starts_with("ERROR: Unavailable: the connection broke mid-call: "),
+            "{stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert_whole_run(&lines);
         assert!(lines.len() >= 20);
@@ -228,7 +468,10 @@ fn rude_server(count: u32, end: End) -> String {
     let addr = listener.local_addr().unwrap().to_string();
     listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
@@ -242,9 +485,15 @@ fn rude_server(count: u32, end: End) -> String {
     addr
 }
 
-async fn serve_rudely(socket: tokio::net::TcpStream, count: u32, end: End) -> Result<(), h2::Error> {
+async fn serve_rudely(
+    socket: tokio::net::TcpStream,
+    count: u32,
+    end: End,
+) -> Result<(), h2::Error> {
     let mut conn = h2::server::handshake(socket).await?;
-    let Some(request) = conn.accept().await else { return Ok(()) };
+    let Some(request) = conn.accept().await else {
+        return Ok(());
+    };
     let (_request, mut respond) = request?;
     let response = http::Response::builder()
         .status(200)
@@ -287,19 +536,34 @@ async fn serve_rudely(socket: tokio::net::TcpStream, count: u32, end: End) -> Re
 fn a_reset_stream_or_goaway_mid_stream() {
     for (end, name, code, text) in [
         // gRPC maps a reset's reason to a code: INTERNAL_ERROR is Internal.
-        (End::Reset, "RST_STREAM", 77, "ERROR: Internal: the server reset the stream (RST_STREAM INTERNAL_ERROR)"),
+        (
+            End::Reset,
+            "RST_STREAM",
+            77,
+            "ERROR: Internal: the server reset the stream (RST_STREAM INTERNAL_ERROR)",
+        ),
         // GOAWAY names our stream as processed, then the connection closes
         // under it (or, were it not processed, the GOAWAY itself is named).
         (End::GoAway, "GOAWAY", 78, "ERROR: Unavailable: "),
     ] {
         let addr = rude_server(1000, end);
-        let out = run(&["call", &addr, "grpcx.test.v1.Echo/Stream", "--protoset", &protoset_arg()]);
+        let out = run(&[
+            "call",
+            &addr,
+            "grpcx.test.v1.Echo/Stream",
+            "--protoset",
+            &protoset_arg(),
+        ]);
         out.code(code).stderr_has(text);
         assert_eq!(out.stderr.lines().count(), 1, "{name}: {}", out.stderr);
         let lines: Vec<String> = out.stdout.lines().map(String::from).collect();
         assert_eq!(lines.len(), 1000, "{name}: messages were lost");
         assert_whole_run(&lines);
-        assert!(out.elapsed < Duration::from_secs(5), "{name}: took {:?}", out.elapsed);
+        assert!(
+            out.elapsed < Duration::from_secs(5),
+            "{name}: took {:?}",
+            out.elapsed
+        );
     }
 }
 
@@ -321,30 +585,62 @@ fn fake_server(speak: fn(std::net::TcpStream)) -> String {
 fn servers_that_do_not_speak_http2_fail_clearly_within_2s() {
     let garbage = fake_server(|mut socket| {
         // Not random, so a failure can be reproduced; not HTTP/2 either.
-        let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let bytes: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let _ = socket.write_all(&bytes);
         std::thread::sleep(Duration::from_secs(10));
     });
     let http1 = fake_server(|mut socket| {
         let mut buf = [0u8; 1024];
         let _ = socket.read(&mut buf);
-        let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = socket.write_all(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
     });
     let silent = fake_server(|_socket| std::thread::sleep(Duration::from_secs(30)));
     let closer = fake_server(drop);
     for (addr, what, text) in [
-        (&garbage, "garbage", "the server does not speak HTTP/2 (its first bytes were "),
-        (&http1, "HTTP/1.1", "the server answered in HTTP/1, not HTTP/2"),
-        (&silent, "silent", "the server accepted the connection but sent nothing in 1s"),
-        (&closer, "closer", "the server closed the connection at once"),
+        (
+            &garbage,
+            "garbage",
+            "the server does not speak HTTP/2 (its first bytes were ",
+        ),
+        (
+            &http1,
+            "HTTP/1.1",
+            "the server answered in HTTP/1, not HTTP/2",
+        ),
+        (
+            &silent,
+            "silent",
+            "the server accepted the connection but sent nothing in 1s",
+        ),
+        (
+            &closer,
+            "closer",
+            "the server closed the connection at once",
+        ),
     ] {
         for source in [&["--protoset", &protoset_arg()][..], &[]] {
-            let mut args = vec!["call", addr, "helloworld.Greeter/SayHello", "--connect-timeout", "1"];
+            let mut args = vec![
+                "call",
+                addr,
+                "helloworld.Greeter/SayHello",
+                "--connect-timeout",
+                "1",
+            ];
             args.extend(source);
             let out = run(&args);
-            out.code(78).stderr_has(&format!("ERROR: Unavailable: cannot connect to {addr}: {text}"));
+            out.code(78).stderr_has(&format!(
+                "ERROR: Unavailable: cannot connect to {addr}: {text}"
+            ));
             assert_eq!(out.stderr.lines().count(), 1, "{what}: {}", out.stderr);
-            assert!(out.elapsed < Duration::from_secs(2), "{what}: took {:?}", out.elapsed);
+            assert!(
+                out.elapsed < Duration::from_secs(2),
+                "{what}: took {:?}",
+                out.elapsed
+            );
         }
     }
 }
@@ -356,7 +652,13 @@ fn servers_that_do_not_speak_http2_fail_clearly_within_2s() {
 fn a_slow_reader_of_a_fast_stream_loses_nothing() {
     let server = Server::go();
     let mut child = grpcx_std()
-        .args(["call", &server.addr, "grpcx.test.v1.Echo/Stream", "-d", r#"{"count": 200000}"#])
+        .args([
+            "call",
+            &server.addr,
+            "grpcx.test.v1.Echo/Stream",
+            "-d",
+            r#"{"count": 200000}"#,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -382,7 +684,12 @@ fn a_slow_reader_of_a_fast_stream_loses_nothing() {
     }
     let status = child.wait().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(status.success(), "{status}: {stderr}");
     let text = String::from_utf8(text).unwrap();
     let lines: Vec<String> = text.lines().map(String::from).collect();
@@ -395,8 +702,11 @@ fn a_slow_reader_of_a_fast_stream_loses_nothing() {
 /// spawned by this (large) test process inherits its high-water mark.
 fn grpcx_timed(rss_file: &std::path::Path) -> std::process::Command {
     let mut cmd = std::process::Command::new("/usr/bin/time");
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.args(["-f", "%M", "-o"]).arg(rss_file).arg(crate::util::bin());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.args(["-f", "%M", "-o"])
+        .arg(rss_file)
+        .arg(crate::util::bin());
     cmd
 }
 
@@ -404,7 +714,13 @@ fn grpcx_timed(rss_file: &std::path::Path) -> std::process::Command {
 fn wait_rss(child: &mut Child, rss_file: &std::path::Path) -> (Option<i32>, i64) {
     let status = child.wait().unwrap();
     let text = std::fs::read_to_string(rss_file).unwrap();
-    let rss = text.lines().last().unwrap_or("").trim().parse().unwrap_or_else(|_| panic!("time said {text:?}"));
+    let rss = text
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("time said {text:?}"));
     (status.code(), rss)
 }
 
@@ -420,7 +736,13 @@ fn memory_stays_flat_on_a_million_message_stream() {
     let dir = tempfile::tempdir().unwrap();
     let rss_file = dir.path().join("rss");
     let mut child = grpcx_timed(&rss_file)
-        .args(["call", &server.addr, "grpcx.test.v1.Echo/Stream", "-d", r#"{"count": 1000000}"#])
+        .args([
+            "call",
+            &server.addr,
+            "grpcx.test.v1.Echo/Stream",
+            "-d",
+            r#"{"count": 1000000}"#,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -446,7 +768,13 @@ fn memory_stays_flat_on_a_million_message_client_stream() {
     let dir = tempfile::tempdir().unwrap();
     let rss_file = dir.path().join("rss");
     let mut child = grpcx_timed(&rss_file)
-        .args(["call", &server.addr, "grpcx.test.v1.Echo/Collect", "-d", "@-"])
+        .args([
+            "call",
+            &server.addr,
+            "grpcx.test.v1.Echo/Collect",
+            "-d",
+            "@-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -460,7 +788,12 @@ fn memory_stays_flat_on_a_million_message_client_stream() {
         }
     });
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     writer.join().unwrap();
     let (code, rss) = wait_rss(&mut child, &rss_file);
     assert_eq!(code, Some(0));
