@@ -7,5 +7,5 @@ mod util;
 
 mod core;
 mod discovery;
-mod scripting;
 mod reliability;
+mod scripting;
