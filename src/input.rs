@@ -189,7 +189,7 @@ pub fn parse_message(
     )
     .and_then(|message| de.end().map(|()| message));
     result.map_err(|err| {
-        let path = track.path().to_string();
+        let path = shorten(&track.path().to_string());
         let (line, column) = if err.line() <= 1 {
             (chunk.line, chunk.column + err.column().saturating_sub(1))
         } else {
@@ -207,6 +207,19 @@ pub fn parse_message(
             desc.full_name()
         )
     })
+}
+
+/// A field path short enough for one line: deep nesting (up to serde_json's
+/// recursion limit of 128 levels) keeps its start and its end.
+fn shorten(path: &str) -> String {
+    const KEEP: usize = 60;
+    let chars: Vec<char> = path.chars().collect();
+    if chars.len() <= 2 * KEEP + 20 {
+        return path.to_string();
+    }
+    let head: String = chars[..KEEP].iter().collect();
+    let tail: String = chars[chars.len() - KEEP..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// serde_json appends " at line L column C" relative to the chunk; grpcx
@@ -334,5 +347,53 @@ mod tests {
     fn deep_nesting_does_not_recurse() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(texts(&deep).len(), 1);
+    }
+
+    proptest::proptest! {
+        /// Any bytes split into whole objects and at most one error, which
+        /// ends the input.
+        #[test]
+        fn any_bytes_split_or_fail_once(bytes: Vec<u8>) {
+            let items: Vec<Result<Chunk>> = Splitter::new(bytes.as_slice()).collect();
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Ok(chunk) => proptest::prop_assert_eq!(chunk.bytes.first(), Some(&b'{')),
+                    Err(_) => proptest::prop_assert_eq!(i, items.len() - 1),
+                }
+            }
+        }
+
+        /// Objects written one after another, compact or pretty, split back
+        /// into exactly those objects.
+        #[test]
+        fn written_objects_split_back(values in proptest::collection::vec(json_object(), 0..6), pretty: bool) {
+            let mut text = String::new();
+            for value in &values {
+                let one = if pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
+                text.push_str(&one.unwrap());
+                text.push('\n');
+            }
+            let got: Vec<serde_json::Value> = texts(&text).iter().map(|t| serde_json::from_str(t).unwrap()).collect();
+            proptest::prop_assert_eq!(got, values);
+        }
+    }
+
+    fn json_object() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,8}|[{}\\[\\]\"\\\\]{0,4}".prop_map(serde_json::Value::from),
+        ];
+        let value = leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        });
+        proptest::collection::btree_map("[a-z{}\"]{0,6}", value, 0..4)
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()))
     }
 }

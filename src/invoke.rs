@@ -163,9 +163,53 @@ impl Response {
         Ok(trailers)
     }
 
+    /// Words a failed call the way the user can act on: what broke under
+    /// the call first (a recorded connection failure, a size limit), then
+    /// what HTTP/2 said.
     fn failed(&self, status: Status) -> Status {
-        let status = explain(status, self.compress);
+        let status = broken(explain(status, self.compress));
         self.verbose.end(status.metadata(), Some(&status));
         status
     }
+}
+
+/// Says what broke when a call ends not with a status from the server but
+/// with a transport failure (tonic then calls it "Unknown: h2 protocol error:
+/// error reading a body from connection"). Codes follow gRPC's HTTP/2 mapping
+/// (PROTOCOL-HTTP2.md): a reset stream by its reason; a GOAWAY or a broken
+/// connection is Unavailable. A status the server sent has no source and is
+/// left as it is.
+fn broken(status: Status) -> Status {
+    let mut cause = std::error::Error::source(&status);
+    while let Some(err) = cause {
+        if let Some(h2) = err.downcast_ref::<h2::Error>() {
+            let reason = h2.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
+            return if h2.is_go_away() {
+                Status::unavailable(format!(
+                    "the server closed the connection mid-call (GOAWAY {reason:?})"
+                ))
+            } else if h2.is_reset() && h2.is_remote() {
+                let code = match reason {
+                    h2::Reason::REFUSED_STREAM => Code::Unavailable,
+                    h2::Reason::CANCEL => Code::Cancelled,
+                    h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+                    h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
+                    _ => Code::Internal,
+                };
+                Status::new(
+                    code,
+                    format!("the server reset the stream (RST_STREAM {reason:?})"),
+                )
+            } else if let Some(io) = h2.get_io() {
+                Status::unavailable(format!("the connection broke mid-call: {io}"))
+            } else {
+                Status::new(status.code(), format!("HTTP/2 error: {h2}"))
+            };
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Status::unavailable(format!("the connection broke mid-call: {io}"));
+        }
+        cause = err.source();
+    }
+    status
 }

@@ -235,4 +235,24 @@ mod tests {
             assert!(Header::parse(bad).is_err(), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// Any header text is a header or an error; a parsed one has a
+        /// lowercase name and goes into a metadata map or is refused cleanly.
+        #[test]
+        fn any_header_parses_or_is_an_error(text in "\\PC{0,40}") {
+            if let Ok(header) = Header::parse(&text) {
+                proptest::prop_assert_eq!(header.name(), header.name().to_ascii_lowercase());
+                let _ = insert(&mut MetadataMap::new(), &header);
+            }
+        }
+
+        /// Binary values survive base64 in any of its spellings.
+        #[test]
+        fn bin_values_round_trip(bytes: Vec<u8>) {
+            use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let text = format!("k-bin: {}", URL_SAFE_NO_PAD.encode(&bytes));
+            proptest::prop_assert_eq!(Header::parse(&text).unwrap(), Header::Binary("k-bin".into(), bytes));
+        }
+    }
 }

@@ -56,7 +56,9 @@ impl Target {
     /// `[::1]:port`, `unix:/path`, `unix:///abs/path`. Errors are usage errors.
     pub fn parse(text: &str) -> Result<Target> {
         let usage = |why: &str| UsageError(format!("invalid target '{text}': {why}"));
-        if text.len() >= 5 && text[..5].eq_ignore_ascii_case("unix:") {
+        if let Some(prefix) = text.get(..5)
+            && prefix.eq_ignore_ascii_case("unix:")
+        {
             let path = &text[5..];
             // unix:///abs/path is the URI spelling of unix:/abs/path.
             let path = path.strip_prefix("//").unwrap_or(path);
@@ -207,6 +209,43 @@ pub fn describe(target: &Target, args: &ConnArgs) -> String {
     format!("connected to {target} ({how})")
 }
 
+/// The HTTP/2 receive windows: how many response bytes a server may send
+/// before grpcx has read them.
+///
+/// Why these numbers: h2 (0.4.16 and later) guards against floods of tiny DATA
+/// frames with a per-connection "small DATA frame budget". Each DATA frame of
+/// fewer than 256 bytes that h2 holds unread costs 256 minus its length; the
+/// cost is paid back when the application reads the frame. When the budget
+/// runs out, h2 closes the connection with GOAWAY ENHANCE_YOUR_CALM
+/// "too_many_data_frames". The budget is half the connection window, and
+/// nothing above h2 (hyper, tonic) lets us set it directly.
+///
+/// A gRPC server may send one DATA frame per message (grpc-go does), so a
+/// stream of small messages read by a slower stdout (`| wc -l` is enough)
+/// piles up unread small frames. With hyper's defaults (2 MiB per stream,
+/// 5 MiB per connection, so a 2.5 MiB budget) that pile blew the budget and
+/// cut the stream short. Reading ahead into an in-process queue would only
+/// move the pile (and bounding the queue brings the same stall back), so the
+/// fix is to size the windows so that the budget cannot run out:
+///
+/// - unread frames on one stream hold at most STREAM_WINDOW bytes, because
+///   flow control stops the server there; hyper returns a frame's window
+///   credit at the same moment h2 repays its budget (when the frame is read);
+/// - every non-empty frame carries at least 1 byte, so one stream's unread
+///   frames cost at most 255 × STREAM_WINDOW ≈ 32 MiB;
+/// - the budget is CONNECTION_WINDOW / 2 ≈ 1 GiB, room for 32 streams at
+///   their worst at once; grpcx uses one (and briefly a reflection stream).
+///
+/// The large connection window costs no memory: what a server can make grpcx
+/// hold is bounded by the stream windows. The stream window bounds memory
+/// while stdout stalls: h2 keeps ~150 bytes of bookkeeping per unread frame,
+/// so 512 KiB of grpc-go's ~10-byte frames held 10+ MB, 128 KiB holds about
+/// 2 MB. The price is throughput on long links: at most 128 KiB per round
+/// trip per stream (6 MB/s at 20 ms).
+const STREAM_WINDOW: u32 = 128 * 1024;
+const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
+const _: () = assert!(255 * STREAM_WINDOW as u64 * 32 <= CONNECTION_WINDOW as u64 / 2);
+
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
 /// cause.
@@ -226,7 +265,9 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
     };
     let scheme = if use_tls { "https" } else { "http" };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
-        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
+        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
     if let Some(secs) = args.keepalive {
         let interval = Duration::from_secs_f64(secs);
         endpoint = endpoint
@@ -380,9 +421,29 @@ mod tests {
             ":5",
             "unix:",
             "unix://",
+            "  \u{1f300}",
         ] {
             let err = Target::parse(bad).unwrap_err();
             assert!(err.is::<UsageError>(), "{bad}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text is a target or a usage error, never a panic.
+        #[test]
+        fn any_text_parses_or_is_a_usage_error(text in "\\PC{0,40}") {
+            if let Err(err) = Target::parse(&text) {
+                proptest::prop_assert!(err.is::<UsageError>());
+            }
+        }
+
+        /// What a target prints as its authority parses back to itself.
+        #[test]
+        fn authorities_round_trip(host in "[a-z][a-z0-9.-]{0,20}|[0-9]{1,3}(\\.[0-9]{1,3}){3}|::1", port: u16) {
+            let address = Address::Tcp { host: host.clone(), port };
+            let written = Target { address: address.clone(), tls: true, explicit: true };
+            let target = Target::parse(&format!("https://{}", written.authority())).unwrap();
+            proptest::prop_assert_eq!(target.address, address);
         }
     }
 }

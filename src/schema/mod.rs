@@ -10,6 +10,8 @@ mod export;
 mod fastload;
 mod files;
 mod reflection;
+#[cfg(test)]
+mod roundtrip;
 mod symbol;
 mod third_party;
 
@@ -221,6 +223,17 @@ impl Schema {
 
     /// Finds a service, or fails naming it with the closest names.
     pub async fn service(&mut self, name: &str) -> Result<ServiceDescriptor> {
+        self.find_service(name, None).await
+    }
+
+    /// Finds a service. When it is missing, the error suggests the closest
+    /// name, or, for a name given without its package, the full name (with
+    /// `method` when a method was asked for).
+    async fn find_service(
+        &mut self,
+        name: &str,
+        method: Option<&str>,
+    ) -> Result<ServiceDescriptor> {
         if self.fetch_symbol(name).await?
             && let Some(service) = self.pool.get_service_by_name(name)
         {
@@ -228,6 +241,14 @@ impl Schema {
             return Ok(service);
         }
         let names = self.service_names().await?;
+        let suffix = format!(".{name}");
+        if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
+            let hint = match method {
+                Some(method) => format!("did you mean {full}/{method}?"),
+                None => format!("did you mean {full}?"),
+            };
+            return Err(hinted(format!("service '{name}' not found"), hint));
+        }
         Err(not_found(&format!("service '{name}'"), name, &names, |s| {
             s.to_string()
         }))
@@ -235,21 +256,7 @@ impl Schema {
 
     /// Finds a method, or fails naming what is missing with the closest names.
     pub async fn method(&mut self, name: &MethodName) -> Result<MethodDescriptor> {
-        let service = match self.service(&name.service).await {
-            Ok(service) => service,
-            Err(err) => {
-                // A service given without its package: suggest the full name.
-                let names = self.service_names().await.unwrap_or_default();
-                let suffix = format!(".{}", name.service);
-                if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
-                    return Err(hinted(
-                        format!("service '{}' not found", name.service),
-                        format!("did you mean {full}/{}?", name.method),
-                    ));
-                }
-                return Err(err);
-            }
-        };
+        let service = self.find_service(&name.service, Some(&name.method)).await?;
         if let Some(method) = service.methods().find(|m| m.name() == name.method) {
             return Ok(method);
         }
@@ -392,5 +399,23 @@ mod tests {
         );
         assert_eq!(closest("Greeter", &names), Some("helloworld.Greeter"));
         assert_eq!(closest("zzz", &names), None);
+    }
+
+    proptest::proptest! {
+        /// Any text is a method name or an error.
+        #[test]
+        fn any_text_is_a_method_name_or_an_error(text in "\\PC{0,40}|[a-zA-Z0-9_./]{0,20}") {
+            if let Ok(name) = MethodName::parse(&text) {
+                proptest::prop_assert_eq!(MethodName::parse(&name.path()).unwrap(), name);
+            }
+        }
+
+        /// Valid names in either spelling parse to their parts.
+        #[test]
+        fn valid_names_parse(service in "[A-Za-z_][A-Za-z0-9_]{0,6}(\\.[A-Za-z_][A-Za-z0-9_]{0,6}){0,3}", method in "[A-Za-z_][A-Za-z0-9_]{0,8}", slash: bool) {
+            let text = if slash { format!("{service}/{method}") } else { format!("{service}.{method}") };
+            let name = MethodName::parse(&text).unwrap();
+            proptest::prop_assert_eq!((name.service, name.method), (service, method));
+        }
     }
 }

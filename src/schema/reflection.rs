@@ -234,7 +234,7 @@ impl Reflection {
             };
             match missing {
                 // A dead connection: asking again would only wait again.
-                Some(status) if wire_problem(&status).is_some() => {
+                Some(status) if is_connection_failure(&status) => {
                     self.version = None;
                     return Err(status_error("use reflection", &status));
                 }
@@ -363,6 +363,16 @@ fn status_error(what: &str, status: &Status) -> anyhow::Error {
 }
 
 /// The status reworded when it comes from the wire, not the server.
+/// A status that says the connection failed, not that this version of
+/// reflection is missing.
+fn is_connection_failure(status: &Status) -> bool {
+    wire_problem(status).is_some()
+        || matches!(
+            status.code(),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled
+        )
+}
+
 fn wire_problem(status: &Status) -> Option<Status> {
     if let Some(failure) = crate::transport::connection_failure(status) {
         return Some(Status::unavailable(failure));

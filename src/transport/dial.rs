@@ -297,6 +297,16 @@ impl Watch {
             };
             return Some(self.fail(io::ErrorKind::InvalidData, why));
         }
+        // An HTTP/2 server opens with a SETTINGS frame: type 0x4 in the
+        // fourth byte of its header. Anything else is not HTTP/2.
+        if bytes.len() >= 4 && bytes[3] != 0x04 {
+            let shown: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let why = format!(
+                "the server does not speak HTTP/2 (its first bytes were {})",
+                shown.join(" ")
+            );
+            return Some(self.fail(io::ErrorKind::InvalidData, &why));
+        }
         None
     }
 }

@@ -261,3 +261,33 @@ pub fn protoset() -> &'static Path {
         out
     })
 }
+
+impl Server {
+    /// The grpc-go server (`tests/servers/go/`), a new one per test. The
+    /// binary is built once per test run by `tests/servers/go/build.sh`.
+    pub fn go_with(extra: &[&str]) -> Server {
+        let mut cmd = Command::new(go_server_binary());
+        cmd.args(extra);
+        Server::start(cmd, "grpc-go server")
+    }
+
+    pub fn go() -> Server {
+        Self::go_with(&[])
+    }
+}
+
+/// Runs `tests/servers/go/build.sh` once (it installs Go and the Debian
+/// packages when missing) and returns the path it prints.
+pub fn go_server_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let output = Command::new("bash")
+            .arg(root().join("tests/servers/go/build.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("bash runs tests/servers/go/build.sh");
+        assert!(output.status.success(), "tests/servers/go/build.sh failed");
+        let path = String::from_utf8(output.stdout).expect("a UTF-8 path");
+        PathBuf::from(path.trim())
+    })
+}
