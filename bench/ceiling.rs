@@ -8,6 +8,7 @@
 
 use std::io::BufRead as _;
 
+use futures_util::StreamExt as _;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -58,26 +59,29 @@ fn main() -> anyhow::Result<()> {
                     .find(|m| m.name() == "Collect")
                     .expect("Collect");
                 let input = method.input();
-                let (tx, rx) = mpsc::channel(16);
+                // The best shape for the stack: parse on a second thread,
+                // hand messages over in batches, one wake-up per batch.
+                let (tx, rx) = mpsc::channel::<Vec<DynamicMessage>>(4);
                 std::thread::spawn(move || {
+                    let mut batch = Vec::with_capacity(256);
                     for line in std::io::stdin().lock().lines() {
                         let line = line.expect("stdin");
                         let mut de = serde_json::Deserializer::from_str(&line);
-                        let message =
-                            DynamicMessage::deserialize(input.clone(), &mut de).expect("JSON");
-                        if tx.blocking_send(message).is_err() {
-                            break;
+                        batch.push(
+                            DynamicMessage::deserialize(input.clone(), &mut de).expect("JSON"),
+                        );
+                        if batch.len() == 256
+                            && tx.blocking_send(std::mem::take(&mut batch)).is_err()
+                        {
+                            return;
                         }
                     }
+                    let _ = tx.blocking_send(batch);
                 });
-                let mut response = grpcx::invoke::start(
-                    channel,
-                    &method,
-                    ReceiverStream::new(rx),
-                    Default::default(),
-                    &options,
-                )
-                .await?;
+                let requests = ReceiverStream::new(rx).flat_map(futures_util::stream::iter);
+                let mut response =
+                    grpcx::invoke::start(channel, &method, requests, Default::default(), &options)
+                        .await?;
                 let summary = match response.message().await? {
                     Some(bytes) => Some(DynamicMessage::decode(method.output(), bytes)?),
                     None => None,

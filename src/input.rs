@@ -6,8 +6,14 @@
 //! value without parsing it, so each message can be sent as soon as its
 //! closing brace is read, and memory holds one message at a time. Parsing a
 //! chunk into a `DynamicMessage` is [`parse_message`]'s job.
+//!
+//! The splitter runs on a thread of its own and hands chunks over in batches:
+//! every value complete in what one read returned goes in one batch, so a
+//! fast pipe costs one thread wake-up per read, not per message, while a
+//! value typed at a terminal is still sent the moment its line is read.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::collections::VecDeque;
+use std::io::{self, Read};
 
 use anyhow::{Context, Result, anyhow};
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
@@ -24,140 +30,212 @@ pub struct Chunk {
     pub column: usize,
 }
 
-/// Splits a byte stream into top-level JSON values.
+/// The most chunks in one batch: bounds memory between the threads.
+const BATCH: usize = 256;
+/// The splitter's read buffer.
+const READ_SIZE: usize = 64 * 1024;
+
+/// A value whose closing brace has not been read yet.
+struct Partial {
+    chunk: Chunk,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+/// Splits a byte stream into top-level JSON values. The scan is resumable:
+/// a value may span any number of reads.
 pub struct Splitter<R> {
     reader: R,
+    buf: Box<[u8]>,
+    /// The unscanned bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Position of `buf[start]`.
     line: usize,
     column: usize,
     index: usize,
+    partial: Option<Partial>,
     failed: bool,
 }
 
-impl<R: BufRead> Splitter<R> {
+impl<R: Read> Splitter<R> {
     pub fn new(reader: R) -> Self {
         Splitter {
             reader,
+            buf: vec![0; READ_SIZE].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
             line: 1,
             column: 1,
             index: 0,
+            partial: None,
             failed: false,
         }
     }
 
-    fn advance(&mut self, byte: u8) {
-        if byte == b'\n' {
-            self.line += 1;
-            self.column = 1;
-        } else if byte & 0xC0 != 0x80 {
-            // Columns count characters: UTF-8 continuation bytes do not.
-            self.column += 1;
+    /// Moves the position past the next `n` unscanned bytes.
+    fn consume(&mut self, n: usize) {
+        let bytes = &self.buf[self.start..self.start + n];
+        // Columns count characters: UTF-8 continuation bytes do not.
+        let chars = |b: &[u8]| b.iter().filter(|&&c| c & 0xC0 != 0x80).count();
+        match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                self.line += bytes.iter().filter(|&&b| b == b'\n').count();
+                self.column = 1 + chars(&bytes[last + 1..]);
+            }
+            None => self.column += chars(bytes),
         }
+        self.start += n;
     }
 
-    /// Skips whitespace; false at end of input.
-    fn skip_whitespace(&mut self) -> io::Result<bool> {
-        loop {
-            let buf = self.reader.fill_buf()?;
-            if buf.is_empty() {
-                return Ok(false);
-            }
-            let n = buf.iter().take_while(|b| b" \t\r\n".contains(b)).count();
-            let more = n == buf.len();
-            let skipped: Vec<u8> = buf[..n].to_vec();
-            self.reader.consume(n);
-            for b in skipped {
-                self.advance(b);
-            }
-            if !more {
-                return Ok(true);
-            }
-        }
-    }
-
-    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        if !self.skip_whitespace().context("cannot read the input")? {
-            return Ok(None);
-        }
-        self.index += 1;
-        let (line, column, index) = (self.line, self.column, self.index);
-        let mut bytes = Vec::new();
-        let mut depth = 0usize;
-        let mut in_string = false;
-        let mut escaped = false;
-        loop {
-            let buf = self.reader.fill_buf().context("cannot read the input")?;
-            if buf.is_empty() {
-                let what = if bytes.is_empty() {
-                    "nothing"
-                } else {
-                    "an unfinished value"
-                };
-                return Err(anyhow!(
-                    "message {index}: the input ends in {what} (truncated JSON starting at line {line} column {column})"
-                ));
-            }
-            if bytes.is_empty() && buf[0] != b'{' {
-                let found = printable(buf[0]);
-                return Err(anyhow!(
-                    "message {index}: expected a JSON object, found {found} at line {line} column {column}"
-                ));
-            }
-            let mut end = None;
-            for (i, &b) in buf.iter().enumerate() {
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                    }
-                    continue;
-                }
-                match b {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            end = Some(i + 1);
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let take = end.unwrap_or(buf.len());
-            bytes.extend_from_slice(&buf[..take]);
-            self.reader.consume(take);
-            if end.is_some() {
-                break;
-            }
-        }
-        for &b in &bytes {
-            self.advance(b);
-        }
-        Ok(Some(Chunk {
-            bytes,
-            index,
-            line,
-            column,
-        }))
-    }
-}
-
-impl<R: BufRead> Iterator for Splitter<R> {
-    type Item = Result<Chunk>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next value complete in what has been read, without reading more.
+    /// `None` when the buffer holds no further complete value.
+    pub fn next_buffered(&mut self) -> Option<Result<Chunk>> {
         if self.failed {
             return None;
         }
-        let next = self.next_chunk().transpose();
-        if matches!(next, Some(Err(_))) {
-            self.failed = true;
+        if self.partial.is_none() {
+            let unscanned = &self.buf[self.start..self.end];
+            let blanks = unscanned
+                .iter()
+                .take_while(|b| b" \t\r\n".contains(b))
+                .count();
+            self.consume(blanks);
+            if self.start == self.end {
+                return None;
+            }
+            self.index += 1;
+            let first = self.buf[self.start];
+            if first != b'{' {
+                self.failed = true;
+                return Some(Err(anyhow!(
+                    "message {}: expected a JSON object, found {} at line {} column {}",
+                    self.index,
+                    printable(first),
+                    self.line,
+                    self.column
+                )));
+            }
+            self.partial = Some(Partial {
+                chunk: Chunk {
+                    bytes: Vec::new(),
+                    index: self.index,
+                    line: self.line,
+                    column: self.column,
+                },
+                depth: 0,
+                in_string: false,
+                escaped: false,
+            });
         }
-        next
+        let partial = self.partial.as_mut().expect("a value is open");
+        let unscanned = &self.buf[self.start..self.end];
+        let mut done = None;
+        for (i, &b) in unscanned.iter().enumerate() {
+            if partial.in_string {
+                if partial.escaped {
+                    partial.escaped = false;
+                } else if b == b'\\' {
+                    partial.escaped = true;
+                } else if b == b'"' {
+                    partial.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => partial.in_string = true,
+                b'{' | b'[' => partial.depth += 1,
+                b'}' | b']' => {
+                    partial.depth = partial.depth.saturating_sub(1);
+                    if partial.depth == 0 {
+                        done = Some(i + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let take = done.unwrap_or(unscanned.len());
+        partial.chunk.bytes.extend_from_slice(&unscanned[..take]);
+        self.consume(take);
+        done?;
+        self.partial.take().map(|p| Ok(p.chunk))
+    }
+
+    /// The next value, reading as much as it takes; `None` at the end.
+    fn next_chunk(&mut self) -> Option<Result<Chunk>> {
+        loop {
+            if let Some(item) = self.next_buffered() {
+                return Some(item);
+            }
+            if self.failed {
+                return None;
+            }
+            if self.eof {
+                let partial = self.partial.take()?;
+                self.failed = true;
+                let Chunk {
+                    index,
+                    line,
+                    column,
+                    ..
+                } = partial.chunk;
+                return Some(Err(anyhow!(
+                    "message {index}: the input ends in an unfinished value (truncated JSON starting at line {line} column {column})"
+                )));
+            }
+            self.start = 0;
+            self.end = 0;
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end = n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    self.failed = true;
+                    return Some(Err(anyhow::Error::new(err).context("cannot read the input")));
+                }
+            }
+        }
+    }
+
+    /// The next value, then every further value already complete in the
+    /// buffer: all of them can go at once, without waiting on a read.
+    pub fn next_batch(&mut self) -> Option<Vec<Result<Chunk>>> {
+        let mut batch = vec![self.next_chunk()?];
+        while batch.len() < BATCH && !matches!(batch.last(), Some(Err(_))) {
+            match self.next_buffered() {
+                Some(item) => batch.push(item),
+                None => break,
+            }
+        }
+        Some(batch)
+    }
+}
+
+impl<R: Read> Iterator for Splitter<R> {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_chunk()
+    }
+}
+
+/// The receiving end of the input thread: chunks in order.
+pub struct Chunks {
+    rx: mpsc::Receiver<Vec<Result<Chunk>>>,
+    pending: VecDeque<Result<Chunk>>,
+}
+
+impl Chunks {
+    /// The next chunk, or `None` at the end of the input.
+    pub async fn recv(&mut self) -> Option<Result<Chunk>> {
+        if self.pending.is_empty() {
+            self.pending.extend(self.rx.recv().await?);
+        }
+        self.pending.pop_front()
     }
 }
 
@@ -180,6 +258,14 @@ pub fn parse_message(
     desc: &MessageDescriptor,
     options: &DeserializeOptions,
 ) -> Result<DynamicMessage> {
+    // Tracking the field path costs on every field; errors are rare, so
+    // parse plainly first and again, tracking, only to explain a failure.
+    let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
+    let plain = DynamicMessage::deserialize_with_options(desc.clone(), &mut de, options)
+        .and_then(|message| de.end().map(|()| message));
+    if let Ok(message) = plain {
+        return Ok(message);
+    }
     let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
     let mut track = serde_path_to_error::Track::new();
     let result = DynamicMessage::deserialize_with_options(
@@ -248,34 +334,38 @@ impl DataSource {
         }
     }
 
-    fn open(self) -> Result<Box<dyn BufRead + Send>> {
+    fn open(self) -> Result<Box<dyn Read + Send>> {
         Ok(match self {
             DataSource::Inline(text) => Box::new(io::Cursor::new(text.into_bytes())),
-            DataSource::File(path) => {
-                let file = std::fs::File::open(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                Box::new(BufReader::with_capacity(64 * 1024, file))
-            }
-            DataSource::Stdin => Box::new(BufReader::with_capacity(64 * 1024, StdinRaw)),
+            DataSource::File(path) => Box::new(
+                std::fs::File::open(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            DataSource::Stdin => Box::new(StdinRaw),
         })
     }
 
-    /// Starts a thread that splits the input and sends the chunks through a
-    /// small bounded channel: stdin is read with back-pressure, never slurped.
-    pub fn spawn(self) -> Result<mpsc::Receiver<Result<Chunk>>> {
+    /// Starts a thread that splits the input and sends the chunks, in
+    /// batches, through a small bounded channel: stdin is read with
+    /// back-pressure, never slurped.
+    pub fn spawn(self) -> Result<Chunks> {
         let reader = self.open()?;
-        let (tx, rx) = mpsc::channel(16);
+        let (tx, rx) = mpsc::channel(4);
         std::thread::Builder::new()
             .name("grpcx-input".into())
             .spawn(move || {
-                for item in Splitter::new(reader) {
-                    if tx.blocking_send(item).is_err() {
+                let mut splitter = Splitter::new(reader);
+                while let Some(batch) = splitter.next_batch() {
+                    if tx.blocking_send(batch).is_err() {
                         break;
                     }
                 }
             })
             .context("cannot start the input thread")?;
-        Ok(rx)
+        Ok(Chunks {
+            rx,
+            pending: VecDeque::new(),
+        })
     }
 }
 

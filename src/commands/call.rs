@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::cli::CallArgs;
 use crate::error;
-use crate::input::{self, Chunk, DataSource};
+use crate::input::{self, Chunks, DataSource};
 use crate::invoke::{self, CallOptions, Response};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
@@ -159,7 +159,7 @@ impl Feeder {
     /// The next request, or `None` at the end of the input.
     async fn next(
         &mut self,
-        chunks: &mut Option<mpsc::Receiver<Result<Chunk>>>,
+        chunks: &mut Option<Chunks>,
         schema: &mut Schema,
     ) -> Result<Option<DynamicMessage>> {
         let Some(rx) = chunks else { return Ok(None) };
@@ -187,7 +187,7 @@ impl Feeder {
     /// input half-closes the stream (by dropping `tx`).
     async fn feed(
         &mut self,
-        chunks: &mut Option<mpsc::Receiver<Result<Chunk>>>,
+        chunks: &mut Option<Chunks>,
         schema: &Mutex<Schema>,
         tx: mpsc::Sender<DynamicMessage>,
     ) -> Result<()> {

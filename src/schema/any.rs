@@ -57,7 +57,7 @@ fn types_in_value(value: &Value, out: &mut Vec<String>) {
 /// none: the bytes are only parsed when they contain `"@type"`.
 pub fn types_in_json(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    if !bytes.windows(7).any(|w| w == b"\"@type\"") {
+    if memchr::memmem::find(bytes, b"\"@type\"").is_none() {
         return out;
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
