@@ -195,6 +195,8 @@ def report(rows, runs):
     failures = 0
     for scenario, tools in by_scenario.items():
         ours = tools.get("grpcx", {"error": "not run"})
+        if "error" in ours:
+            failures += 1
         peers = ", ".join(
             f"{tool} {fmt_time(r).strip()} {fmt_rss(r).strip()}" for tool, r in tools.items() if tool != "grpcx"
         )

@@ -23,7 +23,12 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // grpcx's windows: with tonic's defaults, h2's small-frame budget
+        // cuts grpc-go's one-frame-per-message streams short.
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args[2]))?
+            .tcp_nodelay(true)
+            .initial_stream_window_size(grpcx::transport::STREAM_WINDOW)
+            .initial_connection_window_size(grpcx::transport::CONNECTION_WINDOW)
             .connect()
             .await?;
         let options = grpcx::invoke::CallOptions {

@@ -242,8 +242,8 @@ pub fn describe(target: &Target, args: &ConnArgs) -> String {
 /// so 512 KiB of grpc-go's ~10-byte frames held 10+ MB, 128 KiB holds about
 /// 2 MB. The price is throughput on long links: at most 128 KiB per round
 /// trip per stream (6 MB/s at 20 ms).
-const STREAM_WINDOW: u32 = 128 * 1024;
-const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
+pub const STREAM_WINDOW: u32 = 128 * 1024;
+pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
 const _: () = assert!(255 * STREAM_WINDOW as u64 * 32 <= CONNECTION_WINDOW as u64 / 2);
 
 /// Opens a channel to the target and waits until it is connected, so that a
