@@ -40,34 +40,44 @@ class Server:
 
 
 def measure(argv, stdin_path=None):
-    """Runs argv once with stdout to /dev/null: (seconds, peak RSS in KiB)."""
+    """Runs argv once with stdout to /dev/null: its wall time in seconds."""
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     with open(os.devnull, "wb") as devnull:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=stdin, stdout=devnull, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(argv, stdin=stdin, stdout=devnull, stderr=subprocess.PIPE)
         elapsed = time.perf_counter() - start
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
     if stdin_path:
         stdin.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{argv[0]} exited {code}: {err.strip()[:300]}")
-    return elapsed, usage.ru_maxrss
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()[:300]
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {err}")
+    return elapsed
+
+
+def peak_rss(argv, stdin_path=None):
+    """Peak RSS in KiB, from /usr/bin/time. (wait4's ru_maxrss is no good
+    here: a child keeps the high-water mark of the Python process it was
+    forked from, across exec.)"""
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "RSS %M"] + argv, stdin=stdin, stdout=devnull, stderr=subprocess.PIPE
+        )
+    if stdin_path:
+        stdin.close()
+    lines = [l for l in proc.stderr.decode(errors="replace").splitlines() if l.startswith("RSS ")]
+    return int(lines[-1].split()[1]) if lines else 0
 
 
 def run_case(argv, runs, stdin_path=None):
-    """Median seconds and the largest peak RSS over `runs` runs (one warm-up)."""
+    """Median seconds over `runs` runs (after one warm-up), and the peak RSS
+    of one more run."""
     try:
         measure(argv, stdin_path)
-        results = [measure(argv, stdin_path) for _ in range(runs)]
+        times = [measure(argv, stdin_path) for _ in range(runs)]
     except (RuntimeError, OSError) as err:
         return {"error": str(err)}
-    return {
-        "median": statistics.median(r[0] for r in results),
-        "rss": max(r[1] for r in results),
-    }
+    return {"median": statistics.median(times), "rss": peak_rss(argv, stdin_path)}
 
 
 def fmt_time(result):
