@@ -21,8 +21,11 @@ use crate::metadata;
 use crate::schema::Schema;
 use crate::transport::{self, Target};
 
-/// How long schema completion may take when the server does not answer.
-const BUDGET: Duration = Duration::from_millis(1500);
+/// How long schema completion may take when the server does not answer. A
+/// reachable server answers in milliseconds; a silent one must not hold the
+/// prompt (the promise is 2 s), and the rest of those 2 s is bash's, and slack
+/// for a loaded machine.
+const BUDGET: Duration = Duration::from_millis(1000);
 
 /// Bash: try schema completion first, then clap's. `compopt` keeps bash
 /// from listing files when the schema has nothing (or the server is down).
