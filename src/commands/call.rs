@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::cli::CallArgs;
 use crate::error;
-use crate::input::{self, Chunks, DataSource};
+use crate::input::{self, Chunk, Chunks, DataSource};
 use crate::invoke::{self, CallOptions, Response};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
@@ -162,11 +162,20 @@ impl Feeder {
         chunks: &mut Option<Chunks>,
         schema: &mut Schema,
     ) -> Result<Option<DynamicMessage>> {
+        match Self::read(chunks).await? {
+            Some(chunk) => self.parse(&chunk, schema).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The next chunk of input: this is where an interactive call waits.
+    async fn read(chunks: &mut Option<Chunks>) -> Result<Option<Chunk>> {
         let Some(rx) = chunks else { return Ok(None) };
-        let Some(chunk) = rx.recv().await else {
-            return Ok(None);
-        };
-        let chunk = chunk?;
+        rx.recv().await.transpose()
+    }
+
+    /// Parses a chunk, fetching the types its Anys name first.
+    async fn parse(&mut self, chunk: &Chunk, schema: &mut Schema) -> Result<DynamicMessage> {
         let types = schema::types_in_json(&chunk.bytes);
         if !types.is_empty() {
             schema
@@ -180,7 +189,7 @@ impl Feeder {
                 .get_message_by_name(self.input.full_name())
                 .expect("the input type stays in the pool");
         }
-        input::parse_message(&chunk, &self.input, &self.options).map(Some)
+        input::parse_message(chunk, &self.input, &self.options)
     }
 
     /// Sends every remaining message as soon as it is parsed; the end of the
@@ -192,9 +201,15 @@ impl Feeder {
         tx: mpsc::Sender<DynamicMessage>,
     ) -> Result<()> {
         loop {
-            let next = {
-                let mut schema = schema.lock().await;
-                self.next(chunks, &mut schema).await
+            // The schema is locked only to parse, never while stdin is
+            // awaited: the printer may need it meanwhile, to fetch the types
+            // of the Anys in a response.
+            let next = match Self::read(chunks).await {
+                Ok(Some(chunk)) => {
+                    let mut schema = schema.lock().await;
+                    self.parse(&chunk, &mut schema).await.map(Some)
+                }
+                other => other.map(|_| None),
             };
             match next {
                 Ok(Some(message)) => {
@@ -294,20 +309,20 @@ async fn failed(
     schema: &Mutex<Schema>,
     printer: &mut Printer,
 ) -> anyhow::Error {
-    // The feeder may hold the schema while it waits on stdin; then the
-    // built-in types have to do.
-    let details = match schema.try_lock() {
-        Ok(mut schema) => {
-            for name in status::detail_types(&status) {
-                if status::builtin_pool().get_message_by_name(&name).is_none() {
-                    let fetch = schema.fetch_symbol(&name);
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), fetch).await;
-                }
+    // Fetching the detail types the built-in ones lack is worth 2 s at most
+    // (the feeder may be fetching too); past that, the built-in types do.
+    let with_schema = async {
+        let mut schema = schema.lock().await;
+        for name in status::detail_types(&status) {
+            if status::builtin_pool().get_message_by_name(&name).is_none() {
+                let _ = schema.fetch_symbol(&name).await;
             }
-            status::details(&status, Some(schema.pool()))
         }
-        Err(_) => status::details(&status, None),
+        status::details(&status, Some(schema.pool()))
     };
+    let details = tokio::time::timeout(std::time::Duration::from_secs(2), with_schema)
+        .await
+        .unwrap_or_else(|_| status::details(&status, None));
     let printed = printer
         .trailers(status.metadata())
         .and_then(|()| printer.status(&status, &details))

@@ -483,3 +483,38 @@ fn the_demo_tours_and_exits_0() {
         );
     }
 }
+
+/// A bidi response holding an Any prints while stdin is still open: the
+/// printer re-reads it against the schema that now knows the Any's type,
+/// and the feeder waiting on stdin must not hold that schema.
+#[test]
+fn bidi_with_an_any_is_interactive() {
+    let server = Server::bundled();
+    let mut child = crate::util::grpcx_std()
+        .args(["call", &server.addr, "grpcx.test.v1.Echo/Chat", "-d", "@-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    for stars in [1, 2] {
+        let any = json!({"@type": "type.googleapis.com/grpcx.test.v1.Note", "text": "hi", "stars": stars});
+        writeln!(stdin, "{}", json!({ "wAny": any })).unwrap();
+        stdin.flush().unwrap();
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no echo of message {stars} while stdin is open"));
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value, json!({ "wAny": any }));
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
