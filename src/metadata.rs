@@ -177,6 +177,24 @@ fn insert(map: &mut MetadataMap, header: &Header) -> Result<()> {
     Ok(())
 }
 
+/// Every entry of a metadata map as its key and its value as text: ASCII
+/// values as they are, `-bin` values in standard base64. For printing.
+pub fn entries(map: &MetadataMap) -> impl Iterator<Item = (&str, String)> {
+    map.iter().map(|entry| match entry {
+        tonic::metadata::KeyAndValueRef::Ascii(key, value) => (
+            key.as_str(),
+            String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+        ),
+        tonic::metadata::KeyAndValueRef::Binary(key, value) => (
+            key.as_str(),
+            match value.to_bytes() {
+                Ok(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
+                Err(_) => String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+            },
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

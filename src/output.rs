@@ -16,11 +16,10 @@ use std::io::{self, IsTerminal, Write};
 use std::mem::ManuallyDrop;
 
 use anyhow::Result;
-use base64::Engine as _;
 use prost_reflect::text_format::FormatOptions;
 use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage as _, SerializeOptions};
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use tonic::metadata::{KeyAndValueRef, MetadataMap};
+use tonic::metadata::MetadataMap;
 
 use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::error::stdout_error;
@@ -307,20 +306,7 @@ const STATUS_KEYS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-deta
 impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut entries: Vec<(String, Vec<String>)> = Vec::new();
-        for entry in self.0.iter() {
-            let (key, value) = match entry {
-                KeyAndValueRef::Ascii(key, value) => (
-                    key.as_str(),
-                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-                ),
-                KeyAndValueRef::Binary(key, value) => (
-                    key.as_str(),
-                    match value.to_bytes() {
-                        Ok(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
-                        Err(_) => String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-                    },
-                ),
-            };
+        for (key, value) in crate::metadata::entries(self.0) {
             if STATUS_KEYS.contains(&key) {
                 continue;
             }

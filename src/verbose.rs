@@ -8,9 +8,8 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use tonic::Status;
-use tonic::metadata::{KeyAndValueRef, MetadataMap};
+use tonic::metadata::MetadataMap;
 
 use crate::error::code_name;
 use crate::metadata::is_secret;
@@ -92,20 +91,7 @@ impl Verbose {
         if map.is_empty() {
             text.push_str("(empty)\n");
         }
-        for entry in map.iter() {
-            let (name, value) = match entry {
-                KeyAndValueRef::Ascii(name, value) => (
-                    name.as_str(),
-                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-                ),
-                KeyAndValueRef::Binary(name, value) => (
-                    name.as_str(),
-                    match value.to_bytes() {
-                        Ok(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
-                        Err(_) => String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-                    },
-                ),
-            };
+        for (name, value) in crate::metadata::entries(map) {
             if is_secret(name) && !show_secrets {
                 text.push_str(&format!("{name}: *** (masked; -vv shows it)\n"));
             } else {
