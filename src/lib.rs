@@ -16,6 +16,8 @@ pub mod schema;
 pub mod server;
 pub mod status;
 pub mod template;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 pub mod transcode;
 pub mod transport;

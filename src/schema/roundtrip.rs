@@ -1,27 +1,20 @@
 //! Round trips over generated messages of the test schema: any message
 //! printed as JSON (as grpcx prints it) and as text format reads back equal.
 
+use crate::testing::Rng;
 use prost_reflect::{
     DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MapKey,
     MessageDescriptor, ReflectMessage as _, SerializeOptions, Value,
 };
 
-/// A small deterministic generator (xorshift64*), so a failure names a seed.
-struct Rng(u64);
+/// The values this test draws, on top of the shared generator.
+trait Draw {
+    fn float(&mut self) -> f64;
+    fn string(&mut self) -> String;
+    fn bytes(&mut self) -> Vec<u8>;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.below(one_in) == 0
-    }
+impl Draw for Rng {
     fn float(&mut self) -> f64 {
         match self.below(4) {
             0 => 0.0,
@@ -34,9 +27,7 @@ impl Rng {
         const PIECES: &[&str] = &[
             "a", "Z", " ", "\"", "\\", "\n", "\u{0}", "é", "☃", "𝄞", "{", "}",
         ];
-        (0..self.below(6))
-            .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
-            .collect()
+        (0..self.below(6)).map(|_| self.pick(PIECES)).collect()
     }
     fn bytes(&mut self) -> Vec<u8> {
         (0..self.below(6)).map(|_| self.next() as u8).collect()

@@ -9,6 +9,7 @@ use prost_reflect::{DynamicMessage, Value};
 use serde_json::ser::{CompactFormatter, PrettyFormatter};
 
 use super::*;
+use crate::testing::Rng;
 
 /// Every eligible kind, nested, repeated, optional, oneof; and types that
 /// must be declined.
@@ -221,28 +222,18 @@ fn agree(plans: &mut Plans, desc: &MessageDescriptor, bytes: &[u8], opts: &JsonO
     compact.is_some()
 }
 
-/// xorshift64*: seeded, so a failure repeats.
-struct Rng(u64);
+/// The values these tests draw, on top of the shared generator.
+trait Draw {
+    fn bits(&mut self) -> u64;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
+impl Draw for Rng {
     /// Edge cases half the time, any 64 bits otherwise.
     fn bits(&mut self) -> u64 {
-        match self.below(8) {
+        match self.index(8) {
             0 => 0,
             1 => u64::MAX,
-            2 => self.below(300) as u64,
+            2 => self.below(300),
             3 => self.pick(&[
                 i32::MIN as u64,
                 i32::MAX as u64,
@@ -270,7 +261,7 @@ const STRINGS: &[&str] = &[
 
 fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
     match kind {
-        Kind::Double => Value::F64(match rng.below(3) {
+        Kind::Double => Value::F64(match rng.index(3) {
             0 => rng.pick(&[
                 0.0,
                 -0.0,
@@ -283,7 +274,7 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
             ]),
             _ => f64::from_bits(rng.bits()),
         }),
-        Kind::Float => Value::F32(match rng.below(3) {
+        Kind::Float => Value::F32(match rng.index(3) {
             0 => rng.pick(&[
                 0.0,
                 -0.0,
@@ -300,10 +291,10 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(rng.bits() as i64),
         Kind::Uint32 | Kind::Fixed32 => Value::U32(rng.bits() as u32),
         Kind::Uint64 | Kind::Fixed64 => Value::U64(rng.bits()),
-        Kind::Bool => Value::Bool(rng.below(2) == 0),
+        Kind::Bool => Value::Bool(rng.index(2) == 0),
         Kind::String => Value::String(rng.pick(STRINGS).to_owned()),
         Kind::Bytes => {
-            let len = rng.below(8);
+            let len = rng.index(8);
             Value::Bytes(
                 (0..len)
                     .map(|_| rng.next() as u8)
@@ -313,7 +304,7 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
         }
         Kind::Enum(e) => {
             let known: Vec<i32> = e.values().map(|v| v.number()).collect();
-            Value::EnumNumber(match rng.below(4) {
+            Value::EnumNumber(match rng.index(4) {
                 0 => rng.pick(&[0, 5, -7, i32::MAX]),
                 _ => rng.pick(&known),
             })
@@ -328,11 +319,11 @@ fn random_message(rng: &mut Rng, desc: &MessageDescriptor, depth: u32) -> Dynami
         return message;
     }
     for field in desc.fields() {
-        if rng.below(2) == 0 || field.is_map() {
+        if rng.index(2) == 0 || field.is_map() {
             continue;
         }
         let value = if field.is_list() {
-            let len = rng.below(4);
+            let len = rng.index(4);
             Value::List(
                 (0..len)
                     .map(|_| random_value(rng, &field.kind(), depth))
@@ -386,7 +377,7 @@ fn repack(rng: &mut Rng, plan: &MsgPlan, bytes: &[u8]) -> Vec<u8> {
             let start = data.pos;
             data.value(field.ty).unwrap();
             let element = &data.buf[start..data.pos];
-            match rng.below(3) {
+            match rng.index(3) {
                 0 => {
                     encode_key(number, wire_type_of(field.ty), &mut out);
                     out.extend_from_slice(element);
@@ -448,14 +439,14 @@ fn damaged_wire_is_declined_or_printed_as_the_slow_path_prints_it() {
         for _ in 0..200 {
             let bytes = random_message(&mut rng, &desc, 0).encode_to_vec();
             let mut damaged = bytes.clone();
-            match rng.below(5) {
-                0 => damaged.truncate(rng.below(bytes.len() + 1)),
-                1 if !bytes.is_empty() => damaged[rng.below(bytes.len())] ^= 1 << rng.below(8),
+            match rng.index(5) {
+                0 => damaged.truncate(rng.index(bytes.len() + 1)),
+                1 if !bytes.is_empty() => damaged[rng.index(bytes.len())] ^= 1 << rng.index(8),
                 2 => damaged.extend_from_slice(&bytes),
                 3 => {
                     let mut shuffled = records(&bytes);
                     if shuffled.len() >= 2 {
-                        let i = rng.below(shuffled.len() - 1);
+                        let i = rng.index(shuffled.len() - 1);
                         shuffled.swap(i, i + 1);
                     }
                     damaged = shuffled.iter().flat_map(|r| r.2).copied().collect();
@@ -473,7 +464,7 @@ fn damaged_wire_is_declined_or_printed_as_the_slow_path_prints_it() {
                     encode_key(4245, WireType::SixtyFourBit, &mut unknown);
                     unknown.extend_from_slice(&[9; 8]);
                     let all = records(&bytes);
-                    let i = rng.below(all.len() + 1);
+                    let i = rng.index(all.len() + 1);
                     let at: usize = all[..i].iter().map(|r| r.2.len()).sum();
                     damaged.splice(at..at, unknown);
                     // Declining is allowed only where they split one list's records.
