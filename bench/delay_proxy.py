@@ -8,6 +8,12 @@ bandwidth of loopback and the latency of the delay, as a long fat pipe does.
     bench/delay_proxy.py --delay-ms 10 --upstream 127.0.0.1:50051
     # prints "LISTENING 127.0.0.1:PORT" once ready; Ctrl-C or SIGTERM stops it
 
+The TCP handshake of a real link costs one round trip before the client can
+send: the proxy accepts at once on loopback, so it holds the client's bytes
+until 1.5 round trips after the accept (what a real client's first byte
+would take to reach the server). A call that connects and makes one request
+therefore costs 2 RTT, as it would across the link.
+
 --count-connections prints "CONNECTION n" on stderr as each client connects.
 """
 import argparse
@@ -17,7 +23,7 @@ import sys
 import time
 
 
-async def pump(reader, writer, delay):
+async def pump(reader, writer, delay, not_before=0.0):
     """Copies reader to writer, each chunk released `delay` seconds after it
     arrived. A second task drains the queue so reading never waits on it."""
     queue = asyncio.Queue()
@@ -41,7 +47,7 @@ async def pump(reader, writer, delay):
     try:
         while True:
             data = await reader.read(1 << 16)
-            queue.put_nowait((time.monotonic() + delay, data or None))
+            queue.put_nowait((max(time.monotonic() + delay, not_before), data or None))
             if not data:
                 break
         await releaser
@@ -68,6 +74,7 @@ async def main():
     async def handle(client_reader, client_writer):
         nonlocal connections
         connections += 1
+        accepted = time.monotonic()
         if args.count_connections:
             print(f"CONNECTION {connections}", file=sys.stderr, flush=True)
         try:
@@ -80,10 +87,13 @@ async def main():
             if sock is not None:
                 import socket
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(
-            pump(client_reader, server_writer, delay),
-            pump(server_reader, client_writer, delay),
-        )
+        try:
+            await asyncio.gather(
+                pump(client_reader, server_writer, delay, accepted + 3 * delay),
+                pump(server_reader, client_writer, delay),
+            )
+        except asyncio.CancelledError:
+            pass
 
     server = await asyncio.start_server(handle, "127.0.0.1", args.port)
     print(f"LISTENING 127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
