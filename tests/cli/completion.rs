@@ -323,10 +323,12 @@ fn completes_services_and_methods(tmux: &Tmux, server: &Server) {
     let addr = &server.addr;
 
     // Services, by reflection: a unique prefix completes to `Service/`.
+    // The line reaches grpcx as typed: the quoted header goes with the
+    // reflection request.
     let start = Instant::now();
-    tmux.send(&[&format!("grpcx call {addr} hel"), "Tab"]);
+    tmux.send(&[&format!("grpcx call -H 'echo-tab: a b' {addr} hel"), "Tab"]);
     tmux.wait_for(
-        &format!("grpcx call {addr} helloworld.Greeter/"),
+        &format!("grpcx call -H 'echo-tab: a b' {addr} helloworld.Greeter/"),
         Duration::from_secs(1),
     );
     assert!(
@@ -335,12 +337,18 @@ fn completes_services_and_methods(tmux: &Tmux, server: &Server) {
         tmux.shell,
         start.elapsed()
     );
+    assert!(
+        server
+            .log()
+            .lines()
+            .any(|line| line.contains("ServerReflectionInfo") && line.ends_with("[echo-tab]")),
+        "{:?}:\n{}",
+        tmux.shell,
+        server.log()
+    );
     // No space after the slash: the method follows at once.
     tmux.send(&["SayHello"]);
-    tmux.wait_for(
-        &format!("grpcx call {addr} helloworld.Greeter/SayHello"),
-        Duration::from_secs(2),
-    );
+    tmux.wait_for("helloworld.Greeter/SayHello", Duration::from_secs(2));
 
     // Methods: the shell lists them.
     tmux.send(tmux.list_keys());
@@ -348,6 +356,14 @@ fn completes_services_and_methods(tmux: &Tmux, server: &Server) {
     for method in ["SayHelloStreamReply", "SayHelloClientStream"] {
         assert!(pane.contains(method), "{:?}:\n{pane}", tmux.shell);
     }
+    tmux.clear();
+
+    // `list` completes service names only.
+    tmux.send(&[&format!("grpcx list {addr} grpc.health"), "Tab"]);
+    tmux.wait_for(
+        &format!("grpcx list {addr} grpc.health.v1.Health"),
+        Duration::from_secs(2),
+    );
     tmux.clear();
 
     // From --proto, with no server at all; and the flags still complete.
