@@ -33,7 +33,7 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "list" -d 'List the serv
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
-complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s d -l data -d 'The request, as DATA above' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
@@ -154,5 +154,14 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_su
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash also completes the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+
+# Services and methods from the server (reflection) or the --proto/--protoset
+# files on the line, by `grpcx __complete`; everything else from the rules above.
+function __fish_grpcx_schema
+    set -l words (commandline -opc)
+    set -g __fish_grpcx_schema_candidates ($words[1] __complete --line (commandline -cp) 2>/dev/null)
+end
+
+complete -c grpcx -n __fish_grpcx_schema -f -a '$__fish_grpcx_schema_candidates'

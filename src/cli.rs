@@ -48,6 +48,7 @@ pub struct Cli {
     /// How errors are printed on stderr: `json` prints a gRPC status as one
     /// JSON object with its details decoded (the exit code is unchanged).
     #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Text)]
+    #[arg(help_heading = "Scripting")]
     pub error_format: ErrorFormat,
 }
 
@@ -72,14 +73,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// A one-command tour: starts the bundled server and calls it.
     Demo,
-    /// Print a shell completion script. Bash also completes the services and
-    /// methods of the server on the line (by reflection, or from
+    /// Print a shell completion script. Bash, zsh and fish also complete the
+    /// services and methods of the server on the line (by reflection, or from
     /// --proto/--protoset): `source <(grpcx completions bash)`.
     Completions(CompletionsArgs),
     /// `grpcx __complete`: kept out of the parser (see [`Cli::from_env`]) so
     /// that the completion scripts never offer it.
     #[command(skip)]
     Complete(CompleteArgs),
+    /// `grpcx __generate DIR`: the completion scripts and man pages, as
+    /// committed under `completions/`. Hidden like `__complete`.
+    #[command(skip)]
+    Generate(GenerateArgs),
 }
 
 impl Cli {
@@ -92,6 +97,15 @@ impl Cli {
         {
             return Cli {
                 command: Command::Complete(CompleteArgs::parse_from(std::env::args_os().skip(1))),
+                error_format: ErrorFormat::Text,
+            };
+        }
+        if std::env::args_os()
+            .nth(1)
+            .is_some_and(|arg| arg == "__generate")
+        {
+            return Cli {
+                command: Command::Generate(GenerateArgs::parse_from(std::env::args_os().skip(1))),
                 error_format: ErrorFormat::Text,
             };
         }
@@ -114,9 +128,18 @@ pub struct CompleteArgs {
     pub line: String,
 }
 
+/// Writes the generated files (completion scripts, man pages).
+#[derive(Debug, Parser)]
+#[command(name = "__generate")]
+pub struct GenerateArgs {
+    /// The directory to write into, e.g. `completions`.
+    pub dir: PathBuf,
+}
+
 /// Where the schema comes from. With neither --proto nor --protoset, the
 /// server's reflection service is asked (grpc.reflection.v1, then v1alpha).
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Schema")]
 pub struct SchemaArgs {
     /// A .proto file to parse (repeatable). Its directory becomes an import
     /// root when it lies outside every -I.
@@ -142,6 +165,7 @@ impl SchemaArgs {
 
 /// How to reach the server: transport, TLS, time limits, headers.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Connection")]
 pub struct ConnArgs {
     /// Speak plaintext HTTP/2 (h2c), whatever the target looks like.
     #[arg(long, conflicts_with = "tls")]
@@ -149,28 +173,34 @@ pub struct ConnArgs {
 
     /// Speak TLS, whatever the target looks like (even on loopback).
     #[arg(long)]
+    #[arg(help_heading = "TLS")]
     pub tls: bool,
 
     /// Trust only the CA certificates in this PEM file (it may hold several)
     /// instead of the system roots.
     #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "TLS")]
     pub cacert: Option<PathBuf>,
 
     /// A client certificate (PEM) for mutual TLS; needs --key.
     #[arg(long, value_name = "FILE", requires = "key")]
+    #[arg(help_heading = "TLS")]
     pub cert: Option<PathBuf>,
 
     /// The private key (PEM) of --cert.
     #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(help_heading = "TLS")]
     pub key: Option<PathBuf>,
 
     /// Do not verify the server's certificate (a warning says so on stderr).
     #[arg(long)]
+    #[arg(help_heading = "TLS")]
     pub insecure: bool,
 
     /// The :authority to send, and the name the server's certificate must
     /// be valid for.
     #[arg(long, value_name = "NAME")]
+    #[arg(help_heading = "TLS")]
     pub authority: Option<String>,
 
     /// Seconds to wait for the connection (and the TLS handshake).
@@ -201,24 +231,29 @@ pub struct ConnArgs {
     /// with reflection requests. Names are lowercased; values of `-bin` keys
     /// are base64. `@FILE` reads `name: value` lines from a file.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    #[arg(help_heading = "Headers")]
     pub headers: Vec<String>,
 
     /// A header for the call only, not for reflection (as -H).
     #[arg(long = "rpc-header", value_name = "NAME: VALUE")]
+    #[arg(help_heading = "Headers")]
     pub rpc_headers: Vec<String>,
 
     /// A header for reflection requests only (as -H).
     #[arg(long = "reflect-header", value_name = "NAME: VALUE")]
+    #[arg(help_heading = "Headers")]
     pub reflect_headers: Vec<String>,
 
     /// Expand `${VAR}` in headers from the environment; a variable that is
     /// not set is an error.
     #[arg(long)]
+    #[arg(help_heading = "Headers")]
     pub expand_headers: bool,
 
     /// Print to stderr the request headers (credentials masked), response
     /// headers, trailers, status and timings. -vv shows credentials too.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    #[arg(help_heading = "Output")]
     pub verbose: u8,
 }
 
@@ -268,6 +303,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
 
 /// How responses are printed.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Output format: `auto` is pretty JSON on a terminal and one compact
     /// JSON object per line otherwise; `json` is always pretty, `ndjson`
@@ -301,6 +337,7 @@ pub struct OutputArgs {
     /// {"headers":…}, {"message":…} for each message, {"trailers":…}, and
     /// last {"status":{"code","codeNumber","message","details"}}.
     #[arg(long)]
+    #[arg(help_heading = "Scripting")]
     pub envelope: bool,
 }
 
@@ -359,6 +396,7 @@ pub struct CallArgs {
     /// written once the method is resolved, so a failing call still writes it,
     /// and again at the end if Any types were fetched meanwhile.
     #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
 }
 
@@ -388,6 +426,7 @@ pub struct ListArgs {
     /// Write the listed services' schema, with every file it imports, to FILE
     /// as a FileDescriptorSet (for a later --protoset).
     #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
 
     #[command(flatten)]
@@ -420,6 +459,7 @@ pub struct DescribeArgs {
     /// Write the described symbols' schema, with every file it imports, to
     /// FILE as a FileDescriptorSet (for a later --protoset).
     #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
 
     #[command(flatten)]

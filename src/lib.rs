@@ -56,6 +56,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::Demo => commands::demo::run().await,
         Command::Completions(args) => commands::completions::print(args),
         Command::Complete(args) => commands::completions::complete(args).await,
+        Command::Generate(args) => commands::generate::run(args),
     }
 }
 

@@ -209,6 +209,10 @@ pub fn describe(target: &Target, args: &ConnArgs) -> String {
     format!("connected to {target} ({how})")
 }
 
+/// The product token grpcx sends ahead of tonic's in `user-agent`, so that
+/// server operators can tell grpcx apart in their logs.
+pub const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
+
 /// The HTTP/2 receive windows: how many response bytes a server may send
 /// before grpcx has read them.
 ///
@@ -267,7 +271,11 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
         .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?
         .initial_stream_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONNECTION_WINDOW);
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        // tonic appends its own token: `grpcx/0.1.0 tonic/0.14.5`, as
+        // grpcurl sends `grpcurl/1.9.1 grpc-go/1.61.0`.
+        .user_agent(USER_AGENT)
+        .expect("the user-agent is a valid header value");
     if let Some(secs) = args.keepalive {
         let interval = Duration::from_secs_f64(secs);
         endpoint = endpoint

@@ -1,12 +1,13 @@
 //! `grpcx completions SHELL` and the hidden `grpcx __complete`.
 //!
 //! The scripts are clap_complete's, so flags and subcommands never drift
-//! from `cli.rs`. For bash, a small function is appended that asks
-//! `grpcx __complete` first: when the cursor is on the METHOD of `call` (or
+//! from `cli.rs`. For bash, zsh and fish, a small function is added that
+//! asks `grpcx __complete` first: when the cursor is on the METHOD of `call` (or
 //! the SERVICE of `list`), grpcx reads the rest of the line as the command
 //! would — target, --proto, --protoset, -I, -H — and prints the services or
 //! methods the schema knows. Anywhere else it exits non-zero and the script
-//! falls back to clap's static completion.
+//! falls back to clap's static completion. All three shells send the same
+//! line (the words before the cursor), so they complete alike.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -49,6 +50,58 @@ _grpcx_schema() {
 complete -F _grpcx_schema -o bashdefault -o default grpcx
 "#;
 
+/// Zsh: the same, as a function that wraps clap's `_grpcx`. It replaces the
+/// tail of clap's script (which registers `_grpcx`) so that both ways of
+/// loading it — `source`, or the file `_grpcx` on `$fpath` — register this
+/// function instead, also for every Tab after the first.
+const ZSH_DYNAMIC: &str = r#"# Services and methods from the server (reflection) or the --proto/--protoset
+# files on the line, by `grpcx __complete`; everything else from _grpcx.
+_grpcx_schema() {
+    local out candidate
+    local -a services methods
+    if out=$("${words[1]}" __complete --line "${(j: :)words[1,CURRENT-1]} $PREFIX" 2>/dev/null); then
+        for candidate in ${(f)out}; do
+            if [[ $candidate == */ ]]; then
+                services+=("$candidate")
+            else
+                methods+=("$candidate")
+            fi
+        done
+        compadd -S '' -- $services
+        compadd -- $methods
+        return 0
+    fi
+    _grpcx "$@"
+}
+
+compdef _grpcx_schema grpcx
+if [ "$funcstack[1]" = "_grpcx" ]; then
+    _grpcx_schema "$@"
+fi
+"#;
+
+/// The tail of clap's zsh script, which ZSH_DYNAMIC replaces.
+const ZSH_CLAP_TAIL: &str = r#"if [ "$funcstack[1]" = "_grpcx" ]; then
+    _grpcx "$@"
+else
+    compdef _grpcx grpcx
+fi
+"#;
+
+/// Fish: a condition that asks `grpcx __complete` and keeps its answer for
+/// the rule's arguments, so the server is asked once per Tab. Where it
+/// answers, `-f` keeps file names out (even when it has no candidates).
+const FISH_DYNAMIC: &str = r#"
+# Services and methods from the server (reflection) or the --proto/--protoset
+# files on the line, by `grpcx __complete`; everything else from the rules above.
+function __fish_grpcx_schema
+    set -l words (commandline -opc)
+    set -g __fish_grpcx_schema_candidates ($words[1] __complete --line (commandline -cp) 2>/dev/null)
+end
+
+complete -c grpcx -n __fish_grpcx_schema -f -a '$__fish_grpcx_schema_candidates'
+"#;
+
 /// Prints the completion script for a shell.
 pub fn print(args: CompletionsArgs) -> Result<()> {
     let script = script(args.shell);
@@ -62,8 +115,16 @@ pub fn script(shell: Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "grpcx", &mut out);
     let mut script = String::from_utf8(out).expect("completion scripts are UTF-8");
-    if shell == Shell::Bash {
-        script.push_str(BASH_DYNAMIC);
+    match shell {
+        Shell::Bash => script.push_str(BASH_DYNAMIC),
+        Shell::Zsh => {
+            let start = script
+                .rfind(ZSH_CLAP_TAIL)
+                .expect("clap's zsh script ends by registering _grpcx");
+            script.replace_range(start.., ZSH_DYNAMIC);
+        }
+        Shell::Fish => script.push_str(FISH_DYNAMIC),
+        _ => {}
     }
     script
 }

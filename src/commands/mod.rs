@@ -5,4 +5,5 @@ pub mod call;
 pub mod completions;
 pub mod demo;
 pub mod describe;
+pub mod generate;
 pub mod list;

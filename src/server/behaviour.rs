@@ -201,10 +201,22 @@ where
                 .map(|name| name.as_str())
                 .filter(|name| name.starts_with(ECHO_PREFIX))
                 .collect();
+            // The user-agent shows which client called (and that grpcx
+            // names itself).
+            let agent = request
+                .headers()
+                .get(http::header::USER_AGENT)
+                .map(|agent| {
+                    format!(
+                        " user-agent={:?}",
+                        String::from_utf8_lossy(agent.as_bytes())
+                    )
+                })
+                .unwrap_or_default();
             if echo.is_empty() {
-                eprintln!("grpcx serve: {path}");
+                eprintln!("grpcx serve: {path}{agent}");
             } else {
-                eprintln!("grpcx serve: {path} [{}]", echo.join(" "));
+                eprintln!("grpcx serve: {path}{agent} [{}]", echo.join(" "));
             }
         }
         // Reflection and health are infrastructure: the metadata that makes a

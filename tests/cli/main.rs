@@ -5,6 +5,7 @@
 
 mod util;
 
+mod completion;
 mod core;
 mod discovery;
 mod reliability;
