@@ -132,6 +132,52 @@ impl Reflection {
         self.complete(files, known).await.map(Some)
     }
 
+    /// The numbers of every extension of `message` the server knows. Empty
+    /// when the server cannot say (not every reflection service answers
+    /// this): extensions are then simply not known.
+    pub async fn extension_numbers(&mut self, message: &str) -> Result<Vec<i32>> {
+        let answer = self
+            .exchange(vec![MessageRequest::AllExtensionNumbersOfType(
+                message.to_string(),
+            )])
+            .await?
+            .pop()
+            .expect("one answer per request");
+        Ok(match answer {
+            Ok(MessageResponse::AllExtensionNumbersResponse(numbers)) => numbers.extension_number,
+            _ => Vec::new(),
+        })
+    }
+
+    /// The files that define the extensions `numbers` of `message`, with
+    /// their imports the pool lacks (`known`). Numbers the server cannot
+    /// place are left out.
+    pub async fn files_containing_extensions(
+        &mut self,
+        message: &str,
+        numbers: &[i32],
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<FileDescriptorProto>> {
+        let requests = numbers
+            .iter()
+            .map(|&number| {
+                MessageRequest::FileContainingExtension(
+                    tonic_reflection::pb::v1::ExtensionRequest {
+                        containing_type: message.to_string(),
+                        extension_number: number,
+                    },
+                )
+            })
+            .collect();
+        let mut files = Vec::new();
+        for answer in self.exchange(requests).await? {
+            if let Ok(MessageResponse::FileDescriptorResponse(found)) = answer {
+                files.extend(decode_files(&found.file_descriptor_proto)?);
+            }
+        }
+        self.complete(files, known).await
+    }
+
     /// Adds the missing imports of `files`, asking for all of one round's
     /// files at once. Some servers send the whole closure with the first
     /// answer, others only the defining file.

@@ -1,0 +1,97 @@
+//! proto2 extensions by reflection: a file that extends a message need not
+//! be imported by the file that defines it, so fetching a service's files
+//! does not bring its extensions. For every message type a call or a
+//! `describe` reaches that declares extension ranges, the server is asked
+//! for the extension numbers it knows (`all_extension_numbers_of_type`)
+//! and for the file of each one the pool lacks (`file_containing_extension`).
+//! Then `"[pkg.ext]"` keys parse on input and print on output.
+
+use std::collections::HashSet;
+
+use anyhow::{Result, anyhow};
+use prost_reflect::{Kind, MessageDescriptor};
+
+use super::Schema;
+
+impl Schema {
+    /// Fetches the extensions the server knows of every extendable message
+    /// type reachable from `roots`. True when the pool grew, so descriptors
+    /// taken from it before are stale.
+    pub(super) async fn fetch_extensions(&mut self, roots: &[MessageDescriptor]) -> Result<bool> {
+        if self.reflection.is_none() {
+            return Ok(false);
+        }
+        let extendable = extendable_types(roots);
+        let mut grew = false;
+        for name in extendable {
+            let reflection = self.reflection.as_mut().expect("checked above");
+            let numbers = reflection.extension_numbers(&name).await?;
+            let Some(message) = self.pool.get_message_by_name(&name) else {
+                continue;
+            };
+            let have: HashSet<u32> = message.extensions().map(|e| e.number()).collect();
+            let missing: Vec<i32> = numbers
+                .into_iter()
+                .filter(|&n| n > 0 && !have.contains(&(n as u32)))
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let pool = &self.pool;
+            let known = |file: &str| pool.get_file_by_name(file).is_some();
+            let files = reflection
+                .files_containing_extensions(&name, &missing, &known)
+                .await?;
+            if files.is_empty() {
+                continue;
+            }
+            super::validate::files(&files, Some(&self.pool))
+                .and_then(|()| super::validate::ready_for_pool(&files))
+                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
+            let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
+            self.pool
+                .add_file_descriptor_protos(files)
+                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
+            for file in names {
+                self.record(&file);
+            }
+            grew = true;
+        }
+        Ok(grew)
+    }
+}
+
+/// The full names of the message types reachable from `roots` (through
+/// message fields) that declare extension ranges, in the order met.
+fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<MessageDescriptor> = roots.to_vec();
+    let mut found = Vec::new();
+    while let Some(message) = stack.pop() {
+        if !seen.insert(message.full_name().to_string()) {
+            continue;
+        }
+        if !message.descriptor_proto().extension_range.is_empty() {
+            found.push(message.full_name().to_string());
+        }
+        for field in message.fields() {
+            if let Kind::Message(inner) = field.kind() {
+                stack.push(inner);
+            }
+        }
+    }
+    found
+}
+
+impl Schema {
+    /// `method` as the grown pool has it.
+    pub(super) fn find_method_again(
+        &self,
+        method: &prost_reflect::MethodDescriptor,
+    ) -> Result<prost_reflect::MethodDescriptor> {
+        self.pool
+            .get_service_by_name(method.parent_service().full_name())
+            .and_then(|s| s.methods().find(|m| m.name() == method.name()))
+            .ok_or_else(|| anyhow!("{} vanished from the schema", method.full_name()))
+    }
+}
