@@ -12,6 +12,7 @@ use anyhow::{Result, anyhow};
 use prost_reflect::{Kind, MessageDescriptor};
 
 use super::Schema;
+use super::symbol::{self, Symbol};
 
 impl Schema {
     /// Fetches the extensions the server knows of every extendable message
@@ -93,5 +94,20 @@ impl Schema {
             .get_service_by_name(method.parent_service().full_name())
             .and_then(|s| s.methods().find(|m| m.name() == method.name()))
             .ok_or_else(|| anyhow!("{} vanished from the schema", method.full_name()))
+    }
+}
+
+impl Schema {
+    /// A message symbol with the extensions the server knows of it, so that
+    /// `describe` can show them; any other symbol as it is.
+    pub(super) async fn with_extensions(&mut self, found: Symbol) -> Result<Symbol> {
+        let Symbol::Message(message) = &found else {
+            return Ok(found);
+        };
+        if !self.fetch_extensions(std::slice::from_ref(message)).await? {
+            return Ok(found);
+        }
+        let name = message.full_name().to_string();
+        Ok(symbol::find(&self.pool, &name).unwrap_or(found))
     }
 }

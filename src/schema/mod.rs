@@ -181,6 +181,7 @@ impl Schema {
             }
         }
         if let Some(found) = symbol::find(&self.pool, &name) {
+            let found = self.with_extensions(found).await?;
             self.record(found.file().name());
             return Ok(found);
         }
