@@ -8,6 +8,7 @@ mod util;
 mod core;
 mod discovery;
 mod reliability;
+mod schemas;
 mod scripting;
 mod tls;
 mod wire;
