@@ -192,9 +192,20 @@ impl Reflection {
         loop {
             while let Some(file) = pending.pop_front() {
                 let name = file.name().to_string();
-                if let std::collections::hash_map::Entry::Vacant(slot) = have.entry(name) {
-                    order.push(slot.key().clone());
-                    slot.insert(file);
+                match have.entry(name) {
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        order.push(slot.key().clone());
+                        slot.insert(file);
+                    }
+                    // The same file again is harmless; two different files
+                    // of one name cannot both be right.
+                    std::collections::hash_map::Entry::Occupied(slot) if *slot.get() != file => {
+                        return Err(anyhow!(
+                            "reflection sent two different files named '{}'",
+                            slot.key()
+                        ));
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {}
                 }
             }
             let mut missing: Vec<String> = Vec::new();

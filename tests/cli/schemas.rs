@@ -402,3 +402,60 @@ fn bad_protosets_end_in_one_error_line() {
         }
     }
 }
+
+#[test]
+fn bad_reflection_answers_end_in_one_error_line() {
+    let python = std::env::var("GRPCX_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    for (case, text) in [
+        (
+            "truncated",
+            "reflection sent a file descriptor that does not decode",
+        ),
+        (
+            "bit-flipped",
+            "reflection sent a file descriptor that does not decode",
+        ),
+        ("unknown-syntax", "declares an unknown syntax 'proto4'"),
+        (
+            "dangling-type",
+            "uses the type 'grpcx.proto2.v1.Nope', which nothing defines",
+        ),
+        (
+            "self-import",
+            "grpcx/proto2/v1/kitchen.proto imports itself",
+        ),
+        (
+            "cyclic-import",
+            "import cycle: grpcx/proto2/v1/kitchen.proto → grpcx/proto2/v1/extras.proto → grpcx/proto2/v1/kitchen.proto",
+        ),
+        (
+            "missing-import",
+            "reflection could not give grpcx/proto2/v1/gone.proto",
+        ),
+        (
+            "duplicate-files",
+            "reflection sent two different files named 'grpcx/proto2/v1/kitchen.proto'",
+        ),
+    ] {
+        let mut cmd = Command::new(&python);
+        cmd.arg(root().join("tests/servers/py/bad_reflection.py"))
+            .args(["--case", case]);
+        let server = Server::start(cmd, "bad reflection server");
+        for args in [
+            vec!["describe", &server.addr, "grpcx.proto2.v1.Kitchen"],
+            vec![
+                "call",
+                &server.addr,
+                "grpcx.proto2.v1.Kitchen/Place",
+                "-d",
+                "{}",
+            ],
+        ] {
+            let mut args = args.clone();
+            args.push("--plaintext");
+            let out = run(&args);
+            assert!(!out.stderr.contains("panicked"), "{case}: {}", out.stderr);
+            one_error_line(&out, text);
+        }
+    }
+}
