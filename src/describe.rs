@@ -479,6 +479,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ranges_and_strings_are_written_as_proto_writes_them() {
+        assert_eq!(number_range(&(100..200)), "100 to 199");
+        assert_eq!(number_range(&(5..6)), "5");
+        assert_eq!(number_range(&(1000..536_870_912)), "1000 to max");
+        assert_eq!(c_escape("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\001");
+    }
+
+    #[test]
     fn names_are_relative_to_their_scope() {
         assert_eq!(relative("a.b.M.Inner", "a.b.M", "a.b"), "Inner");
         assert_eq!(relative("a.b.Other", "a.b.M", "a.b"), "Other");

@@ -199,9 +199,27 @@ fn check_map_entries(file: &FileDescriptorProto) -> Result<()> {
         stack.extend(&message.nested_type);
         let is_entry = message.options.as_ref().is_some_and(|o| o.map_entry());
         let has = |number: i32| message.field.iter().any(|f| f.number() == number);
-        if is_entry && !(message.field.len() == 2 && has(1) && has(2)) {
+        // A key is an integer, a bool or a string (prost-reflect panics on
+        // any other key type when it reads JSON).
+        let key_ok = message.field.iter().filter(|f| f.number() == 1).all(|f| {
+            use prost_types::field_descriptor_proto::Type;
+            f.r#type.is_some_and(|t| {
+                Type::try_from(t).is_ok_and(|t| {
+                    !matches!(
+                        t,
+                        Type::Double
+                            | Type::Float
+                            | Type::Bytes
+                            | Type::Message
+                            | Type::Group
+                            | Type::Enum
+                    )
+                })
+            })
+        });
+        if is_entry && !(message.field.len() == 2 && has(1) && has(2) && key_ok) {
             return Err(anyhow!(
-                "{}: the map entry '{}' does not have exactly fields 1 and 2",
+                "{}: the map entry '{}' is not a key field 1 of a key type and a value field 2",
                 file.name(),
                 message.name()
             ));
@@ -271,7 +289,20 @@ mod tests {
         }
         for message in pool.all_messages() {
             renderer.render(&Symbol::Message(message.clone()));
-            let _ = serde_json::to_string(&crate::template::for_message(&message));
+            let template = serde_json::to_string(&crate::template::for_message(&message)).unwrap();
+            // The template read back as input, as `call` reads it.
+            let mut de = serde_json::Deserializer::from_str(&template);
+            if let Ok(parsed) = prost_reflect::DynamicMessage::deserialize(message.clone(), &mut de)
+            {
+                crate::required::first_missing(&parsed);
+                let _ = serde_json::to_string(&parsed);
+            }
+            for field in message.fields() {
+                field.default_value();
+            }
+        }
+        for extension in pool.all_extensions() {
+            renderer.render(&Symbol::Extension(extension));
         }
         for enumeration in pool.all_enums() {
             renderer.render(&Symbol::Enum(enumeration));
