@@ -53,3 +53,61 @@ fn map_key(key: &prost_reflect::MapKey) -> String {
         prost_reflect::MapKey::U64(n) => n.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_reflect::DescriptorPool;
+
+    fn pool() -> DescriptorPool {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("r.proto"),
+            r#"syntax = "proto2"; package r;
+               message Leaf { required int32 n = 1; }
+               message Top {
+                 required string id = 1;
+                 optional Leaf one = 2;
+                 repeated Leaf many = 3;
+                 map<string, Leaf> by_name = 4;
+                 extensions 100 to 200;
+               }
+               extend Top { optional Leaf ext = 100; }"#,
+        )
+        .unwrap();
+        protox::Compiler::new([dir.path()])
+            .unwrap()
+            .open_files(["r.proto"])
+            .unwrap()
+            .descriptor_pool()
+    }
+
+    fn missing(json: &str) -> Option<String> {
+        let pool = pool();
+        let desc = pool.get_message_by_name("r.Top").unwrap();
+        let mut de = serde_json::Deserializer::from_str(json);
+        first_missing(&DynamicMessage::deserialize(desc, &mut de).unwrap())
+    }
+
+    #[test]
+    fn the_path_to_the_first_missing_field_is_named() {
+        assert_eq!(missing("{}").as_deref(), Some("id"));
+        assert_eq!(missing(r#"{"id": ""}"#), None);
+        assert_eq!(
+            missing(r#"{"id": "", "one": {}}"#).as_deref(),
+            Some("one.n")
+        );
+        assert_eq!(
+            missing(r#"{"id": "", "many": [{"n": 1}, {}]}"#).as_deref(),
+            Some("many[1].n")
+        );
+        assert_eq!(
+            missing(r#"{"id": "", "byName": {"k": {}}}"#).as_deref(),
+            Some("by_name[\"k\"].n")
+        );
+        assert_eq!(
+            missing(r#"{"id": "", "[r.ext]": {}}"#).as_deref(),
+            Some("[r.ext].n")
+        );
+    }
+}
