@@ -19,46 +19,50 @@ impl Schema {
     /// type reachable from `roots`. True when the pool grew, so descriptors
     /// taken from it before are stale.
     pub(super) async fn fetch_extensions(&mut self, roots: &[MessageDescriptor]) -> Result<bool> {
-        if self.reflection.is_none() {
+        let Some(reflection) = self.reflection.as_mut() else {
+            return Ok(false);
+        };
+        let extendable = extendable_types(roots);
+        if extendable.is_empty() {
             return Ok(false);
         }
-        let extendable = extendable_types(roots);
-        let mut grew = false;
-        for name in extendable {
-            let reflection = self.reflection.as_mut().expect("checked above");
-            let numbers = reflection.extension_numbers(&name).await?;
-            let Some(message) = self.pool.get_message_by_name(&name) else {
+        let numbers = reflection.extension_numbers(&extendable).await?;
+        let mut missing: Vec<(String, i32)> = Vec::new();
+        for (name, numbers) in extendable.iter().zip(numbers) {
+            let Some(message) = self.pool.get_message_by_name(name) else {
                 continue;
             };
             let have: HashSet<u32> = message.extensions().map(|e| e.number()).collect();
-            let missing: Vec<i32> = numbers
-                .into_iter()
-                .filter(|&n| n > 0 && !have.contains(&(n as u32)))
-                .collect();
-            if missing.is_empty() {
-                continue;
-            }
-            let pool = &self.pool;
-            let known = |file: &str| pool.get_file_by_name(file).is_some();
-            let files = reflection
-                .files_containing_extensions(&name, &missing, &known)
-                .await?;
-            if files.is_empty() {
-                continue;
-            }
-            super::validate::files(&files, Some(&self.pool))
-                .and_then(|()| super::validate::ready_for_pool(&files))
-                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
-            let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
-            self.pool
-                .add_file_descriptor_protos(files)
-                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
-            for file in names {
-                self.record(&file);
-            }
-            grew = true;
+            missing.extend(
+                numbers
+                    .into_iter()
+                    .filter(|&n| n > 0 && !have.contains(&(n as u32)))
+                    .map(|n| (name.clone(), n)),
+            );
         }
-        Ok(grew)
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        let pool = &self.pool;
+        let known = |file: &str| pool.get_file_by_name(file).is_some();
+        let files = reflection
+            .files_containing_extensions(&missing, &known)
+            .await?;
+        if files.is_empty() {
+            return Ok(false);
+        }
+        let what = &missing[0].0;
+        super::validate::files(&files, Some(&self.pool))
+            .and_then(|()| super::validate::ready_for_pool(&files))
+            .map_err(|err| anyhow!("reflection sent an invalid schema for {what}: {err}"))?;
+        let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
+        self.pool
+            .add_file_descriptor_protos(files)
+            .map_err(|err| anyhow!("reflection sent an invalid schema for {what}: {err}"))?;
+        for file in names {
+            self.record(&file);
+        }
+        Ok(true)
     }
 }
 

@@ -132,39 +132,43 @@ impl Reflection {
         self.complete(files, known).await.map(Some)
     }
 
-    /// The numbers of every extension of `message` the server knows. Empty
-    /// when the server cannot say (not every reflection service answers
-    /// this): extensions are then simply not known.
-    pub async fn extension_numbers(&mut self, message: &str) -> Result<Vec<i32>> {
-        let answer = self
-            .exchange(vec![MessageRequest::AllExtensionNumbersOfType(
-                message.to_string(),
-            )])
+    /// The numbers of every extension of each of `messages` the server
+    /// knows, asked all at once. Empty for a message when the server cannot
+    /// say (not every reflection service answers this): its extensions are
+    /// then simply not known.
+    pub async fn extension_numbers(&mut self, messages: &[String]) -> Result<Vec<Vec<i32>>> {
+        let requests = messages
+            .iter()
+            .map(|m| MessageRequest::AllExtensionNumbersOfType(m.clone()))
+            .collect();
+        Ok(self
+            .exchange(requests)
             .await?
-            .pop()
-            .expect("one answer per request");
-        Ok(match answer {
-            Ok(MessageResponse::AllExtensionNumbersResponse(numbers)) => numbers.extension_number,
-            _ => Vec::new(),
-        })
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(MessageResponse::AllExtensionNumbersResponse(numbers)) => {
+                    numbers.extension_number
+                }
+                _ => Vec::new(),
+            })
+            .collect())
     }
 
-    /// The files that define the extensions `numbers` of `message`, with
-    /// their imports the pool lacks (`known`). Numbers the server cannot
-    /// place are left out.
+    /// The files that define the extensions (message, number), asked all at
+    /// once, with their imports the pool lacks (`known`). Extensions the
+    /// server cannot place are left out.
     pub async fn files_containing_extensions(
         &mut self,
-        message: &str,
-        numbers: &[i32],
+        extensions: &[(String, i32)],
         known: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<FileDescriptorProto>> {
-        let requests = numbers
+        let requests = extensions
             .iter()
-            .map(|&number| {
+            .map(|(message, number)| {
                 MessageRequest::FileContainingExtension(
                     tonic_reflection::pb::v1::ExtensionRequest {
-                        containing_type: message.to_string(),
-                        extension_number: number,
+                        containing_type: message.clone(),
+                        extension_number: *number,
                     },
                 )
             })

@@ -279,11 +279,17 @@ mod tests {
     /// Loads a protoset as `--protoset` does and, when it loads, uses every
     /// descriptor as `describe` and templates do. Panics are the failure.
     fn load_and_use(bytes: &[u8]) -> bool {
-        let mut pool = DescriptorPool::new();
+        load_into(DescriptorPool::new(), bytes)
+    }
+
+    /// The same, adding to a pool that already holds files (a second
+    /// `--protoset`, or a later reflection answer).
+    fn load_into(mut pool: DescriptorPool, bytes: &[u8]) -> bool {
         if crate::schema::files::add_protoset(&mut pool, bytes).is_err() {
             return false;
         }
         let mut renderer = crate::describe::Renderer::new();
+        let mut plans = crate::transcode::Plans::new(&Default::default());
         for service in pool.services() {
             renderer.render(&Symbol::Service(service));
         }
@@ -300,6 +306,20 @@ mod tests {
             for field in message.fields() {
                 field.default_value();
             }
+            // Some wire (the set's own bytes) read as this type, by both
+            // JSON paths.
+            let wire = &bytes[..bytes.len().min(256)];
+            if let Ok(decoded) = prost_reflect::DynamicMessage::decode(message.clone(), wire) {
+                let _ = serde_json::to_string(&decoded);
+            }
+            let mut out = Vec::new();
+            crate::transcode::write_json(
+                &mut plans,
+                &message,
+                wire,
+                &mut out,
+                serde_json::ser::CompactFormatter,
+            );
         }
         for extension in pool.all_extensions() {
             renderer.render(&Symbol::Extension(extension));
@@ -427,8 +447,9 @@ mod tests {
     }
 
     proptest! {
+        // About 5 s in a debug build: bounded, so every `cargo test` runs it.
         #![proptest_config(ProptestConfig {
-            cases: 300,
+            cases: 200,
             max_shrink_time: 10_000,
             ..ProptestConfig::default()
         })]
@@ -467,7 +488,12 @@ mod tests {
             for (choice, a, b, text, n) in changes {
                 mutate(&mut set, choice, a, b, &text, n);
             }
-            load_and_use(&set.encode_to_vec());
+            let bytes = set.encode_to_vec();
+            load_and_use(&bytes);
+            // Over the unchanged schema: same names, different files.
+            let mut loaded = DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap();
+            loaded.add_file_descriptor_set(proto2()).unwrap();
+            load_into(loaded, &bytes);
         }
     }
 }
