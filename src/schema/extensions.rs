@@ -4,7 +4,9 @@
 //! `describe` reaches that declares extension ranges, the server is asked
 //! for the extension numbers it knows (`all_extension_numbers_of_type`)
 //! and for the file of each one the pool lacks (`file_containing_extension`).
-//! Then `"[pkg.ext]"` keys parse on input and print on output.
+//! Then `"[pkg.ext]"` keys parse on input and print on output. An extension
+//! named in the input that this did not bring (a server that does not
+//! answer `all_extension_numbers_of_type`) is asked for by name.
 
 use std::collections::HashSet;
 
@@ -113,5 +115,81 @@ impl Schema {
         }
         let name = message.full_name().to_string();
         Ok(symbol::find(&self.pool, &name).unwrap_or(found))
+    }
+}
+
+impl Schema {
+    /// Fetches, by name, the extensions a JSON input names (`"[pkg.ext]"`
+    /// keys) that the pool lacks. True when the pool grew.
+    pub async fn fetch_named_extensions(&mut self, json: &[u8]) -> Result<bool> {
+        if self.reflection.is_none() {
+            return Ok(false);
+        }
+        let mut grew = false;
+        for name in names_in_json(json) {
+            if self.pool.get_extension_by_name(&name).is_some() {
+                continue;
+            }
+            let reflection = self.reflection.as_mut().expect("checked above");
+            let pool = &self.pool;
+            let known = |file: &str| pool.get_file_by_name(file).is_some();
+            let Some(files) = reflection.file_containing_symbol(&name, &known).await? else {
+                continue;
+            };
+            super::validate::files(&files, Some(&self.pool))
+                .and_then(|()| super::validate::ready_for_pool(&files))
+                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
+            let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
+            self.pool
+                .add_file_descriptor_protos(files)
+                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
+            for file in names {
+                self.record(&file);
+            }
+            grew = true;
+        }
+        Ok(grew)
+    }
+}
+
+/// The extension names in every `"[pkg.ext]"` key of a JSON input. Cheap
+/// when there is none: the bytes are only parsed when they contain `"[`.
+fn names_in_json(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    if memchr::memmem::find(bytes, b"\"[").is_none() {
+        return out;
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return out;
+    };
+    let mut stack = vec![&value];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if let Some(name) = key.strip_prefix('[').and_then(|k| k.strip_suffix(']'))
+                        && !out.iter().any(|n| n == name)
+                    {
+                        out.push(name.to_string());
+                    }
+                    stack.push(inner);
+                }
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn extension_names_are_found_in_json_keys() {
+        let json = br#"{"a": 1, "[p.x]": {"[p.y]": [{"[p.x]": 2}]}, "s": "[p.z]"}"#;
+        let mut names = super::names_in_json(json);
+        names.sort();
+        assert_eq!(names, ["p.x", "p.y"]);
+        assert!(super::names_in_json(br#"{"a": "b"}"#).is_empty());
     }
 }

@@ -459,3 +459,30 @@ fn bad_reflection_answers_end_in_one_error_line() {
         }
     }
 }
+
+#[test]
+fn an_extension_named_in_the_input_is_fetched_by_name_when_numbers_are_not_served() {
+    let python = std::env::var("GRPCX_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut cmd = Command::new(&python);
+    cmd.arg(root().join("tests/servers/py/bad_reflection.py"))
+        .args(["--case", "no-extension-numbers"]);
+    let server = Server::start(cmd, "reflection-only server");
+    let call = |data: &str| {
+        run(&[
+            "call",
+            &server.addr,
+            "--plaintext",
+            "grpcx.proto2.v1.Kitchen/Place",
+            "-d",
+            data,
+        ])
+    };
+    // The input parses (the extension was found by name), so the call goes
+    // out, to a server that has only reflection: UNIMPLEMENTED.
+    let out = call(r#"{"id": "a", "[grpcx.proto2.v1.spice]": "cumin"}"#);
+    out.code(64 + 12).stderr_has("Unimplemented");
+    assert!(server.log().contains("file_containing_symbol"));
+    // A name the server does not know stays an input error.
+    let out = call(r#"{"id": "a", "[grpcx.proto2.v1.nope]": 1}"#);
+    one_error_line(&out, "unrecognized field name '[grpcx.proto2.v1.nope]'");
+}

@@ -12,6 +12,9 @@ tests/protos/proto2/ (grpcx.proto2.v1.Kitchen), broken as asked:
   cyclic-import    kitchen.proto and extras.proto import each other
   missing-import   an import the server cannot give
   duplicate-files  two different files of one name in one answer
+  no-extension-numbers  nothing broken, but all_extension_numbers_of_type
+                   fails, as on servers that do not implement it: an
+                   extension can only be found by its name
 
 Follows the start-up contract of tests/servers/README.md (LISTENING line,
 port 0, exits on SIGTERM). Reflection v1alpha only, like server.py.
@@ -39,7 +42,7 @@ KITCHEN = "grpcx/proto2/v1/kitchen.proto"
 EXTRAS = "grpcx/proto2/v1/extras.proto"
 SERVICE = "grpcx.proto2.v1.Kitchen"
 CASES = ["truncated", "bit-flipped", "unknown-syntax", "dangling-type", "self-import",
-         "cyclic-import", "missing-import", "duplicate-files"]
+         "cyclic-import", "missing-import", "duplicate-files", "no-extension-numbers"]
 
 
 def compiled():
@@ -102,6 +105,10 @@ class Reflection(reflection_pb2_grpc.ServerReflectionServicer):
             elif kind == "file_containing_symbol" and \
                     request.file_containing_symbol.startswith(SERVICE):
                 response.file_descriptor_response.file_descriptor_proto.extend(self.answer)
+            elif kind == "file_containing_symbol" and \
+                    request.file_containing_symbol.startswith("grpcx.proto2.v1."):
+                response.file_descriptor_response.file_descriptor_proto.extend(
+                    [self.files[EXTRAS], self.files[KITCHEN]])
             elif kind == "file_by_filename" and request.file_by_filename in self.files:
                 response.file_descriptor_response.file_descriptor_proto.append(
                     self.files[request.file_by_filename])
