@@ -36,7 +36,7 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s d -l data -d 'The request, as DATA above' -r
-complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
@@ -76,7 +76,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l envelope -d 'Print 
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset-out -d 'Write the listed services\' schema, with every file it imports, to FILE as a FileDescriptorSet (for a later --protoset)' -r -F
-complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
@@ -105,7 +105,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s V -l version -d 'Pr
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l format -d '`text` is proto source; `json` is the descriptor itself (DescriptorProto, ServiceDescriptorProto, ... in their JSON mapping)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protoset-out -d 'Write the described symbols\' schema, with every file it imports, to FILE as a FileDescriptorSet (for a later --protoset)' -r -F
-complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l proto -d 'A .proto file to parse (repeatable). Its directory becomes an import root when it lies outside every -I' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F

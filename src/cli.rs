@@ -141,8 +141,11 @@ pub struct GenerateArgs {
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "Schema")]
 pub struct SchemaArgs {
-    /// A .proto file to parse (repeatable). Its directory becomes an import
-    /// root when it lies outside every -I.
+    /// A .proto file to parse (repeatable), found as protoc finds it: a path
+    /// inside an -I root is named under that root, a name that is not a path
+    /// is looked up in each -I root in order, and a file outside every root
+    /// brings its own directory as a root. A directory loads every .proto
+    /// under it, recursively, with the directory as an import root.
     #[arg(long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
 

@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use prost_reflect::{
-    Cardinality, DynamicMessage, EnumDescriptor, EnumValueDescriptor, FieldDescriptor,
-    FileDescriptor, Kind, MessageDescriptor, MethodDescriptor, ReflectMessage as _,
-    ServiceDescriptor, Syntax,
+    Cardinality, DynamicMessage, EnumDescriptor, EnumValueDescriptor, ExtensionDescriptor,
+    FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor,
+    ReflectMessage as _, ServiceDescriptor, Syntax,
 };
+use prost_types::FieldDescriptorProto;
 
 use crate::schema::Symbol;
 
@@ -49,6 +50,10 @@ impl Renderer {
             Symbol::Field(f) => {
                 let scope = f.parent_message().full_name().to_string();
                 self.field(&mut out, f, &scope, 0)
+            }
+            Symbol::Extension(e) => {
+                let scope = extension_scope(e);
+                self.extend_blocks(&mut out, std::slice::from_ref(e), &scope, 0)
             }
         }
         out
@@ -85,7 +90,26 @@ impl Renderer {
         self.comment(out, &file, message.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}message {} {{", message.name());
-        for nested in message.child_messages().filter(|m| !m.is_map_entry()) {
+        self.message_body(out, message, depth);
+        let _ = writeln!(out, "{pad}}}");
+        if depth == 0 {
+            self.extended_elsewhere(out, message);
+        }
+    }
+
+    /// Everything between a message's braces (also a group's).
+    fn message_body(&mut self, out: &mut String, message: &MessageDescriptor, depth: usize) {
+        let file = message.parent_file();
+        let pad = INDENT.repeat(depth);
+        let groups: Vec<String> = message
+            .fields()
+            .filter(|f| f.is_group())
+            .filter_map(|f| f.kind().as_message().map(|m| m.full_name().to_string()))
+            .collect();
+        for nested in message
+            .child_messages()
+            .filter(|m| !m.is_map_entry() && !groups.iter().any(|g| g == m.full_name()))
+        {
             self.message(out, &nested, depth + 1);
         }
         for nested in message.child_enums() {
@@ -108,7 +132,115 @@ impl Renderer {
                 Some(_) => {}
             }
         }
-        let _ = writeln!(out, "{pad}}}");
+        for range in message.extension_ranges() {
+            let _ = writeln!(out, "{pad}{INDENT}extensions {};", number_range(&range));
+        }
+        let nested: Vec<ExtensionDescriptor> = message.child_extensions().collect();
+        self.extend_blocks(out, &nested, &scope, depth + 1);
+    }
+
+    /// `extend` blocks for `extensions` (declared in one scope), one block
+    /// per extended message, in order of first appearance.
+    fn extend_blocks(
+        &mut self,
+        out: &mut String,
+        extensions: &[ExtensionDescriptor],
+        scope: &str,
+        depth: usize,
+    ) {
+        let pad = INDENT.repeat(depth);
+        let mut extendees: Vec<MessageDescriptor> = Vec::new();
+        for extension in extensions {
+            let extendee = extension.containing_message();
+            if !extendees
+                .iter()
+                .any(|m| m.full_name() == extendee.full_name())
+            {
+                extendees.push(extendee);
+            }
+        }
+        for extendee in extendees {
+            let package = extensions[0].package_name().to_string();
+            let _ = writeln!(
+                out,
+                "{pad}extend {} {{",
+                relative(extendee.full_name(), scope, &package)
+            );
+            for extension in extensions
+                .iter()
+                .filter(|e| e.containing_message().full_name() == extendee.full_name())
+            {
+                self.extension(out, extension, scope, depth + 1);
+            }
+            let _ = writeln!(out, "{pad}}}");
+        }
+    }
+
+    /// The extensions of a message declared outside it, each file's as
+    /// one `extend` block after a line naming the file.
+    fn extended_elsewhere(&mut self, out: &mut String, message: &MessageDescriptor) {
+        let outside: Vec<ExtensionDescriptor> = message
+            .extensions()
+            .filter(|e| {
+                e.parent_message()
+                    .is_none_or(|p| p.full_name() != message.full_name())
+            })
+            .collect();
+        let mut scopes: Vec<(String, String)> = Vec::new();
+        for extension in &outside {
+            let scope = extension_scope(extension);
+            let file = extension.parent_file().name().to_string();
+            if !scopes.contains(&(file.clone(), scope.clone())) {
+                scopes.push((file, scope));
+            }
+        }
+        for (file, scope) in scopes {
+            let group: Vec<ExtensionDescriptor> = outside
+                .iter()
+                .filter(|e| e.parent_file().name() == file && extension_scope(e) == scope)
+                .cloned()
+                .collect();
+            let in_message = match group[0].parent_message() {
+                Some(parent) => format!(", inside message {}", parent.full_name()),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "// extended in {file}{in_message}:");
+            self.extend_blocks(out, &group, &scope, 0);
+        }
+    }
+
+    fn extension(
+        &mut self,
+        out: &mut String,
+        extension: &ExtensionDescriptor,
+        scope: &str,
+        depth: usize,
+    ) {
+        self.comment(out, &extension.parent_file(), extension.path(), depth);
+        let package = extension.package_name().to_string();
+        let kind = extension.kind();
+        let ty = match &kind {
+            Kind::Message(m) => relative(m.full_name(), scope, &package),
+            Kind::Enum(e) => relative(e.full_name(), scope, &package),
+            scalar => scalar_name(scalar).to_string(),
+        };
+        let proto = extension.field_descriptor_proto();
+        let label = match extension.cardinality() {
+            Cardinality::Repeated => "repeated ",
+            Cardinality::Required => "required ",
+            Cardinality::Optional if extension.parent_file().syntax() == Syntax::Proto2 => {
+                "optional "
+            }
+            Cardinality::Optional => "",
+        };
+        let _ = writeln!(
+            out,
+            "{}{label}{ty} {} = {}{};",
+            INDENT.repeat(depth),
+            extension.name(),
+            extension.number(),
+            field_options(proto, &kind)
+        );
     }
 
     fn field(&mut self, out: &mut String, field: &FieldDescriptor, scope: &str, depth: usize) {
@@ -143,22 +275,28 @@ impl Renderer {
         } else {
             ("", type_name(&field.kind()))
         };
-        let deprecated = field
-            .field_descriptor_proto()
-            .options
-            .as_ref()
-            .is_some_and(|o| o.deprecated());
+        let options = field_options(field.field_descriptor_proto(), &field.kind());
+        if field.is_group()
+            && let Kind::Message(group) = field.kind()
+        {
+            let pad = INDENT.repeat(depth);
+            let label = if in_oneof { "" } else { label };
+            let _ = writeln!(
+                out,
+                "{pad}{label}group {} = {}{options} {{",
+                group.name(),
+                field.number()
+            );
+            self.message_body(out, &group, depth);
+            let _ = writeln!(out, "{pad}}}");
+            return;
+        }
         let _ = writeln!(
             out,
-            "{}{label}{ty} {} = {}{};",
+            "{}{label}{ty} {} = {}{options};",
             INDENT.repeat(depth),
             field.name(),
             field.number(),
-            if deprecated {
-                " [deprecated = true]"
-            } else {
-                ""
-            }
         );
     }
 
@@ -232,6 +370,75 @@ fn relative<'a>(full: &'a str, scope: &str, package: &str) -> String {
         .to_string()
 }
 
+/// A field's options as written after its number: ` [default = 1,
+/// packed = false, deprecated = true]`, or nothing.
+fn field_options(proto: &FieldDescriptorProto, kind: &Kind) -> String {
+    let mut options = Vec::new();
+    if let Some(default) = &proto.default_value {
+        let shown = match kind {
+            // Bytes defaults are stored C-escaped already; strings raw.
+            Kind::String => format!("\"{}\"", c_escape(default)),
+            Kind::Bytes => format!("\"{default}\""),
+            _ => default.clone(),
+        };
+        options.push(format!("default = {shown}"));
+    }
+    if let Some(field_options) = &proto.options {
+        if let Some(packed) = field_options.packed {
+            options.push(format!("packed = {packed}"));
+        }
+        if field_options.deprecated() {
+            options.push("deprecated = true".to_string());
+        }
+    }
+    if options.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", options.join(", "))
+    }
+}
+
+/// A string as a proto string literal's contents.
+fn c_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\{:03o}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An extension or reserved range (end exclusive) as proto writes it:
+/// `100`, `100 to 199`, `1000 to max`.
+fn number_range(range: &std::ops::Range<u32>) -> String {
+    const MAX: u32 = 536_870_912;
+    let last = range.end.saturating_sub(1);
+    if range.end >= MAX {
+        format!("{} to max", range.start)
+    } else if last <= range.start {
+        range.start.to_string()
+    } else {
+        format!("{} to {last}", range.start)
+    }
+}
+
+/// Where an extension is declared: its message, or its package.
+fn extension_scope(extension: &ExtensionDescriptor) -> String {
+    match extension.parent_message() {
+        Some(parent) => parent.full_name().to_string(),
+        None => extension.package_name().to_string(),
+    }
+}
+
 fn scalar_name(kind: &Kind) -> &'static str {
     match kind {
         Kind::Double => "double",
@@ -263,12 +470,21 @@ pub fn descriptor_message(symbol: &Symbol) -> DynamicMessage {
         Symbol::Enum(e) => e.enum_descriptor_proto().transcode_to_dynamic(),
         Symbol::EnumValue(v) => v.enum_value_descriptor_proto().transcode_to_dynamic(),
         Symbol::Field(f) => f.field_descriptor_proto().transcode_to_dynamic(),
+        Symbol::Extension(e) => e.field_descriptor_proto().transcode_to_dynamic(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_and_strings_are_written_as_proto_writes_them() {
+        assert_eq!(number_range(&(100..200)), "100 to 199");
+        assert_eq!(number_range(&(5..6)), "5");
+        assert_eq!(number_range(&(1000..536_870_912)), "1000 to max");
+        assert_eq!(c_escape("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\001");
+    }
 
     #[test]
     fn names_are_relative_to_their_scope() {

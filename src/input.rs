@@ -264,6 +264,15 @@ pub fn parse_message(
     let plain = DynamicMessage::deserialize_with_options(desc.clone(), &mut de, options)
         .and_then(|message| de.end().map(|()| message));
     if let Ok(message) = plain {
+        if let Some(path) = crate::required::first_missing(&message) {
+            return Err(anyhow!(
+                "message {}: invalid {}: required field '{path}' is missing (line {} column {})",
+                chunk.index,
+                desc.full_name(),
+                chunk.line,
+                chunk.column
+            ));
+        }
         return Ok(message);
     }
     let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);

@@ -83,12 +83,46 @@ fn field_value(field: &FieldDescriptor, root: &str, stack: &mut Vec<String>) -> 
         let value = single(&entry.map_entry_value_field().kind(), root, stack);
         return Node::Object(vec![(key.to_string(), value)]);
     }
+    if !field.is_list()
+        && field.field_descriptor_proto().default_value.is_some()
+        && let Some(value) = explicit_default(field)
+    {
+        return Node::Leaf(value);
+    }
     let value = single(&field.kind(), root, stack);
     if field.is_list() {
         Node::Array(vec![value])
     } else {
         value
     }
+}
+
+/// A proto2 field's `[default = …]` in its JSON form.
+fn explicit_default(field: &FieldDescriptor) -> Option<Value> {
+    use base64::Engine as _;
+    use prost_reflect::Value as V;
+    let float = |f: f64| match f {
+        f if f.is_nan() => json!("NaN"),
+        f if f == f64::INFINITY => json!("Infinity"),
+        f if f == f64::NEG_INFINITY => json!("-Infinity"),
+        f => json!(f),
+    };
+    Some(match field.default_value() {
+        V::Bool(b) => json!(b),
+        V::I32(n) => json!(n),
+        V::U32(n) => json!(n),
+        V::I64(n) => json!(n.to_string()),
+        V::U64(n) => json!(n.to_string()),
+        V::F32(f) => float(f64::from(f)),
+        V::F64(f) => float(f),
+        V::String(text) => json!(text),
+        V::Bytes(bytes) => json!(base64::prelude::BASE64_STANDARD.encode(bytes)),
+        V::EnumNumber(n) => match field.kind().as_enum().and_then(|e| e.get_value(n)) {
+            Some(value) => json!(value.name()),
+            None => json!(n),
+        },
+        _ => return None,
+    })
 }
 
 fn single(kind: &Kind, root: &str, stack: &mut Vec<String>) -> Node {

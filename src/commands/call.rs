@@ -189,6 +189,13 @@ impl Feeder {
                 .get_message_by_name(self.input.full_name())
                 .expect("the input type stays in the pool");
         }
+        // Extensions named in the input that reflection has not brought yet.
+        if schema.fetch_named_extensions(&chunk.bytes).await? {
+            self.input = schema
+                .pool()
+                .get_message_by_name(self.input.full_name())
+                .expect("the input type stays in the pool");
+        }
         input::parse_message(chunk, &self.input, &self.options)
     }
 

@@ -8,12 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
+use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
 use super::diagnostic;
 use super::third_party::ThirdPartyResolver;
 use crate::cli::SchemaArgs;
+use crate::error::hinted;
 
 /// Builds one pool from every `--protoset` and `--proto` given.
 pub fn load(args: &SchemaArgs, source_info: bool) -> Result<DescriptorPool> {
@@ -25,41 +27,41 @@ pub fn load(args: &SchemaArgs, source_info: bool) -> Result<DescriptorPool> {
     for path in &args.protosets {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read protoset {}", path.display()))?;
-        pool.decode_file_descriptor_set(bytes.as_slice())
+        add_protoset(&mut pool, &bytes)
             .with_context(|| format!("{} is not a valid FileDescriptorSet", path.display()))?;
     }
     Ok(pool)
 }
 
-/// Compiles .proto files. A file outside every import root gets its own
-/// directory as a root; `google/protobuf/*.proto` and the bundled
-/// third-party files come built in, after the roots.
+/// Decodes a protoset and adds its files to `pool`, checked first (see
+/// `validate`): no bytes make this panic.
+pub(super) fn add_protoset(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
+    let set = prost_types::FileDescriptorSet::decode(bytes)?;
+    super::validate::files(&set.file, Some(pool))?;
+    super::validate::ready_for_pool(&set.file)?;
+    // Added from the bytes, not from `set`: prost-reflect's own decoding
+    // keeps custom options, which prost_types drops.
+    pool.decode_file_descriptor_set(bytes)?;
+    Ok(())
+}
+
+/// Compiles .proto files. Each `--proto` is resolved as protoc does (see
+/// [`resolve`]); a directory brings every .proto under it. A file outside
+/// every import root gets its own directory as a root; `google/protobuf/*.proto`
+/// and the bundled third-party files come built in, after the roots.
 fn compile(
     files: &[PathBuf],
     import_paths: &[PathBuf],
     source_info: bool,
 ) -> Result<DescriptorPool> {
     let mut roots: Vec<PathBuf> = import_paths.to_vec();
-    let mut names = Vec::with_capacity(files.len());
+    let mut names: Vec<PathBuf> = Vec::with_capacity(files.len());
     for file in files {
-        if !file.is_file() {
-            return Err(anyhow!("cannot read {}: no such file", file.display()));
-        }
-        let name = match roots.iter().find_map(|root| name_under(file, root)) {
-            Some(name) => name,
-            None => {
-                let dir = match file.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-                    _ => PathBuf::from("."),
-                };
-                roots.push(dir);
-                PathBuf::from(
-                    file.file_name()
-                        .context("a --proto path has no file name")?,
-                )
+        for name in resolve(file, import_paths, &mut roots)? {
+            if !names.contains(&name) {
+                names.push(name);
             }
-        };
-        names.push(name);
+        }
     }
     let wanted: Vec<String> = names
         .iter()
@@ -93,6 +95,66 @@ fn built_in() -> ChainFileResolver {
     resolver
 }
 
+/// The names (relative to a root of `roots`) that one `--proto` argument
+/// stands for, as protoc resolves them:
+/// - a directory: every .proto under it, recursively, sorted, with the
+///   directory itself as an import root (after the `-I` roots);
+/// - a path that exists: its name under the first root that holds it, or,
+///   outside every root, its file name with its directory as a new root;
+/// - otherwise a name looked up in each `-I` root, in order.
+fn resolve(arg: &Path, import_paths: &[PathBuf], roots: &mut Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    if arg.is_dir() {
+        if !roots.iter().any(|r| r == arg) {
+            roots.push(arg.to_path_buf());
+        }
+        let found = protos_under(arg)?;
+        if found.is_empty() {
+            return Err(anyhow!("{} holds no .proto files", arg.display()));
+        }
+        return found
+            .iter()
+            .map(|file| {
+                roots
+                    .iter()
+                    .find_map(|root| name_under(file, root))
+                    .with_context(|| format!("{} is not under {}", file.display(), arg.display()))
+            })
+            .collect();
+    }
+    if arg.is_file() {
+        if let Some(name) = roots.iter().find_map(|root| name_under(arg, root)) {
+            return Ok(vec![name]);
+        }
+        let dir = match arg.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        roots.push(dir);
+        let name = arg.file_name().context("a --proto path has no file name")?;
+        return Ok(vec![PathBuf::from(name)]);
+    }
+    if arg.is_relative()
+        && let Some(_) = import_paths.iter().find(|root| root.join(arg).is_file())
+    {
+        return Ok(vec![arg.to_path_buf()]);
+    }
+    if import_paths.is_empty() {
+        return Err(hinted(
+            format!("cannot read {}: no such file", arg.display()),
+            "to name a file relative to an import root, pass the root with -I",
+        ));
+    }
+    let searched: Vec<String> = import_paths
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    Err(anyhow!(
+        "cannot find {}: no such file, nor under any import root (searched {})",
+        arg.display(),
+        searched.join(", ")
+    ))
+}
+
 /// The file's name relative to `root`, when it lies under it.
 fn name_under(file: &Path, root: &Path) -> Option<PathBuf> {
     if let Ok(rest) = file.strip_prefix(root) {
@@ -101,4 +163,29 @@ fn name_under(file: &Path, root: &Path) -> Option<PathBuf> {
     let file = file.canonicalize().ok()?;
     let root = root.canonicalize().ok()?;
     file.strip_prefix(root).ok().map(Path::to_path_buf)
+}
+
+/// Every .proto file under `dir`, recursively, sorted by path. Symbolic
+/// links to directories are not followed (a link cycle must not loop).
+fn protos_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "proto") && path.is_file() {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }

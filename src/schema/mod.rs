@@ -7,6 +7,7 @@
 mod any;
 mod diagnostic;
 mod export;
+mod extensions;
 mod fastload;
 mod files;
 mod reflection;
@@ -14,6 +15,7 @@ mod reflection;
 mod roundtrip;
 mod symbol;
 mod third_party;
+mod validate;
 
 use std::path::Path;
 
@@ -119,6 +121,9 @@ impl Schema {
         let Some(files) = reflection.file_containing_symbol(symbol, &known).await? else {
             return Ok(false);
         };
+        validate::files(&files, Some(&self.pool))
+            .and_then(|()| validate::ready_for_pool(&files))
+            .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
         self.pool
             .add_file_descriptor_protos(files)
             .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
@@ -176,6 +181,7 @@ impl Schema {
             }
         }
         if let Some(found) = symbol::find(&self.pool, &name) {
+            let found = self.with_extensions(found).await?;
             self.record(found.file().name());
             return Ok(found);
         }
@@ -258,6 +264,12 @@ impl Schema {
     pub async fn method(&mut self, name: &MethodName) -> Result<MethodDescriptor> {
         let service = self.find_service(&name.service, Some(&name.method)).await?;
         if let Some(method) = service.methods().find(|m| m.name() == name.method) {
+            if self
+                .fetch_extensions(&[method.input(), method.output()])
+                .await?
+            {
+                return self.find_method_again(&method);
+            }
             return Ok(method);
         }
         let methods: Vec<String> = service.methods().map(|m| m.name().to_string()).collect();

@@ -132,6 +132,56 @@ impl Reflection {
         self.complete(files, known).await.map(Some)
     }
 
+    /// The numbers of every extension of each of `messages` the server
+    /// knows, asked all at once. Empty for a message when the server cannot
+    /// say (not every reflection service answers this): its extensions are
+    /// then simply not known.
+    pub async fn extension_numbers(&mut self, messages: &[String]) -> Result<Vec<Vec<i32>>> {
+        let requests = messages
+            .iter()
+            .map(|m| MessageRequest::AllExtensionNumbersOfType(m.clone()))
+            .collect();
+        Ok(self
+            .exchange(requests)
+            .await?
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(MessageResponse::AllExtensionNumbersResponse(numbers)) => {
+                    numbers.extension_number
+                }
+                _ => Vec::new(),
+            })
+            .collect())
+    }
+
+    /// The files that define the extensions (message, number), asked all at
+    /// once, with their imports the pool lacks (`known`). Extensions the
+    /// server cannot place are left out.
+    pub async fn files_containing_extensions(
+        &mut self,
+        extensions: &[(String, i32)],
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<FileDescriptorProto>> {
+        let requests = extensions
+            .iter()
+            .map(|(message, number)| {
+                MessageRequest::FileContainingExtension(
+                    tonic_reflection::pb::v1::ExtensionRequest {
+                        containing_type: message.clone(),
+                        extension_number: *number,
+                    },
+                )
+            })
+            .collect();
+        let mut files = Vec::new();
+        for answer in self.exchange(requests).await? {
+            if let Ok(MessageResponse::FileDescriptorResponse(found)) = answer {
+                files.extend(decode_files(&found.file_descriptor_proto)?);
+            }
+        }
+        self.complete(files, known).await
+    }
+
     /// Adds the missing imports of `files`, asking for all of one round's
     /// files at once. Some servers send the whole closure with the first
     /// answer, others only the defining file.
@@ -146,9 +196,20 @@ impl Reflection {
         loop {
             while let Some(file) = pending.pop_front() {
                 let name = file.name().to_string();
-                if let std::collections::hash_map::Entry::Vacant(slot) = have.entry(name) {
-                    order.push(slot.key().clone());
-                    slot.insert(file);
+                match have.entry(name) {
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        order.push(slot.key().clone());
+                        slot.insert(file);
+                    }
+                    // The same file again is harmless; two different files
+                    // of one name cannot both be right.
+                    std::collections::hash_map::Entry::Occupied(slot) if *slot.get() != file => {
+                        return Err(anyhow!(
+                            "reflection sent two different files named '{}'",
+                            slot.key()
+                        ));
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {}
                 }
             }
             let mut missing: Vec<String> = Vec::new();

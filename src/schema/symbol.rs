@@ -2,8 +2,8 @@
 //! (nested too), enums, enum values and fields, found by full name.
 
 use prost_reflect::{
-    DescriptorPool, EnumDescriptor, EnumValueDescriptor, FieldDescriptor, FileDescriptor,
-    MessageDescriptor, MethodDescriptor, ServiceDescriptor,
+    DescriptorPool, EnumDescriptor, EnumValueDescriptor, ExtensionDescriptor, FieldDescriptor,
+    FileDescriptor, MessageDescriptor, MethodDescriptor, ServiceDescriptor,
 };
 
 /// A named descriptor.
@@ -15,6 +15,7 @@ pub enum Symbol {
     Enum(EnumDescriptor),
     EnumValue(EnumValueDescriptor),
     Field(FieldDescriptor),
+    Extension(ExtensionDescriptor),
 }
 
 impl Symbol {
@@ -27,6 +28,7 @@ impl Symbol {
             Symbol::Enum(e) => e.parent_file(),
             Symbol::EnumValue(v) => v.parent_enum().parent_file(),
             Symbol::Field(f) => f.parent_message().parent_file(),
+            Symbol::Extension(e) => e.parent_file(),
         }
     }
 
@@ -38,6 +40,7 @@ impl Symbol {
             Symbol::Enum(e) => e.full_name(),
             Symbol::EnumValue(v) => v.full_name(),
             Symbol::Field(f) => f.full_name(),
+            Symbol::Extension(e) => e.full_name(),
         }
     }
 
@@ -50,6 +53,7 @@ impl Symbol {
             Symbol::Enum(_) => "enum",
             Symbol::EnumValue(_) => "enum value",
             Symbol::Field(_) => "field",
+            Symbol::Extension(_) => "extension",
         }
     }
 }
@@ -75,6 +79,9 @@ pub fn find(pool: &DescriptorPool, name: &str) -> Option<Symbol> {
     }
     if let Some(e) = pool.get_enum_by_name(name) {
         return Some(Symbol::Enum(e));
+    }
+    if let Some(e) = pool.get_extension_by_name(name) {
+        return Some(Symbol::Extension(e));
     }
     let (parent, leaf) = name.rsplit_once('.')?;
     if let Some(service) = pool.get_service_by_name(parent) {
@@ -113,6 +120,7 @@ pub fn names(pool: &DescriptorPool) -> Vec<String> {
             .map(|m| m.full_name().to_string()),
     );
     names.extend(pool.all_enums().map(|e| e.full_name().to_string()));
+    names.extend(pool.all_extensions().map(|e| e.full_name().to_string()));
     names
 }
 

@@ -9,6 +9,7 @@ mod completion;
 mod core;
 mod discovery;
 mod reliability;
+mod schemas;
 mod scripting;
 mod tls;
 mod wire;

@@ -1,0 +1,195 @@
+//! proto2 extensions by reflection: a file that extends a message need not
+//! be imported by the file that defines it, so fetching a service's files
+//! does not bring its extensions. For every message type a call or a
+//! `describe` reaches that declares extension ranges, the server is asked
+//! for the extension numbers it knows (`all_extension_numbers_of_type`)
+//! and for the file of each one the pool lacks (`file_containing_extension`).
+//! Then `"[pkg.ext]"` keys parse on input and print on output. An extension
+//! named in the input that this did not bring (a server that does not
+//! answer `all_extension_numbers_of_type`) is asked for by name.
+
+use std::collections::HashSet;
+
+use anyhow::{Result, anyhow};
+use prost_reflect::{Kind, MessageDescriptor};
+
+use super::Schema;
+use super::symbol::{self, Symbol};
+
+impl Schema {
+    /// Fetches the extensions the server knows of every extendable message
+    /// type reachable from `roots`. True when the pool grew, so descriptors
+    /// taken from it before are stale.
+    pub(super) async fn fetch_extensions(&mut self, roots: &[MessageDescriptor]) -> Result<bool> {
+        let Some(reflection) = self.reflection.as_mut() else {
+            return Ok(false);
+        };
+        let extendable = extendable_types(roots);
+        if extendable.is_empty() {
+            return Ok(false);
+        }
+        let numbers = reflection.extension_numbers(&extendable).await?;
+        let mut missing: Vec<(String, i32)> = Vec::new();
+        for (name, numbers) in extendable.iter().zip(numbers) {
+            let Some(message) = self.pool.get_message_by_name(name) else {
+                continue;
+            };
+            let have: HashSet<u32> = message.extensions().map(|e| e.number()).collect();
+            missing.extend(
+                numbers
+                    .into_iter()
+                    .filter(|&n| n > 0 && !have.contains(&(n as u32)))
+                    .map(|n| (name.clone(), n)),
+            );
+        }
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        let pool = &self.pool;
+        let known = |file: &str| pool.get_file_by_name(file).is_some();
+        let files = reflection
+            .files_containing_extensions(&missing, &known)
+            .await?;
+        if files.is_empty() {
+            return Ok(false);
+        }
+        let what = &missing[0].0;
+        super::validate::files(&files, Some(&self.pool))
+            .and_then(|()| super::validate::ready_for_pool(&files))
+            .map_err(|err| anyhow!("reflection sent an invalid schema for {what}: {err}"))?;
+        let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
+        self.pool
+            .add_file_descriptor_protos(files)
+            .map_err(|err| anyhow!("reflection sent an invalid schema for {what}: {err}"))?;
+        for file in names {
+            self.record(&file);
+        }
+        Ok(true)
+    }
+}
+
+/// The full names of the message types reachable from `roots` (through
+/// message fields) that declare extension ranges, in the order met.
+fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<MessageDescriptor> = roots.to_vec();
+    let mut found = Vec::new();
+    while let Some(message) = stack.pop() {
+        if !seen.insert(message.full_name().to_string()) {
+            continue;
+        }
+        if !message.descriptor_proto().extension_range.is_empty() {
+            found.push(message.full_name().to_string());
+        }
+        for field in message.fields() {
+            if let Kind::Message(inner) = field.kind() {
+                stack.push(inner);
+            }
+        }
+    }
+    found
+}
+
+impl Schema {
+    /// `method` as the grown pool has it.
+    pub(super) fn find_method_again(
+        &self,
+        method: &prost_reflect::MethodDescriptor,
+    ) -> Result<prost_reflect::MethodDescriptor> {
+        self.pool
+            .get_service_by_name(method.parent_service().full_name())
+            .and_then(|s| s.methods().find(|m| m.name() == method.name()))
+            .ok_or_else(|| anyhow!("{} vanished from the schema", method.full_name()))
+    }
+}
+
+impl Schema {
+    /// A message symbol with the extensions the server knows of it, so that
+    /// `describe` can show them; any other symbol as it is.
+    pub(super) async fn with_extensions(&mut self, found: Symbol) -> Result<Symbol> {
+        let Symbol::Message(message) = &found else {
+            return Ok(found);
+        };
+        if !self.fetch_extensions(std::slice::from_ref(message)).await? {
+            return Ok(found);
+        }
+        let name = message.full_name().to_string();
+        Ok(symbol::find(&self.pool, &name).unwrap_or(found))
+    }
+}
+
+impl Schema {
+    /// Fetches, by name, the extensions a JSON input names (`"[pkg.ext]"`
+    /// keys) that the pool lacks. True when the pool grew.
+    pub async fn fetch_named_extensions(&mut self, json: &[u8]) -> Result<bool> {
+        if self.reflection.is_none() {
+            return Ok(false);
+        }
+        let mut grew = false;
+        for name in names_in_json(json) {
+            if self.pool.get_extension_by_name(&name).is_some() {
+                continue;
+            }
+            let reflection = self.reflection.as_mut().expect("checked above");
+            let pool = &self.pool;
+            let known = |file: &str| pool.get_file_by_name(file).is_some();
+            let Some(files) = reflection.file_containing_symbol(&name, &known).await? else {
+                continue;
+            };
+            super::validate::files(&files, Some(&self.pool))
+                .and_then(|()| super::validate::ready_for_pool(&files))
+                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
+            let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
+            self.pool
+                .add_file_descriptor_protos(files)
+                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
+            for file in names {
+                self.record(&file);
+            }
+            grew = true;
+        }
+        Ok(grew)
+    }
+}
+
+/// The extension names in every `"[pkg.ext]"` key of a JSON input. Cheap
+/// when there is none: the bytes are only parsed when they contain `"[`.
+fn names_in_json(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    if memchr::memmem::find(bytes, b"\"[").is_none() {
+        return out;
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return out;
+    };
+    let mut stack = vec![&value];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if let Some(name) = key.strip_prefix('[').and_then(|k| k.strip_suffix(']'))
+                        && !out.iter().any(|n| n == name)
+                    {
+                        out.push(name.to_string());
+                    }
+                    stack.push(inner);
+                }
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn extension_names_are_found_in_json_keys() {
+        let json = br#"{"a": 1, "[p.x]": {"[p.y]": [{"[p.x]": 2}]}, "s": "[p.z]"}"#;
+        let mut names = super::names_in_json(json);
+        names.sort();
+        assert_eq!(names, ["p.x", "p.y"]);
+        assert!(super::names_in_json(br#"{"a": "b"}"#).is_empty());
+    }
+}
