@@ -28,6 +28,9 @@ use crate::verbose::Verbose;
 
 /// Runs the call under `--max-time`, which covers connect, schema and call.
 pub async fn run(args: CallArgs) -> Result<()> {
+    if args.each.each {
+        return super::each::run(args).await;
+    }
     transport::within(args.conn.max_time(), call(args)).await
 }
 
