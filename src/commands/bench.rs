@@ -8,6 +8,7 @@
 //! at once, prints the report of what finished, and exits 130.
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -114,7 +115,6 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     if let Some(csv) = csv {
         csv.into_inner().flush()?;
     }
-    use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(report.as_bytes())
