@@ -466,3 +466,44 @@ fn bench_latency_counts_from_when_calls_were_due() {
         "max should be about the freeze: {report}"
     );
 }
+
+/// A server stream is one call, and its messages are counted; a bidi
+/// stream sends every message of DATA (one reply each).
+#[test]
+fn bench_counts_streams_and_their_messages() {
+    let server = Server::bundled();
+    let out = run(&[
+        "bench",
+        &server.addr,
+        "helloworld.Greeter/SayHelloStreamReply",
+        "-n",
+        "10",
+        "-c",
+        "3",
+        "{\"name\":\"a\"}",
+    ]);
+    out.ok();
+    assert!(
+        out.stdout.contains("Requests:   10 (10 ok, 0 errors)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Messages:   30 ("), "{}", out.stdout);
+    let out = run(&[
+        "bench",
+        &server.addr,
+        "helloworld.Greeter/SayHelloBidiStream",
+        "-n",
+        "10",
+        "-c",
+        "3",
+        "{\"name\":\"a\"}{\"name\":\"b\"}",
+    ]);
+    out.ok();
+    assert!(
+        out.stdout.contains("Requests:   10 (10 ok, 0 errors)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Messages:   20 ("), "{}", out.stdout);
+}
