@@ -507,3 +507,30 @@ fn bench_counts_streams_and_their_messages() {
     );
     assert!(out.stdout.contains("Messages:   20 ("), "{}", out.stdout);
 }
+
+/// On a terminal a live progress line runs (on stderr) before the report;
+/// in a pipe there is none.
+#[test]
+fn bench_progress_line_only_on_a_terminal() {
+    let server = Server::bundled();
+    let args = ["bench", &server.addr, HELLO, "-z", "1200ms", "-c", "2"];
+    let line: Vec<String> = std::iter::once(crate::util::bin().display().to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|word| format!("'{word}'"))
+        .collect();
+    let out = Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .output()
+        .expect("script (util-linux) runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains(" calls, "), "no progress line:\n{shown}");
+    assert!(shown.contains(" errors"), "no progress line:\n{shown}");
+    assert!(shown.contains("Summary:"), "no report:\n{shown}");
+
+    let out = run(&args);
+    assert_eq!(out.ok().stderr, "");
+    assert!(out.stdout.starts_with("Summary:"), "{}", out.stdout);
+}
