@@ -68,11 +68,6 @@ impl Engine {
         &self.method
     }
 
-    /// How many connections the calls are spread over.
-    pub fn connections(&self) -> usize {
-        self.pool.len()
-    }
-
     /// Runs one call on connection `conn` (modulo the pool's size) with these
     /// requests (the stream half-closes after the last), to its end. With
     /// `events`, every event but the end is sent there as it happens; a
