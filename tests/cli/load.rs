@@ -109,6 +109,35 @@ fn each_failure_prints_its_index_and_the_run_goes_on() {
         "ERROR: call 0: NotFound: gone\nERROR: call 1: NotFound: gone\n\
          ERROR: call 2: NotFound: gone\nERROR: call 3: NotFound: gone\n"
     );
+    // --error-format json: one object per failed call, with its index.
+    let out = run_with_stdin(
+        &[
+            "call",
+            "--each",
+            "--error-format",
+            "json",
+            &server.addr,
+            HELLO,
+            "@-",
+            "-H",
+            "x-grpcx-fail: NOT_FOUND",
+            "-H",
+            "x-grpcx-fail-message: gone",
+        ],
+        "{}\n{}\n",
+    );
+    out.code(69);
+    let errors: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{}", out.stderr);
+    for (i, error) in errors.iter().enumerate() {
+        assert_eq!(error["call"], i);
+        assert_eq!(error["code"], "NOT_FOUND");
+        assert_eq!(error["message"], "gone");
+    }
 }
 
 /// A response over --max-msg-size fails one call (ResourceExhausted, 72)
