@@ -285,7 +285,7 @@ async fn receive<F: Future<Output = Result<()>>>(
 /// Prints one response. A type that can hold an Any is decoded here, so
 /// that the types its Anys name can be fetched first; the rest go to the
 /// printer as wire bytes.
-async fn print(
+pub(crate) async fn print(
     output: &MessageDescriptor,
     bytes: &[u8],
     has_any: bool,

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
-use prost_reflect::{DescriptorPool, DeserializeOptions, MessageDescriptor};
-use tokio::sync::mpsc;
+use prost_reflect::{DeserializeOptions, MessageDescriptor};
 use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{Mutex, mpsc};
 
 use crate::cli::CallArgs;
 use crate::engine::scheduler::{self, Slot};
@@ -82,7 +82,9 @@ async fn each(args: CallArgs) -> Result<()> {
     ));
     let limit = args.each.concurrency as usize;
     let (order_tx, order_rx) = mpsc::channel(limit);
-    let pool = schema.pool().clone();
+    // Shared: the input side fetches the types its Anys name, the printer
+    // those of the responses' Anys and of status details.
+    let schema = Mutex::new(schema);
 
     let mut input_type = method.input();
     let parse_options = DeserializeOptions::new().deny_unknown_fields(!args.allow_unknown_fields);
@@ -93,13 +95,21 @@ async fn each(args: CallArgs) -> Result<()> {
             // The splitter stops after an error: this is the last value.
             Err(err) => return Some((usize::MAX, Err(err))),
         };
+        // Locked only to parse, never while the input is awaited.
+        let mut schema = schema.lock().await;
         let message = parse(&chunk, &mut input_type, &mut schema, &parse_options).await;
         Some((index, message.map(|message| vec![message])))
     };
     let produce = scheduler::ordered(engine, limit, next, order_tx);
     let mut printer = Printer::new(&args.output);
     let output = method.output();
-    let print = print(order_rx, &mut printer, &output, &pool, args.each.fail_fast);
+    let print = print(
+        order_rx,
+        &mut printer,
+        &output,
+        &schema,
+        args.each.fail_fast,
+    );
     // The printer decides the end: it may stop early (--fail-fast) while the
     // input is still open.
     tokio::pin!(produce, print);
@@ -137,7 +147,7 @@ async fn print(
     mut order: mpsc::Receiver<Slot<anyhow::Error>>,
     printer: &mut Printer,
     output: &MessageDescriptor,
-    pool: &DescriptorPool,
+    schema: &Mutex<Schema>,
     fail_fast: bool,
 ) -> Result<()> {
     let mut first_failure = None;
@@ -163,11 +173,11 @@ async fn print(
             }
             Slot::Call(index, events) => {
                 printer.set_call(Some(index));
-                let status = print_call(events, printer, output).await?;
+                let status = print_call(events, printer, output, schema).await?;
                 if status.code() == tonic::Code::Ok {
                     None
                 } else {
-                    let details = status::details(&status, Some(pool));
+                    let details = status::details(&status, Some(schema.lock().await.pool()));
                     printer.trailers(status.metadata())?;
                     printer.status(&status, &details)?;
                     printer.flush()?;
@@ -196,7 +206,9 @@ async fn print_call(
     mut events: mpsc::Receiver<Event>,
     printer: &mut Printer,
     output: &MessageDescriptor,
+    schema: &Mutex<Schema>,
 ) -> Result<tonic::Status> {
+    let has_any = schema::may_contain_any(output);
     loop {
         let event = match events.try_recv() {
             Ok(event) => event,
@@ -213,7 +225,10 @@ async fn print_call(
         };
         match event {
             Event::Headers(headers) => printer.headers(&headers)?,
-            Event::Message(bytes) => printer.wire_message(output, &bytes)?,
+            // As `call` prints it: fetching the types of its Anys first.
+            Event::Message(bytes) => {
+                super::call::print(output, &bytes, has_any, schema, printer).await?
+            }
             Event::Trailers(trailers) => {
                 printer.trailers(&trailers)?;
                 printer.status(&tonic::Status::ok(""), &[])?;

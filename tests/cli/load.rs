@@ -190,19 +190,22 @@ fn each_exits_with_the_first_failure_in_input_order() {
     out.stderr_has("ERROR: call 1: ResourceExhausted");
 }
 
-/// `tail -f ids | grpcx call --each`: each value is called and printed
-/// while stdin is still open.
-#[test]
-fn each_reads_stdin_as_it_arrives() {
-    let server = Server::bundled();
+/// grpcx with stdin to write to and stdout read line by line on a thread.
+fn interactive(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = grpcx_std()
-        .args(["call", "--each", &server.addr, HELLO, "@-"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -210,6 +213,15 @@ fn each_reads_stdin_as_it_arrives() {
             let _ = tx.send(line.unwrap());
         }
     });
+    (child, stdin, rx)
+}
+
+/// `tail -f ids | grpcx call --each`: each value is called and printed
+/// while stdin is still open.
+#[test]
+fn each_reads_stdin_as_it_arrives() {
+    let server = Server::bundled();
+    let (mut child, mut stdin, rx) = interactive(&["call", "--each", &server.addr, HELLO, "@-"]);
     for name in ["one", "two", "three"] {
         writeln!(stdin, "{{\"name\":\"{name}\"}}").unwrap();
         stdin.flush().unwrap();
@@ -565,4 +577,33 @@ fn bench_progress_line_only_on_a_terminal() {
     let out = run(&args);
     assert_eq!(out.ok().stderr, "");
     assert!(out.stdout.starts_with("Summary:"), "{}", out.stdout);
+}
+
+/// Anys in requests and responses resolve by reflection as in a single
+/// call, while stdin is still open (the input side, waiting, holds no lock
+/// on the schema the printer needs).
+#[test]
+fn each_resolves_anys_while_stdin_is_open() {
+    let server = Server::bundled();
+    let (mut child, mut stdin, rx) = interactive(&[
+        "call",
+        "--each",
+        "--concurrency",
+        "2",
+        &server.addr,
+        "grpcx.test.v1.Echo/Echo",
+        "@-",
+    ]);
+    for stars in [1, 2] {
+        let any = json!({"@type": "type.googleapis.com/grpcx.test.v1.Note", "text": "hi", "stars": stars});
+        writeln!(stdin, "{}", json!({ "wAny": any })).unwrap();
+        stdin.flush().unwrap();
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no echo of message {stars} while stdin is open"));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value, json!({ "wAny": any }));
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
 }
