@@ -35,6 +35,19 @@ Exit codes:
 With --error-format json, a status is one line on stderr:
   {\"code\":\"NOT_FOUND\",\"codeNumber\":5,\"message\":\"…\",\"details\":[…]}";
 
+const BENCH_NOTES: &str = "\
+In bench, --max-time is each call's deadline (a call past it counts as
+DEADLINE_EXCEEDED), not the run's; -n or -z bound the run.
+
+Exit codes: 0 when the run completed, whatever the server answered; 130 on
+Ctrl-C (after the report of what finished); 1, 2 or 64+N as for `call` when
+the run cannot start (bad input, usage, connection).
+
+The --format json report:
+  {\"requests\",\"ok\",\"errors\",\"duration_s\",\"rps\",
+   \"latency_ms\":{\"min\",\"mean\",\"p50\",\"p90\",\"p95\",\"p99\",\"p999\",\"max\"},
+   \"status\":{\"OK\":n,\"UNAVAILABLE\":m,...}}";
+
 /// A fast, pipeline-friendly gRPC client.
 ///
 /// Calls any method of any gRPC server without generated code. The schema
@@ -72,6 +85,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load-test a method: many calls over a pool of connections, closed
     /// (-c in flight) or open (--rate per second), with a latency report.
+    #[command(after_help = BENCH_NOTES)]
     Bench(BenchArgs),
     /// A one-command tour: starts the bundled server and calls it.
     Demo,
