@@ -32,6 +32,7 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "call" -d 'Call a method
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -60,6 +61,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l color -d 'Colour JS
 always\t''
 never\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset-out -d 'Write the schema the call used (the method, the types named by Anys, and every file they import) to FILE as a FileDescriptorSet. It is written once the method is resolved, so a failing call still writes it, and again at the end if Any types were fetched meanwhile' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l concurrency -d 'With --each: how many calls are in flight at once' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l allow-unknown-fields -d 'Ignore request fields the schema does not know, instead of failing'
@@ -73,6 +75,8 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto-names -d 'Pri
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l int64-as-number -d 'Print 64-bit integers as JSON numbers instead of strings'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l enum-as-number -d 'Print enum values as numbers instead of names'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l envelope -d 'Print every event of the call as one tagged JSON object per line: {"headers":…}, {"message":…} for each message, {"trailers":…}, and last {"status":{"code","codeNumber","message","details"}}'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l each -d 'Make one call per JSON value of the input (unary and server-streaming methods), all over one connection, printing the results in input order. A failed call prints `ERROR: call I: ...` and the run goes on'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l fail-fast -d 'With --each: stop at the first failed call'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protoset-out -d 'Write the listed services\' schema, with every file it imports, to FILE as a FileDescriptorSet (for a later --protoset)' -r -F
@@ -141,6 +145,42 @@ json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l no-reflection -d 'Do not serve the reflection service'
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s d -l data -d 'The requests, as DATA above' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s c -l concurrency -d 'Calls in flight at once (with --rate: at most this many)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l connections -d 'HTTP/2 connections the calls are spread over' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s n -l requests -d 'Stop after N calls (not counting --warmup)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s z -l duration -d 'Stop after this long, as in 30s, 500ms, 2m (default 10s when -n is not given)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l rate -d 'Open model: start R calls per second, whatever the server\'s pace. Latency counts from when each call was due, so a stalled server shows in it; calls that had to wait for a free slot are counted' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l warmup -d 'Run this long first without counting (as in 2s)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l format -d 'The report: `text` (summary, histogram, statuses), `json` (one object), or `csv` (one row per finished call: start_s, latency_ms, status)' -r -f -a "text\t''
+json\t''
+csv\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l allow-unknown-fields -d 'Ignore request fields the schema does not know, instead of failing'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -s h -l help -d 'Print help'
@@ -149,13 +189,14 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -l error-format
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 
 # Services and methods from the server (reflection) or the --proto/--protoset
 # files on the line, by `grpcx __complete`; everything else from the rules above.

@@ -36,6 +36,12 @@ pub struct BrokenPipe;
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// Errors already printed, one per failed call of `call --each`; only the
+/// exit code is left to give.
+#[derive(Debug, thiserror::Error)]
+#[error("already reported")]
+pub struct Reported(pub u8);
+
 /// The decoded details of a [`StatusError`], attached as context by the
 /// caller that had the schema to decode them with.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +58,11 @@ static FORMAT: OnceLock<ErrorFormat> = OnceLock::new();
 /// Sets how [`report`] prints errors (once, from `main`).
 pub fn set_format(format: ErrorFormat) {
     let _ = FORMAT.set(format);
+}
+
+/// True when `--error-format json` was asked for.
+pub fn is_json() -> bool {
+    FORMAT.get() == Some(&ErrorFormat::Json)
 }
 
 /// An error with a line of advice the user can act on.
@@ -105,6 +116,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         0
     } else if err.is::<Interrupted>() {
         130
+    } else if let Some(Reported(code)) = err.downcast_ref() {
+        *code
     } else {
         1
     }
@@ -115,7 +128,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// reporting must never panic.
 pub fn report(err: &anyhow::Error) -> ExitCode {
     let code = exit_code(err);
-    if err.is::<BrokenPipe>() || err.is::<Interrupted>() {
+    if err.is::<BrokenPipe>() || err.is::<Interrupted>() || err.is::<Reported>() {
         return ExitCode::from(code);
     }
     let json = FORMAT.get() == Some(&ErrorFormat::Json);

@@ -7,11 +7,13 @@ pub mod cli;
 pub mod codec;
 pub mod commands;
 pub mod describe;
+pub mod engine;
 pub mod error;
 pub mod input;
 pub mod invoke;
 pub mod metadata;
 pub mod output;
+pub mod report;
 pub mod required;
 pub mod schema;
 pub mod server;
@@ -54,6 +56,8 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::List(args) => interruptible(commands::list::run(args)).await,
         Command::Describe(args) => interruptible(commands::describe::run(args)).await,
         Command::Serve(args) => server::run(args).await,
+        // Bench handles Ctrl-C itself: it prints the report of what finished.
+        Command::Bench(args) => commands::bench::run(args).await,
         Command::Demo => commands::demo::run().await,
         Command::Completions(args) => commands::completions::print(args),
         Command::Complete(args) => commands::completions::complete(args).await,

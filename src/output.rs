@@ -50,6 +50,8 @@ pub struct Printer {
     text_options: FormatOptions,
     scratch: Vec<u8>,
     printed: usize,
+    /// With `call --each`, the index every envelope event carries.
+    call: Option<usize>,
 }
 
 impl Printer {
@@ -98,6 +100,7 @@ impl Printer {
                 .expand_any(true),
             scratch: Vec::with_capacity(1024),
             printed: 0,
+            call: None,
         }
     }
 
@@ -123,7 +126,9 @@ impl Printer {
             _ if self.envelope => match self.plans.json(desc, bytes) {
                 Some(json) => {
                     let mut ser = serde_json::Serializer::new(&mut self.scratch);
-                    Tagged("message", &json).serialize(&mut ser).is_ok()
+                    Tagged("message", &json, self.call)
+                        .serialize(&mut ser)
+                        .is_ok()
                 }
                 None => false,
             },
@@ -177,7 +182,9 @@ impl Printer {
         let body = WithOptions(message, &self.options);
         if self.envelope {
             let mut ser = serde_json::Serializer::new(&mut self.scratch);
-            Tagged("message", &body).serialize(&mut ser).map_err(fail)?;
+            Tagged("message", &body, self.call)
+                .serialize(&mut ser)
+                .map_err(fail)?;
         } else {
             match self.style {
                 Style::PrettyJson => {
@@ -232,7 +239,7 @@ impl Printer {
         }
         self.scratch.clear();
         let mut ser = serde_json::Serializer::new(&mut self.scratch);
-        Tagged(tag, &Metadata(map))
+        Tagged(tag, &Metadata(map), self.call)
             .serialize(&mut ser)
             .expect("metadata serializes");
         self.scratch.push(b'\n');
@@ -244,8 +251,21 @@ impl Printer {
         if !self.envelope {
             return Ok(());
         }
-        let line = format!("{{\"status\":{}}}\n", status::to_json(status, details));
+        let call = match self.call {
+            Some(call) => format!("\"call\":{call},"),
+            None => String::new(),
+        };
+        let line = format!(
+            "{{{call}\"status\":{}}}\n",
+            status::to_json(status, details)
+        );
         self.out.write_all(line.as_bytes()).map_err(stdout_error)
+    }
+
+    /// Tags every following envelope event with `"call": index` (`call
+    /// --each`), or with nothing.
+    pub fn set_call(&mut self, call: Option<usize>) {
+        self.call = call;
     }
 
     /// Writes one line of plain text (names, for `list`).
@@ -285,12 +305,16 @@ impl Serialize for WithOptions<'_> {
     }
 }
 
-/// `{"tag": value}`: one envelope event.
-struct Tagged<'a, T>(&'static str, &'a T);
+/// `{"tag": value}`: one envelope event, led by `"call": i` under
+/// `call --each`.
+struct Tagged<'a, T>(&'static str, &'a T, Option<usize>);
 
 impl<T: Serialize> Serialize for Tagged<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
+        let mut map = serializer.serialize_map(Some(1 + self.2.is_some() as usize))?;
+        if let Some(call) = self.2 {
+            map.serialize_entry("call", &call)?;
+        }
         map.serialize_entry(self.0, self.1)?;
         map.end()
     }

@@ -28,6 +28,9 @@ use crate::verbose::Verbose;
 
 /// Runs the call under `--max-time`, which covers connect, schema and call.
 pub async fn run(args: CallArgs) -> Result<()> {
+    if args.each.each {
+        return super::each::run(args).await;
+    }
     transport::within(args.conn.max_time(), call(args)).await
 }
 
@@ -289,7 +292,7 @@ async fn receive<F: Future<Output = Result<()>>>(
 /// Prints one response. A type that can hold an Any is decoded here, so
 /// that the types its Anys name can be fetched first; the rest go to the
 /// printer as wire bytes.
-async fn print(
+pub(crate) async fn print(
     output: &MessageDescriptor,
     bytes: &[u8],
     has_any: bool,

@@ -172,7 +172,7 @@ impl Spot {
         let sub = root.find_subcommand(&name)?;
         let before = positionals(sub, &words[sub_index + 1..]);
         let (placeholder, services_only) = match name.as_str() {
-            "call" if before.len() == 1 => ("a.B/C", false),
+            "call" | "bench" if before.len() == 1 => ("a.B/C", false),
             "list" if before.len() == 1 => ("a.B", true),
             _ => return None,
         };
@@ -262,6 +262,7 @@ fn split_words(line: &str) -> Vec<String> {
 async fn candidates(spot: &Spot) -> Result<Vec<String>> {
     let (target, schema_args, conn) = match &spot.command {
         Command::Call(args) => (Some(args.target.clone()), &args.schema, &args.conn),
+        Command::Bench(args) => (Some(args.target.clone()), &args.schema, &args.conn),
         Command::List(args) => (args.target.clone(), &args.schema, &args.conn),
         _ => return Ok(Vec::new()),
     };

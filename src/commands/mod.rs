@@ -1,9 +1,11 @@
 //! One module per subcommand; each turns its plain args into live objects
 //! and runs.
 
+pub mod bench;
 pub mod call;
 pub mod completions;
 pub mod demo;
 pub mod describe;
+pub mod each;
 pub mod generate;
 pub mod list;

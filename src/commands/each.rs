@@ -1,0 +1,270 @@
+//! `grpcx call --each`: one call per JSON value of the input, all over one
+//! connection and one schema resolution, at most `--concurrency` at once,
+//! printed in input order.
+//!
+//! The engine runs the calls (`engine::scheduler::ordered`); this file
+//! turns input values into requests and prints each call's events as the
+//! plain `call` does, plus `"call": i` under `--envelope`. A failed call
+//! prints `ERROR: call I: ...` on stderr and the run goes on; the exit code
+//! is the first failure's in input order.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Result, anyhow};
+use prost_reflect::{DeserializeOptions, MessageDescriptor};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{Mutex, mpsc};
+
+use crate::cli::CallArgs;
+use crate::engine::scheduler::{self, Slot};
+use crate::engine::{Engine, Event, Pool};
+use crate::error::{self, Reported, UsageError};
+use crate::input::{self, DataSource};
+use crate::invoke::CallOptions;
+use crate::metadata::RequestMetadata;
+use crate::output::Printer;
+use crate::schema::{self, MethodName, Schema};
+use crate::status;
+use crate::transport::{self, Target};
+use crate::verbose::Verbose;
+
+/// Runs the calls under `--max-time`, which covers the whole run.
+pub async fn run(args: CallArgs) -> Result<()> {
+    transport::within(args.conn.max_time(), each(args)).await
+}
+
+async fn each(args: CallArgs) -> Result<()> {
+    let deadline = args.conn.max_time().map(|limit| Instant::now() + limit);
+    let verbose = Verbose::new(args.conn.verbose);
+    let target = Target::parse(&args.target)?;
+    let name = MethodName::parse(&args.method)?;
+    let metadata = RequestMetadata::from_args(&args.conn)?;
+    let Some(data) = args.data() else {
+        return Err(UsageError(
+            "--each makes one call per JSON value of DATA: give DATA, @file, or @- for stdin"
+                .into(),
+        )
+        .into());
+    };
+    // Reading starts now, and goes on as the input arrives (`tail -f | ...`).
+    let mut chunks = DataSource::from_arg(data).spawn()?;
+    let channel = transport::connect(&target, &args.conn).await?;
+    verbose.phase("connect", &transport::describe(&target, &args.conn));
+    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
+        .with_max_message_size(args.conn.max_msg_size);
+    let method = schema.method(&name).await?;
+    if let Some(path) = &args.protoset_out {
+        schema.write_protoset(path)?;
+    }
+    if method.is_client_streaming() {
+        let kind = if method.is_server_streaming() {
+            "a bidi"
+        } else {
+            "a client-streaming"
+        };
+        return Err(UsageError(format!(
+            "--each makes one call per input value, but {} is {kind} method, whose one call \
+             takes the whole input as its stream of messages; drop --each to send them all on one stream",
+            method.full_name()
+        ))
+        .into());
+    }
+    verbose.phase("schema", &format!("found {}", method.full_name()));
+
+    let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+    let options = CallOptions::new(&args.conn, remaining, verbose);
+    let engine = Arc::new(Engine::new(
+        Pool::single(channel),
+        method.clone(),
+        metadata.call,
+        options,
+    ));
+    let limit = args.each.concurrency as usize;
+    let (order_tx, order_rx) = mpsc::channel(limit);
+    // Shared: the input side fetches the types its Anys name, the printer
+    // those of the responses' Anys and of status details.
+    let schema = Mutex::new(schema);
+
+    let mut input_type = method.input();
+    let parse_options = DeserializeOptions::new().deny_unknown_fields(!args.allow_unknown_fields);
+    let next = async || {
+        let chunk = chunks.recv().await?;
+        let (index, chunk) = match chunk {
+            Ok(chunk) => (chunk.index - 1, chunk),
+            // The splitter stops after an error: this is the last value.
+            Err(err) => return Some((usize::MAX, Err(err))),
+        };
+        // Locked only to parse, never while the input is awaited.
+        let mut schema = schema.lock().await;
+        let message = parse(&chunk, &mut input_type, &mut schema, &parse_options).await;
+        Some((index, message.map(|message| vec![message])))
+    };
+    let produce = scheduler::ordered(engine, limit, next, order_tx);
+    let mut printer = Printer::new(&args.output);
+    let output = method.output();
+    let print = print(
+        order_rx,
+        &mut printer,
+        &output,
+        &schema,
+        args.each.fail_fast,
+    );
+    // The printer decides the end: it may stop early (--fail-fast) while the
+    // input is still open.
+    tokio::pin!(produce, print);
+    let mut produced = false;
+    loop {
+        tokio::select! {
+            () = &mut produce, if !produced => produced = true,
+            result = &mut print => return result,
+        }
+    }
+}
+
+/// Parses one input value, fetching the types its Anys name first.
+pub(crate) async fn parse(
+    chunk: &input::Chunk,
+    input_type: &mut MessageDescriptor,
+    schema: &mut Schema,
+    options: &DeserializeOptions,
+) -> Result<prost_reflect::DynamicMessage> {
+    let types = schema::types_in_json(&chunk.bytes);
+    if !types.is_empty() {
+        schema.fetch_types(&types).await?;
+        *input_type = schema
+            .pool()
+            .get_message_by_name(input_type.full_name())
+            .expect("the input type stays in the pool");
+    }
+    input::parse_message(chunk, input_type, options)
+}
+
+/// Prints the calls in input order, each call's events as they arrive,
+/// flushing whenever it would wait. Returns the first failure's exit code
+/// as [`Reported`], since each failure is printed here as it comes.
+async fn print(
+    mut order: mpsc::Receiver<Slot<anyhow::Error>>,
+    printer: &mut Printer,
+    output: &MessageDescriptor,
+    schema: &Mutex<Schema>,
+    fail_fast: bool,
+) -> Result<()> {
+    let mut first_failure = None;
+    let mut calls = 0usize;
+    loop {
+        let slot = match order.try_recv() {
+            Ok(slot) => slot,
+            Err(TryRecvError::Empty) => {
+                printer.flush()?;
+                match order.recv().await {
+                    Some(slot) => slot,
+                    None => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        let code = match slot {
+            Slot::Failed(index, err) => {
+                printer.flush()?;
+                let index = if index == usize::MAX { calls } else { index };
+                local_error(index, &err);
+                Some(1)
+            }
+            Slot::Call(index, events) => {
+                printer.set_call(Some(index));
+                let status = print_call(events, printer, output, schema).await?;
+                if status.code() == tonic::Code::Ok {
+                    None
+                } else {
+                    let details = status::details(&status, Some(schema.lock().await.pool()));
+                    printer.trailers(status.metadata())?;
+                    printer.status(&status, &details)?;
+                    printer.flush()?;
+                    call_error(index, &status, &details);
+                    Some(64 + status.code() as u8)
+                }
+            }
+        };
+        calls += 1;
+        if let Some(code) = code {
+            first_failure.get_or_insert(code);
+            if fail_fast {
+                break;
+            }
+        }
+    }
+    printer.flush()?;
+    match first_failure {
+        Some(code) => Err(Reported(code).into()),
+        None => Ok(()),
+    }
+}
+
+/// Prints one call's events until its end, and returns its status.
+async fn print_call(
+    mut events: mpsc::Receiver<Event>,
+    printer: &mut Printer,
+    output: &MessageDescriptor,
+    schema: &Mutex<Schema>,
+) -> Result<tonic::Status> {
+    let has_any = schema::may_contain_any(output);
+    loop {
+        let event = match events.try_recv() {
+            Ok(event) => event,
+            Err(TryRecvError::Empty) => {
+                printer.flush()?;
+                events
+                    .recv()
+                    .await
+                    .ok_or_else(|| anyhow!("a call ended without a status"))?
+            }
+            Err(TryRecvError::Disconnected) => {
+                return Err(anyhow!("a call ended without a status"));
+            }
+        };
+        match event {
+            Event::Headers(headers) => printer.headers(&headers)?,
+            // As `call` prints it: fetching the types of its Anys first.
+            Event::Message(bytes) => {
+                super::call::print(output, &bytes, has_any, schema, printer).await?
+            }
+            Event::Trailers(trailers) => {
+                printer.trailers(&trailers)?;
+                printer.status(&tonic::Status::ok(""), &[])?;
+            }
+            Event::End(status) => return Ok(status),
+        }
+    }
+}
+
+/// `ERROR: call 3: NotFound: gone` (and its details), or the JSON form.
+fn call_error(index: usize, status: &tonic::Status, details: &[status::Detail]) {
+    let text = if error::is_json() {
+        let json = status::to_json(status, details);
+        format!("{{\"call\":{index},{}", &json[1..])
+    } else {
+        let mut text = format!(
+            "ERROR: call {index}: {}: {}",
+            error::code_name(status.code()),
+            status.message()
+        );
+        for detail in details {
+            text.push_str("\n  details: ");
+            text.push_str(&detail.to_text());
+        }
+        text
+    };
+    eprintln!("{text}");
+}
+
+/// A value that could not become a request: `grpcx: error: call 3: ...`.
+fn local_error(index: usize, err: &anyhow::Error) {
+    let line = format!("{err:#}").replace('\n', " ");
+    if error::is_json() {
+        let object = serde_json::json!({ "call": index, "error": line, "exitCode": 1 });
+        eprintln!("{object}");
+    } else {
+        eprintln!("grpcx: error: call {index}: {line}");
+    }
+}

@@ -1,0 +1,135 @@
+//! The engine: many calls of one method, over a pool of connections, on a
+//! schedule. `call --each` and `grpcx bench` both drive it; neither the
+//! printer nor the bench report knows it exists, and it knows neither.
+//!
+//! - [`pool`]: the HTTP/2 connections, opened once;
+//! - [`scheduler`]: which call runs when (in input order with a cap, for
+//!   `--each`; closed or open load, for `bench`);
+//! - this file: running one call to its end. It is the one place that talks
+//!   to `invoke`, so a change of the invoke API touches nothing else.
+
+pub mod pool;
+pub mod scheduler;
+
+use bytes::Bytes;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use tokio::sync::mpsc;
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+use crate::invoke::{self, CallOptions};
+pub use pool::Pool;
+
+/// What happens during one call, in order, for a caller that prints it.
+#[derive(Debug)]
+pub enum Event {
+    Headers(MetadataMap),
+    /// A response message, as wire bytes of the method's output type.
+    Message(Bytes),
+    /// The trailers of a successful call (a failed call's are in its status).
+    Trailers(MetadataMap),
+    /// The end: OK, or the status the call failed with.
+    End(Status),
+}
+
+/// How a call ended, for a caller that only counts.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Response messages received.
+    pub messages: u64,
+    /// OK, or why the call failed.
+    pub status: Status,
+}
+
+/// Runs calls of one method with one set of metadata and options.
+pub struct Engine {
+    pool: Pool,
+    method: MethodDescriptor,
+    metadata: MetadataMap,
+    options: CallOptions,
+}
+
+impl Engine {
+    pub fn new(
+        pool: Pool,
+        method: MethodDescriptor,
+        metadata: MetadataMap,
+        options: CallOptions,
+    ) -> Engine {
+        Engine {
+            pool,
+            method,
+            metadata,
+            options,
+        }
+    }
+
+    pub fn method(&self) -> &MethodDescriptor {
+        &self.method
+    }
+
+    /// Runs one call on connection `conn` (modulo the pool's size) with these
+    /// requests (the stream half-closes after the last), to its end. With
+    /// `events`, every event but the end is sent there as it happens; a
+    /// closed receiver cancels the call.
+    pub async fn call(
+        &self,
+        conn: usize,
+        requests: Vec<DynamicMessage>,
+        events: Option<&mpsc::Sender<Event>>,
+    ) -> Outcome {
+        let mut messages = 0;
+        let status = self.run(conn, requests, events, &mut messages).await;
+        Outcome { messages, status }
+    }
+
+    async fn run(
+        &self,
+        conn: usize,
+        requests: Vec<DynamicMessage>,
+        events: Option<&mpsc::Sender<Event>>,
+        messages: &mut u64,
+    ) -> Status {
+        // The adapter: the only call into invoke.
+        let started = invoke::start(
+            self.pool.get(conn),
+            &self.method,
+            futures_util::stream::iter(requests),
+            self.metadata.clone(),
+            &self.options,
+        )
+        .await;
+        let mut response = match started {
+            Ok(response) => response,
+            Err(status) => return status,
+        };
+        let send = async |event| match events {
+            Some(tx) => tx.send(event).await.is_ok(),
+            None => true,
+        };
+        if events.is_some() && !send(Event::Headers(response.headers.clone())).await {
+            return Status::cancelled("the receiver went away");
+        }
+        loop {
+            match response.message().await {
+                Ok(Some(bytes)) => {
+                    *messages += 1;
+                    if events.is_some() && !send(Event::Message(bytes)).await {
+                        return Status::cancelled("the receiver went away");
+                    }
+                }
+                Ok(None) => break,
+                Err(status) => return status,
+            }
+        }
+        match response.trailers().await {
+            Ok(trailers) => {
+                if events.is_some() {
+                    send(Event::Trailers(trailers)).await;
+                }
+                Status::ok("")
+            }
+            Err(status) => status,
+        }
+    }
+}

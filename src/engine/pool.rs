@@ -1,0 +1,49 @@
+//! The pool: the HTTP/2 connections the engine's calls share, opened once
+//! (concurrently) and handed out round-robin by index.
+
+use anyhow::Result;
+use tonic::transport::Channel;
+
+use crate::cli::ConnArgs;
+use crate::transport::{self, Target};
+
+/// A fixed set of connections to one target.
+pub struct Pool {
+    channels: Vec<Channel>,
+}
+
+impl Pool {
+    /// A pool of the one connection already open.
+    pub fn single(channel: Channel) -> Pool {
+        Pool {
+            channels: vec![channel],
+        }
+    }
+
+    /// `first` (already open, e.g. by schema resolution) and `count - 1`
+    /// more connections, opened at once. Any failure fails the whole pool.
+    pub async fn connect(
+        first: Channel,
+        target: &Target,
+        args: &ConnArgs,
+        count: usize,
+    ) -> Result<Pool> {
+        let more = (1..count).map(|_| transport::connect(target, args));
+        let mut channels = vec![first];
+        channels.extend(futures_util::future::try_join_all(more).await?);
+        Ok(Pool { channels })
+    }
+
+    /// Connection `index`, modulo the pool's size.
+    pub fn get(&self, index: usize) -> Channel {
+        self.channels[index % self.channels.len()].clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+}

@@ -1,0 +1,364 @@
+//! The bench report: what `grpcx bench` measured, and how it is shown.
+//!
+//! [`Stats`] takes one record per finished call: its latency goes into an
+//! HdrHistogram (fixed memory, ~3 significant digits, however long the
+//! run), its status into a count per code, and a few error messages are
+//! kept as samples. Nothing per call is stored. [`Summary`] is what the
+//! formats print: `--format json` (one object, below), `--format text`
+//! ([`text`]), and `--format csv`, which streams one row per finished call
+//! as it finishes ([`CsvRows`]).
+
+pub mod progress;
+pub mod text;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::Result;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use tonic::Code;
+
+use crate::error::stdout_error;
+use crate::status::code_constant;
+
+/// Latencies are recorded in microseconds, up to an hour.
+const HIGHEST_US: u64 = 3_600_000_000;
+/// How many distinct error messages are kept as samples.
+const SAMPLES: usize = 5;
+
+/// The running figures of a bench run.
+pub struct Stats {
+    latency: Histogram<u64>,
+    ok: u64,
+    errors: u64,
+    /// Calls per status code (0..=16).
+    by_code: [u64; 17],
+    samples: Vec<(String, u64)>,
+    /// Response messages (server streams report messages per second).
+    messages: u64,
+    /// Open model: calls that started late, waiting for a free slot.
+    waited: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats::new()
+    }
+}
+
+impl Stats {
+    pub fn new() -> Stats {
+        Stats {
+            latency: Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds"),
+            ok: 0,
+            errors: 0,
+            by_code: [0; 17],
+            samples: Vec::new(),
+            messages: 0,
+            waited: 0,
+        }
+    }
+
+    /// Records one finished call.
+    pub fn record(
+        &mut self,
+        latency: Duration,
+        status: &tonic::Status,
+        messages: u64,
+        waited: bool,
+    ) {
+        let micros = (latency.as_micros() as u64).clamp(1, HIGHEST_US);
+        self.latency.saturating_record(micros);
+        self.messages += messages;
+        self.waited += waited as u64;
+        let code = status.code();
+        self.by_code[(code as usize).min(16)] += 1;
+        if code == Code::Ok {
+            self.ok += 1;
+            return;
+        }
+        self.errors += 1;
+        let text = format!("{}: {}", code_constant(code), status.message());
+        if let Some((_, count)) = self.samples.iter_mut().find(|(sample, _)| *sample == text) {
+            *count += 1;
+        } else if self.samples.len() < SAMPLES {
+            self.samples.push((text, 1));
+        }
+    }
+
+    /// Finished calls.
+    pub fn requests(&self) -> u64 {
+        self.ok + self.errors
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// The figures of a run that took `elapsed` (its counted part).
+    pub fn summary(&self, elapsed: Duration) -> Summary {
+        let requests = self.requests();
+        let duration_s = elapsed.as_secs_f64();
+        let per_second = |n: u64| {
+            if duration_s > 0.0 {
+                n as f64 / duration_s
+            } else {
+                0.0
+            }
+        };
+        let ms = |us: u64| us as f64 / 1000.0;
+        let h = &self.latency;
+        let latency_ms = if requests == 0 {
+            Latency::default()
+        } else {
+            Latency {
+                min: ms(h.min()),
+                mean: h.mean() / 1000.0,
+                p50: ms(h.value_at_quantile(0.50)),
+                p90: ms(h.value_at_quantile(0.90)),
+                p95: ms(h.value_at_quantile(0.95)),
+                p99: ms(h.value_at_quantile(0.99)),
+                p999: ms(h.value_at_quantile(0.999)),
+                max: ms(h.max()),
+            }
+        };
+        let status = (0..17)
+            .filter(|&code| self.by_code[code] > 0)
+            .map(|code| {
+                (
+                    code_constant(Code::from_i32(code as i32)),
+                    self.by_code[code],
+                )
+            })
+            .collect();
+        Summary {
+            requests,
+            ok: self.ok,
+            errors: self.errors,
+            duration_s: round(duration_s, 6),
+            rps: round(per_second(requests), 3),
+            latency_ms: latency_ms.rounded(),
+            status: Statuses(status),
+            messages: self.messages,
+            messages_per_s: per_second(self.messages),
+            waited: self.waited,
+            samples: self.samples.clone(),
+            histogram: self.bars(),
+        }
+    }
+
+    /// Up to 10 latency bands from min to max, equal in width, with their
+    /// counts: the text report's bar chart.
+    fn bars(&self) -> Vec<(f64, u64)> {
+        let h = &self.latency;
+        if h.is_empty() {
+            return Vec::new();
+        }
+        let (low, high) = (h.min(), h.max());
+        let bands = 10u64.min(high - low + 1);
+        let width = (high - low).div_ceil(bands).max(1);
+        (0..bands)
+            .map(|band| {
+                let from = low + band * width;
+                let to = if band + 1 == bands {
+                    high
+                } else {
+                    from + width - 1
+                };
+                let count = h.count_between(from, to);
+                (to as f64 / 1000.0, count)
+            })
+            .collect()
+    }
+}
+
+fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
+/// Latency figures in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Latency {
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    fn rounded(self) -> Latency {
+        let r = |v: f64| round(v, 3);
+        Latency {
+            min: r(self.min),
+            mean: r(self.mean),
+            p50: r(self.p50),
+            p90: r(self.p90),
+            p95: r(self.p95),
+            p99: r(self.p99),
+            p999: r(self.p999),
+            max: r(self.max),
+        }
+    }
+}
+
+/// Calls per canonical status name, in code order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statuses(pub Vec<(String, u64)>);
+
+impl Serialize for Statuses {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, count) in &self.0 {
+            map.serialize_entry(name, count)?;
+        }
+        map.end()
+    }
+}
+
+/// The figures every format prints. The JSON object has the first seven
+/// fields, exactly.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub duration_s: f64,
+    pub rps: f64,
+    pub latency_ms: Latency,
+    pub status: Statuses,
+    pub messages: u64,
+    pub messages_per_s: f64,
+    pub waited: u64,
+    pub samples: Vec<(String, u64)>,
+    /// (upper bound in ms, count) per band.
+    pub histogram: Vec<(f64, u64)>,
+}
+
+impl Serialize for Latency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(8))?;
+        map.serialize_entry("min", &self.min)?;
+        map.serialize_entry("mean", &self.mean)?;
+        map.serialize_entry("p50", &self.p50)?;
+        map.serialize_entry("p90", &self.p90)?;
+        map.serialize_entry("p95", &self.p95)?;
+        map.serialize_entry("p99", &self.p99)?;
+        map.serialize_entry("p999", &self.p999)?;
+        map.serialize_entry("max", &self.max)?;
+        map.end()
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("requests", &self.requests)?;
+        map.serialize_entry("ok", &self.ok)?;
+        map.serialize_entry("errors", &self.errors)?;
+        map.serialize_entry("duration_s", &self.duration_s)?;
+        map.serialize_entry("rps", &self.rps)?;
+        map.serialize_entry("latency_ms", &self.latency_ms)?;
+        map.serialize_entry("status", &self.status)?;
+        map.end()
+    }
+}
+
+impl Summary {
+    /// The one-object JSON report.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("the summary serializes")
+    }
+}
+
+/// `--format csv`: one row per finished call, written as it finishes.
+pub struct CsvRows {
+    out: io::BufWriter<io::Stdout>,
+}
+
+impl CsvRows {
+    /// Writes the header row.
+    pub fn new() -> Result<CsvRows> {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout());
+        out.write_all(b"start_s,latency_ms,status\n")
+            .map_err(stdout_error)?;
+        Ok(CsvRows { out })
+    }
+
+    /// One call: when it was due (seconds from the start of the counted
+    /// run), its latency, its status.
+    pub fn row(&mut self, start: f64, latency: Duration, code: Code) -> Result<()> {
+        writeln!(
+            self.out,
+            "{start:.6},{:.3},{}",
+            latency.as_secs_f64() * 1000.0,
+            code_constant(code)
+        )
+        .map_err(stdout_error)
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush().map_err(stdout_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_count_by_canonical_name() {
+        let mut stats = Stats::new();
+        for _ in 0..3 {
+            stats.record(Duration::from_millis(2), &tonic::Status::ok(""), 1, false);
+        }
+        stats.record(
+            Duration::from_millis(9),
+            &tonic::Status::not_found("gone"),
+            0,
+            true,
+        );
+        let summary = stats.summary(Duration::from_secs(2));
+        assert_eq!((summary.requests, summary.ok, summary.errors), (4, 3, 1));
+        assert_eq!(summary.rps, 2.0);
+        assert_eq!(summary.waited, 1);
+        assert_eq!(summary.samples, [("NOT_FOUND: gone".to_string(), 1)]);
+        let text = summary.to_json();
+        assert!(
+            text.starts_with(
+                r#"{"requests":4,"ok":3,"errors":1,"duration_s":2.0,"rps":2.0,"latency_ms":{"min":"#
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["status"], serde_json::json!({"OK": 3, "NOT_FOUND": 1}));
+        assert_eq!(json["latency_ms"]["p50"], 2.0);
+        assert_eq!(json.as_object().unwrap().len(), 7);
+        let bars: u64 = summary.histogram.iter().map(|(_, n)| n).sum();
+        assert_eq!(bars, 4);
+    }
+
+    #[test]
+    fn memory_is_flat() {
+        let mut stats = Stats::new();
+        let cells = stats.latency.distinct_values();
+        for i in 0..1_000_000u64 {
+            stats.record(
+                Duration::from_micros(i * 7919 % 90_000_000),
+                &tonic::Status::ok(""),
+                0,
+                false,
+            );
+        }
+        assert_eq!(stats.latency.len(), 1_000_000);
+        assert_eq!(stats.latency.distinct_values(), cells);
+    }
+}
