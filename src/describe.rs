@@ -16,7 +16,8 @@ use prost_reflect::{
     ServiceDescriptor, Syntax,
 };
 
-use crate::schema::Symbol;
+use crate::schema::editions::describe as editions;
+use crate::schema::{self, Symbol};
 
 const INDENT: &str = "  ";
 
@@ -40,6 +41,7 @@ impl Renderer {
             symbol.full_name(),
             symbol.file().name()
         );
+        editions::file_header(&mut out, symbol.file().name());
         match symbol {
             Symbol::Service(s) => self.service(&mut out, s),
             Symbol::Method(m) => self.method(&mut out, m, 0),
@@ -85,6 +87,7 @@ impl Renderer {
         self.comment(out, &file, message.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}message {} {{", message.name());
+        editions::options(out, &file, message.path(), depth + 1);
         for nested in message.child_messages().filter(|m| !m.is_map_entry()) {
             self.message(out, &nested, depth + 1);
         }
@@ -121,6 +124,8 @@ impl Renderer {
             scalar => scalar_name(scalar).to_string(),
         };
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
+        let file = message.parent_file();
+        let editions = schema::editions::edition_of(file.name()).is_some();
         let (label, ty) = if field.is_map() {
             let Kind::Message(entry) = field.kind() else {
                 unreachable!("a map field's kind is its entry message")
@@ -130,7 +135,8 @@ impl Renderer {
             ("", format!("map<{key}, {value}>"))
         } else if field.is_list() {
             ("repeated ", type_name(&field.kind()))
-        } else if in_oneof {
+        } else if in_oneof || editions {
+            // Editions files have no `optional`/`required`: presence is a feature.
             ("", type_name(&field.kind()))
         } else if field.field_descriptor_proto().proto3_optional() {
             ("optional ", type_name(&field.kind()))
@@ -148,17 +154,21 @@ impl Renderer {
             .options
             .as_ref()
             .is_some_and(|o| o.deprecated());
+        let mut options = editions::field_options(&file, field.path());
+        if deprecated {
+            options.insert(0, "deprecated = true".to_string());
+        }
+        let options = if options.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", options.join(", "))
+        };
         let _ = writeln!(
             out,
-            "{}{label}{ty} {} = {}{};",
+            "{}{label}{ty} {} = {}{options};",
             INDENT.repeat(depth),
             field.name(),
             field.number(),
-            if deprecated {
-                " [deprecated = true]"
-            } else {
-                ""
-            }
         );
     }
 
@@ -166,6 +176,12 @@ impl Renderer {
         self.comment(out, &enumeration.parent_file(), enumeration.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}enum {} {{", enumeration.name());
+        editions::options(
+            out,
+            &enumeration.parent_file(),
+            enumeration.path(),
+            depth + 1,
+        );
         for value in enumeration.values() {
             self.enum_value(out, &value, depth + 1);
         }

@@ -25,7 +25,7 @@ pub fn load(args: &SchemaArgs, source_info: bool) -> Result<DescriptorPool> {
     for path in &args.protosets {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read protoset {}", path.display()))?;
-        pool.decode_file_descriptor_set(bytes.as_slice())
+        super::editions::decode_set(&mut pool, &bytes)
             .with_context(|| format!("{} is not a valid FileDescriptorSet", path.display()))?;
     }
     Ok(pool)
@@ -74,7 +74,7 @@ fn compile(
         resolver.add(IncludeFileResolver::new(root.clone()));
     }
     resolver.add(built_in());
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    let mut compiler = protox::Compiler::with_file_resolver(super::editions::Resolver(resolver));
     compiler.include_imports(true).include_source_info(true);
     for name in &names {
         compiler

@@ -337,6 +337,10 @@ fn locally_eligible(msg: &MessageDescriptor) -> bool {
         && msg.fields().all(|field| {
             !field.is_map()
                 && !field.is_group()
+                && !field
+                    .kind()
+                    .as_enum()
+                    .is_some_and(|e| crate::schema::editions::is_closed(&e))
                 && field.field_descriptor_proto().default_value.is_none()
         })
 }

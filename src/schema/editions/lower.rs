@@ -1,0 +1,369 @@
+//! Lowering: an editions FileDescriptorProto rewritten as the proto2 or
+//! proto3 file that means the same on the wire and in JSON, because
+//! prost-reflect 0.16 knows only those two.
+//!
+//! Features resolve file → message → oneof → field (and file → message →
+//! enum), each level overriding its parent. Then, per field:
+//! - explicit presence: proto2 `optional`, or proto3 `optional`;
+//! - implicit presence: a proto3 singular field (so only a proto3 file);
+//! - LEGACY_REQUIRED: `required`;
+//! - DELIMITED: a group (prost-reflect reads a group's type from the
+//!   field's type name, so any message type may be delimited);
+//! - PACKED / EXPANDED: an explicit `[packed = …]`.
+//!
+//! A file is lowered to proto3 when some field has implicit presence, and
+//! to proto2 otherwise, or when proto3 cannot hold it: prost-reflect wants
+//! a proto3 enum to start at zero, and a closed enum need not. In that case
+//! the implicit fields get explicit presence: a zero the user sets is then
+//! sent on the wire, which the server reads as unset all the same.
+//!
+//! `features.json_format = LEGACY_BEST_EFFORT` allows JSON names that
+//! clash; prost-reflect refuses those in any syntax (its JSON parser needs
+//! one field per name), so such a file is an error, not a guess.
+//!
+//! Closed enums are not a thing prost-reflect has; their names are noted
+//! for the JSON checks in `super`. Features leave the lowered file (they
+//! are kept, with the edition, in the original).
+
+use std::collections::{HashMap, HashSet};
+
+use prost_reflect::{DynamicMessage, ReflectMessage as _, Value};
+
+use super::features::{self, Features};
+
+/// Explicit features by element path (as in SourceCodeInfo).
+pub type Explicit = HashMap<Vec<i32>, Features>;
+
+/// One lowered file and what was learnt on the way.
+pub struct Lowered {
+    pub file: DynamicMessage,
+    /// The file as an editions file, with every feature compiled.
+    pub original: DynamicMessage,
+    /// Features to show in `describe`, by element path: the ones set
+    /// explicitly that differ from what the element inherits.
+    pub shown: HashMap<Vec<i32>, Vec<(usize, i32)>>,
+    /// Full names of the closed enums.
+    pub closed: Vec<String>,
+}
+
+/// Lowers `file`, an editions file of `edition`.
+pub fn lower(mut file: DynamicMessage, edition: i32) -> Lowered {
+    let mut explicit = Explicit::new();
+    each_options(&mut file, &mut Vec::new(), &mut |path, options| {
+        let found = features::take(options);
+        if found.iter().any(|v| *v != 0) {
+            explicit.insert(path.to_vec(), found);
+        }
+    });
+    let mut original = file.clone();
+    each_options(&mut original, &mut Vec::new(), &mut |path, options| {
+        if let Some(found) = explicit.get(path) {
+            features::put(options, found);
+        }
+    });
+    original.set_field_by_name("syntax", Value::String("editions".into()));
+    original.set_field_by_name("edition", Value::EnumNumber(edition));
+
+    // A dry run decides the syntax; the second run lowers for it.
+    let mut probe = Walk::new(&explicit, edition, false);
+    probe.file(&mut file.clone());
+    let proto3 = probe.implicit && !probe.proto3_blocked;
+    let mut walk = Walk::new(&explicit, edition, proto3);
+    walk.file(&mut file);
+    file.set_field_by_name(
+        "syntax",
+        Value::String(if proto3 { "proto3" } else { "proto2" }.into()),
+    );
+    file.clear_field_by_name("edition");
+    Lowered {
+        file,
+        original,
+        shown: walk.shown,
+        closed: walk.closed,
+    }
+}
+
+// Field numbers in descriptor.proto.
+const LABEL_REQUIRED: i32 = 2;
+const LABEL_REPEATED: i32 = 3;
+const TYPE_GROUP: i32 = 10;
+const TYPE_MESSAGE: i32 = 11;
+
+struct Walk<'a> {
+    explicit: &'a Explicit,
+    edition: i32,
+    proto3: bool,
+    implicit: bool,
+    proto3_blocked: bool,
+    shown: HashMap<Vec<i32>, Vec<(usize, i32)>>,
+    closed: Vec<String>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(explicit: &'a Explicit, edition: i32, proto3: bool) -> Self {
+        Walk {
+            explicit,
+            edition,
+            proto3,
+            implicit: false,
+            proto3_blocked: false,
+            shown: HashMap::new(),
+            closed: Vec::new(),
+        }
+    }
+
+    /// The features of the element at `path` under `parent`, noting the
+    /// ones to show.
+    fn resolve(&mut self, path: &[i32], parent: &Features) -> Features {
+        let Some(explicit) = self.explicit.get(path) else {
+            return *parent;
+        };
+        let differ: Vec<(usize, i32)> = explicit
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| **v != 0 && **v != parent[*i])
+            .map(|(i, v)| (i, *v))
+            .collect();
+        if !differ.is_empty() {
+            self.shown.insert(path.to_vec(), differ);
+        }
+        features::merge(parent, explicit)
+    }
+
+    fn file(&mut self, file: &mut DynamicMessage) {
+        let resolved = self.resolve(&[], &features::defaults(self.edition));
+        let package = str_field(file, "package");
+        let scope = if package.is_empty() {
+            String::new()
+        } else {
+            format!("{package}.")
+        };
+        for_each(file, "message_type", |i, m| {
+            self.message(m, &[4, i], &resolved, &scope)
+        });
+        for_each(file, "enum_type", |i, e| {
+            self.enumeration(e, &[5, i], &resolved, &scope)
+        });
+        let none = HashSet::new();
+        for_each(file, "extension", |i, f| {
+            self.field(f, &[7, i], &resolved, &none)
+        });
+    }
+
+    fn message(
+        &mut self,
+        message: &mut DynamicMessage,
+        path: &[i32],
+        parent: &Features,
+        scope: &str,
+    ) {
+        let resolved = self.resolve(path, parent);
+        let name = format!("{scope}{}", str_field(message, "name"));
+        let oneofs: Vec<Features> = match message.get_field_by_name("oneof_decl") {
+            Some(list) => (0..list.as_list().map_or(0, |l| l.len()))
+                .map(|k| self.resolve(&join(path, &[8, k as i32]), &resolved))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut map_entries = HashSet::new();
+        if let Some(Value::List(nested)) = message.get_field_by_name("nested_type").as_deref() {
+            for entry in nested.iter().filter_map(Value::as_message) {
+                let is_entry = entry
+                    .get_field_by_name("options")
+                    .and_then(|o| o.as_message()?.get_field_by_name("map_entry")?.as_bool())
+                    .unwrap_or(false);
+                if is_entry {
+                    map_entries.insert(str_field(entry, "name"));
+                }
+            }
+        }
+        for_each(message, "field", |k, field| {
+            let parent = field
+                .get_field_by_name("oneof_index")
+                .filter(|_| field.has_field_by_name("oneof_index"))
+                .and_then(|v| v.as_i32())
+                .and_then(|i| oneofs.get(i as usize).copied())
+                .unwrap_or(resolved);
+            self.field(field, &join(path, &[2, k]), &parent, &map_entries)
+        });
+        let scope = format!("{name}.");
+        for_each(message, "nested_type", |j, m| {
+            self.message(m, &join(path, &[3, j]), &resolved, &scope)
+        });
+        for_each(message, "enum_type", |j, e| {
+            self.enumeration(e, &join(path, &[4, j]), &resolved, &scope)
+        });
+        let none = HashSet::new();
+        for_each(message, "extension", |k, f| {
+            self.field(f, &join(path, &[6, k]), &resolved, &none)
+        });
+    }
+
+    fn enumeration(
+        &mut self,
+        enumeration: &mut DynamicMessage,
+        path: &[i32],
+        parent: &Features,
+        scope: &str,
+    ) {
+        let resolved = self.resolve(path, parent);
+        let name = format!("{scope}{}", str_field(enumeration, "name"));
+        if resolved[features::ENUM_TYPE] == features::CLOSED {
+            self.closed.push(name);
+        }
+        let first = enumeration
+            .get_field_by_name("value")
+            .and_then(|v| {
+                v.as_list()?
+                    .first()?
+                    .as_message()?
+                    .get_field_by_name("number")?
+                    .as_i32()
+            })
+            .unwrap_or(0);
+        if first != 0 {
+            self.proto3_blocked = true;
+        }
+        for_each(enumeration, "value", |i, _| {
+            self.resolve(&join(path, &[2, i]), &resolved);
+        });
+    }
+
+    fn field(
+        &mut self,
+        field: &mut DynamicMessage,
+        path: &[i32],
+        parent: &Features,
+        map_entries: &HashSet<String>,
+    ) {
+        let resolved = self.resolve(path, parent);
+        let label = enum_field(field, "label");
+        let ty = field
+            .has_field_by_name("type")
+            .then(|| enum_field(field, "type"));
+        let type_name = str_field(field, "type_name");
+        let last = type_name.rsplit('.').next().unwrap_or_default();
+        let is_map = label == LABEL_REPEATED && map_entries.contains(last);
+        let named = ty.is_none() && !type_name.is_empty();
+        let is_message = ty == Some(TYPE_MESSAGE) || ty == Some(TYPE_GROUP);
+
+        if resolved[features::MESSAGE_ENCODING] == features::DELIMITED
+            && !is_map
+            && (ty == Some(TYPE_MESSAGE) || named)
+        {
+            field.set_field_by_name("type", Value::EnumNumber(TYPE_GROUP));
+        }
+        if label == LABEL_REPEATED {
+            if !is_map && !is_message {
+                let expanded = resolved[features::REPEATED] == features::EXPANDED;
+                // proto2 is expanded and proto3 packed unless told otherwise.
+                if expanded == self.proto3 {
+                    set_option(field, "FieldOptions", "packed", Value::Bool(!expanded));
+                }
+            }
+            return;
+        }
+        if field.has_field_by_name("oneof_index") {
+            return;
+        }
+        match resolved[features::PRESENCE] {
+            features::LEGACY_REQUIRED => {
+                field.set_field_by_name("label", Value::EnumNumber(LABEL_REQUIRED));
+            }
+            features::IMPLICIT if !is_message => self.implicit = true,
+            _ if self.proto3 && !is_message => {
+                field.set_field_by_name("proto3_optional", Value::Bool(true));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Calls `visit` with the path and the options message of every element
+/// that has options (creating none).
+fn each_options(
+    message: &mut DynamicMessage,
+    path: &mut Vec<i32>,
+    visit: &mut dyn FnMut(&[i32], &mut DynamicMessage),
+) {
+    let descriptor = message.descriptor();
+    for field in descriptor.fields() {
+        if !message.has_field(&field) {
+            continue;
+        }
+        let value = message.get_field_mut(&field);
+        let number = field.number() as i32;
+        match value {
+            Value::Message(child) if field.name() == "options" => visit(path, child),
+            Value::List(items) if is_element(field.name()) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let Value::Message(child) = item {
+                        path.extend([number, i as i32]);
+                        each_options(child, path, visit);
+                        path.truncate(path.len() - 2);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The repeated fields of descriptor.proto that hold elements with options.
+fn is_element(name: &str) -> bool {
+    matches!(
+        name,
+        "message_type"
+            | "enum_type"
+            | "service"
+            | "extension"
+            | "field"
+            | "nested_type"
+            | "oneof_decl"
+            | "value"
+            | "method"
+    )
+}
+
+/// Calls `f` on each message of a repeated message field, with its index.
+fn for_each(message: &mut DynamicMessage, name: &str, mut f: impl FnMut(i32, &mut DynamicMessage)) {
+    if let Some(Value::List(items)) = message.get_field_by_name_mut(name) {
+        for (i, item) in items.iter_mut().enumerate() {
+            if let Value::Message(child) = item {
+                f(i as i32, child);
+            }
+        }
+    }
+}
+
+fn set_option(field: &mut DynamicMessage, options_type: &str, name: &str, value: Value) {
+    if !field.has_field_by_name("options") {
+        field.set_field_by_name(
+            "options",
+            Value::Message(DynamicMessage::new(features::descriptor_type(options_type))),
+        );
+    }
+    if let Some(Value::Message(options)) = field.get_field_by_name_mut("options") {
+        options.set_field_by_name(name, value);
+    }
+}
+
+fn str_field(message: &DynamicMessage, name: &str) -> String {
+    message
+        .get_field_by_name(name)
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn enum_field(message: &DynamicMessage, name: &str) -> i32 {
+    message
+        .get_field_by_name(name)
+        .and_then(|v| v.as_enum_number())
+        .unwrap_or(0)
+}
+
+fn join(path: &[i32], more: &[i32]) -> Vec<i32> {
+    let mut out = path.to_vec();
+    out.extend_from_slice(more);
+    out
+}
