@@ -340,7 +340,7 @@ fn locally_eligible(msg: &MessageDescriptor) -> bool {
                 && !field
                     .kind()
                     .as_enum()
-                    .is_some_and(|e| crate::schema::editions::is_closed(&e))
+                    .is_some_and(crate::schema::editions::is_closed)
                 && field.field_descriptor_proto().default_value.is_none()
         })
 }

@@ -43,6 +43,8 @@ from grpc_reflection.v1alpha.reflection import ReflectionServicer  # noqa: E402
 from grpc_status import rpc_status  # noqa: E402
 from grpc_tools import protoc  # noqa: E402
 
+import editions  # noqa: E402  (tests/servers/py/editions.py)
+
 PROTO_DIR = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "proto"))
 REFLECTION_SERVICE = reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"].full_name
@@ -323,10 +325,12 @@ def main():
     pb["everything_pb2_grpc"].add_EchoServicer_to_server(Echo(), server)
     pb["nopkg_pb2_grpc"].add_HelloServicer_to_server(Hello(), server)
     pb["nopkg_pb2_grpc"].add_greetServicer_to_server(greet(), server)
+    extra = editions.register(server, unary, streaming)  # tests/protos/editions
     if not args.no_reflection:
         # Registered by hand rather than with enable_server_reflection(), so
         # that only v1alpha is served whatever grpcio-reflection version is used.
         names = [Greeter.SERVICE, Echo.SERVICE, Hello.SERVICE, greet.SERVICE, REFLECTION_SERVICE]
+        names += extra
         reflection_pb2_grpc.add_ServerReflectionServicer_to_server(Reflection(names), server)
 
     address = f"127.0.0.1:{args.port}"
