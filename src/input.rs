@@ -263,8 +263,8 @@ pub fn parse_message(
     let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
     let plain = DynamicMessage::deserialize_with_options(desc.clone(), &mut de, options)
         .and_then(|message| de.end().map(|()| message));
-    if let Ok(message) = plain {
-        crate::schema::editions::check_closed(&message).map_err(|err| {
+    if let Ok(mut message) = plain {
+        crate::schema::editions::prepare_input(&mut message).map_err(|err| {
             anyhow!(
                 "message {}: invalid {}: {err}",
                 chunk.index,

@@ -143,7 +143,7 @@ impl Printer {
                 desc.full_name()
             )))
         })?;
-        crate::schema::editions::drop_unknown_closed(&mut message);
+        crate::schema::editions::prepare_output(&mut message);
         self.message(&message)
     }
 

@@ -14,8 +14,9 @@
 //! A file is lowered to proto3 when some field has implicit presence, and
 //! to proto2 otherwise, or when proto3 cannot hold it: prost-reflect wants
 //! a proto3 enum to start at zero, and a closed enum need not. In that case
-//! the implicit fields get explicit presence: a zero the user sets is then
-//! sent on the wire, which the server reads as unset all the same.
+//! prost-reflect gives the implicit fields presence, so their names are
+//! noted too, and `super` clears them when they hold zero, on the way in
+//! and on the way out, as protobuf would.
 //!
 //! `features.json_format = LEGACY_BEST_EFFORT` allows JSON names that
 //! clash; prost-reflect refuses those in any syntax (its JSON parser needs
@@ -44,6 +45,9 @@ pub struct Lowered {
     pub shown: HashMap<Vec<i32>, Vec<(usize, i32)>>,
     /// Full names of the closed enums.
     pub closed: Vec<String>,
+    /// Full names of the implicit-presence fields of a file lowered to
+    /// proto2 (prost-reflect gives them presence).
+    pub implicit: Vec<String>,
 }
 
 /// Lowers `file`, an editions file of `edition`.
@@ -80,6 +84,7 @@ pub fn lower(mut file: DynamicMessage, edition: i32) -> Lowered {
         original,
         shown: walk.shown,
         closed: walk.closed,
+        implicit: walk.implicit_fields,
     }
 }
 
@@ -97,6 +102,7 @@ struct Walk<'a> {
     proto3_blocked: bool,
     shown: HashMap<Vec<i32>, Vec<(usize, i32)>>,
     closed: Vec<String>,
+    implicit_fields: Vec<String>,
 }
 
 impl<'a> Walk<'a> {
@@ -109,6 +115,7 @@ impl<'a> Walk<'a> {
             proto3_blocked: false,
             shown: HashMap::new(),
             closed: Vec::new(),
+            implicit_fields: Vec::new(),
         }
     }
 
@@ -146,7 +153,7 @@ impl<'a> Walk<'a> {
         });
         let none = HashSet::new();
         for_each(file, "extension", |i, f| {
-            self.field(f, &[7, i], &resolved, &none)
+            self.field(f, &[7, i], &resolved, &none, None)
         });
     }
 
@@ -184,7 +191,13 @@ impl<'a> Walk<'a> {
                 .and_then(|v| v.as_i32())
                 .and_then(|i| oneofs.get(i as usize).copied())
                 .unwrap_or(resolved);
-            self.field(field, &join(path, &[2, k]), &parent, &map_entries)
+            self.field(
+                field,
+                &join(path, &[2, k]),
+                &parent,
+                &map_entries,
+                Some(&name),
+            )
         });
         let scope = format!("{name}.");
         for_each(message, "nested_type", |j, m| {
@@ -195,7 +208,7 @@ impl<'a> Walk<'a> {
         });
         let none = HashSet::new();
         for_each(message, "extension", |k, f| {
-            self.field(f, &join(path, &[6, k]), &resolved, &none)
+            self.field(f, &join(path, &[6, k]), &resolved, &none, None)
         });
     }
 
@@ -235,6 +248,7 @@ impl<'a> Walk<'a> {
         path: &[i32],
         parent: &Features,
         map_entries: &HashSet<String>,
+        message: Option<&str>,
     ) {
         let resolved = self.resolve(path, parent);
         let label = enum_field(field, "label");
@@ -270,7 +284,13 @@ impl<'a> Walk<'a> {
             features::LEGACY_REQUIRED => {
                 field.set_field_by_name("label", Value::EnumNumber(LABEL_REQUIRED));
             }
-            features::IMPLICIT if !is_message => self.implicit = true,
+            features::IMPLICIT if !is_message => {
+                self.implicit = true;
+                if let (false, Some(message)) = (self.proto3, message) {
+                    let name = str_field(field, "name");
+                    self.implicit_fields.push(format!("{message}.{name}"));
+                }
+            }
             _ if self.proto3 && !is_message => {
                 field.set_field_by_name("proto3_optional", Value::Bool(true));
             }

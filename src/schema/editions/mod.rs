@@ -9,10 +9,17 @@
 //! shows, and which enums are closed. A pool holds one file per name, and
 //! grpcx builds one schema per run, so the file name is the key.
 //!
-//! Closed enums (prost-reflect treats every enum as open) behave as
-//! protobuf's own JSON mapping says: a number that is not a value of the
-//! enum is refused in input, and left out of output (protobuf keeps it
-//! among the unknown fields, which JSON does not print).
+//! Two things prost-reflect cannot be told are done on the messages
+//! themselves, in input (`prepare_input`) and in output
+//! (`prepare_output`), and the JSON fast path leaves such types to the
+//! slow path (`fast_path_declines`):
+//! - closed enums (prost-reflect treats every enum as open) behave as
+//!   protobuf's JSON mapping says: a number that is not a value of the
+//!   enum is refused in input, and left out of output (protobuf keeps it
+//!   among the unknown fields, which JSON does not print);
+//! - implicit-presence fields of a file that had to be lowered to proto2
+//!   (see `lower`) are cleared when they hold zero, so a zero is neither
+//!   sent nor printed.
 
 pub mod describe;
 mod features;
@@ -43,6 +50,14 @@ struct FileInfo {
 struct Registry {
     files: HashMap<String, Arc<FileInfo>>,
     closed: HashSet<String>,
+    implicit: HashSet<String>,
+}
+
+impl Registry {
+    /// True when messages need `prepare_input`/`prepare_output` at all.
+    fn active(&self) -> bool {
+        !self.closed.is_empty() || !self.implicit.is_empty()
+    }
 }
 
 static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(Default::default);
@@ -119,6 +134,7 @@ fn lower_and_register(file: DynamicMessage, edition: i32) -> Result<Vec<u8>> {
     let lowered = lower::lower(file, edition);
     let mut registry = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     registry.closed.extend(lowered.closed);
+    registry.implicit.extend(lowered.implicit);
     registry.files.insert(
         name,
         Arc::new(FileInfo {
@@ -164,38 +180,40 @@ pub fn is_closed(enumeration: &EnumDescriptor) -> bool {
     !registry.closed.is_empty() && registry.closed.contains(enumeration.full_name())
 }
 
-/// True when some file loaded has a closed enum.
-fn any_closed() -> bool {
-    !registry().closed.is_empty()
+/// True for a field the JSON fast path must leave to the slow path: a
+/// closed enum, or implicit presence that prost-reflect does not know.
+pub fn fast_path_declines(field: &FieldDescriptor) -> bool {
+    let registry = registry();
+    if !registry.active() {
+        return false;
+    }
+    registry.implicit.contains(field.full_name())
+        || field
+            .kind()
+            .as_enum()
+            .is_some_and(|e| registry.closed.contains(e.full_name()))
 }
 
-/// Fails on a closed enum holding a number that is not one of its values
-/// (protobuf's JSON parser refuses it), naming the field.
-pub fn check_closed(message: &DynamicMessage) -> Result<()> {
-    if !any_closed() {
+/// Readies a message parsed from the user's JSON for the wire: fails on a
+/// closed enum holding a number that is not one of its values (protobuf's
+/// JSON parser refuses it), naming the field; clears implicit zeros.
+pub fn prepare_input(message: &mut DynamicMessage) -> Result<()> {
+    if !registry().active() {
         return Ok(());
     }
-    walk(message, &mut |field, number| {
-        Err(anyhow!(
-            "{number} is not a value of the closed enum {} (field '{}')",
-            field
-                .kind()
-                .as_enum()
-                .map_or_else(String::new, |e| e.full_name().to_string()),
-            field.name()
-        ))
-    })
+    visit(message, true)
 }
 
-/// Leaves out every closed-enum field holding a number that is not one of
-/// its values, as protobuf moves those to the unknown fields.
-pub fn drop_unknown_closed(message: &mut DynamicMessage) {
-    if !any_closed() {
-        return;
+/// Readies a decoded message for printing: leaves out closed-enum numbers
+/// that are not values (protobuf moves them to the unknown fields) and
+/// implicit zeros.
+pub fn prepare_output(message: &mut DynamicMessage) {
+    if registry().active() {
+        let _ = visit(message, false);
     }
-    prune(message);
 }
 
+/// False for a closed-enum number that is not a value of the enum.
 fn known(field: &FieldDescriptor, value: &Value) -> bool {
     match (field.kind(), value) {
         (Kind::Enum(e), Value::EnumNumber(n)) => !is_closed(&e) || e.get_value(*n).is_some(),
@@ -203,53 +221,69 @@ fn known(field: &FieldDescriptor, value: &Value) -> bool {
     }
 }
 
-fn walk(
-    message: &DynamicMessage,
-    bad: &mut dyn FnMut(&FieldDescriptor, i32) -> Result<()>,
-) -> Result<()> {
-    for (field, value) in message.fields() {
+fn unknown_error(field: &FieldDescriptor, number: i32) -> anyhow::Error {
+    let enumeration = field
+        .kind()
+        .as_enum()
+        .map_or_else(String::new, |e| e.full_name().to_string());
+    anyhow!(
+        "{number} is not a value of the closed enum {enumeration} (field '{}')",
+        field.name()
+    )
+}
+
+/// The work of `prepare_input` (`input`) and `prepare_output`.
+fn visit(message: &mut DynamicMessage, input: bool) -> Result<()> {
+    let mut clear = Vec::new();
+    for (field, value) in message.fields_mut() {
         let value_field = map_value_field(&field).unwrap_or_else(|| field.clone());
-        let mut check = |v: &Value| -> Result<()> {
+        let check = |v: &Value| -> Result<()> {
             match v {
-                Value::EnumNumber(n) if !known(&value_field, v) => bad(&value_field, *n),
-                Value::Message(m) => walk(m, bad),
+                Value::EnumNumber(n) if input && !known(&value_field, v) => {
+                    Err(unknown_error(&value_field, *n))
+                }
                 _ => Ok(()),
             }
         };
         match value {
-            Value::List(items) => items.iter().try_for_each(&mut check)?,
-            Value::Map(entries) => entries.values().try_for_each(&mut check)?,
-            other => check(other)?,
-        }
-    }
-    Ok(())
-}
-
-fn prune(message: &mut DynamicMessage) {
-    let mut clear = Vec::new();
-    for (field, value) in message.fields_mut() {
-        let value_field = map_value_field(&field).unwrap_or_else(|| field.clone());
-        match value {
             Value::List(items) => {
+                items.iter().try_for_each(check)?;
                 items.retain(|v| known(&value_field, v));
-                items.iter_mut().for_each(prune_value);
+                for item in items.iter_mut() {
+                    visit_value(item, input)?;
+                }
             }
             Value::Map(entries) => {
+                entries.values().try_for_each(check)?;
                 entries.retain(|_: &MapKey, v| known(&value_field, v));
-                entries.values_mut().for_each(prune_value);
+                for item in entries.values_mut() {
+                    visit_value(item, input)?;
+                }
             }
-            other if !known(&value_field, other) => clear.push(field.clone()),
-            other => prune_value(other),
+            other => {
+                check(other)?;
+                let implicit_zero = || {
+                    registry().implicit.contains(field.full_name())
+                        && *other == Value::default_value_for_field(&field)
+                };
+                if !known(&field, other) || implicit_zero() {
+                    clear.push(field.clone());
+                } else {
+                    visit_value(other, input)?;
+                }
+            }
         }
     }
     for field in clear {
         message.clear_field(&field);
     }
+    Ok(())
 }
 
-fn prune_value(value: &mut Value) {
-    if let Value::Message(m) = value {
-        prune(m);
+fn visit_value(value: &mut Value, input: bool) -> Result<()> {
+    match value {
+        Value::Message(m) => visit(m, input),
+        _ => Ok(()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Lowering the test schema (tests/protos/editions) parsed from source:
 //! what prost-reflect then sees.
 
+use prost::Message as _;
 use prost_reflect::{Cardinality, DescriptorPool, Kind, Syntax};
 
 use super::*;
@@ -80,5 +81,65 @@ fn unknown_editions_are_errors() {
             "edition = \"2023\"; message A { optional int32 a = 1; }"
         )
         .is_err()
+    );
+}
+
+fn thing(pool: &DescriptorPool, json: &str) -> prost_reflect::DynamicMessage {
+    let desc = pool.get_message_by_name("grpcx.editions.v1.Thing").unwrap();
+    let mut de = serde_json::Deserializer::from_str(json);
+    prost_reflect::DynamicMessage::deserialize(desc, &mut de).unwrap()
+}
+
+#[test]
+fn implicit_zeros_are_neither_sent_nor_printed_in_a_proto2_lowered_file() {
+    let pool = pool();
+    let mut message = thing(&pool, r#"{"count":0,"plain":0,"name":"","label":""}"#);
+    prepare_input(&mut message).unwrap();
+    // count (1) and label (4) have explicit presence; plain (2) and name
+    // (3) are implicit.
+    assert_eq!(message.encode_to_vec(), [0x08, 0x00, 0x22, 0x00]);
+
+    let wire = [0x08, 0x00, 0x10, 0x00, 0x1a, 0x00];
+    let desc = pool.get_message_by_name("grpcx.editions.v1.Thing").unwrap();
+    let mut decoded = prost_reflect::DynamicMessage::decode(desc, &wire[..]).unwrap();
+    prepare_output(&mut decoded);
+    assert_eq!(decoded.encode_to_vec(), [0x08, 0x00]);
+}
+
+#[test]
+fn packed_and_expanded_repeated_fields_both_decode() {
+    let pool = pool();
+    let desc = pool.get_message_by_name("grpcx.editions.v1.Thing").unwrap();
+    // packed (9) sent expanded, expanded (10) sent packed.
+    let wire = [0x48, 0x01, 0x48, 0x02, 0x52, 0x02, 0x03, 0x04];
+    let message = prost_reflect::DynamicMessage::decode(desc.clone(), &wire[..]).unwrap();
+    let list = |name: &str| message.get_field_by_name(name).unwrap().into_owned();
+    use prost_reflect::Value::{I32, List};
+    assert_eq!(list("packed"), List(vec![I32(1), I32(2)]));
+    assert_eq!(list("expanded"), List(vec![I32(3), I32(4)]));
+    // And grpcx sends each as its feature says.
+    let again = message.encode_to_vec();
+    assert_eq!(again, [0x4a, 0x02, 0x01, 0x02, 0x50, 0x03, 0x50, 0x04]);
+}
+
+#[test]
+fn closed_enums_refuse_and_drop_unknown_numbers() {
+    let pool = pool();
+    let mut message = thing(&pool, r#"{"size":5}"#);
+    let err = prepare_input(&mut message).unwrap_err().to_string();
+    assert!(err.contains("closed enum grpcx.editions.v1.Size"), "{err}");
+    let mut open = thing(&pool, r#"{"color":5}"#);
+    prepare_input(&mut open).unwrap();
+    assert!(open.has_field_by_name("color"));
+
+    let desc = pool.get_message_by_name("grpcx.editions.v1.Thing").unwrap();
+    // size = 9, sizes = [1, 9, 2], color = 9
+    let wire = [0x40, 0x09, 0x68, 0x01, 0x68, 0x09, 0x68, 0x02, 0x38, 0x09];
+    let mut decoded = prost_reflect::DynamicMessage::decode(desc, &wire[..]).unwrap();
+    prepare_output(&mut decoded);
+    // sizes goes packed: edition 2023 packs repeated enums.
+    assert_eq!(
+        decoded.encode_to_vec(),
+        [0x38, 0x09, 0x6a, 0x02, 0x01, 0x02]
     );
 }
