@@ -272,6 +272,17 @@ fn scalar_name(kind: &Kind) -> &'static str {
 /// The symbol's own descriptor (DescriptorProto, ServiceDescriptorProto, ...)
 /// as a message, for `--format json`.
 pub fn descriptor_message(symbol: &Symbol) -> DynamicMessage {
+    let path = match symbol {
+        Symbol::Service(s) => s.path(),
+        Symbol::Method(m) => m.path(),
+        Symbol::Message(m) => m.path(),
+        Symbol::Enum(e) => e.path(),
+        Symbol::EnumValue(v) => v.path(),
+        Symbol::Field(f) => f.path(),
+    };
+    if let Some(original) = schema::editions::original_element(&symbol.file(), path) {
+        return original;
+    }
     match symbol {
         Symbol::Service(s) => s.service_descriptor_proto().transcode_to_dynamic(),
         Symbol::Method(m) => m.method_descriptor_proto().transcode_to_dynamic(),

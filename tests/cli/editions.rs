@@ -174,6 +174,25 @@ fn list_describe_and_templates_over_every_source() {
         };
         assert!(!text.lines().any(labelled), "{ctx}: {text}");
 
+        // As JSON, the descriptor is the editions one, not the lowered one.
+        let out = grpcx(
+            &server,
+            &["describe", "--format", "json", "grpcx.editions.v1.Later"],
+            &extra,
+            "",
+        );
+        let descriptor: Value = serde_json::from_str(&out.ok().stdout).unwrap();
+        let part = &descriptor["field"][3];
+        assert_eq!(part["name"], "part", "{ctx}: {descriptor}");
+        assert_eq!(
+            part["options"]["features"]["messageEncoding"], "DELIMITED",
+            "{ctx}: {descriptor}"
+        );
+        assert!(
+            !out.stdout.contains("TYPE_GROUP") && !out.stdout.contains("proto3Optional"),
+            "{ctx}: {descriptor}"
+        );
+
         let out = grpcx(&server, &["describe", "grpcx.editions.v1.Size"], &extra, "");
         assert!(
             out.ok()
@@ -391,8 +410,11 @@ fn a_written_protoset_keeps_the_edition() {
         let check = Command::new(python())
             .args([
                 "-c",
-                "import sys; from google.protobuf import descriptor_pb2 as d; \
+                "import sys; from google.protobuf import descriptor_pb2 as d, descriptor_pool; \
                  s = d.FileDescriptorSet.FromString(open(sys.argv[1], 'rb').read()); \
+                 pool = descriptor_pool.DescriptorPool(); [pool.Add(f) for f in s.file]; \
+                 m = pool.FindMessageTypeByName('grpcx.editions.v1.Later'); \
+                 assert m.fields_by_name['part'].message_type.full_name == 'grpcx.editions.v1.Thing.Part'; \
                  print(' '.join(f'{f.name}={f.syntax}/{f.edition}' for f in s.file))",
                 &path_text,
             ])

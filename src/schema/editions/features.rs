@@ -129,7 +129,9 @@ pub fn take(options: &mut DynamicMessage) -> Features {
                     out[index] = value;
                     false
                 }
-                None => true,
+                // A language's own features (`features.(pb.go).x`) mean
+                // nothing to the wire or JSON: dropped.
+                None => !is_features(option),
             },
             _ => true,
         });
@@ -166,6 +168,23 @@ pub fn put(options: &mut DynamicMessage, features: &Features) {
     if let Ok(message) = DynamicMessage::decode(set, bytes.as_slice()) {
         options.set_field_by_name("features", Value::Message(message));
     }
+}
+
+/// True for any `features.…` uninterpreted option.
+fn is_features(option: &DynamicMessage) -> bool {
+    let Some(Value::List(parts)) = option.get_field_by_name("name").map(|v| v.into_owned()) else {
+        return false;
+    };
+    parts
+        .first()
+        .and_then(Value::as_message)
+        .is_some_and(|part| {
+            part.get_field_by_name("name_part")
+                .is_some_and(|n| n.as_str() == Some("features"))
+                && part
+                    .get_field_by_name("is_extension")
+                    .is_some_and(|e| e.as_bool() == Some(false))
+        })
 }
 
 /// `features.field_presence = IMPLICIT` as an uninterpreted option.

@@ -23,8 +23,10 @@
 //! one field per name), so such a file is an error, not a guess.
 //!
 //! Closed enums are not a thing prost-reflect has; their names are noted
-//! for the JSON checks in `super`. Features leave the lowered file (they
-//! are kept, with the edition, in the original).
+//! for the JSON checks in `super`. Features leave the lowered file; they
+//! are kept by element path, and `raise` puts them back into the pool's
+//! resolved copy of a file parsed from source, to give the editions file
+//! protoc would have written.
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,8 +40,8 @@ pub type Explicit = HashMap<Vec<i32>, Features>;
 /// One lowered file and what was learnt on the way.
 pub struct Lowered {
     pub file: DynamicMessage,
-    /// The file as an editions file, with every feature compiled.
-    pub original: DynamicMessage,
+    /// The features each element sets.
+    pub explicit: Explicit,
     /// Features to show in `describe`, by element path: the ones set
     /// explicitly that differ from what the element inherits.
     pub shown: HashMap<Vec<i32>, Vec<(usize, i32)>>,
@@ -59,15 +61,6 @@ pub fn lower(mut file: DynamicMessage, edition: i32) -> Lowered {
             explicit.insert(path.to_vec(), found);
         }
     });
-    let mut original = file.clone();
-    each_options(&mut original, &mut Vec::new(), &mut |path, options| {
-        if let Some(found) = explicit.get(path) {
-            features::put(options, found);
-        }
-    });
-    original.set_field_by_name("syntax", Value::String("editions".into()));
-    original.set_field_by_name("edition", Value::EnumNumber(edition));
-
     // A dry run decides the syntax; the second run lowers for it.
     let mut probe = Walk::new(&explicit, edition, false);
     probe.file(&mut file.clone());
@@ -79,16 +72,23 @@ pub fn lower(mut file: DynamicMessage, edition: i32) -> Lowered {
         Value::String(if proto3 { "proto3" } else { "proto2" }.into()),
     );
     file.clear_field_by_name("edition");
+    let Walk {
+        shown,
+        closed,
+        implicit_fields,
+        ..
+    } = walk;
     Lowered {
         file,
-        original,
-        shown: walk.shown,
-        closed: walk.closed,
-        implicit: walk.implicit_fields,
+        explicit,
+        shown,
+        closed,
+        implicit: implicit_fields,
     }
 }
 
 // Field numbers in descriptor.proto.
+const LABEL_OPTIONAL: i32 = 1;
 const LABEL_REQUIRED: i32 = 2;
 const LABEL_REPEATED: i32 = 3;
 const TYPE_GROUP: i32 = 10;
@@ -295,6 +295,81 @@ impl<'a> Walk<'a> {
                 field.set_field_by_name("proto3_optional", Value::Bool(true));
             }
             _ => {}
+        }
+    }
+}
+
+/// The editions file that a lowered file came from, given the lowered file
+/// (resolved by prost-reflect) and the features each element set: every
+/// change lowering makes is one that editions forbid (`required`,
+/// `proto3_optional`, groups, `packed`), so each is simply undone.
+pub fn raise(mut file: DynamicMessage, explicit: &Explicit, edition: i32) -> DynamicMessage {
+    each_element(&mut file, &mut Vec::new(), &mut |path, element| {
+        let is_field = element.descriptor().name() == "FieldDescriptorProto";
+        if is_field {
+            if enum_field(element, "label") == LABEL_REQUIRED {
+                element.set_field_by_name("label", Value::EnumNumber(LABEL_OPTIONAL));
+            }
+            element.clear_field_by_name("proto3_optional");
+            if enum_field(element, "type") == TYPE_GROUP {
+                element.set_field_by_name("type", Value::EnumNumber(TYPE_MESSAGE));
+            }
+        }
+        let found = explicit.get(path);
+        if found.is_none() && !(is_field && element.has_field_by_name("options")) {
+            return;
+        }
+        let Some(kind) = element
+            .descriptor()
+            .get_field_by_name("options")
+            .and_then(|f| f.kind().as_message().cloned())
+        else {
+            return;
+        };
+        let mut options = match element.get_field_by_name("options") {
+            Some(value) if element.has_field_by_name("options") => value
+                .as_message()
+                .cloned()
+                .unwrap_or_else(|| DynamicMessage::new(kind)),
+            _ => DynamicMessage::new(kind),
+        };
+        if is_field {
+            options.clear_field_by_name("packed");
+        }
+        if let Some(found) = found {
+            features::put(&mut options, found);
+        }
+        if options.fields().next().is_none() && options.unknown_fields().next().is_none() {
+            element.clear_field_by_name("options");
+        } else {
+            element.set_field_by_name("options", Value::Message(options));
+        }
+    });
+    file.set_field_by_name("syntax", Value::String("editions".into()));
+    file.set_field_by_name("edition", Value::EnumNumber(edition));
+    file
+}
+
+/// Calls `visit` with the path of every element (the file's is empty).
+fn each_element(
+    message: &mut DynamicMessage,
+    path: &mut Vec<i32>,
+    visit: &mut dyn FnMut(&[i32], &mut DynamicMessage),
+) {
+    visit(path, message);
+    let descriptor = message.descriptor();
+    for field in descriptor.fields() {
+        if !is_element(field.name()) || !message.has_field(&field) {
+            continue;
+        }
+        if let Value::List(items) = message.get_field_mut(&field) {
+            for (i, item) in items.iter_mut().enumerate() {
+                if let Value::Message(child) = item {
+                    path.extend([field.number() as i32, i as i32]);
+                    each_element(child, path, visit);
+                    path.truncate(path.len() - 2);
+                }
+            }
         }
     }
 }

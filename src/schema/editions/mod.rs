@@ -33,7 +33,8 @@ use anyhow::{Result, anyhow};
 use prost::Message as _;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 use prost_reflect::{
-    DescriptorPool, DynamicMessage, EnumDescriptor, FieldDescriptor, Kind, MapKey, Value,
+    DescriptorPool, DynamicMessage, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MapKey,
+    Value,
 };
 use prost_types::FileDescriptorProto;
 
@@ -42,7 +43,10 @@ pub use resolver::Resolver;
 /// What is known of one lowered file.
 struct FileInfo {
     edition: i32,
-    original: Vec<u8>,
+    /// The file as it came, from a protoset or reflection; `None` for a
+    /// file parsed from source (`original` raises the pool's copy).
+    received: Option<Vec<u8>>,
+    explicit: lower::Explicit,
     shown: HashMap<Vec<i32>, Vec<(usize, i32)>>,
 }
 
@@ -78,7 +82,7 @@ pub fn lower_encoded(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
         .get_field_by_name("edition")
         .and_then(|v| v.as_enum_number())
         .unwrap_or(0);
-    lower_and_register(file, edition).map(Some)
+    lower_and_register(file, edition, Some(bytes)).map(Some)
 }
 
 /// A file parsed from .proto source that declares `edition`, lowered.
@@ -90,7 +94,7 @@ pub fn lower_parsed(file: FileDescriptorProto, edition: &str) -> Result<FileDesc
         file.encode_to_vec().as_slice(),
     )
     .map_err(|err| anyhow!("{}: {err}", file.name()))?;
-    let lowered = lower_and_register(message, number)?;
+    let lowered = lower_and_register(message, number, None)?;
     FileDescriptorProto::decode(lowered.as_slice()).map_err(|err| anyhow!("{}: {err}", file.name()))
 }
 
@@ -121,7 +125,11 @@ pub fn decode_set(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn lower_and_register(file: DynamicMessage, edition: i32) -> Result<Vec<u8>> {
+fn lower_and_register(
+    file: DynamicMessage,
+    edition: i32,
+    received: Option<&[u8]>,
+) -> Result<Vec<u8>> {
     let name = file
         .get_field_by_name("name")
         .and_then(|v| v.as_str().map(str::to_string))
@@ -139,7 +147,8 @@ fn lower_and_register(file: DynamicMessage, edition: i32) -> Result<Vec<u8>> {
         name,
         Arc::new(FileInfo {
             edition,
-            original: lowered.original.encode_to_vec(),
+            received: received.map(<[u8]>::to_vec),
+            explicit: lowered.explicit,
             shown: lowered.shown,
         }),
     );
@@ -152,9 +161,38 @@ pub fn edition_of(file: &str) -> Option<&'static str> {
     features::edition_name(registry.files.get(file)?.edition)
 }
 
-/// The file as it came, for a lowered file (`--protoset-out`).
-pub fn original(file: &str) -> Option<Vec<u8>> {
-    Some(registry().files.get(file)?.original.clone())
+/// The editions file a lowered file came from (`--protoset-out`): as it
+/// came from a protoset or reflection, or, parsed from source, as protoc
+/// would write it (names resolved, options compiled).
+pub fn original(file: &FileDescriptor) -> Option<Vec<u8>> {
+    let info = registry().files.get(file.name())?.clone();
+    if let Some(bytes) = &info.received {
+        return Some(bytes.clone());
+    }
+    let lowered = DynamicMessage::decode(
+        features::descriptor_type("FileDescriptorProto"),
+        file.encode_to_vec().as_slice(),
+    )
+    .ok()?;
+    Some(lower::raise(lowered, &info.explicit, info.edition).encode_to_vec())
+}
+
+/// The element at `path` of `file` (a message, field, enum, …) as the
+/// original editions descriptor has it, for `describe --format json`.
+pub fn original_element(file: &FileDescriptor, path: &[i32]) -> Option<DynamicMessage> {
+    let bytes = original(file)?;
+    let mut message =
+        DynamicMessage::decode(features::descriptor_type("FileDescriptorProto"), &bytes[..])
+            .ok()?;
+    for step in path.chunks(2) {
+        let [number, index] = step else {
+            return None;
+        };
+        let value = message.get_field_by_number(*number as u32)?;
+        let item = value.as_list()?.get(*index as usize)?.as_message()?.clone();
+        message = item;
+    }
+    Some(message)
 }
 
 /// The features set on the element at `path` of `file` that differ from

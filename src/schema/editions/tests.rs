@@ -59,9 +59,26 @@ fn the_original_keeps_edition_and_features() {
         shown("grpcx/editions/v1/things.proto", &[4, 0, 2, 1]),
         ["features.field_presence = IMPLICIT"]
     );
-    let original = original("grpcx/editions/v1/later.proto").unwrap();
+    let pool = pool();
+    let file = pool
+        .get_file_by_name("grpcx/editions/v1/later.proto")
+        .unwrap();
+    let original = original(&file).unwrap();
     let file = FileDescriptorProto::decode(original.as_slice()).unwrap();
     assert_eq!(file.syntax(), "editions");
+    // Resolved as protoc writes it, with no trace of the lowering.
+    let part = &file.message_type[0].field[3];
+    assert_eq!(part.type_name(), ".grpcx.editions.v1.Thing.Part");
+    assert_eq!(
+        part.r#type(),
+        prost_types::field_descriptor_proto::Type::Message
+    );
+    assert!(
+        file.message_type[0]
+            .field
+            .iter()
+            .all(|f| f.proto3_optional.is_none())
+    );
     assert_eq!(syntax_of(&original).as_deref(), Some("editions"));
     // Lowering it again gives the same file.
     let again = lower_encoded(&original).unwrap().unwrap();
