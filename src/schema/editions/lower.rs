@@ -93,6 +93,7 @@ const LABEL_REQUIRED: i32 = 2;
 const LABEL_REPEATED: i32 = 3;
 const TYPE_GROUP: i32 = 10;
 const TYPE_MESSAGE: i32 = 11;
+const TYPE_ENUM: i32 = 14;
 
 struct Walk<'a> {
     explicit: &'a Explicit,
@@ -303,7 +304,15 @@ impl<'a> Walk<'a> {
 /// (resolved by prost-reflect) and the features each element set: every
 /// change lowering makes is one that editions forbid (`required`,
 /// `proto3_optional`, groups, `packed`), so each is simply undone.
-pub fn raise(mut file: DynamicMessage, explicit: &Explicit, edition: i32) -> DynamicMessage {
+///
+/// A delimited field whose type the parser could not know (`Foo f = 1`
+/// under a file-wide DELIMITED) may name an enum: `is_enum` tells.
+pub fn raise(
+    mut file: DynamicMessage,
+    explicit: &Explicit,
+    edition: i32,
+    is_enum: &dyn Fn(&str) -> bool,
+) -> DynamicMessage {
     each_element(&mut file, &mut Vec::new(), &mut |path, element| {
         let is_field = element.descriptor().name() == "FieldDescriptorProto";
         if is_field {
@@ -312,7 +321,13 @@ pub fn raise(mut file: DynamicMessage, explicit: &Explicit, edition: i32) -> Dyn
             }
             element.clear_field_by_name("proto3_optional");
             if enum_field(element, "type") == TYPE_GROUP {
-                element.set_field_by_name("type", Value::EnumNumber(TYPE_MESSAGE));
+                let name = str_field(element, "type_name");
+                let ty = if is_enum(name.trim_start_matches('.')) {
+                    TYPE_ENUM
+                } else {
+                    TYPE_MESSAGE
+                };
+                element.set_field_by_name("type", Value::EnumNumber(ty));
             }
         }
         let found = explicit.get(path);

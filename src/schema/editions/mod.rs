@@ -174,7 +174,9 @@ pub fn original(file: &FileDescriptor) -> Option<Vec<u8>> {
         file.encode_to_vec().as_slice(),
     )
     .ok()?;
-    Some(lower::raise(lowered, &info.explicit, info.edition).encode_to_vec())
+    let pool = file.parent_pool();
+    let is_enum = |name: &str| pool.get_enum_by_name(name).is_some();
+    Some(lower::raise(lowered, &info.explicit, info.edition, &is_enum).encode_to_vec())
 }
 
 /// The element at `path` of `file` (a message, field, enum, …) as the
@@ -225,7 +227,7 @@ pub fn fast_path_declines(field: &FieldDescriptor) -> bool {
     if !registry.active() {
         return false;
     }
-    registry.implicit.contains(field.full_name())
+    (registry.implicit.contains(field.full_name()) && field.kind().as_message().is_none())
         || field
             .kind()
             .as_enum()
@@ -301,7 +303,8 @@ fn visit(message: &mut DynamicMessage, input: bool) -> Result<()> {
             other => {
                 check(other)?;
                 let implicit_zero = || {
-                    registry().implicit.contains(field.full_name())
+                    field.kind().as_message().is_none()
+                        && registry().implicit.contains(field.full_name())
                         && *other == Value::default_value_for_field(&field)
                 };
                 if !known(&field, other) || implicit_zero() {

@@ -160,3 +160,38 @@ fn closed_enums_refuse_and_drop_unknown_numbers() {
         [0x38, 0x09, 0x6a, 0x02, 0x01, 0x02]
     );
 }
+
+#[test]
+fn a_file_wide_delimited_leaves_enum_fields_alone() {
+    let text = r#"edition = "2023";
+        package wide;
+        option features.message_encoding = DELIMITED;
+        enum E { E0 = 0; E1 = 1; }
+        message M { E e = 1; M m = 2; repeated int32 r = 3; }"#;
+    let (file, edition) = protox_parse::parse_with_edition("wide.proto", text).unwrap();
+    let mut pool = DescriptorPool::new();
+    pool.add_file_descriptor_proto(lower_parsed(file, edition.unwrap()).unwrap())
+        .unwrap();
+    let message = pool.get_message_by_name("wide.M").unwrap();
+    assert!(matches!(
+        message.get_field_by_name("e").unwrap().kind(),
+        Kind::Enum(_)
+    ));
+    assert!(message.get_field_by_name("m").unwrap().is_group());
+    assert!(message.get_field_by_name("r").unwrap().is_packed());
+
+    let original = original(&message.parent_file()).unwrap();
+    let file = FileDescriptorProto::decode(original.as_slice()).unwrap();
+    use prost_types::field_descriptor_proto::Type;
+    let types: Vec<Type> = file.message_type[0]
+        .field
+        .iter()
+        .map(|f| f.r#type())
+        .collect();
+    assert_eq!(types, [Type::Enum, Type::Message, Type::Int32]);
+    assert!(file.message_type[0].field[2].options.is_none(), "no packed");
+    assert_eq!(
+        shown("wide.proto", &[]),
+        ["features.message_encoding = DELIMITED"]
+    );
+}
