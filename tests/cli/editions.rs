@@ -93,6 +93,9 @@ const THING_ZERO: &str = r#"{"count":0,"plain":0,"name":"","label":"","color":"C
 const THING_OPEN: &str = r#"{"color":7,"plain":5,"name":"x"}"#;
 const LATER: &str =
     r#"{"seq":0,"text":"","kept":0,"part":{"id":9,"note":""},"size":"SMALL","codes":[1,0,3]}"#;
+const FLAT: &str =
+    r#"{"n":3,"s":"s","e":4,"xs":[-1,0,1],"ys":["5","-6"],"color":"GREEN","b":true}"#;
+const FLAT_ZERO: &str = r#"{"n":0,"s":"","e":0,"xs":[],"color":"COLOR_UNSPECIFIED","b":false}"#;
 const LATER_SET: &str = r#"{"seq":4,"text":"t","kept":5,"part":{},"codes":[]}"#;
 
 #[test]
@@ -116,6 +119,7 @@ fn list_describe_and_templates_over_every_source() {
                 "grpcx.editions.v1.Laters.Repeat",
                 "grpcx.editions.v1.Laters.Gather",
                 "grpcx.editions.v1.Laters.Chat",
+                "grpcx.editions.v1.Laters.Flatten",
             ],
             "{ctx}"
         );
@@ -263,6 +267,16 @@ fn json_is_protobufs_own_mapping_over_every_source() {
                 "grpcx.editions.v1.Laters/Echo",
                 "grpcx.editions.v1.Later",
                 LATER_SET,
+            ),
+            (
+                "grpcx.editions.v1.Laters/Flatten",
+                "grpcx.editions.v1.Flat",
+                FLAT,
+            ),
+            (
+                "grpcx.editions.v1.Laters/Flatten",
+                "grpcx.editions.v1.Flat",
+                FLAT_ZERO,
             ),
         ] {
             let ctx = format!("{source}: {method} {input}");

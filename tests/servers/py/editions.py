@@ -6,7 +6,8 @@ own JSON mapping of it, for the integration tests to compare grpcx with.
   grpcx.editions.v1.Things and .Laters from tests/protos/editions/, each
   with four methods: Echo (unary: the request back), Repeat (server
   streaming: the request twice), Gather (client streaming: the requests
-  merged in order) and Chat (bidi: each request back). A request whose
+  merged in order) and Chat (bidi: each request back); Laters also has
+  Flatten (unary: a Flat back). A request whose
   `label` (Thing) or `text` (Later) is "unknown-size" comes back with the
   number 9 in its closed `size` field, on the wire only (protobuf keeps it
   among the unknown fields).
@@ -93,6 +94,10 @@ def servicer(name, marker_field, unary, streaming):
         def Chat(self, request_iterator, context):
             for request in request_iterator:
                 yield with_unknown_size(request, marker(request))
+
+        @unary
+        def Flatten(self, request, context):
+            return request
 
     return Servicer
 
