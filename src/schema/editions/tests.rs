@@ -243,3 +243,11 @@ fn the_json_fast_path_prints_editions_messages_as_the_slow_path_does() {
         serde_json::ser::CompactFormatter
     ));
 }
+
+#[test]
+fn import_option_is_an_import() {
+    let text = "edition = \"2024\";\nimport option \"other.proto\";\nmessage A {}\n";
+    let (file, edition) = protox_parse::parse_with_edition("a.proto", text).unwrap();
+    assert_eq!(edition, Some("2024"));
+    assert_eq!(file.dependency, ["other.proto"]);
+}

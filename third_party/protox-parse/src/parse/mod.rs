@@ -236,8 +236,14 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Some((ast::ImportKind::Public, span))
             }
+            // grpcx patch: edition 2024's `import option "x.proto";`, an
+            // import for options only, is kept as a plain import.
+            Some((Token::OPTION, _)) => {
+                self.bump();
+                None
+            }
             Some((Token::StringLiteral(_), _)) => None,
-            _ => self.unexpected_token("a string literal, 'public' or 'weak'")?,
+            _ => self.unexpected_token("a string literal, 'public', 'weak' or 'option'")?,
         };
 
         let (value, value_span) = self.parse_utf8_string()?;
