@@ -251,3 +251,14 @@ fn import_option_is_an_import() {
     assert_eq!(edition, Some("2024"));
     assert_eq!(file.dependency, ["other.proto"]);
 }
+
+#[test]
+fn visibility_keywords_are_read() {
+    let text = "edition = \"2024\";\nexport message A { local enum E { E0 = 0; } local l = 1; }\n\
+                local /* c */ message local {}\n";
+    let (file, _) = protox_parse::parse_with_edition("v.proto", text).unwrap();
+    assert_eq!(file.message_type.len(), 2);
+    assert_eq!(file.message_type[0].enum_type.len(), 1);
+    assert_eq!(file.message_type[0].field[0].type_name(), "local");
+    assert_eq!(file.message_type[1].name(), "local");
+}

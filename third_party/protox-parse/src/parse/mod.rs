@@ -197,6 +197,12 @@ impl<'a> Parser<'a> {
             Some((Token::MESSAGE, _)) => Ok(Some(Statement::Message(self.parse_message()?))),
             Some((Token::ENUM, _)) => Ok(Some(Statement::Enum(self.parse_enum()?))),
             Some((Token::SERVICE, _)) => Ok(Some(Statement::Service(self.parse_service()?))),
+            Some((Token::Ident("export" | "local"), _)) if self.message_or_enum_ahead() => {
+                // grpcx patch: edition 2024's symbol visibility; it changes
+                // nothing on the wire or in JSON, so it is read and dropped.
+                self.bump();
+                self.parse_statement()
+            }
             None => Ok(None),
             _ => self.unexpected_token(
                 "'enum', 'extend', 'import', 'message', 'option', 'service', 'package' or ';'",
@@ -314,6 +320,11 @@ impl<'a> Parser<'a> {
                 }
                 Some((Token::EXTEND, _)) => {
                     items.push(ast::MessageItem::Extend(self.parse_extend()?))
+                }
+                // grpcx patch: edition 2024's `export`/`local`, dropped.
+                Some((Token::Ident("export" | "local"), _)) if self.message_or_enum_ahead() => {
+                    self.bump();
+                    continue;
                 }
                 Some((Token::OPTION, _)) => options.push(self.parse_option()?),
                 Some((Token::RESERVED, _)) => reserved.push(self.parse_reserved()?),
@@ -1301,6 +1312,26 @@ impl<'a> Parser<'a> {
                 tok => return Ok(tok),
             }
         }
+    }
+
+    /// grpcx patch: whether the token after the peeked one is `message` or
+    /// `enum` (so a peeked `export`/`local` is a visibility, not a type).
+    fn message_or_enum_ahead(&self) -> bool {
+        let mut rest = self.lexer.remainder();
+        loop {
+            rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix("//") {
+                rest = after.split_once('\n').map_or("", |(_, r)| r);
+            } else if let Some(after) = rest.strip_prefix("/*") {
+                rest = after.split_once("*/").map_or("", |(_, r)| r);
+            } else {
+                break;
+            }
+        }
+        ["message", "enum"].iter().any(|word| {
+            rest.strip_prefix(word)
+                .is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        })
     }
 
     fn peek_skip_comments(&mut self) -> Result<Option<(Token<'a>, Span)>, ()> {
