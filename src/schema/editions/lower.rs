@@ -167,6 +167,11 @@ impl<'a> Walk<'a> {
     ) {
         let resolved = self.resolve(path, parent);
         let name = format!("{scope}{}", str_field(message, "name"));
+        if is_map_entry(message) {
+            // A map's key and value are always length-prefixed and always
+            // written: protobuf ignores presence and encoding features there.
+            return;
+        }
         let oneofs: Vec<Features> = match message.get_field_by_name("oneof_decl") {
             Some(list) => (0..list.as_list().map_or(0, |l| l.len()))
                 .map(|k| self.resolve(&join(path, &[8, k as i32]), &resolved))
@@ -176,11 +181,7 @@ impl<'a> Walk<'a> {
         let mut map_entries = HashSet::new();
         if let Some(Value::List(nested)) = message.get_field_by_name("nested_type").as_deref() {
             for entry in nested.iter().filter_map(Value::as_message) {
-                let is_entry = entry
-                    .get_field_by_name("options")
-                    .and_then(|o| o.as_message()?.get_field_by_name("map_entry")?.as_bool())
-                    .unwrap_or(false);
-                if is_entry {
+                if is_map_entry(entry) {
                     map_entries.insert(str_field(entry, "name"));
                 }
             }
@@ -363,6 +364,14 @@ pub fn raise(
     file.set_field_by_name("syntax", Value::String("editions".into()));
     file.set_field_by_name("edition", Value::EnumNumber(edition));
     file
+}
+
+/// True for a map's entry message.
+fn is_map_entry(message: &DynamicMessage) -> bool {
+    message
+        .get_field_by_name("options")
+        .and_then(|o| o.as_message()?.get_field_by_name("map_entry")?.as_bool())
+        .unwrap_or(false)
 }
 
 /// Calls `visit` with the path of every element (the file's is empty).

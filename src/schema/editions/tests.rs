@@ -262,3 +262,34 @@ fn visibility_keywords_are_read() {
     assert_eq!(file.message_type[0].field[0].type_name(), "local");
     assert_eq!(file.message_type[1].name(), "local");
 }
+
+#[test]
+fn maps_stay_maps_under_file_wide_features() {
+    let text = r#"edition = "2023";
+        package maps;
+        option features.message_encoding = DELIMITED;
+        option features.field_presence = IMPLICIT;
+        message V { int32 x = 1; }
+        message M { map<string, V> by_name = 1; map<int32, int32> counts = 2; int32 n = 3; }"#;
+    let (file, edition) = protox_parse::parse_with_edition("maps.proto", text).unwrap();
+    let mut pool = DescriptorPool::new();
+    pool.add_file_descriptor_proto(lower_parsed(file, edition.unwrap()).unwrap())
+        .unwrap();
+    let message = pool.get_message_by_name("maps.M").unwrap();
+    assert_eq!(message.parent_file().syntax(), Syntax::Proto3);
+    let by_name = message.get_field_by_name("by_name").unwrap();
+    assert!(by_name.is_map() && !by_name.is_group());
+    let entry = by_name.kind().as_message().unwrap().clone();
+    assert!(!entry.map_entry_value_field().is_group());
+    let mut de = serde_json::Deserializer::from_str(
+        r#"{"byName":{"a":{"x":1},"b":{}},"counts":{"1":0},"n":0}"#,
+    );
+    let decoded = prost_reflect::DynamicMessage::deserialize(message.clone(), &mut de).unwrap();
+    let back =
+        prost_reflect::DynamicMessage::decode(message, decoded.encode_to_vec().as_slice()).unwrap();
+    let json = serde_json::to_value(&back).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"byName": {"a": {"x": 1}, "b": {}}, "counts": {"1": 0}})
+    );
+}
