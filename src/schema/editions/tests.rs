@@ -293,3 +293,35 @@ fn maps_stay_maps_under_file_wide_features() {
         serde_json::json!({"byName": {"a": {"x": 1}, "b": {}}, "counts": {"1": 0}})
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(300))]
+
+    /// Lowering never panics, whatever the bytes of an editions file.
+    #[test]
+    fn lowering_survives_damaged_descriptors(
+        flips in proptest::collection::vec((0usize..4096, 0u8..=255), 1..6),
+        cut in 0usize..4096,
+    ) {
+        static ORIGINAL: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let bytes = ORIGINAL.get_or_init(|| {
+            let pool = pool();
+            original(&pool.get_file_by_name("grpcx/editions/v1/things.proto").unwrap()).unwrap()
+        });
+        let mut damaged = bytes.clone();
+        for (at, byte) in flips {
+            let at = at % damaged.len();
+            damaged[at] = byte;
+        }
+        damaged.truncate(cut.max(1).min(damaged.len()));
+        // The steps of `lower_encoded`, without registering the result
+        // (other tests read the registry).
+        let _ = syntax_of(&damaged);
+        let _ = set_files(&damaged);
+        let descriptor = features::descriptor_type("FileDescriptorProto");
+        if let Ok(file) = DynamicMessage::decode(descriptor, damaged.as_slice()) {
+            let lowered = lower::lower(file, features::EDITION_2023);
+            let _ = FileDescriptorProto::decode(lowered.file.encode_to_vec().as_slice());
+        }
+    }
+}
