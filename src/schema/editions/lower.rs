@@ -11,6 +11,8 @@
 //!   field's type name, so any message type may be delimited);
 //! - PACKED / EXPANDED: an explicit `[packed = …]`.
 //!
+//! Map entries are left alone: protobuf ignores these features there.
+//!
 //! A file is lowered to proto3 when some field has implicit presence, and
 //! to proto2 otherwise, or when proto3 cannot hold it: prost-reflect wants
 //! a proto3 enum to start at zero, and a closed enum need not. In that case
