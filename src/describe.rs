@@ -17,7 +17,8 @@ use prost_reflect::{
 };
 use prost_types::FieldDescriptorProto;
 
-use crate::schema::Symbol;
+use crate::schema::editions::describe as editions;
+use crate::schema::{self, Symbol};
 
 const INDENT: &str = "  ";
 
@@ -41,6 +42,7 @@ impl Renderer {
             symbol.full_name(),
             symbol.file().name()
         );
+        editions::file_header(&mut out, symbol.file().name());
         match symbol {
             Symbol::Service(s) => self.service(&mut out, s),
             Symbol::Method(m) => self.method(&mut out, m, 0),
@@ -101,9 +103,10 @@ impl Renderer {
     fn message_body(&mut self, out: &mut String, message: &MessageDescriptor, depth: usize) {
         let file = message.parent_file();
         let pad = INDENT.repeat(depth);
+        editions::options(out, &file, message.path(), depth + 1);
         let groups: Vec<String> = message
             .fields()
-            .filter(|f| f.is_group())
+            .filter(|f| f.is_group() && schema::editions::edition_of(file.name()).is_none())
             .filter_map(|f| f.kind().as_message().map(|m| m.full_name().to_string()))
             .collect();
         for nested in message
@@ -253,6 +256,8 @@ impl Renderer {
             scalar => scalar_name(scalar).to_string(),
         };
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
+        let file = message.parent_file();
+        let editions = schema::editions::edition_of(file.name()).is_some();
         let (label, ty) = if field.is_map() {
             let Kind::Message(entry) = field.kind() else {
                 unreachable!("a map field's kind is its entry message")
@@ -262,7 +267,8 @@ impl Renderer {
             ("", format!("map<{key}, {value}>"))
         } else if field.is_list() {
             ("repeated ", type_name(&field.kind()))
-        } else if in_oneof {
+        } else if in_oneof || editions {
+            // Editions files have no `optional`/`required`: presence is a feature.
             ("", type_name(&field.kind()))
         } else if field.field_descriptor_proto().proto3_optional() {
             ("optional ", type_name(&field.kind()))
@@ -275,8 +281,31 @@ impl Renderer {
         } else {
             ("", type_name(&field.kind()))
         };
-        let options = field_options(field.field_descriptor_proto(), &field.kind());
+        // An editions file shows its features, not the proto2 options it
+        // was lowered to (schema/editions/).
+        let options = if editions {
+            let deprecated = field
+                .field_descriptor_proto()
+                .options
+                .as_ref()
+                .is_some_and(|o| o.deprecated());
+            let mut options = editions::field_options(&file, field.path());
+            if deprecated {
+                options.insert(0, "deprecated = true".to_string());
+            }
+            let options = if options.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", options.join(", "))
+            };
+            options
+        } else {
+            field_options(field.field_descriptor_proto(), &field.kind())
+        };
+        // An editions DELIMITED field is lowered to a group, but reads as a
+        // plain field with its feature shown.
         if field.is_group()
+            && !editions
             && let Kind::Message(group) = field.kind()
         {
             let pad = INDENT.repeat(depth);
@@ -304,6 +333,12 @@ impl Renderer {
         self.comment(out, &enumeration.parent_file(), enumeration.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}enum {} {{", enumeration.name());
+        editions::options(
+            out,
+            &enumeration.parent_file(),
+            enumeration.path(),
+            depth + 1,
+        );
         for value in enumeration.values() {
             self.enum_value(out, &value, depth + 1);
         }
@@ -463,6 +498,17 @@ fn scalar_name(kind: &Kind) -> &'static str {
 /// The symbol's own descriptor (DescriptorProto, ServiceDescriptorProto, ...)
 /// as a message, for `--format json`.
 pub fn descriptor_message(symbol: &Symbol) -> DynamicMessage {
+    let path = match symbol {
+        Symbol::Service(s) => s.path(),
+        Symbol::Method(m) => m.path(),
+        Symbol::Message(m) => m.path(),
+        Symbol::Enum(e) => e.path(),
+        Symbol::EnumValue(v) => v.path(),
+        Symbol::Field(f) => f.path(),
+    };
+    if let Some(original) = schema::editions::original_element(&symbol.file(), path) {
+        return original;
+    }
     match symbol {
         Symbol::Service(s) => s.service_descriptor_proto().transcode_to_dynamic(),
         Symbol::Method(m) => m.method_descriptor_proto().transcode_to_dynamic(),

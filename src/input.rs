@@ -263,7 +263,7 @@ pub fn parse_message(
     let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
     let plain = DynamicMessage::deserialize_with_options(desc.clone(), &mut de, options)
         .and_then(|message| de.end().map(|()| message));
-    if let Ok(message) = plain {
+    if let Ok(mut message) = plain {
         if let Some(path) = crate::required::first_missing(&message) {
             return Err(anyhow!(
                 "message {}: invalid {}: required field '{path}' is missing (line {} column {})",
@@ -273,6 +273,13 @@ pub fn parse_message(
                 chunk.column
             ));
         }
+        crate::schema::editions::prepare_input(&mut message).map_err(|err| {
+            anyhow!(
+                "message {}: invalid {}: {err}",
+                chunk.index,
+                desc.full_name()
+            )
+        })?;
         return Ok(message);
     }
     let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);

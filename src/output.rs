@@ -142,12 +142,13 @@ impl Printer {
         if fast {
             return self.emit();
         }
-        let message = DynamicMessage::decode(desc.clone(), bytes).map_err(|err| {
+        let mut message = DynamicMessage::decode(desc.clone(), bytes).map_err(|err| {
             crate::error::StatusError(tonic::Status::internal(format!(
                 "the server sent a {} that does not decode: {err}",
                 desc.full_name()
             )))
         })?;
+        crate::schema::editions::prepare_output(&mut message);
         self.message(&message)
     }
 

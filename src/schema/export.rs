@@ -22,7 +22,7 @@ pub fn write(pool: &DescriptorPool, roots: &[String], path: &Path) -> Result<()>
     // set is `repeated FileDescriptorProto file = 1`, written by hand.
     let mut out = Vec::new();
     for file in &order {
-        let bytes = file.encode_to_vec();
+        let bytes = super::editions::original(file).unwrap_or_else(|| file.encode_to_vec());
         encode_key(1, WireType::LengthDelimited, &mut out);
         encode_varint(bytes.len() as u64, &mut out);
         out.extend_from_slice(&bytes);

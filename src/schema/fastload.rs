@@ -61,14 +61,17 @@ pub fn load(
             for (name, pending) in queue.drain(..) {
                 let parsed = match pending {
                     Pending::Parsed(file) => Some(*file),
-                    Pending::Source(text) => {
-                        protox_parse::parse(&name, &text).ok().map(|mut file| {
+                    Pending::Source(text) => protox_parse::parse_with_edition(&name, &text)
+                        .ok()
+                        .and_then(|(mut file, edition)| {
                             if !source_info {
                                 file.source_code_info = None;
                             }
-                            file
-                        })
-                    }
+                            match edition {
+                                Some(edition) => super::editions::lower_parsed(file, edition).ok(),
+                                None => Some(file),
+                            }
+                        }),
                 };
                 let failed = parsed.is_none();
                 if tx.send(parsed).is_err() || failed {

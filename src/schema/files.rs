@@ -38,11 +38,10 @@ pub fn load(args: &SchemaArgs, source_info: bool) -> Result<DescriptorPool> {
 pub(super) fn add_protoset(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
     let set = prost_types::FileDescriptorSet::decode(bytes)?;
     super::validate::files(&set.file, Some(pool))?;
-    super::validate::ready_for_pool(&set.file)?;
-    // Added from the bytes, not from `set`: prost-reflect's own decoding
-    // keeps custom options, which prost_types drops.
-    pool.decode_file_descriptor_set(bytes)?;
-    Ok(())
+    // Added from the bytes, not from `set` (prost-reflect's own decoding
+    // keeps custom options, which prost_types drops), with editions files
+    // lowered to proto2/proto3 on the way in.
+    super::editions::decode_set(pool, bytes)
 }
 
 /// Compiles .proto files. Each `--proto` is resolved as protoc does (see
@@ -76,7 +75,7 @@ fn compile(
         resolver.add(IncludeFileResolver::new(root.clone()));
     }
     resolver.add(built_in());
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    let mut compiler = protox::Compiler::with_file_resolver(super::editions::Resolver(resolver));
     compiler.include_imports(true).include_source_info(true);
     for name in &names {
         compiler

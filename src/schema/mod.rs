@@ -6,6 +6,7 @@
 
 mod any;
 mod diagnostic;
+pub mod editions;
 mod export;
 mod extensions;
 mod fastload;

@@ -9,7 +9,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use anyhow::{Result, anyhow};
-use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -401,11 +400,7 @@ impl Reflection {
 fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
     encoded
         .iter()
-        .map(|bytes| {
-            FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
-                anyhow!("reflection sent a file descriptor that does not decode: {err}")
-            })
-        })
+        .map(|bytes| super::editions::decode_file(bytes))
         .collect()
 }
 

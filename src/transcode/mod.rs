@@ -337,6 +337,7 @@ fn locally_eligible(msg: &MessageDescriptor) -> bool {
         && msg.fields().all(|field| {
             !field.is_map()
                 && !field.is_group()
+                && !crate::schema::editions::fast_path_declines(&field)
                 && field.field_descriptor_proto().default_value.is_none()
         })
 }

@@ -8,6 +8,7 @@ mod util;
 mod completion;
 mod core;
 mod discovery;
+mod editions;
 mod load;
 mod reliability;
 mod schemas;

@@ -44,6 +44,7 @@ from grpc_status import rpc_status  # noqa: E402
 from grpc_tools import protoc  # noqa: E402
 
 import proto2_service  # noqa: E402
+import editions  # noqa: E402  (tests/servers/py/editions.py)
 
 PROTO_DIR = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "proto"))
@@ -326,6 +327,7 @@ def main():
     pb["nopkg_pb2_grpc"].add_HelloServicer_to_server(Hello(), server)
     pb["nopkg_pb2_grpc"].add_greetServicer_to_server(greet(), server)
     extra = proto2_service.add(server, unary)  # tests/protos/proto2, not proto/
+    extra += editions.register(server, unary, streaming)  # tests/protos/editions
     if not args.no_reflection:
         # Registered by hand rather than with enable_server_reflection(), so
         # that only v1alpha is served whatever grpcio-reflection version is used.
