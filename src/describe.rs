@@ -505,6 +505,7 @@ pub fn descriptor_message(symbol: &Symbol) -> DynamicMessage {
         Symbol::Enum(e) => e.path(),
         Symbol::EnumValue(v) => v.path(),
         Symbol::Field(f) => f.path(),
+        Symbol::Extension(e) => e.path(),
     };
     if let Some(original) = schema::editions::original_element(&symbol.file(), path) {
         return original;
