@@ -9,6 +9,7 @@ mod diagnostic;
 mod export;
 mod fastload;
 mod files;
+mod imports;
 mod reflection;
 #[cfg(test)]
 mod roundtrip;
@@ -100,6 +101,12 @@ impl Schema {
                 .map(|s| s.full_name().to_string())
                 .collect(),
         };
+        // grpc-js lists package-less services as `.Hello`.
+        for name in &mut names {
+            if let Some(bare) = name.strip_prefix('.') {
+                *name = bare.to_string();
+            }
+        }
         names.sort();
         names.dedup();
         Ok(names)
@@ -116,9 +123,15 @@ impl Schema {
         };
         let pool = &self.pool;
         let known = |name: &str| pool.get_file_by_name(name).is_some();
-        let Some(files) = reflection.file_containing_symbol(symbol, &known).await? else {
+        let mut files = reflection.file_containing_symbol(symbol, &known).await?;
+        if let (None, Some(dotted)) = (&files, imports::package_less_spelling(symbol)) {
+            files = reflection.file_containing_symbol(&dotted, &known).await?;
+        }
+        let Some(files) = files else {
             return Ok(false);
         };
+        // grpc-js sends files without their imports: add them.
+        let files = imports::repair(files, &self.pool, reflection).await?;
         self.pool
             .add_file_descriptor_protos(files)
             .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
