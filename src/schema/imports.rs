@@ -71,7 +71,89 @@ pub async fn repair(
         }
     }
     Universe::new(pool, &files).add_dependencies(&mut files);
+    for file in &mut files {
+        mark_proto3_optional(file);
+    }
     Ok(files)
+}
+
+/// grpc-js sends proto3 `optional` fields inside their synthetic oneofs
+/// (`_name`) without `proto3_optional`, so they would show as oneofs. A
+/// proto3 file that marks no field so gets the mark back on each field that
+/// is alone in a oneof named `_` + its name, the last oneofs, as protoc
+/// orders them.
+fn mark_proto3_optional(file: &mut FileDescriptorProto) {
+    fn visit(message: &mut DescriptorProto) {
+        let oneofs = message.oneof_decl.len();
+        let mut synthetic = vec![false; oneofs];
+        for (index, oneof) in message.oneof_decl.iter().enumerate() {
+            let mut members = message
+                .field
+                .iter()
+                .filter(|f| f.oneof_index == Some(index as i32));
+            synthetic[index] = matches!(
+                (members.next(), members.next()),
+                (Some(only), None) if oneof.name() == format!("_{}", only.name())
+            );
+        }
+        // Synthetic oneofs come after every real one.
+        let first = synthetic.iter().position(|&s| s).unwrap_or(oneofs);
+        if synthetic[first..].iter().all(|&s| s) {
+            for field in &mut message.field {
+                if field
+                    .oneof_index
+                    .is_some_and(|i| i as usize >= first && (i as usize) < oneofs)
+                {
+                    field.proto3_optional = Some(true);
+                }
+            }
+        }
+        message.nested_type.iter_mut().for_each(visit);
+    }
+    fn marked(m: &DescriptorProto) -> bool {
+        m.field.iter().any(|f| f.proto3_optional.is_some()) || m.nested_type.iter().any(marked)
+    }
+    if file.syntax() != "proto3" || file.message_type.iter().any(marked) {
+        return;
+    }
+    file.message_type.iter_mut().for_each(visit);
+}
+
+/// A service the server lists whose schema does not build, and why.
+pub struct Unresolved {
+    pub service: String,
+    pub error: anyhow::Error,
+}
+
+impl super::Schema {
+    /// Every service that resolves, sorted by name, and the ones that do not
+    /// (so `describe` shows what it can). A failure of the connection, or of
+    /// every service, fails as a whole.
+    pub async fn services_resolving(
+        &mut self,
+    ) -> Result<(Vec<prost_reflect::ServiceDescriptor>, Vec<Unresolved>)> {
+        let names = self.service_names().await?;
+        let mut unresolved = Vec::new();
+        for name in &names {
+            if let Err(error) = self.fetch_symbol(name).await {
+                if error.is::<crate::error::StatusError>() || unresolved.len() + 1 == names.len() {
+                    return Err(error);
+                }
+                unresolved.push(Unresolved {
+                    service: name.clone(),
+                    error,
+                });
+            }
+        }
+        let services: Vec<_> = names
+            .iter()
+            .filter_map(|name| self.pool.get_service_by_name(name))
+            .collect();
+        for service in &services {
+            self.record(service.parent_file().name());
+        }
+        Ok((services, unresolved))
+    }
 }
 
 /// The file that defines `symbol`, also under grpc-js's spelling for
@@ -530,6 +612,29 @@ mod tests {
         let mut files = vec![a, b];
         Universe::new(&DescriptorPool::new(), &files).add_dependencies(&mut files);
         assert!(files[1].dependency.is_empty());
+    }
+
+    #[test]
+    fn synthetic_oneofs_get_proto3_optional_back() {
+        let mut m = message("M", &[("a", ".M"), ("b", ".M"), ("c", ".M")]);
+        for (name, field) in [("choice", 0), ("_b", 1), ("_c", 2)] {
+            m.oneof_decl.push(prost_types::OneofDescriptorProto {
+                name: Some(name.into()),
+                ..Default::default()
+            });
+            m.field[field].oneof_index = Some(m.oneof_decl.len() as i32 - 1);
+        }
+        let mut f = file("m.proto", "", vec![m]);
+        mark_proto3_optional(&mut f);
+        let marks: Vec<_> = f.message_type[0]
+            .field
+            .iter()
+            .map(|f| f.proto3_optional)
+            .collect();
+        assert_eq!(marks, [None, Some(true), Some(true)]);
+        DescriptorPool::new()
+            .add_file_descriptor_protos([f])
+            .unwrap();
     }
 
     #[test]

@@ -14,7 +14,9 @@
 // - serves reflection v1 and v1alpha as @grpc/reflection does: one file per
 //   package (everything.proto and note.proto become one file), the
 //   well-known types merged into one file, and every dependency list empty;
-// - logs one line per call on stderr and exits on SIGTERM / SIGINT.
+// - logs one line per call on stderr and exits on SIGTERM / SIGINT;
+// - `--dangling-type` breaks helloworld.Greeter's reflected schema (see
+//   danglingType), for clients that must show the services that do resolve.
 //
 // What grpc-js does differently from the other servers, on purpose kept:
 // an error before any message is answered "trailers-only" (grpc-status in the
@@ -41,7 +43,7 @@ const RPC = protobuf.parse(`
   message Any { string type_url = 1; bytes value = 2; }
   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
   message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
-`).root;
+`, { keepCase: true }).root;
 
 function protoFiles(dir, base = '') {
   return fs.readdirSync(path.join(dir, base), { withFileTypes: true })
@@ -64,6 +66,7 @@ function parseArgs(argv) {
     switch (flag) {
       case '--port': args.port = Number(value()); break;
       case '--no-reflection': args.reflection = false; break;
+      case '--dangling-type': args.dangling = true; break;
       case '--tls-cert': args.tlsCert = value(); break;
       case '--tls-key': args.tlsKey = value(); break;
       case '--client-ca': args.clientCa = value(); break;
@@ -272,9 +275,18 @@ function collect(call) {
   });
 }
 
+/**
+ * The requests of a client stream, for `for await`. Node's default iterator
+ * destroys the whole duplex when the requests end, losing the replies still
+ * to be written.
+ */
+function requests(call) {
+  return call.iterator({ destroyOnReturn: false });
+}
+
 /** Calls `each(request)` for every request of a client stream, in order, one at a time. */
 async function forEachRequest(call, each) {
-  for await (const request of call) {
+  for await (const request of requests(call)) {
     if (!(await each(request))) {
       return;
     }
@@ -315,7 +327,7 @@ function services(ctx) {
     Collect: single('/grpcx.test.v1.Echo/Collect', ctx, async (call) => {
       let count = 0;
       let bytes = 0;
-      for await (const chunk of call) {
+      for await (const chunk of requests(call)) {
         count++;
         bytes += Buffer.byteLength(chunk.pad || '', 'utf8');
       }
@@ -348,6 +360,24 @@ function rawEcho(definition) {
   return raw;
 }
 
+/**
+ * --dangling-type: reflection describes helloworld.Greeter/SayHello as taking
+ * `helloworld.Missing`, which no file defines, so that one service's schema
+ * cannot be built (the calls themselves still work).
+ */
+function danglingType(packageDefinition) {
+  const { FileDescriptorProto } = require('protobufjs/ext/descriptor');
+  for (const entry of Object.values(packageDefinition)) {
+    if (!Array.isArray(entry.fileDescriptorProtos)) continue;
+    entry.fileDescriptorProtos = entry.fileDescriptorProtos.map((bytes) => {
+      const file = FileDescriptorProto.decode(bytes);
+      if (file.package !== 'helloworld') return bytes;
+      file.service[0].method[0].inputType = '.helloworld.Missing';
+      return FileDescriptorProto.encode(file).finish();
+    });
+  }
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const packageDefinition = protoLoader.loadSync(protoFiles(PROTO_DIR), {
@@ -369,6 +399,7 @@ function main() {
     if (!definition) fatal(`proto/ has no service ${name}`);
     server.addService(name === 'grpcx.test.v1.Echo' ? rawEcho(definition) : definition, impl);
   }
+  if (args.dangling) danglingType(packageDefinition);
   if (args.reflection) new ReflectionService(packageDefinition).addToServer(server);
   // Calls to methods the server lacks are answered by grpc-js (UNIMPLEMENTED), unlogged.
 
