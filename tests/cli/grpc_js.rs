@@ -57,6 +57,29 @@ fn reflection_without_imports_resolves() {
     );
 }
 
+/// A file whose types come from files the server did not send: grpcx asks
+/// for each missing name by symbol.
+#[test]
+fn missing_files_are_fetched_by_symbol() {
+    let server = Server::node_with(&["--lone-files"]);
+    let input = json!({"wTimestamp": "2024-02-29T12:34:56Z", "wDuration": "1s"});
+    let out = run(&[
+        "call",
+        &server.addr,
+        "grpcx.test.v1.Echo/Echo",
+        &input.to_string(),
+    ]);
+    assert_eq!(out.ok().json_lines(), [input]);
+    let out = run(&["describe", &server.addr, "grpcx.test.v1.Everything"]);
+    assert!(
+        out.ok()
+            .stdout
+            .contains("\n  google.protobuf.Timestamp w_timestamp = 50;\n"),
+        "{}",
+        out.stdout
+    );
+}
+
 /// `describe` with no symbol shows every service that resolves, names the
 /// one that does not, and exits 1; the others still work.
 #[test]

@@ -16,7 +16,9 @@
 //   well-known types merged into one file, and every dependency list empty;
 // - logs one line per call on stderr and exits on SIGTERM / SIGINT;
 // - `--dangling-type` breaks helloworld.Greeter's reflected schema (see
-//   danglingType), for clients that must show the services that do resolve.
+//   danglingType), for clients that must show the services that do resolve;
+// - `--lone-files` sends each reflected file without the files its types
+//   come from, so that clients must fetch those by symbol.
 //
 // What grpc-js does differently from the other servers, on purpose kept:
 // an error before any message is answered "trailers-only" (grpc-status in the
@@ -67,6 +69,7 @@ function parseArgs(argv) {
       case '--port': args.port = Number(value()); break;
       case '--no-reflection': args.reflection = false; break;
       case '--dangling-type': args.dangling = true; break;
+      case '--lone-files': args.loneFiles = true; break;
       case '--tls-cert': args.tlsCert = value(); break;
       case '--tls-key': args.tlsKey = value(); break;
       case '--client-ca': args.clientCa = value(); break;
@@ -400,7 +403,16 @@ function main() {
     server.addService(name === 'grpcx.test.v1.Echo' ? rawEcho(definition) : definition, impl);
   }
   if (args.dangling) danglingType(packageDefinition);
-  if (args.reflection) new ReflectionService(packageDefinition).addToServer(server);
+  if (args.reflection) {
+    const reflection = new ReflectionService(packageDefinition);
+    if (args.loneFiles) {
+      // Each answer holds the one file asked for, not the files its types
+      // come from: a client must ask for those by symbol.
+      reflection.v1.getFileDependencies = () => [];
+      reflection.v1Alpha.getFileDependencies = () => [];
+    }
+    reflection.addToServer(server);
+  }
   // Calls to methods the server lacks are answered by grpc-js (UNIMPLEMENTED), unlogged.
 
   let credentials = grpc.ServerCredentials.createInsecure();
