@@ -197,7 +197,12 @@ impl Schema {
         // and methods the server has but we did not fetch.
         if self.reflection.is_some() {
             for service in self.service_names().await? {
-                self.fetch_symbol(&service).await?;
+                // A service whose schema does not build is skipped here.
+                if let Err(err) = self.fetch_symbol(&service).await
+                    && err.is::<crate::error::StatusError>()
+                {
+                    return Err(err);
+                }
             }
             if let Some(found) = symbol::find(&self.pool, &name) {
                 self.record(found.file().name());

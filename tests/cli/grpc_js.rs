@@ -96,6 +96,10 @@ fn describe_shows_the_services_that_resolve() {
     assert!(!out.stdout.contains("service Greeter"), "{}", out.stdout);
     let out = run(&["call", &server.addr, "Hello/Hello", r#"{"text":"x"}"#]);
     assert_eq!(out.ok().json_lines(), [json!({"text": "pong: x"})]);
+    // Suggestions look through the services that resolve.
+    run(&["describe", &server.addr, "grpcx.test.v1.Evrything"])
+        .code(1)
+        .stderr_has("did you mean grpcx.test.v1.Everything?");
 }
 
 /// An error before any message comes as one header block (trailers-only):
