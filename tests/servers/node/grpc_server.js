@@ -431,7 +431,10 @@ function main() {
     }
     process.stdout.write(`LISTENING 127.0.0.1:${port}\n`);
   });
-  const stop = () => server.tryShutdown(() => process.exit(0));
+  const stop = () => {
+    server.forceShutdown();
+    process.exit(0);
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
