@@ -83,7 +83,11 @@ where
     let response = grpc
         .streaming(request, path, DynamicCodec)
         .await
-        .map_err(fail)?;
+        .map_err(|status| {
+            let shown = explain(status.clone(), options.compress);
+            options.verbose.failed(&status, &shown);
+            shown
+        })?;
     let (headers, stream, _) = response.into_parts();
     options.verbose.response_headers(&headers);
     Ok(Response {
@@ -167,9 +171,9 @@ impl Response {
     /// the call first (a recorded connection failure, a size limit), then
     /// what HTTP/2 said.
     fn failed(&self, status: Status) -> Status {
-        let status = broken(explain(status, self.compress));
-        self.verbose.end(status.metadata(), Some(&status));
-        status
+        let shown = broken(explain(status.clone(), self.compress));
+        self.verbose.failed(&status, &shown);
+        shown
     }
 }
 

@@ -25,6 +25,39 @@ pub fn builtin_pool() -> &'static DescriptorPool {
     })
 }
 
+/// The OK status a call ended with, its message as the server sent it in
+/// `grpc-message` (grpc-js sends `OK`; most servers send none).
+pub fn success(trailers: &tonic::metadata::MetadataMap) -> tonic::Status {
+    let message = trailers
+        .get("grpc-message")
+        .map(|value| percent_decode(value.as_encoded_bytes()))
+        .unwrap_or_default();
+    tonic::Status::ok(message)
+}
+
+/// A `grpc-message` value decoded: `%XX` escapes are bytes of UTF-8 text.
+fn percent_decode(encoded: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some((&first, tail)) = rest.split_first() {
+        let hex = tail
+            .get(..2)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (first, hex) {
+            (b'%', Some(byte)) => {
+                bytes.push(byte);
+                rest = &tail[2..];
+            }
+            _ => {
+                bytes.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// `NOT_FOUND`, `DEADLINE_EXCEEDED`: the name the gRPC spec and JSON use.
 pub fn code_constant(code: tonic::Code) -> String {
     let camel = format!("{code:?}");
@@ -190,6 +223,16 @@ fn base64_encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_success_keeps_the_message_the_server_sent() {
+        let mut trailers = tonic::metadata::MetadataMap::new();
+        assert_eq!(success(&trailers).message(), "");
+        trailers.insert("grpc-message", "OK".parse().unwrap());
+        assert_eq!(success(&trailers).message(), "OK");
+        trailers.insert("grpc-message", "caf%C3%A9 100%25 %zz".parse().unwrap());
+        assert_eq!(success(&trailers).message(), "café 100% %zz");
+    }
     use prost::Message as _;
 
     #[test]

@@ -1,6 +1,7 @@
 //! `-v`: what happened on the wire, on stderr, as it happens: the request
 //! headers sent (credentials masked unless `-vv`), the response headers, the
-//! trailers, the final status, and how long connect, schema and call took.
+//! trailers (with the status fields, even from a trailers-only answer), the
+//! final status, and how long connect, schema and call took.
 //!
 //! A cheap handle that does nothing when `-v` is off; stdout is untouched.
 
@@ -84,6 +85,16 @@ impl Verbose {
         emit(format!("Status: {status}\nTiming: {}\n", timing.join(", ")));
     }
 
+    /// The end of a failed call: `raw` is the status as it came, `shown`
+    /// as grpcx words it. The trailers block shows the status fields the
+    /// server sent (tonic moves them out of the trailers into the status),
+    /// also when the answer was trailers-only, a single header block.
+    pub fn failed(&self, raw: &Status, shown: &Status) {
+        if self.0.is_some() {
+            self.end(&received_trailers(raw), Some(shown));
+        }
+    }
+
     fn block(&self, title: &str, map: &MetadataMap) {
         let Some(state) = &self.0 else { return };
         let show_secrets = state.lock().expect("verbose state").level >= 2;
@@ -101,6 +112,45 @@ impl Verbose {
         text.push('\n');
         emit(text);
     }
+}
+
+/// The trailers of a failed call as the server sent them: its metadata with
+/// `grpc-status`, `grpc-message` and `grpc-status-details-bin` put back, in
+/// their wire encoding. A status grpcx made itself (the connection broke, a
+/// limit was met) came with no status fields, and gets none.
+fn received_trailers(status: &Status) -> MetadataMap {
+    let mut map = status.metadata().clone();
+    let from_server = std::error::Error::source(status).is_none()
+        && crate::transport::explain(status.clone()).message() == status.message();
+    let mut fields = http::HeaderMap::new();
+    if !from_server || status.add_header(&mut fields).is_err() {
+        return map;
+    }
+    let mut headers = std::mem::take(&mut map).into_headers();
+    for key in [Status::GRPC_STATUS, Status::GRPC_STATUS_DETAILS] {
+        if let Some(value) = fields.remove(&key) {
+            headers.insert(key, value);
+        }
+    }
+    // Encoded as the gRPC spec asks (tonic also escapes spaces).
+    if let Ok(value) = http::HeaderValue::from_str(&percent_encode(status.message()))
+        && !status.message().is_empty()
+    {
+        headers.insert(Status::GRPC_MESSAGE, value);
+    }
+    MetadataMap::from_headers(headers)
+}
+
+/// `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`.
+fn percent_encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        match byte {
+            b'%' | ..0x20 | 0x7f.. => out.push_str(&format!("%{byte:02X}")),
+            _ => out.push(byte as char),
+        }
+    }
+    out
 }
 
 /// One write per block, so blocks never interleave with other stderr lines.

@@ -282,7 +282,7 @@ async fn receive<F: Future<Output = Result<()>>>(
     match response.trailers().await {
         Ok(trailers) => {
             printer.trailers(&trailers)?;
-            printer.status(&tonic::Status::ok(""), &[])?;
+            printer.status(&status::success(&trailers), &[])?;
             printer.flush()
         }
         Err(status) => Err(failed(status, schema, printer).await),

@@ -37,15 +37,22 @@ async fn describe(args: DescribeArgs) -> Result<()> {
     let comments = args.format == DescribeFormat::Text && !args.template;
     let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, comments)?
         .with_max_message_size(args.conn.max_msg_size);
+    let mut unresolved = Vec::new();
     let symbols = match &symbol {
         Some(name) => vec![schema.symbol(name).await?],
-        None => schema
-            .services()
-            .await?
-            .into_iter()
-            .map(Symbol::Service)
-            .collect(),
+        None => {
+            let (services, missing) = schema.services_resolving().await?;
+            unresolved = missing;
+            services.into_iter().map(Symbol::Service).collect()
+        }
     };
+    // Services whose schema does not build are named, and the rest shown.
+    for missing in &unresolved {
+        eprintln!(
+            "grpcx: warning: {} does not resolve: {:#}",
+            missing.service, missing.error
+        );
+    }
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
@@ -68,7 +75,7 @@ async fn describe(args: DescribeArgs) -> Result<()> {
         printer.line(&text)?;
         return printer.flush();
     }
-    match args.format {
+    let shown = match args.format {
         DescribeFormat::Text => {
             let mut printer = Printer::lines();
             let mut renderer = Renderer::new();
@@ -91,5 +98,16 @@ async fn describe(args: DescribeArgs) -> Result<()> {
             }
             printer.flush()
         }
+    };
+    shown?;
+    if unresolved.is_empty() {
+        return Ok(());
     }
+    let names: Vec<&str> = unresolved.iter().map(|u| u.service.as_str()).collect();
+    Err(anyhow::anyhow!(
+        "{} of {} services did not resolve: {}",
+        names.len(),
+        names.len() + symbols.len(),
+        names.join(", ")
+    ))
 }

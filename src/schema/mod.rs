@@ -11,6 +11,7 @@ mod export;
 mod extensions;
 mod fastload;
 mod files;
+mod imports;
 mod reflection;
 #[cfg(test)]
 mod roundtrip;
@@ -103,6 +104,12 @@ impl Schema {
                 .map(|s| s.full_name().to_string())
                 .collect(),
         };
+        // grpc-js lists package-less services as `.Hello`.
+        for name in &mut names {
+            if let Some(bare) = name.strip_prefix('.') {
+                *name = bare.to_string();
+            }
+        }
         names.sort();
         names.dedup();
         Ok(names)
@@ -119,9 +126,15 @@ impl Schema {
         };
         let pool = &self.pool;
         let known = |name: &str| pool.get_file_by_name(name).is_some();
-        let Some(files) = reflection.file_containing_symbol(symbol, &known).await? else {
+        let mut files = reflection.file_containing_symbol(symbol, &known).await?;
+        if let (None, Some(dotted)) = (&files, imports::package_less_spelling(symbol)) {
+            files = reflection.file_containing_symbol(&dotted, &known).await?;
+        }
+        let Some(files) = files else {
             return Ok(false);
         };
+        // grpc-js sends files without their imports: add them.
+        let files = imports::repair(files, &self.pool, reflection).await?;
         validate::files(&files, Some(&self.pool))
             .and_then(|()| validate::ready_for_pool(&files))
             .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
@@ -191,7 +204,12 @@ impl Schema {
         // and methods the server has but we did not fetch.
         if self.reflection.is_some() {
             for service in self.service_names().await? {
-                self.fetch_symbol(&service).await?;
+                // A service whose schema does not build is skipped here.
+                if let Err(err) = self.fetch_symbol(&service).await
+                    && err.is::<crate::error::StatusError>()
+                {
+                    return Err(err);
+                }
             }
             if let Some(found) = symbol::find(&self.pool, &name) {
                 self.record(found.file().name());

@@ -126,8 +126,13 @@ fn four_kinds_against_grpcio() {
 }
 
 #[test]
+fn four_kinds_against_grpc_js() {
+    four_kinds(&Server::node());
+}
+
+#[test]
 fn package_less_services_in_every_spelling() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         for method in ["Hello/Hello", "Hello.Hello", "greet/hello", "/greet/hello"] {
             let out = call(&server, method, r#"{"text":"hi"}"#, &[]);
             assert_eq!(
@@ -210,7 +215,7 @@ fn interactive(
 /// even written.
 #[test]
 fn bidi_is_interactive() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         let (mut child, mut stdin, rx) =
             interactive(&server, "helloworld.Greeter/SayHelloBidiStream");
         for name in ["one", "two", "three"] {
@@ -253,7 +258,7 @@ fn everything() -> serde_json::Value {
 /// Any whose type no imported file defines (reflection fetches it by name).
 #[test]
 fn every_type_round_trips_over_every_source() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         for (source, extra) in sources() {
             let input = everything().to_string();
             let out = call(&server, "grpcx.test.v1.Echo/Echo", &input, &extra);
@@ -284,7 +289,7 @@ fn both_field_spellings_are_accepted() {
 
 #[test]
 fn a_status_exits_64_plus_its_code() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         for (code, name, exit) in [
             ("NOT_FOUND", "NotFound", 69),
             ("14", "Unavailable", 78),
@@ -309,7 +314,7 @@ fn a_status_exits_64_plus_its_code() {
 /// A stream that fails partway has printed every message before the status.
 #[test]
 fn a_failing_stream_prints_what_came_first() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         let out = run(&[
             "call",
             &server.addr,
@@ -332,7 +337,7 @@ fn a_failing_stream_prints_what_came_first() {
 
 #[test]
 fn unknown_methods_and_services_suggest_the_closest_name() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         run(&["call", &server.addr, "helloworld.Greeter/SayHelo"])
             .code(1)
             .stderr_has("method 'SayHelo' not found in service helloworld.Greeter")
@@ -465,6 +470,7 @@ fn a_server_without_reflection_gets_a_hint() {
     for server in [
         Server::bundled_with(&["--no-reflection"]),
         Server::python_with(&["--no-reflection"]),
+        Server::node_with(&["--no-reflection"]),
     ] {
         run(&["call", &server.addr, "helloworld.Greeter/SayHello"])
             .code(1)

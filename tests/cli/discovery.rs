@@ -169,6 +169,13 @@ fn list_and_describe_against_grpcio() {
     list_and_describe(&Server::python());
 }
 
+/// grpc-js sends files without their imports, one per package: grpcx adds
+/// the imports (src/schema/imports.rs).
+#[test]
+fn list_and_describe_against_grpc_js() {
+    list_and_describe(&Server::node());
+}
+
 /// Comments appear when the source has them.
 #[test]
 fn describe_shows_leading_comments_from_proto_files() {
@@ -196,7 +203,7 @@ fn describe_shows_leading_comments_from_proto_files() {
 /// A template, fed back as is, is accepted by call over every source.
 #[test]
 fn a_template_is_a_valid_request() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         for (source, extra) in sources() {
             let out = grpcx(
                 &server,
@@ -229,7 +236,7 @@ fn a_template_is_a_valid_request() {
 #[test]
 fn a_written_protoset_serves_a_server_without_reflection() {
     let dir = tempfile::tempdir().unwrap();
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         let bare = Server::bundled_with(&["--no-reflection"]);
         let set = |name: &str| {
             dir.path()
@@ -299,6 +306,7 @@ fn list_and_describe_without_reflection_get_a_hint() {
     for server in [
         Server::bundled_with(&["--no-reflection"]),
         Server::python_with(&["--no-reflection"]),
+        Server::node_with(&["--no-reflection"]),
     ] {
         for args in [
             &["list"][..],
@@ -316,7 +324,7 @@ fn list_and_describe_without_reflection_get_a_hint() {
 
 #[test]
 fn unknown_symbols_suggest_the_nearest_names() {
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         for (source, extra) in sources() {
             let out = grpcx(&server, &["describe", "grpcx.test.v1.Everythin"], &extra);
             out.code(1)

@@ -10,6 +10,7 @@ mod core;
 mod discovery;
 mod editions;
 mod load;
+mod grpc_js;
 mod reliability;
 mod schemas;
 mod scripting;

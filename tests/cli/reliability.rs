@@ -331,7 +331,7 @@ fn empty_stdin_is_the_empty_message() {
 #[test]
 fn a_50_mb_string_works_or_gets_a_clear_size_error() {
     let input = format!("{{\"fString\":\"{}\"}}", "x".repeat(50_000_000));
-    for server in [Server::bundled(), Server::go()] {
+    for server in [Server::bundled(), Server::go(), Server::node()] {
         let out = call_bytes(
             &server.addr,
             "grpcx.test.v1.Echo/Echo",
@@ -358,7 +358,7 @@ fn a_50_mb_string_works_or_gets_a_clear_size_error() {
 /// mistakes the cut-off input for a whole one.
 #[test]
 fn a_bad_message_mid_client_stream_is_named_and_cancels() {
-    for server in [Server::bundled(), Server::go()] {
+    for server in [Server::bundled(), Server::go(), Server::node()] {
         let input = "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n{\"seq\":\"four\"}\n{\"seq\":5}\n";
         let out = call_bytes(
             &server.addr,
@@ -405,7 +405,7 @@ fn assert_whole_run(lines: &[String]) {
 /// printed whole, then the error, exit 78 (Unavailable), promptly.
 #[test]
 fn a_server_that_dies_mid_stream() {
-    for mut server in [Server::bundled(), Server::go()] {
+    for mut server in [Server::bundled(), Server::go(), Server::node()] {
         let mut child = grpcx_std()
             .args(["call", &server.addr, "grpcx.test.v1.Echo/Stream"])
             .args([

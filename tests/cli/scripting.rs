@@ -229,7 +229,7 @@ fn json_errors_carry_decoded_details_over_every_server_and_source() {
             proto_root,
         ],
     ];
-    for server in [Server::bundled(), Server::python()] {
+    for server in [Server::bundled(), Server::python(), Server::node()] {
         for source in &sources {
             // Unary (trailers-only answer) and a stream that fails partway.
             for extra in [&[][..], &["-H", "x-grpcx-fail-after: 2"][..]] {
@@ -307,7 +307,12 @@ fn text_errors_show_details_too() {
 
 #[test]
 fn the_envelope_tags_every_event_of_a_stream() {
-    for server in [Server::bundled(), Server::python()] {
+    // grpc-js names the codec in content-type and sends `grpc-message: OK`.
+    for (server, content_type, ok_message) in [
+        (Server::bundled(), "application/grpc", ""),
+        (Server::python(), "application/grpc", ""),
+        (Server::node(), "application/grpc+proto", "OK"),
+    ] {
         let out = run(&[
             "call",
             &server.addr,
@@ -324,7 +329,7 @@ fn the_envelope_tags_every_event_of_a_stream() {
         let headers = &events[0]["headers"];
         assert_eq!(headers["echo-trace"], "abc", "{}", out.stdout);
         assert_eq!(headers["echo-raw-bin"], "AAEC");
-        assert_eq!(headers["content-type"], "application/grpc");
+        assert_eq!(headers["content-type"], content_type);
         assert_eq!(events[1], json!({"message":{"pad":"x"}}));
         assert_eq!(events[2], json!({"message":{"seq":1,"pad":"x"}}));
         let trailers = events[3]["trailers"].as_object().unwrap();
@@ -333,7 +338,7 @@ fn the_envelope_tags_every_event_of_a_stream() {
         assert!(!trailers.contains_key("grpc-status"), "{trailers:?}");
         assert_eq!(
             events[4],
-            json!({"status":{"code":"OK","codeNumber":0,"message":"","details":[]}})
+            json!({"status":{"code":"OK","codeNumber":0,"message":ok_message,"details":[]}})
         );
 
         // A failure partway: the messages, then trailers and the status with

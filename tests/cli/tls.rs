@@ -94,6 +94,11 @@ fn python(args: &[String]) -> Server {
     Server::python_with(&args)
 }
 
+fn node(args: &[String]) -> Server {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::node_with(&args)
+}
+
 fn port(server: &Server) -> &str {
     server.addr.rsplit(':').next().unwrap()
 }
@@ -177,6 +182,12 @@ fn grpcio_with_a_custom_ca() {
 }
 
 #[test]
+fn grpc_js_with_a_custom_ca() {
+    let pki = Pki::new();
+    custom_ca_and_refusals(&node(&pki.server_args("server", false)), &pki);
+}
+
+#[test]
 fn tls_spoken_to_a_plaintext_port() {
     let server = Server::bundled();
     let out = say_hello(&format!("https://127.0.0.1:{}", port(&server)), &[]);
@@ -206,6 +217,12 @@ fn bundled_server_with_mutual_tls() {
 fn grpcio_with_mutual_tls() {
     let pki = Pki::new();
     mutual_tls(&python(&pki.server_args("server", true)), &pki);
+}
+
+#[test]
+fn grpc_js_with_mutual_tls() {
+    let pki = Pki::new();
+    mutual_tls(&node(&pki.server_args("server", true)), &pki);
 }
 
 #[test]

@@ -291,3 +291,22 @@ pub fn go_server_binary() -> &'static Path {
         PathBuf::from(path.trim())
     })
 }
+
+impl Server {
+    /// The grpc-js server (`tests/servers/node/grpc_server.js`), a new one
+    /// per test. Its packages come from `npm ci` in that directory (`.ci/run`).
+    pub fn node_with(extra: &[&str]) -> Server {
+        let dir = root().join("tests/servers/node");
+        assert!(
+            dir.join("node_modules/@grpc/grpc-js").is_dir(),
+            "run `npm ci` in tests/servers/node (.ci/run does)"
+        );
+        let mut cmd = Command::new("node");
+        cmd.arg(dir.join("grpc_server.js")).args(extra);
+        Server::start(cmd, "grpc-js server")
+    }
+
+    pub fn node() -> Server {
+        Self::node_with(&[])
+    }
+}

@@ -84,6 +84,11 @@ fn headers_and_verbose_against_grpcio() {
 }
 
 #[test]
+fn headers_and_verbose_against_grpc_js() {
+    echoes_headers_and_shows_them(&Server::node());
+}
+
+#[test]
 fn verbose_shows_a_failing_status_and_its_trailers() {
     let server = Server::bundled();
     let out = hello(
@@ -257,6 +262,11 @@ fn deadlines_against_grpcio() {
     deadlines(&Server::python());
 }
 
+#[test]
+fn deadlines_against_grpc_js() {
+    deadlines(&Server::node());
+}
+
 /// A peer that accepts TCP and then says nothing.
 fn silent_peer() -> (TcpListener, String) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -330,6 +340,11 @@ fn sixteen_mib_from_the_bundled_server() {
 #[test]
 fn sixteen_mib_from_grpcio() {
     sixteen_mib(&Server::python());
+}
+
+#[test]
+fn sixteen_mib_from_grpc_js() {
+    sixteen_mib(&Server::node());
 }
 
 #[test]
