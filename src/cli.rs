@@ -76,6 +76,10 @@ pub enum Command {
     /// methods of the server on the line (by reflection, or from
     /// --proto/--protoset): `source <(grpcx completions bash)`.
     Completions(CompletionsArgs),
+    /// Manage the descriptor cache that calls by reflection keep
+    /// ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// `grpcx __complete`: kept out of the parser (see [`Cli::from_env`]) so
     /// that the completion scripts never offer it.
     #[command(skip)]
@@ -97,6 +101,12 @@ impl Cli {
         }
         Cli::parse()
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every cached entry.
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -360,6 +370,11 @@ pub struct CallArgs {
     /// and again at the end if Any types were fetched meanwhile.
     #[arg(long, value_name = "FILE")]
     pub protoset_out: Option<PathBuf>,
+
+    /// Neither read nor write the descriptor cache for this call (by
+    /// reflection the method's files are cached; see `grpcx cache`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl CallArgs {

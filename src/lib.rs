@@ -56,6 +56,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::Demo => commands::demo::run().await,
         Command::Completions(args) => commands::completions::print(args),
         Command::Complete(args) => commands::completions::complete(args).await,
+        Command::Cache(command) => commands::cache::run(command),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns its plain args into live objects
 //! and runs.
 
+pub mod cache;
 pub mod call;
 pub mod completions;
 pub mod demo;
