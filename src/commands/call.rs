@@ -72,7 +72,7 @@ async fn call(args: CallArgs) -> Result<()> {
     if method.is_client_streaming()
         && let Some(revalidation) = pending.take()
     {
-        (schema, method) = revalidation.settle().await?;
+        (schema, method) = revalidation.settle(false).await?;
     }
     let mut printer = Printer::new(&args.output);
 
@@ -90,7 +90,7 @@ async fn call(args: CallArgs) -> Result<()> {
             // current schema decides.
             Err(err) => match pending.take() {
                 Some(revalidation) => {
-                    (schema, method) = revalidation.settle().await?;
+                    (schema, method) = revalidation.settle(false).await?;
                     feeder.input = method.input();
                     Some(feeder.parse(&chunk, &mut schema).await?)
                 }
@@ -151,7 +151,7 @@ async fn call(args: CallArgs) -> Result<()> {
     // cached one.
     let method = match pending {
         Some(revalidation) => {
-            let (fresh, method) = revalidation.settle().await?;
+            let (fresh, method) = revalidation.settle(true).await?;
             *schema.lock().await = fresh;
             method
         }

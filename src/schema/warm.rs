@@ -153,9 +153,9 @@ pub struct Revalidation {
 
 impl Revalidation {
     /// Waits for the server's current schema and updates the cache with it.
-    /// Warns when the request type differs from the cached one the request
-    /// was encoded with.
-    pub async fn settle(self) -> Result<(Schema, MethodDescriptor)> {
+    /// When a request was already `encoded` with the cached type, warns if
+    /// the server's request type differs.
+    pub async fn settle(self, encoded: bool) -> Result<(Schema, MethodDescriptor)> {
         let (schema, method) = self
             .task
             .await
@@ -171,7 +171,7 @@ impl Revalidation {
         };
         if files_of(method.parent_service()) != files_of(self.cached.parent_service()) {
             store(&self.slot, method.parent_service());
-            if !same_type(&self.cached.input(), &method.input()) {
+            if encoded && !same_type(&self.cached.input(), &method.input()) {
                 eprintln!(
                     "grpcx: warning: the request was encoded with the cached schema of {}, which \
                      the server has changed since; the response is shown with the new schema",

@@ -5,6 +5,7 @@
 
 mod util;
 
+mod cache;
 mod core;
 mod discovery;
 mod reliability;

@@ -105,7 +105,6 @@ class Call:
     def __init__(self, method, context):
         self.method, self.context, self.peer = method, context, context.peer()
         self.started = time.monotonic()
-        log_arrival(method)
         self.status = "CANCELLED"  # until the handler returns or aborts
         md = context.invocation_metadata()
         get = lambda key, default=None: next((v for k, v in md if k == key), default)  # noqa: E731
@@ -232,6 +231,15 @@ def log_arrival(what):
         print(f"py-server: arrived {what} at {time.monotonic() * 1000:.1f}", file=sys.stderr, flush=True)
 
 
+class ArrivalLog(grpc.ServerInterceptor):
+    """--log-arrivals: logs every call as it arrives, served or not (a v1
+    reflection stream, which this server lacks, too)."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        log_arrival(handler_call_details.method)
+        return continuation(handler_call_details)
+
+
 class Greeter:
     SERVICE = "helloworld.Greeter"
 
@@ -353,6 +361,7 @@ def main():
     load_protos(args.proto_dir)
     # SO_REUSEPORT is on by default in grpcio: turn it off so a taken --port fails.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32),
+                         interceptors=[ArrivalLog()] if LOG_ARRIVALS else [],
                          options=[("grpc.so_reuseport", 0)])
     pb["helloworld_pb2_grpc"].add_GreeterServicer_to_server(Greeter(), server)
     pb["everything_pb2_grpc"].add_EchoServicer_to_server(Echo(), server)
