@@ -80,7 +80,10 @@ def main():
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--delay-ms", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="1 run: a smoke test")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 1
     rtt = 2 * args.delay_ms / 1000
 
     servers = {"grpcio": [args.python, os.path.join(ROOT, "tests/servers/py/server.py")]}

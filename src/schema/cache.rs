@@ -165,8 +165,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
+    // No fsync: it can cost more than the round trips the cache saves, and
+    // an entry a crash left torn fails its checksum and is replaced.
     file.write_all(bytes)
-        .and_then(|()| file.sync_data())
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -359,3 +359,21 @@ fn a_request_the_cached_schema_cannot_read_waits_for_the_new_one() {
         out.stdout
     );
 }
+
+#[test]
+fn describe_asks_for_every_service_in_one_round() {
+    let server = python(&[]);
+    let link = slow_link(&server.addr);
+    crate::util::run(&["describe", &link.addr]).ok();
+    let log = arrivals(&server);
+    let symbols: Vec<f64> = log
+        .iter()
+        .filter(|(w, _)| w == "reflection file_containing_symbol")
+        .map(|(_, at)| *at)
+        .collect();
+    // Greeter, Echo, Hello, greet and reflection itself.
+    assert!(symbols.len() >= 4, "{log:?}");
+    let first = symbols.iter().cloned().fold(f64::MAX, f64::min);
+    let last = symbols.iter().cloned().fold(f64::MIN, f64::max);
+    assert!(last - first < DELAY_MS, "a symbol request waited: {log:?}");
+}
