@@ -147,7 +147,9 @@ impl Schema {
         Ok(symbols.iter().map(|symbol| self.knows(symbol)).collect())
     }
 
-    /// Adds files fetched by reflection to the pool.
+    /// Adds files fetched by reflection to the pool: the one place where
+    /// what a server sent becomes descriptors (a repair or a lowering of
+    /// what the server sent belongs here). Files the pool holds are skipped.
     fn add_files(&mut self, files: Vec<prost_types::FileDescriptorProto>) -> Result<()> {
         let files: Vec<_> = files
             .into_iter()
