@@ -139,8 +139,16 @@ async fn call(args: CallArgs) -> Result<()> {
     let response = tokio::select! {
         response = start => match response {
             Ok(response) => response,
-            // A trailers-only answer: no headers, no messages.
-            Err(status) => return Err(failed(status, &schema, &mut printer).await),
+            // A trailers-only answer: no headers, no messages. The cache
+            // is brought up to date all the same (the method may be gone).
+            Err(status) => {
+                if let Some(revalidation) = pending.take()
+                    && let Ok((fresh, _)) = revalidation.settle(false).await
+                {
+                    *schema.lock().await = fresh;
+                }
+                return Err(failed(status, &schema, &mut printer).await);
+            }
         },
         // A bad message mid-stream ends the call: returning drops it, which
         // cancels the stream, so the server never takes a cut-off input

@@ -237,6 +237,23 @@ fn processes_writing_one_entry_at_once_leave_a_whole_one() {
 
 /// proto/ with HelloReply grown a field, and HelloRequest too when `request`.
 fn changed_protos(request: bool) -> tempfile::TempDir {
+    changed_protos_with(|mut text| {
+        text = text.replace(
+            "  string message = 1;\n",
+            "  string message = 1;\n  string shout = 2;\n",
+        );
+        if request {
+            text = text.replace(
+                "  string name = 1;\n",
+                "  string name = 1;\n  int32 times = 2;\n",
+            );
+        }
+        text
+    })
+}
+
+/// proto/ with helloworld.proto rewritten by `change`.
+fn changed_protos_with(change: impl Fn(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in walk(&root().join("proto")) {
         let rel = entry.strip_prefix(root().join("proto")).unwrap();
@@ -245,18 +262,8 @@ fn changed_protos(request: bool) -> tempfile::TempDir {
         std::fs::copy(&entry, &to).unwrap();
     }
     let path = dir.path().join("helloworld.proto");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text = text.replace(
-        "  string message = 1;\n",
-        "  string message = 1;\n  string shout = 2;\n",
-    );
-    if request {
-        text = text.replace(
-            "  string name = 1;\n",
-            "  string name = 1;\n  int32 times = 2;\n",
-        );
-    }
-    std::fs::write(&path, text).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, change(text)).unwrap();
     dir
 }
 
@@ -376,4 +383,24 @@ fn describe_asks_for_every_service_in_one_round() {
     let first = symbols.iter().cloned().fold(f64::MAX, f64::min);
     let last = symbols.iter().cloned().fold(f64::MIN, f64::max);
     assert!(last - first < DELAY_MS, "a symbol request waited: {log:?}");
+}
+
+#[test]
+fn a_method_gone_from_the_server_leaves_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut server = python(&[]);
+    let addr = server.addr.clone();
+    hello(cache.path(), &addr, &[]).ok();
+    server.kill();
+    let protos = changed_protos_with(|text| {
+        text.replace("  rpc SayHello(HelloRequest) returns (HelloReply) {}\n", "")
+    });
+    let proto_dir = protos.path().display().to_string();
+    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    // The cached method went out, and the server said it has no such method.
+    hello(cache.path(), &addr, &[]).code(64 + 12);
+    // The entry is gone: the next call asks reflection first.
+    let out = hello(cache.path(), &addr, &[]);
+    out.code(1).stderr_has("method 'SayHello' not found");
+    assert!(!out.stderr.contains("(cached)"), "{}", out.stderr);
 }
