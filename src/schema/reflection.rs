@@ -1,5 +1,7 @@
-//! The reflection backend: asks the server's `grpc.reflection.v1` service,
-//! falling back to `v1alpha` (grpcio and older grpc-go serve only that).
+//! The reflection backend: asks the server's `grpc.reflection.v1` and
+//! `v1alpha` services at once on the first request, and keeps v1 unless the
+//! server lacks it (grpcio and older grpc-go serve only v1alpha), so finding
+//! the version costs no round trip.
 //!
 //! One bidi stream carries every request of a command. Requests are
 //! pipelined: all the files one round needs are asked for at once, and the
