@@ -35,6 +35,7 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bund
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "cache" -d 'Manage the descriptor cache that calls by reflection keep ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx)'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s d -l data -d 'The request, as DATA above' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
@@ -75,6 +76,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto-names -d 'Pri
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l int64-as-number -d 'Print 64-bit integers as JSON numbers instead of strings'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l enum-as-number -d 'Print enum values as numbers instead of names'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l envelope -d 'Print every event of the call as one tagged JSON object per line: {"headers":…}, {"message":…} for each message, {"trailers":…}, and last {"status":{"code","codeNumber","message","details"}}'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l no-cache -d 'Neither read nor write the descriptor cache for this call (by reflection the method\'s files are cached; see `grpcx cache`)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l each -d 'Make one call per JSON value of the input (unary and server-streaming methods), all over one connection, printing the results in input order. A failed call prints `ERROR: call I: ...` and the run goes on'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l fail-fast -d 'With --each: stop at the first failed call'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s h -l help -d 'Print help'
@@ -189,14 +191,28 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -l error-format
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and not __fish_seen_subcommand_from clear help" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and not __fish_seen_subcommand_from clear help" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and not __fish_seen_subcommand_from clear help" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and not __fish_seen_subcommand_from clear help" -f -a "clear" -d 'Remove every cached entry'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and not __fish_seen_subcommand_from clear help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from clear" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Remove every cached entry'
+complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "cache" -d 'Manage the descriptor cache that calls by reflection keep ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe serve bench demo completions cache help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clear" -d 'Remove every cached entry'
 
 # Services and methods from the server (reflection) or the --proto/--protoset
 # files on the line, by `grpcx __complete`; everything else from the rules above.

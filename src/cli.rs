@@ -94,6 +94,10 @@ pub enum Command {
     /// services and methods of the server on the line (by reflection, or from
     /// --proto/--protoset): `source <(grpcx completions bash)`.
     Completions(CompletionsArgs),
+    /// Manage the descriptor cache that calls by reflection keep
+    /// ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// `grpcx __complete`: kept out of the parser (see [`Cli::from_env`]) so
     /// that the completion scripts never offer it.
     #[command(skip)]
@@ -128,6 +132,12 @@ impl Cli {
         }
         Cli::parse()
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every cached entry.
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -418,6 +428,11 @@ pub struct CallArgs {
     #[arg(long, value_name = "FILE")]
     #[arg(help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
+
+    /// Neither read nor write the descriptor cache for this call (by
+    /// reflection the method's files are cached; see `grpcx cache`).
+    #[arg(long, help_heading = "Schema")]
+    pub no_cache: bool,
 
     #[command(flatten)]
     pub each: EachArgs,

@@ -62,6 +62,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::Completions(args) => commands::completions::print(args),
         Command::Complete(args) => commands::completions::complete(args).await,
         Command::Generate(args) => commands::generate::run(args),
+        Command::Cache(command) => commands::cache::run(command),
     }
 }
 

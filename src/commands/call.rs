@@ -21,7 +21,7 @@ use crate::input::{self, Chunk, Chunks, DataSource};
 use crate::invoke::{self, CallOptions, Response};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
-use crate::schema::{self, MethodName, Schema};
+use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::status;
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
@@ -47,13 +47,36 @@ async fn call(args: CallArgs) -> Result<()> {
     };
     let channel = transport::connect(&target, &args.conn).await?;
     verbose.phase("connect", &transport::describe(&target, &args.conn));
-    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
-        .with_max_message_size(args.conn.max_msg_size);
-    let method = schema.method(&name).await?;
+    // A cached method starts the call at once; `pending` re-validates it.
+    let slot = CacheSlot::for_call(
+        &target,
+        &args.conn,
+        args.no_cache || args.protoset_out.is_some(),
+    );
+    let schema::Resolved {
+        mut schema,
+        mut method,
+        mut pending,
+    } = schema::resolve(
+        &args.schema,
+        slot,
+        &channel,
+        &metadata.reflection,
+        args.conn.max_msg_size,
+        &name,
+    )
+    .await?;
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
-    verbose.phase("schema", &format!("found {}", method.full_name()));
+    let cached = if pending.is_some() { " (cached)" } else { "" };
+    verbose.phase("schema", &format!("found {}{cached}", method.full_name()));
+    // A stream of requests is encoded with the server's current schema.
+    if method.is_client_streaming()
+        && let Some(revalidation) = pending.take()
+    {
+        (schema, method) = revalidation.settle(false).await?;
+    }
     let mut printer = Printer::new(&args.output);
 
     let mut feeder = Feeder {
@@ -63,7 +86,22 @@ async fn call(args: CallArgs) -> Result<()> {
     };
     // The first message is parsed before anything is sent: bad input at the
     // first message sends no request.
-    let first = feeder.next(&mut chunks, &mut schema).await?;
+    let first = match Feeder::read(&mut chunks).await? {
+        Some(chunk) => match feeder.parse(&chunk, &mut schema).await {
+            Ok(message) => Some(message),
+            // The cached request type may be the outdated one: the server's
+            // current schema decides.
+            Err(err) => match pending.take() {
+                Some(revalidation) => {
+                    (schema, method) = revalidation.settle(false).await?;
+                    feeder.input = method.input();
+                    Some(feeder.parse(&chunk, &mut schema).await?)
+                }
+                None => return Err(err),
+            },
+        },
+        None => None,
+    };
     let (tx, rx) = mpsc::channel::<DynamicMessage>(16);
     if method.is_client_streaming() {
         if let Some(message) = first {
@@ -104,13 +142,31 @@ async fn call(args: CallArgs) -> Result<()> {
     let response = tokio::select! {
         response = start => match response {
             Ok(response) => response,
-            // A trailers-only answer: no headers, no messages.
-            Err(status) => return Err(failed(status, &schema, &mut printer).await),
+            // A trailers-only answer: no headers, no messages. The cache
+            // is brought up to date all the same (the method may be gone).
+            Err(status) => {
+                if let Some(revalidation) = pending.take()
+                    && let Ok((fresh, _)) = revalidation.settle(false).await
+                {
+                    *schema.lock().await = fresh;
+                }
+                return Err(failed(status, &schema, &mut printer).await);
+            }
         },
         // A bad message mid-stream ends the call: returning drops it, which
         // cancels the stream, so the server never takes a cut-off input
         // for a complete one.
         Err(err) = feed.run() => return Err(err),
+    };
+    // Responses are printed with the server's current schema, never a
+    // cached one.
+    let method = match pending {
+        Some(revalidation) => {
+            let (fresh, method) = revalidation.settle(true).await?;
+            *schema.lock().await = fresh;
+            method
+        }
+        None => method.clone(),
     };
     printer.headers(&response.headers)?;
     let result = receive(response, &method, &schema, &mut printer, &mut feed).await;

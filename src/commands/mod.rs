@@ -2,6 +2,7 @@
 //! and runs.
 
 pub mod bench;
+pub mod cache;
 pub mod call;
 pub mod completions;
 pub mod demo;

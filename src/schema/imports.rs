@@ -161,7 +161,7 @@ impl super::Schema {
 async fn fetch(
     reflection: &mut Reflection,
     symbol: &str,
-    known: &dyn Fn(&str) -> bool,
+    known: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<Option<Vec<FileDescriptorProto>>> {
     if let Some(files) = reflection.file_containing_symbol(symbol, known).await? {
         return Ok(Some(files));

@@ -5,6 +5,7 @@
 //! only the files a lookup needs, with their imports, added to one pool.
 
 mod any;
+pub mod cache;
 mod diagnostic;
 pub mod editions;
 mod export;
@@ -18,6 +19,7 @@ mod roundtrip;
 mod symbol;
 mod third_party;
 mod validate;
+mod warm;
 
 use std::path::Path;
 
@@ -29,6 +31,7 @@ use tonic::transport::Channel;
 pub use any::{may_contain_any, type_name, types_in_json, types_in_message};
 pub use reflection::Reflection;
 pub use symbol::Symbol;
+pub use warm::{CacheSlot, Resolved, Revalidation, resolve};
 
 use crate::cli::SchemaArgs;
 use crate::error::hinted;
@@ -133,15 +136,53 @@ impl Schema {
         let Some(files) = files else {
             return Ok(false);
         };
-        // grpc-js sends files without their imports: add them.
-        let files = imports::repair(files, &self.pool, reflection).await?;
-        validate::files(&files, Some(&self.pool))
-            .and_then(|()| validate::ready_for_pool(&files))
-            .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
-        self.pool
-            .add_file_descriptor_protos(files)
+        self.add_files(files)
+            .await
             .map_err(|err| anyhow!("reflection sent an invalid schema for {symbol}: {err}"))?;
         Ok(self.knows(symbol))
+    }
+
+    /// Makes sure each symbol is in the pool, asking the server for all of
+    /// them at once. Says which ones are known afterwards.
+    pub async fn fetch_symbols(&mut self, symbols: &[String]) -> Result<Vec<bool>> {
+        let wanted: Vec<String> = symbols
+            .iter()
+            .filter(|symbol| !self.knows(symbol))
+            .cloned()
+            .collect();
+        if let Some(reflection) = &mut self.reflection
+            && !wanted.is_empty()
+        {
+            let pool = &self.pool;
+            let known = |name: &str| pool.get_file_by_name(name).is_some();
+            let (_, files) = reflection.files_containing_symbols(&wanted, &known).await?;
+            self.add_files(files)
+                .await
+                .map_err(|err| anyhow!("reflection sent an invalid schema: {err}"))?;
+        }
+        Ok(symbols.iter().map(|symbol| self.knows(symbol)).collect())
+    }
+
+    /// Adds files fetched by reflection to the pool: the one place where
+    /// what a server sent becomes descriptors (a repair or a lowering of
+    /// what the server sent belongs here). Files the pool holds are skipped.
+    async fn add_files(&mut self, files: Vec<prost_types::FileDescriptorProto>) -> Result<()> {
+        let files: Vec<_> = files
+            .into_iter()
+            .filter(|file| self.pool.get_file_by_name(file.name()).is_none())
+            .collect();
+        if files.is_empty() {
+            return Ok(());
+        }
+        // grpc-js sends files without their imports: add them (imports.rs).
+        let files = match &mut self.reflection {
+            Some(reflection) => imports::repair(files, &self.pool, reflection).await?,
+            None => files,
+        };
+        validate::files(&files, Some(&self.pool))
+            .and_then(|()| validate::ready_for_pool(&files))?;
+        self.pool.add_file_descriptor_protos(files)?;
+        Ok(())
     }
 
     /// Fetches every named message type the pool lacks (for Any). True when
@@ -189,10 +230,11 @@ impl Schema {
     pub async fn symbol(&mut self, name: &str) -> Result<Symbol> {
         let name = symbol::normalize(name);
         if symbol::find(&self.pool, &name).is_none() && self.reflection.is_some() {
-            let found = self.fetch_symbol(&name).await?;
-            if !found && let Some(parent) = symbol::parent_scope(&name) {
-                self.fetch_symbol(parent).await?;
-            }
+            // The name and the scope that would hold it as a member, asked
+            // for together: one round trip either way.
+            let mut wanted = vec![name.clone()];
+            wanted.extend(symbol::parent_scope(&name).map(str::to_string));
+            self.fetch_symbols(&wanted).await?;
         }
         if let Some(found) = symbol::find(&self.pool, &name) {
             let found = self.with_extensions(found).await?;
@@ -203,12 +245,18 @@ impl Schema {
         // container to ask for, and the suggestions can then name messages
         // and methods the server has but we did not fetch.
         if self.reflection.is_some() {
-            for service in self.service_names().await? {
-                // A service whose schema does not build is skipped here.
-                if let Err(err) = self.fetch_symbol(&service).await
-                    && err.is::<crate::error::StatusError>()
-                {
+            let services = self.service_names().await?;
+            if let Err(err) = self.fetch_symbols(&services).await {
+                if err.is::<crate::error::StatusError>() {
                     return Err(err);
+                }
+                // One service's schema does not build: take the others.
+                for service in services {
+                    if let Err(err) = self.fetch_symbol(&service).await
+                        && err.is::<crate::error::StatusError>()
+                    {
+                        return Err(err);
+                    }
                 }
             }
             if let Some(found) = symbol::find(&self.pool, &name) {
@@ -225,9 +273,7 @@ impl Schema {
     /// Every service, sorted by name, each fetched when by reflection.
     pub async fn services(&mut self) -> Result<Vec<ServiceDescriptor>> {
         let names = self.service_names().await?;
-        for name in &names {
-            self.fetch_symbol(name).await?;
-        }
+        self.fetch_symbols(&names).await?;
         // Taken from the final pool: descriptors from a pool that grew since
         // would be stale.
         let services: Vec<ServiceDescriptor> = names

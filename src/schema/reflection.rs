@@ -1,5 +1,7 @@
-//! The reflection backend: asks the server's `grpc.reflection.v1` service,
-//! falling back to `v1alpha` (grpcio and older grpc-go serve only that).
+//! The reflection backend: asks the server's `grpc.reflection.v1` and
+//! `v1alpha` services at once on the first request, and keeps v1 unless the
+//! server lacks it (grpcio and older grpc-go serve only v1alpha), so finding
+//! the version costs no round trip.
 //!
 //! One bidi stream carries every request of a command. Requests are
 //! pipelined: all the files one round needs are asked for at once, and the
@@ -97,38 +99,58 @@ impl Reflection {
     pub async fn file_containing_symbol(
         &mut self,
         symbol: &str,
-        known: &dyn Fn(&str) -> bool,
+        known: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Option<Vec<FileDescriptorProto>>> {
-        let answer = self
-            .exchange(vec![MessageRequest::FileContainingSymbol(
-                symbol.to_string(),
-            )])
-            .await?
-            .pop()
-            .expect("one answer per request");
-        let files = match answer {
-            Ok(MessageResponse::FileDescriptorResponse(files)) => {
-                decode_files(&files.file_descriptor_proto)?
+        let (found, files) = self
+            .files_containing_symbols(&[symbol.to_string()], known)
+            .await?;
+        Ok(found[0].then_some(files))
+    }
+
+    /// The files that define each of `symbols`, asked for at once, with
+    /// every file they import that the pool lacks. Says which symbols the
+    /// server knows.
+    pub async fn files_containing_symbols(
+        &mut self,
+        symbols: &[String],
+        known: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<(Vec<bool>, Vec<FileDescriptorProto>)> {
+        let requests = symbols
+            .iter()
+            .map(|symbol| MessageRequest::FileContainingSymbol(symbol.clone()))
+            .collect();
+        let answers = self.exchange(requests).await?;
+        let mut found = Vec::with_capacity(symbols.len());
+        let mut files = Vec::new();
+        for (symbol, answer) in symbols.iter().zip(answers) {
+            match answer {
+                Ok(MessageResponse::FileDescriptorResponse(answer)) => {
+                    files.extend(decode_files(&answer.file_descriptor_proto)?);
+                    found.push(true);
+                }
+                Ok(MessageResponse::ErrorResponse(err))
+                    if err.error_code == Code::NotFound as i32 =>
+                {
+                    found.push(false);
+                }
+                Ok(MessageResponse::ErrorResponse(err)) => {
+                    return Err(anyhow!(
+                        "reflection could not find {symbol}: {}",
+                        err.error_message
+                    ));
+                }
+                Ok(_) => {
+                    return Err(anyhow!(
+                        "reflection answered a symbol request with something else"
+                    ));
+                }
+                // A server that closes the stream rather than answering NOT_FOUND.
+                Err(status) if status.code() == Code::NotFound => found.push(false),
+                Err(status) => return Err(status_error(&format!("find {symbol}"), &status)),
             }
-            Ok(MessageResponse::ErrorResponse(err)) if err.error_code == Code::NotFound as i32 => {
-                return Ok(None);
-            }
-            Ok(MessageResponse::ErrorResponse(err)) => {
-                return Err(anyhow!(
-                    "reflection could not find {symbol}: {}",
-                    err.error_message
-                ));
-            }
-            Ok(_) => {
-                return Err(anyhow!(
-                    "reflection answered a symbol request with something else"
-                ));
-            }
-            // A server that closes the stream rather than answering NOT_FOUND.
-            Err(status) if status.code() == Code::NotFound => return Ok(None),
-            Err(status) => return Err(status_error(&format!("find {symbol}"), &status)),
-        };
-        self.complete(files, known).await.map(Some)
+        }
+        let files = self.complete(files, known).await?;
+        Ok((found, files))
     }
 
     /// The numbers of every extension of each of `messages` the server
@@ -159,7 +181,7 @@ impl Reflection {
     pub async fn files_containing_extensions(
         &mut self,
         extensions: &[(String, i32)],
-        known: &dyn Fn(&str) -> bool,
+        known: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Vec<FileDescriptorProto>> {
         let requests = extensions
             .iter()
@@ -187,7 +209,7 @@ impl Reflection {
     async fn complete(
         &mut self,
         files: Vec<FileDescriptorProto>,
-        known: &dyn Fn(&str) -> bool,
+        known: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Vec<FileDescriptorProto>> {
         let mut have: HashMap<String, FileDescriptorProto> = HashMap::new();
         let mut order = Vec::new();
@@ -273,19 +295,37 @@ impl Reflection {
         };
         while answers.len() < requests.len() {
             // Each round answers at least one request, so this ends.
-            let (got, _) = self.send_and_read(&requests[answers.len()..]).await;
+            let got = self.send_and_read(&requests[answers.len()..]).await;
             answers.extend(got);
         }
         Ok(answers)
     }
 
-    /// Tries v1, then v1alpha when v1 is not there or fails to open.
+    /// Asks v1 and v1alpha at once, each on its own stream, and keeps v1
+    /// unless it is missing (then v1alpha): a v1alpha-only server (grpcio)
+    /// costs no extra round trip. The stream not kept is dropped, which
+    /// cancels it.
     async fn pick_version(&mut self, requests: &[MessageRequest]) -> Result<Vec<Answer>> {
+        let ask = |version| {
+            attempt(
+                self.channel.clone(),
+                self.metadata.clone(),
+                self.max_message_size,
+                version,
+                requests.to_vec(),
+            )
+        };
+        // Aborted on every way out, so that no stream outlives its use.
+        let mut alpha = AbortOnDrop(tokio::spawn(ask(Version::V1Alpha)));
         let mut first_failure = None;
         for version in [Version::V1, Version::V1Alpha] {
-            self.version = Some(version);
-            self.stream = None;
-            let (answers, opened) = self.send_and_read(requests).await;
+            let (answers, stream) = match version {
+                Version::V1 => ask(Version::V1).await,
+                Version::V1Alpha => (&mut alpha.0)
+                    .await
+                    .unwrap_or_else(|err| (vec![Err(Status::internal(err.to_string()))], Err(()))),
+            };
+            let opened = stream.is_ok();
             let missing = match answers.first() {
                 Some(Err(status)) if !opened || status.code() == Code::Unimplemented => {
                     Some(status.clone())
@@ -295,16 +335,18 @@ impl Reflection {
             match missing {
                 // A dead connection: asking again would only wait again.
                 Some(status) if is_connection_failure(&status) => {
-                    self.version = None;
                     return Err(status_error("use reflection", &status));
                 }
                 Some(status) => {
                     first_failure.get_or_insert(status);
                 }
-                None => return Ok(answers),
+                None => {
+                    self.version = Some(version);
+                    self.stream = stream.ok().flatten();
+                    return Ok(answers);
+                }
             }
         }
-        self.version = None;
         let status = first_failure.expect("both versions failed");
         if status.code() == Code::Unimplemented {
             Err(hinted(
@@ -319,82 +361,128 @@ impl Reflection {
     /// Sends the requests on the open stream (opening one if needed) and reads
     /// an answer for each. A broken stream answers the first unanswered
     /// request with its status; the rest are left out.
-    /// Also says whether the stream opened (the server sent its headers).
-    async fn send_and_read(&mut self, requests: &[MessageRequest]) -> (Vec<Answer>, bool) {
-        let mut answers = Vec::with_capacity(requests.len());
-        let messages = requests.iter().map(|request| ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(request.clone()),
-        });
-        let sent = match self.stream.as_mut() {
-            Some(stream) => {
-                let mut sent = true;
-                for message in messages {
-                    if stream.tx.send(message).await.is_err() {
-                        sent = false;
-                        break;
-                    }
-                }
-                sent
+    async fn send_and_read(&mut self, requests: &[MessageRequest]) -> Vec<Answer> {
+        let Some(mut stream) = self.stream.take() else {
+            let version = self.version.expect("version chosen");
+            let (answers, stream) = attempt(
+                self.channel.clone(),
+                self.metadata.clone(),
+                self.max_message_size,
+                version,
+                requests.to_vec(),
+            )
+            .await;
+            self.stream = stream.ok().flatten();
+            return answers;
+        };
+        let mut sent = true;
+        for request in requests {
+            if stream.tx.send(message(request)).await.is_err() {
+                sent = false;
+                break;
             }
-            None => match self.open(messages.collect()).await {
-                Ok(()) => true,
-                Err(status) => {
-                    answers.push(Err(status));
-                    return (answers, false);
+        }
+        let answers = read_answers(&mut stream, requests.len()).await;
+        if sent && answers.last().is_some_and(|a| a.is_ok()) {
+            self.stream = Some(stream);
+        }
+        answers
+    }
+}
+
+/// A task that is cancelled when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What opening a stream left: `Err` when it did not open (the server sent
+/// no headers), `Ok(None)` when it opened but broke, `Ok(Some)` when it is
+/// still usable.
+type Opened = Result<Option<OpenStream>, ()>;
+
+/// Opens a stream of `version` with every request already queued, and reads
+/// an answer for each.
+async fn attempt(
+    channel: Channel,
+    metadata: MetadataMap,
+    max_message_size: usize,
+    version: Version,
+    requests: Vec<MessageRequest>,
+) -> (Vec<Answer>, Opened) {
+    let mut stream = match open(channel, metadata, max_message_size, version, &requests).await {
+        Ok(stream) => stream,
+        Err(status) => return (vec![Err(status)], Err(())),
+    };
+    let answers = read_answers(&mut stream, requests.len()).await;
+    let usable = answers.last().is_some_and(|a| a.is_ok());
+    (answers, Ok(usable.then_some(stream)))
+}
+
+fn message(request: &MessageRequest) -> ServerReflectionRequest {
+    ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request.clone()),
+    }
+}
+
+/// Reads up to `count` answers; a broken stream ends the list with its status.
+async fn read_answers(stream: &mut OpenStream, count: usize) -> Vec<Answer> {
+    let mut answers = Vec::with_capacity(count);
+    for _ in 0..count {
+        match stream.rx.message().await {
+            Ok(Some(response)) => match response.message_response {
+                Some(answer) => answers.push(Ok(answer)),
+                None => {
+                    answers.push(Err(Status::internal("an empty reflection response")));
+                    break;
                 }
             },
-        };
-        let stream = self.stream.as_mut().expect("opened");
-        for _ in requests {
-            match stream.rx.message().await {
-                Ok(Some(response)) => match response.message_response {
-                    Some(answer) => answers.push(Ok(answer)),
-                    None => answers.push(Err(Status::internal("an empty reflection response"))),
-                },
-                Ok(None) => {
-                    answers.push(Err(Status::unavailable("the reflection stream ended")));
-                    break;
-                }
-                Err(status) => {
-                    answers.push(Err(status));
-                    break;
-                }
+            Ok(None) => {
+                answers.push(Err(Status::unavailable("the reflection stream ended")));
+                break;
+            }
+            Err(status) => {
+                answers.push(Err(status));
+                break;
             }
         }
-        if !sent || answers.last().is_some_and(|a| a.is_err()) {
-            self.stream = None;
-        }
-        (answers, true)
     }
+    answers
+}
 
-    /// Opens the bidi stream with the first requests already queued: the call
-    /// returns once the server sends its headers, and some servers send them
-    /// only after a first request.
-    async fn open(&mut self, first: Vec<ServerReflectionRequest>) -> Result<(), Status> {
-        let version = self.version.expect("version chosen");
-        let (tx, rx) = mpsc::channel(first.len().max(16));
-        for message in first {
-            tx.try_send(message)
-                .expect("the channel holds the first round");
-        }
-        let mut request = tonic::Request::new(ReceiverStream::new(rx));
-        *request.metadata_mut() = self.metadata.clone();
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
-            .max_decoding_message_size(self.max_message_size);
-        grpc.ready()
-            .await
-            .map_err(|err| crate::transport::not_ready(&err))?;
-        let codec =
-            tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
-        let path = http::uri::PathAndQuery::from_static(version.path());
-        let response = grpc.streaming(request, path, codec).await?;
-        self.stream = Some(OpenStream {
-            tx,
-            rx: response.into_inner(),
-        });
-        Ok(())
+/// Opens the bidi stream with the first requests already queued: the call
+/// returns once the server sends its headers, and some servers send them
+/// only after a first request.
+async fn open(
+    channel: Channel,
+    metadata: MetadataMap,
+    max_message_size: usize,
+    version: Version,
+    first: &[MessageRequest],
+) -> Result<OpenStream, Status> {
+    let (tx, rx) = mpsc::channel(first.len().max(16));
+    for request in first {
+        tx.try_send(message(request))
+            .expect("the channel holds the first round");
     }
+    let mut request = tonic::Request::new(ReceiverStream::new(rx));
+    *request.metadata_mut() = metadata;
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(max_message_size);
+    grpc.ready()
+        .await
+        .map_err(|err| crate::transport::not_ready(&err))?;
+    let codec =
+        tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
+    let path = http::uri::PathAndQuery::from_static(version.path());
+    let response = grpc.streaming(request, path, codec).await?;
+    Ok(OpenStream {
+        tx,
+        rx: response.into_inner(),
+    })
 }
 
 fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {

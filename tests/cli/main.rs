@@ -5,12 +5,13 @@
 
 mod util;
 
+mod cache;
 mod completion;
 mod core;
 mod discovery;
 mod editions;
-mod load;
 mod grpc_js;
+mod load;
 mod reliability;
 mod schemas;
 mod scripting;

@@ -50,6 +50,10 @@ fn base_env() -> Vec<(&'static str, String)> {
     if let Ok(home) = std::env::var("HOME") {
         env.push(("HOME", home));
     }
+    // The descriptor cache is off unless a test gives it a directory (by
+    // setting XDG_CACHE_HOME again): nothing can be written under /dev/null,
+    // so no test sees another's entries, nor the developer's.
+    env.push(("XDG_CACHE_HOME", "/dev/null/grpcx-cache".to_string()));
     env
 }
 

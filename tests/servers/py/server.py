@@ -55,21 +55,21 @@ DEFAULT_FAIL_MESSAGE = "failed on request"
 pb = {}
 
 
-def load_protos():
+def load_protos(proto_dir=PROTO_DIR):
     """Compiles every .proto under proto/ into a temporary directory and imports it.
 
     All *_pb2 modules are imported so that their files land in the default
     descriptor pool, which the reflection service reads.
     """
     files = sorted(
-        os.path.relpath(os.path.join(root, name), PROTO_DIR)
-        for root, _, names in os.walk(PROTO_DIR) for name in names if name.endswith(".proto"))
+        os.path.relpath(os.path.join(root, name), proto_dir)
+        for root, _, names in os.walk(proto_dir) for name in names if name.endswith(".proto"))
     wkt_dir = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
     with tempfile.TemporaryDirectory(prefix="grpcx-py-server-") as out:
-        rc = protoc.main(["grpc_tools.protoc", "-I", PROTO_DIR, "-I", wkt_dir,
+        rc = protoc.main(["grpc_tools.protoc", "-I", proto_dir, "-I", wkt_dir,
                           "--python_out", out, "--grpc_python_out", out, *files])
         if rc != 0:
-            sys.exit(f"server.py: protoc failed on {PROTO_DIR} (exit {rc})")
+            sys.exit(f"server.py: protoc failed on {proto_dir} (exit {rc})")
         sys.path.insert(0, out)
         try:
             for path in files:
@@ -212,27 +212,58 @@ def streaming(handler):
     return wrapper
 
 
+def hello_reply(text):
+    """A HelloReply with every string field set to `text`: the proto has only
+    `message`, but a test may serve a --proto-dir whose HelloReply has more."""
+    reply = pb["helloworld_pb2"].HelloReply()
+    for field in reply.DESCRIPTOR.fields:
+        if field.type == field.TYPE_STRING:
+            try:
+                setattr(reply, field.name, text)
+            except (AttributeError, TypeError):
+                pass  # a repeated field
+    return reply
+
+
+# --log-arrivals: a line per request as it arrives, with a monotonic time in ms.
+LOG_ARRIVALS = False
+
+
+def log_arrival(what):
+    if LOG_ARRIVALS:
+        print(f"py-server: arrived {what} at {time.monotonic() * 1000:.1f}", file=sys.stderr, flush=True)
+
+
+class ArrivalLog(grpc.ServerInterceptor):
+    """--log-arrivals: logs every call as it arrives, served or not (a v1
+    reflection stream, which this server lacks, too)."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        log_arrival(handler_call_details.method)
+        return continuation(handler_call_details)
+
+
 class Greeter:
     SERVICE = "helloworld.Greeter"
 
     @unary
     def SayHello(self, request, context):
-        return pb["helloworld_pb2"].HelloReply(message=f"Hello, {request.name}!")
+        return hello_reply(f"Hello, {request.name}!")
 
     @streaming
     def SayHelloStreamReply(self, request, context):
         for i in range(1, 4):
-            yield pb["helloworld_pb2"].HelloReply(message=f"Hello, {request.name}! ({i} of 3)")
+            yield hello_reply(f"Hello, {request.name}! ({i} of 3)")
 
     @unary
     def SayHelloClientStream(self, request_iterator, context):
         names = ", ".join(r.name for r in request_iterator) or "nobody"
-        return pb["helloworld_pb2"].HelloReply(message=f"Hello, {names}!")
+        return hello_reply(f"Hello, {names}!")
 
     @streaming
     def SayHelloBidiStream(self, request_iterator, context):
         for request in request_iterator:
-            yield pb["helloworld_pb2"].HelloReply(message=f"Hello, {request.name}!")
+            yield hello_reply(f"Hello, {request.name}!")
 
 
 class Echo:
@@ -289,7 +320,12 @@ class Reflection(ReflectionServicer):
 
     def ServerReflectionInfo(self, request_iterator, context):
         call = Call(f"/{REFLECTION_SERVICE}/ServerReflectionInfo", context)
-        yield from super().ServerReflectionInfo(request_iterator, context)
+
+        def logged(requests):
+            for request in requests:
+                log_arrival(f"reflection {request.WhichOneof('message_request')}")
+                yield request
+        yield from super().ServerReflectionInfo(logged(request_iterator), context)
         call.status = "OK"
 
 
@@ -311,6 +347,11 @@ def main():
     parser = argparse.ArgumentParser(description="grpcx test server (Python grpcio)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any)")
     parser.add_argument("--no-reflection", action="store_true", help="serve no reflection service")
+    parser.add_argument("--proto-dir", default=PROTO_DIR,
+                        help="serve the .proto files of this directory instead of proto/ "
+                             "(same file and message names; for schema-change tests)")
+    parser.add_argument("--log-arrivals", action="store_true",
+                        help="log each call and each reflection request as it arrives, with a time")
     parser.add_argument("--tls-cert", help="server certificate (PEM)")
     parser.add_argument("--tls-key", help="server private key (PEM)")
     parser.add_argument("--client-ca", help="CA (PEM) that client certificates must chain to")
@@ -318,9 +359,12 @@ def main():
     if bool(args.tls_cert) != bool(args.tls_key) or (args.client_ca and not args.tls_cert):
         parser.error("--tls-cert and --tls-key go together; --client-ca needs both")
 
-    load_protos()
+    global LOG_ARRIVALS
+    LOG_ARRIVALS = args.log_arrivals
+    load_protos(args.proto_dir)
     # SO_REUSEPORT is on by default in grpcio: turn it off so a taken --port fails.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32),
+                         interceptors=[ArrivalLog()] if LOG_ARRIVALS else [],
                          options=[("grpc.so_reuseport", 0)])
     pb["helloworld_pb2_grpc"].add_GreeterServicer_to_server(Greeter(), server)
     pb["everything_pb2_grpc"].add_EchoServicer_to_server(Echo(), server)

@@ -1,0 +1,275 @@
+//! A call's method from the descriptor cache, re-validated by reflection
+//! while the call runs.
+//!
+//! With a cache hit the call starts at once with the cached descriptors,
+//! and reflection asks the server again on the same connection, in the same
+//! round trip as the call. Before the first response is printed the call
+//! waits for that answer ([`Revalidation::settle`]): responses are always
+//! decoded and printed with the server's current schema, and the cache is
+//! updated. Only the request can have been encoded with an older schema;
+//! then a warning on stderr says so. On a miss (or with the cache off) the
+//! method is resolved by reflection first, and the files it needed stored.
+
+use std::collections::HashSet;
+
+use anyhow::{Result, anyhow};
+use prost_reflect::{DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor};
+use prost_types::FileDescriptorProto;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+use super::cache::{Cache, Key};
+use super::{MethodName, Schema};
+use crate::cli::{ConnArgs, SchemaArgs};
+use crate::transport::Target;
+
+/// Where a command's descriptors may be cached: the cache and the target's key.
+pub struct CacheSlot {
+    pub cache: Cache,
+    pub key: Key,
+}
+
+impl CacheSlot {
+    /// The cache slot of a call's target; None when the cache is off.
+    pub fn for_call(target: &Target, conn: &ConnArgs, off: bool) -> Option<CacheSlot> {
+        if off {
+            return None;
+        }
+        let tls = crate::transport::uses_tls(target, conn).ok()?;
+        Some(CacheSlot {
+            cache: Cache::open()?,
+            key: Key::new(target, tls, conn.authority.as_deref()),
+        })
+    }
+}
+
+/// A method found, and the re-validation still running when it came from
+/// the cache.
+pub struct Resolved {
+    pub schema: Schema,
+    pub method: MethodDescriptor,
+    pub pending: Option<Revalidation>,
+}
+
+/// Resolves `name`: from the cache when `slot` holds it, otherwise from the
+/// schema arguments (reflection or files), storing what reflection gave.
+pub async fn resolve(
+    args: &SchemaArgs,
+    slot: Option<CacheSlot>,
+    channel: &Channel,
+    metadata: &MetadataMap,
+    max_message_size: usize,
+    name: &MethodName,
+) -> Result<Resolved> {
+    let load = || {
+        Schema::load(args, Some(channel), metadata, false)
+            .map(|schema| schema.with_max_message_size(max_message_size))
+    };
+    let slot = slot.filter(|_| !args.is_offline());
+    if let Some(slot) = &slot
+        && let Some(cached) = from_cache(slot, name)
+    {
+        let mut fresh = load()?;
+        let wanted = name.clone();
+        let task = tokio::spawn(async move {
+            let method = fresh.method(&wanted).await;
+            (fresh, method)
+        });
+        let mut schema = load()?;
+        schema.pool = cached.parent_pool().clone();
+        return Ok(Resolved {
+            schema,
+            method: cached.clone(),
+            pending: Some(Revalidation {
+                task,
+                slot: CacheSlot {
+                    cache: slot.cache.clone(),
+                    key: slot.key.clone(),
+                },
+                cached,
+            }),
+        });
+    }
+    let mut schema = load()?;
+    let method = schema.method(name).await?;
+    if let Some(slot) = &slot {
+        store(slot, method.parent_service());
+    }
+    Ok(Resolved {
+        schema,
+        method,
+        pending: None,
+    })
+}
+
+/// The method from a cached entry; None for a miss, or an entry that no
+/// longer makes a pool holding the method.
+fn from_cache(slot: &CacheSlot, name: &MethodName) -> Option<MethodDescriptor> {
+    let files = slot.cache.load(&slot.key, &name.service)?;
+    // An entry is a file anyone could have written: checked like a server's
+    // answer before prost-reflect sees it.
+    super::validate::files(&files, None).ok()?;
+    super::validate::ready_for_pool(&files).ok()?;
+    let mut pool = DescriptorPool::new();
+    pool.add_file_descriptor_protos(files).ok()?;
+    pool.get_service_by_name(&name.service)?
+        .methods()
+        .find(|m| m.name() == name.method)
+}
+
+/// Stores the files `service` needs; a cache that cannot be written is no
+/// reason to fail a call, so errors are dropped.
+fn store(slot: &CacheSlot, service: &ServiceDescriptor) {
+    let _ = slot
+        .cache
+        .store(&slot.key, service.full_name(), &files_of(service));
+}
+
+/// The file of `service` and every file it imports, imports first.
+fn files_of(service: &ServiceDescriptor) -> Vec<FileDescriptorProto> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = vec![(service.parent_file(), false)];
+    while let Some((file, expanded)) = stack.pop() {
+        if expanded {
+            order.push(file.file_descriptor_proto().clone());
+            continue;
+        }
+        if !seen.insert(file.name().to_string()) {
+            continue;
+        }
+        stack.push((file.clone(), true));
+        for dep in file.dependencies() {
+            if !seen.contains(dep.name()) {
+                stack.push((dep, false));
+            }
+        }
+    }
+    order
+}
+
+/// Reflection asking again for a method that came from the cache.
+pub struct Revalidation {
+    task: tokio::task::JoinHandle<(Schema, Result<MethodDescriptor>)>,
+    slot: CacheSlot,
+    cached: MethodDescriptor,
+}
+
+impl Revalidation {
+    /// Waits for the server's current schema and updates the cache with it.
+    /// When a request was already `encoded` with the cached type, warns if
+    /// the server's request type differs.
+    pub async fn settle(self, encoded: bool) -> Result<(Schema, MethodDescriptor)> {
+        let (schema, method) = self
+            .task
+            .await
+            .map_err(|err| anyhow!("reflection stopped: {err}"))?;
+        let method = match method {
+            Ok(method) => method,
+            Err(err) => {
+                self.slot
+                    .cache
+                    .remove(&self.slot.key, self.cached.parent_service().full_name());
+                return Err(err);
+            }
+        };
+        if files_of(method.parent_service()) != files_of(self.cached.parent_service()) {
+            store(&self.slot, method.parent_service());
+            if encoded && !same_type(&self.cached.input(), &method.input()) {
+                eprintln!(
+                    "grpcx: warning: the request was encoded with the cached schema of {}, which \
+                     the server has changed since; the response is shown with the new schema",
+                    self.cached.input().full_name()
+                );
+            }
+        }
+        Ok((schema, method))
+    }
+}
+
+/// Whether a message type, and every type it reaches, is defined the same
+/// in both pools.
+fn same_type(old: &MessageDescriptor, new: &MessageDescriptor) -> bool {
+    if old.full_name() != new.full_name() {
+        return false;
+    }
+    let pool = new.parent_pool();
+    let mut seen = HashSet::new();
+    let mut stack = vec![old.clone()];
+    while let Some(message) = stack.pop() {
+        if !seen.insert(message.full_name().to_string()) {
+            continue;
+        }
+        match pool.get_message_by_name(message.full_name()) {
+            Some(now) if now.descriptor_proto() == message.descriptor_proto() => {}
+            _ => return false,
+        }
+        for field in message.fields() {
+            match field.kind() {
+                Kind::Message(inner) => stack.push(inner),
+                Kind::Enum(e) => match pool.get_enum_by_name(e.full_name()) {
+                    Some(now) if now.enum_descriptor_proto() == e.enum_descriptor_proto() => {}
+                    _ => return false,
+                },
+                _ => {}
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(source: &str) -> DescriptorPool {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.proto"), source).unwrap();
+        let files = protox::compile(["t.proto"], [dir.path()]).unwrap();
+        DescriptorPool::from_file_descriptor_set(files).unwrap()
+    }
+
+    const BASE: &str = "syntax = \"proto3\"; package t;
+        message Req { Inner inner = 1; E e = 2; }
+        message Inner { string a = 1; }
+        enum E { E0 = 0; }
+        message Reply { string r = 1; }
+        service S { rpc M(Req) returns (Reply); }";
+
+    fn req(source: &str) -> MessageDescriptor {
+        pool(source).get_message_by_name("t.Req").unwrap()
+    }
+
+    #[test]
+    fn a_request_type_is_the_same_only_when_all_it_reaches_is() {
+        assert!(same_type(&req(BASE), &req(BASE)));
+        let reply_changed = BASE.replace("string r = 1;", "string r = 1; int32 n = 2;");
+        assert!(same_type(&req(BASE), &req(&reply_changed)));
+        let inner_changed = BASE.replace("string a = 1;", "string a = 1; int32 b = 2;");
+        assert!(!same_type(&req(BASE), &req(&inner_changed)));
+        let enum_changed = BASE.replace("E0 = 0;", "E0 = 0; E1 = 1;");
+        assert!(!same_type(&req(BASE), &req(&enum_changed)));
+    }
+
+    #[test]
+    fn files_of_a_service_come_imports_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.proto"),
+            "syntax = \"proto3\"; package t; message A {}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("b.proto"),
+            "syntax = \"proto3\"; package t; import \"a.proto\"; service S { rpc M(A) returns (A); }",
+        )
+        .unwrap();
+        let set = protox::compile(["b.proto"], [dir.path()]).unwrap();
+        let pool = DescriptorPool::from_file_descriptor_set(set).unwrap();
+        let names: Vec<String> = files_of(&pool.get_service_by_name("t.S").unwrap())
+            .into_iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        assert_eq!(names, ["a.proto", "b.proto"]);
+    }
+}
