@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
+use crate::protocol::{CallKind, Channel};
 use bytes::Bytes;
 use futures_util::{FutureExt as _, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 
 use crate::cli::{Compression, ConnArgs};
@@ -46,7 +46,7 @@ impl CallOptions {
 /// Starts a call: sends the headers and the request stream (half-closing
 /// when it ends) and waits for the response headers.
 pub async fn start<S>(
-    channel: Channel,
+    channel: impl Into<Channel>,
     method: &MethodDescriptor,
     requests: S,
     metadata: MetadataMap,
@@ -55,6 +55,7 @@ pub async fn start<S>(
 where
     S: Stream<Item = DynamicMessage> + Send + 'static,
 {
+    let channel = channel.into();
     let fail = |status: Status| {
         let status = explain(status, options.compress);
         options.verbose.end(status.metadata(), Some(&status));
@@ -70,11 +71,15 @@ where
     }
     grpc.ready()
         .await
-        .map_err(|err| fail(transport::not_ready(&err)))?;
+        .map_err(|err| fail(transport::not_ready(&*err)))?;
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = http::uri::PathAndQuery::try_from(path)
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
     let mut request = tonic::Request::new(requests);
+    request.extensions_mut().insert(CallKind {
+        client_streaming: method.is_client_streaming(),
+        server_streaming: method.is_server_streaming(),
+    });
     *request.metadata_mut() = metadata;
     if let Some(timeout) = options.timeout {
         request.set_timeout(timeout);

@@ -12,6 +12,7 @@ pub mod input;
 pub mod invoke;
 pub mod metadata;
 pub mod output;
+pub mod protocol;
 pub mod schema;
 pub mod server;
 pub mod status;

@@ -21,6 +21,7 @@ use crate::input::{self, Chunk, Chunks, DataSource};
 use crate::invoke::{self, CallOptions, Response};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
+use crate::protocol;
 use crate::schema::{self, MethodName, Schema};
 use crate::status;
 use crate::transport::{self, Target};
@@ -42,8 +43,7 @@ async fn call(args: CallArgs) -> Result<()> {
         Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
         None => None,
     };
-    let channel = transport::connect(&target, &args.conn).await?;
-    verbose.phase("connect", &transport::describe(&target, &args.conn));
+    let channel = protocol::connect(&target, &args.conn, &verbose).await?;
     let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
         .with_max_message_size(args.conn.max_msg_size);
     let method = schema.method(&name).await?;
