@@ -284,16 +284,21 @@ fn decode(body: Incoming, decoder: impl Decode) -> Body {
     Body::new(http_body_util::StreamBody::new(stream))
 }
 
-/// A gRPC response with these headers whose body is `body`.
+/// A gRPC response with these headers whose body is `body` (tonic reads
+/// the frames and trailers; it does not check the content-type).
 fn grpc_response(mut parts: http::response::Parts, body: Body) -> http::Response<Body> {
     parts.status = http::StatusCode::OK;
     parts.version = http::Version::HTTP_2;
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    parts.headers.remove(http::header::TRANSFER_ENCODING);
-    parts.headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/grpc"),
-    );
+    // What framed the body on the wire, and HTTP/1.1's hop-by-hop headers,
+    // are not metadata. The content-type stays, as the server sent it.
+    for name in [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+    ] {
+        parts.headers.remove(name);
+    }
     http::Response::from_parts(parts, body)
 }
 
