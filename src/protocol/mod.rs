@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use anyhow::Result;
@@ -78,6 +79,8 @@ struct Bridge {
     client: HttpClient,
     /// For reflection when this connection cannot carry a bidi stream.
     fallback: Fallback,
+    /// Whether `-v` said that reflection goes over this protocol.
+    said_reflection: AtomicBool,
 }
 
 /// gRPC on the same target, opened on first use.
@@ -117,6 +120,7 @@ pub async fn connect(target: &Target, args: &ConnArgs, verbose: &Verbose) -> Res
             verbose: verbose.clone(),
             channel: tokio::sync::OnceCell::new(),
         },
+        said_reflection: AtomicBool::new(false),
     }))))
 }
 
@@ -167,6 +171,13 @@ impl Bridge {
                  --http2-prior-knowledge (plaintext) or use TLS (where ALPN can pick h2)",
                 name(self.protocol)
             ))));
+        }
+        if kind.is_none() && !self.said_reflection.swap(true, Ordering::Relaxed) {
+            self.fallback.verbose.note(&format!(
+                "reflection over {} ({})",
+                name(self.protocol),
+                self.client.version()
+            ));
         }
         let kind = kind.unwrap_or(CallKind::BIDI);
         let request = match self.protocol {

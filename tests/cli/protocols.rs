@@ -484,3 +484,71 @@ fn an_unknown_protocol_is_a_usage_error() {
     let out = run(&["call", "127.0.0.1:1", "a.B/C", "--protocol", "soap"]);
     out.code(2).stderr_has("--protocol");
 }
+
+#[test]
+fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
+    let server = Server::bundled();
+    for h2 in [false, true] {
+        let with = |args: &[&str]| {
+            let mut all = args.to_vec();
+            all.extend(["--protocol", "grpcweb"]);
+            if h2 {
+                all.push("--http2-prior-knowledge");
+            }
+            run(&all)
+        };
+        let out = with(&[
+            "call",
+            &server.addr,
+            "helloworld.Greeter/SayHelloStreamReply",
+            r#"{"name":"s"}"#,
+            "-v",
+        ]);
+        assert_eq!(out.ok().json_lines().len(), 3, "h2={h2}");
+        // Reflection rides gRPC-Web when HTTP/2 carries its bidi stream,
+        // and gRPC on the same port otherwise.
+        out.stderr_has(if h2 {
+            "* reflection over gRPC-Web (HTTP/2)"
+        } else {
+            "* reflection over gRPC: gRPC-Web over HTTP/1.1 cannot carry its bidi stream"
+        });
+        let out = with(&["list", &server.addr]);
+        assert!(
+            out.ok().stdout.contains("helloworld.Greeter\n"),
+            "{}",
+            out.stdout
+        );
+        let out = with(&["describe", &server.addr, "helloworld.HelloRequest"]);
+        assert!(
+            out.ok().stdout.contains("message HelloRequest"),
+            "{}",
+            out.stdout
+        );
+        // The same answers as buf curl's, failures included.
+        let hello = r#"{"name":"b"}"#;
+        same_as_buf_curl(
+            "grpcweb",
+            h2,
+            &server,
+            "helloworld.Greeter/SayHelloStreamReply",
+            hello,
+            &[],
+        );
+        same_as_buf_curl(
+            "grpcweb",
+            h2,
+            &server,
+            "helloworld.Greeter/SayHelloStreamReply",
+            hello,
+            &["x-grpcx-fail: DATA_LOSS", "x-grpcx-fail-after: 1"],
+        );
+        same_as_buf_curl(
+            "grpcweb",
+            h2,
+            &server,
+            "helloworld.Greeter/SayHello",
+            hello,
+            &["x-grpcx-fail: NOT_FOUND"],
+        );
+    }
+}
