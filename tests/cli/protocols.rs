@@ -552,3 +552,105 @@ fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
         );
     }
 }
+
+#[test]
+fn the_deadline_reaches_the_server() {
+    let server = connect_node(true);
+    let mut calls = 1;
+    for (protocol, header) in [("connect", "timeout=4"), ("grpcweb", "timeout=4")] {
+        let out = grpcx_call(
+            protocol,
+            false,
+            &server,
+            "helloworld.Greeter/SayHello",
+            "{}",
+            &["--max-time", "5"],
+        );
+        out.ok();
+        // The server's log line may reach us a moment after the answer.
+        let mut line = String::new();
+        for _ in 0..50 {
+            let log = server.log();
+            line = log.lines().last().unwrap_or_default().to_string();
+            if log.lines().count() == calls {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        calls += 1;
+        // Connect-Timeout-Ms (milliseconds) or grpc-timeout (with a unit):
+        // what is left of --max-time, just under 5 s.
+        assert!(line.contains(header), "{protocol}: {line}");
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1, as PEM files.
+fn pki(dir: &std::path::Path) -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    (
+        write("ca.pem", &ca.pem()),
+        write("server.pem", &cert.pem()),
+        write("server.key", &key.serialize_pem()),
+    )
+}
+
+#[test]
+fn over_tls_alpn_picks_the_http_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = pki(dir.path());
+    for http1 in [false, true] {
+        let mut cmd = Command::new("node");
+        cmd.arg(root().join("tests/servers/node/connect_server.mjs"))
+            .args(["--tls-cert", &cert, "--tls-key", &key]);
+        if http1 {
+            cmd.arg("--http1");
+        }
+        let server = Server::start(cmd, "connect-node server with TLS");
+        let target = format!("https://{}", server.addr);
+        for protocol in ["connect", "grpcweb"] {
+            let mut args = vec![
+                "call",
+                &target,
+                "helloworld.Greeter/SayHelloBidiStream",
+                "-d",
+                r#"{"name":"A"} {"name":"B"}"#,
+                "--cacert",
+                &ca,
+                "--protocol",
+                protocol,
+                "-v",
+            ];
+            let schema = schema();
+            args.extend(schema.iter().map(String::as_str));
+            let out = run(&args);
+            if http1 {
+                out.code(64 + 12)
+                    .stderr_has("over HTTP/1.1")
+                    .stderr_has("needs HTTP/2");
+            } else {
+                assert_eq!(out.ok().json_lines().len(), 2);
+                out.stderr_has("(TLS), ").stderr_has("over HTTP/2");
+            }
+            args[2] = "helloworld.Greeter/SayHello";
+            args[4] = r#"{"name":"A"}"#;
+            assert_eq!(
+                run(&args).ok().json_lines(),
+                [json!({"message": "Hello, A!"})],
+                "{protocol} http1={http1}"
+            );
+        }
+    }
+}

@@ -12,13 +12,15 @@
 // No generated code: the schema is built at start-up from a descriptor set
 // that protoc writes from proto/ (createFileRegistry). No reflection.
 //
-// Usage: node connect_server.mjs [--http1] [--port N]
+// Usage: node connect_server.mjs [--http1] [--port N] [--tls-cert PEM --tls-key PEM]
 //   default: plaintext HTTP/2 (h2c); --http1: plaintext HTTP/1.1.
+//   With TLS: HTTP/2 or HTTP/1.1 as ALPN picks; with --http1, HTTP/1.1 only.
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
+import * as https from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,6 +37,8 @@ const args = process.argv.slice(2);
 const http1 = args.includes("--http1");
 const portAt = args.indexOf("--port");
 const port = portAt >= 0 ? Number(args[portAt + 1]) : 0;
+const flag = (name) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : null);
+const tls = flag("--tls-cert") && { cert: readFileSync(flag("--tls-cert")), key: readFileSync(flag("--tls-key")) };
 
 function loadRegistry() {
   const dir = mkdtempSync(join(tmpdir(), "grpcx-connect-"));
@@ -93,7 +97,10 @@ class Behaviour {
         ctx.responseTrailer.append(key, value);
       }
     });
-    process.stderr.write(`connect-node: ${path} [${echoed.join(",")}]\n`);
+    // The deadline as the client sent it, so tests can see it arrived.
+    const timeout = get("connect-timeout-ms") ?? get("grpc-timeout");
+    const deadline = timeout === null ? "" : ` timeout=${timeout}`;
+    process.stderr.write(`connect-node: ${path} [${echoed.join(",")}]${deadline}\n`);
   }
 
   async delay() {
@@ -219,7 +226,14 @@ const handler = connectNodeAdapter({
   },
 });
 
-const server = http1 ? http.createServer(handler) : http2.createServer(handler);
+let server;
+if (tls) {
+  server = http1
+    ? https.createServer(tls, handler)
+    : http2.createSecureServer({ ...tls, allowHTTP1: true }, handler);
+} else {
+  server = http1 ? http.createServer(handler) : http2.createServer(handler);
+}
 server.listen(port, "127.0.0.1", () => {
   process.stdout.write(`LISTENING 127.0.0.1:${server.address().port}\n`);
 });
