@@ -83,7 +83,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__call)
-            opts="-d -I -H -v -h -V --data --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --error-format --help --version"
+            opts="-d -I -H -v -h -V --data --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -165,6 +165,10 @@ _grpcx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto json ndjson text" -- "${cur}"))
                     return 0
@@ -225,7 +229,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__describe)
-            opts="-I -H -v -h -V --template --format --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --error-format --help --version"
+            opts="-I -H -v -h -V --template --format --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +309,10 @@ _grpcx() {
                     ;;
                 --reflect-header)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
                     return 0
                     ;;
                 --error-format)
@@ -431,7 +439,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__list)
-            opts="-l -I -H -v -h -V --long --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --error-format --help --version"
+            opts="-l -I -H -v -h -V --long --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,6 +515,10 @@ _grpcx() {
                     ;;
                 --reflect-header)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
                     return 0
                     ;;
                 --error-format)
