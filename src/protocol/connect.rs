@@ -27,7 +27,7 @@ use super::{CallKind, Decode, Out};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The flag of the end-of-stream message.
-const END_STREAM: u8 = 0x02;
+pub(super) const END_STREAM: u8 = 0x02;
 
 /// The request transformer. A unary call's body is read whole first (it
 /// is one message), to send it bare.
@@ -271,13 +271,13 @@ impl Decode for Streaming {
 
 /// google.rpc.Status, for `grpc-status-details-bin`.
 #[derive(prost::Message)]
-struct RpcStatus {
+pub(super) struct RpcStatus {
     #[prost(int32, tag = "1")]
-    code: i32,
+    pub code: i32,
     #[prost(string, tag = "2")]
-    message: String,
+    pub message: String,
     #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
+    pub details: Vec<prost_types::Any>,
 }
 
 /// The gRPC status of Connect's error JSON `{code, message, details}`:

@@ -33,8 +33,11 @@ use crate::transport::{self, HttpClient, Target};
 use crate::verbose::Verbose;
 
 mod connect;
+mod connect_serve;
 pub mod grpc;
 mod grpcweb;
+
+pub use connect_serve::ConnectLayer;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -486,12 +486,22 @@ fn an_unknown_protocol_is_a_usage_error() {
 }
 
 #[test]
-fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
+fn grpcx_serve_answers_grpc_web_and_connect_with_reflection_over_either_http() {
     let server = Server::bundled();
-    for h2 in [false, true] {
+    for (protocol, h2) in [
+        ("grpcweb", false),
+        ("grpcweb", true),
+        ("connect", false),
+        ("connect", true),
+    ] {
+        let name = if protocol == "connect" {
+            "Connect"
+        } else {
+            "gRPC-Web"
+        };
         let with = |args: &[&str]| {
             let mut all = args.to_vec();
-            all.extend(["--protocol", "grpcweb"]);
+            all.extend(["--protocol", protocol]);
             if h2 {
                 all.push("--http2-prior-knowledge");
             }
@@ -507,10 +517,10 @@ fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
         assert_eq!(out.ok().json_lines().len(), 3, "h2={h2}");
         // Reflection rides gRPC-Web when HTTP/2 carries its bidi stream,
         // and gRPC on the same port otherwise.
-        out.stderr_has(if h2 {
-            "* reflection over gRPC-Web (HTTP/2)"
+        out.stderr_has(&if h2 {
+            format!("* reflection over {name} (HTTP/2)")
         } else {
-            "* reflection over gRPC: gRPC-Web over HTTP/1.1 cannot carry its bidi stream"
+            format!("* reflection over gRPC: {name} over HTTP/1.1 cannot carry its bidi stream")
         });
         let out = with(&["list", &server.addr]);
         assert!(
@@ -527,7 +537,7 @@ fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
         // The same answers as buf curl's, failures included.
         let hello = r#"{"name":"b"}"#;
         same_as_buf_curl(
-            "grpcweb",
+            protocol,
             h2,
             &server,
             "helloworld.Greeter/SayHelloStreamReply",
@@ -535,7 +545,7 @@ fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
             &[],
         );
         same_as_buf_curl(
-            "grpcweb",
+            protocol,
             h2,
             &server,
             "helloworld.Greeter/SayHelloStreamReply",
@@ -543,13 +553,37 @@ fn grpcx_serve_answers_grpc_web_with_reflection_over_either_http() {
             &["x-grpcx-fail: DATA_LOSS", "x-grpcx-fail-after: 1"],
         );
         same_as_buf_curl(
-            "grpcweb",
+            protocol,
             h2,
             &server,
             "helloworld.Greeter/SayHello",
             hello,
             &["x-grpcx-fail: NOT_FOUND"],
         );
+        if h2 {
+            same_as_buf_curl(
+                protocol,
+                h2,
+                &server,
+                "helloworld.Greeter/SayHelloBidiStream",
+                r#"{"name":"A"} {"name":"B"}"#,
+                &[],
+            );
+        }
+        // Every status detail survives the trip (Connect's JSON details).
+        let out = with(&[
+            "call",
+            &server.addr,
+            "helloworld.Greeter/SayHello",
+            "{}",
+            "-H",
+            "x-grpcx-fail: NOT_FOUND",
+            "-H",
+            "x-grpcx-fail-details: 1",
+        ]);
+        out.code(69)
+            .stderr_has("details: google.rpc.ErrorInfo {\"reason\":\"GRPCX_TEST\"")
+            .stderr_has("details: grpcx.test.v1.Note {\"text\":\"detail\",\"stars\":5}");
     }
 }
 
