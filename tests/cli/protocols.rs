@@ -686,3 +686,14 @@ fn over_tls_alpn_picks_the_http_version() {
         }
     }
 }
+
+#[test]
+fn the_demo_shows_a_connect_call() {
+    let out = run(&["demo"]);
+    out.ok();
+    assert!(
+        out.stdout.contains("--protocol connect") && out.stdout.contains("Hello, Connect!"),
+        "{}",
+        out.stdout
+    );
+}
