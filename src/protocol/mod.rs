@@ -204,6 +204,16 @@ impl Fallback {
         request: http::Request<Body>,
         protocol: Protocol,
     ) -> Result<http::Response<Body>, BoxError> {
+        // Whatever fails here, the user can act: the way out is HTTP/2 or
+        // a schema that needs no reflection.
+        let failed = |why: String| -> BoxError {
+            Box::new(Status::unavailable(format!(
+                "reflection needs a bidi stream, which {} over HTTP/1.1 cannot carry, \
+                 and gRPC on the same target failed ({why}); add --http2-prior-knowledge \
+                 or pass --proto or --protoset",
+                name(protocol),
+            )))
+        };
         let channel = self
             .channel
             .get_or_try_init(|| async {
@@ -214,10 +224,24 @@ impl Fallback {
                 transport::connect(&self.target, &self.args).await
             })
             .await
-            .map_err(|err| -> BoxError { err.to_string().into() })?;
+            .map_err(|err| {
+                failed(match err.downcast_ref::<crate::error::StatusError>() {
+                    Some(status) => status.0.message().to_string(),
+                    None => format!("{err:#}"),
+                })
+            })?;
         let mut channel = channel.clone();
-        futures_util::future::poll_fn(|cx| channel.poll_ready(cx)).await?;
-        Ok(channel.call(request).await?)
+        let why = |err: &(dyn std::error::Error + 'static)| {
+            transport::not_ready(err).message().to_string()
+        };
+        futures_util::future::poll_fn(|cx| channel.poll_ready(cx))
+            .await
+            .map_err(|err| failed(why(&err)))?;
+        let response = channel
+            .call(request)
+            .await
+            .map_err(|err| failed(why(&err)))?;
+        Ok(response)
     }
 }
 

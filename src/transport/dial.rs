@@ -290,7 +290,16 @@ impl Watch {
         if self.dial.tls.is_some() {
             return None;
         }
-        if self.dial.http1 && !(bytes.len() >= 2 && matches!(bytes[0], 0x15 | 0x16)) {
+        let tls_record = bytes.len() >= 2 && matches!(bytes[0], 0x15 | 0x16) && bytes[1] == 0x03;
+        if self.dial.http1 && !tls_record {
+            let n = bytes.len().min(5);
+            if bytes[..n] != b"HTTP/"[..n] {
+                return Some(self.fail(
+                    io::ErrorKind::InvalidData,
+                    "the server does not answer HTTP/1.1 (if it speaks only HTTP/2, \
+                     add --http2-prior-knowledge)",
+                ));
+            }
             return None;
         }
         // A TLS record (alert or handshake): no h2 frame starts with these,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Result;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tonic::body::Body;
 use tower_service::Service as _;
 
@@ -32,6 +32,8 @@ struct Inner {
     target: Target,
     timeout: Duration,
     connect_timeout: f64,
+    /// `--keepalive`: HTTP/2 pings (HTTP/1.1 has none).
+    keepalive: Option<Duration>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     /// The connection, when it speaks HTTP/2.
@@ -74,6 +76,7 @@ impl HttpClient {
             target: target.clone(),
             timeout,
             connect_timeout: args.connect_timeout,
+            keepalive: args.keepalive.map(Duration::from_secs_f64),
             scheme: if use_tls {
                 http::uri::Scheme::HTTPS
             } else {
@@ -156,12 +159,18 @@ impl Inner {
         let work = async {
             let io: TokioIo<Watch> = self.connector.clone().call(http::Uri::default()).await?;
             if io.inner().h2 {
-                let (send, conn) = http2::Builder::new(TokioExecutor::new())
+                let mut builder = http2::Builder::new(TokioExecutor::new());
+                builder
                     .initial_stream_window_size(STREAM_WINDOW)
-                    .initial_connection_window_size(CONNECTION_WINDOW)
-                    .handshake(io)
-                    .await
-                    .map_err(std::io::Error::other)?;
+                    .initial_connection_window_size(CONNECTION_WINDOW);
+                if let Some(interval) = self.keepalive {
+                    builder
+                        .timer(TokioTimer::new())
+                        .keep_alive_interval(interval)
+                        .keep_alive_timeout(interval.max(Duration::from_secs(10)))
+                        .keep_alive_while_idle(true);
+                }
+                let (send, conn) = builder.handshake(io).await.map_err(std::io::Error::other)?;
                 tokio::spawn(conn);
                 Ok::<_, std::io::Error>(Conn::H2(send))
             } else {

@@ -697,3 +697,29 @@ fn the_demo_shows_a_connect_call() {
         out.stdout
     );
 }
+
+#[test]
+fn a_mismatched_http_version_says_what_to_do() {
+    let h1 = connect_node(true);
+    let h2 = connect_node(false);
+    for protocol in ["connect", "grpcweb"] {
+        // HTTP/1.1 to a server that speaks only HTTP/2.
+        grpcx_call(
+            protocol,
+            false,
+            &h2,
+            "helloworld.Greeter/SayHello",
+            "{}",
+            &[],
+        )
+        .code(78)
+        .stderr_has("does not answer HTTP/1.1")
+        .stderr_has("--http2-prior-knowledge");
+        // No schema: reflection falls back to gRPC, which this HTTP/1.1
+        // server cannot speak either.
+        let out = run(&["list", &h1.addr, "--protocol", protocol]);
+        out.code(1)
+            .stderr_has("HTTP/1.1 cannot carry")
+            .stderr_has("--http2-prior-knowledge or pass --proto or --protoset");
+    }
+}
