@@ -4,10 +4,13 @@
 //! for unary and server streaming), responses are a stream (one message for
 //! unary and client streaming). The method kind decides only how many
 //! requests the caller feeds in; the wire and this code are the same.
+//!
+//! The channel speaks the protocol of `--protocol` (`crate::protocol`): this
+//! code speaks gRPC to it whatever goes over the wire, and tells it only the
+//! method's kind (Connect frames unary calls differently).
 
 use std::time::Duration;
 
-use crate::protocol::{CallKind, Channel};
 use bytes::Bytes;
 use futures_util::{FutureExt as _, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
@@ -17,6 +20,7 @@ use tonic::{Code, Status, Streaming};
 
 use crate::cli::{Compression, ConnArgs};
 use crate::codec::DynamicCodec;
+use crate::protocol::{CallKind, Channel};
 use crate::transport;
 use crate::verbose::Verbose;
 

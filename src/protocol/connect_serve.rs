@@ -334,3 +334,43 @@ fn http_status(code: Code) -> StatusCode {
     };
     StatusCode::from_u16(n).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_become_connect_json_with_their_details() {
+        let details = RpcStatus {
+            code: 5,
+            message: "gone".into(),
+            details: vec![prost_types::Any {
+                type_url: "type.googleapis.com/grpcx.test.v1.Note".into(),
+                value: vec![1, 2],
+            }],
+        }
+        .encode_to_vec();
+        let status = Status::with_details(Code::NotFound, "gone", details.into());
+        assert_eq!(
+            error_json(&status),
+            json!({"code": "not_found", "message": "gone",
+                   "details": [{"type": "grpcx.test.v1.Note", "value": "AQI"}]})
+        );
+        assert_eq!(http_status(Code::NotFound), StatusCode::NOT_FOUND);
+        assert_eq!(
+            http_status(Code::Unavailable),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn trailers_become_the_end_of_stream_message() {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+        trailers.insert("echo-a", HeaderValue::from_static("1"));
+        let frame = end_stream(&trailers);
+        assert_eq!(frame[0], END_STREAM);
+        let end: Value = serde_json::from_slice(&frame[5..]).unwrap();
+        assert_eq!(end, json!({"metadata": {"echo-a": ["1"]}}));
+    }
+}
