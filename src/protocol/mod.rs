@@ -169,9 +169,13 @@ impl Bridge {
             if request.uri().path().starts_with("/grpc.reflection.") {
                 return self.fallback.call(request, self.protocol).await;
             }
+            let what_to_do = if self.client.is_tls() {
+                "the server's ALPN chose HTTP/1.1; call it over HTTP/2 (or with --protocol grpc)"
+            } else {
+                "add --http2-prior-knowledge (plaintext) or use TLS (where ALPN can pick h2)"
+            };
             return Err(Box::new(Status::unimplemented(format!(
-                "a bidi stream needs HTTP/2, and {} here speaks HTTP/1.1: add \
-                 --http2-prior-knowledge (plaintext) or use TLS (where ALPN can pick h2)",
+                "a bidi stream needs HTTP/2, and {} here speaks HTTP/1.1: {what_to_do}",
                 name(self.protocol)
             ))));
         }

@@ -98,6 +98,11 @@ impl HttpClient {
         self.0.h2.is_some()
     }
 
+    /// Whether the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        self.0.scheme == http::uri::Scheme::HTTPS
+    }
+
     /// "HTTP/2" or "HTTP/1.1", for `-v`.
     pub fn version(&self) -> &'static str {
         if self.is_h2() { "HTTP/2" } else { "HTTP/1.1" }
