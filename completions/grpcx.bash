@@ -110,7 +110,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__bench)
-            opts="-d -c -n -z -I -H -v -h -V --data --concurrency --connections --requests --duration --rate --warmup --format --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --error-format --help --version"
+            opts="-d -c -n -z -I -H -v -h -V --data --concurrency --connections --requests --duration --rate --warmup --format --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,6 +232,10 @@ _grpcx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
+                    return 0
+                    ;;
                 --error-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -322,7 +326,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__call)
-            opts="-d -I -H -v -h -V --data --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --no-cache --each --concurrency --fail-fast --error-format --help --version"
+            opts="-d -I -H -v -h -V --data --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --no-cache --each --concurrency --fail-fast --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -404,6 +408,10 @@ _grpcx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto json ndjson text" -- "${cur}"))
                     return 0
@@ -468,7 +476,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__describe)
-            opts="-I -H -v -h -V --template --format --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --error-format --help --version"
+            opts="-I -H -v -h -V --template --format --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -548,6 +556,10 @@ _grpcx() {
                     ;;
                 --reflect-header)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
                     return 0
                     ;;
                 --error-format)
@@ -716,7 +728,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__list)
-            opts="-l -I -H -v -h -V --long --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --verbose --error-format --help --version"
+            opts="-l -I -H -v -h -V --long --protoset-out --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +804,10 @@ _grpcx() {
                     ;;
                 --reflect-header)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
                     return 0
                     ;;
                 --error-format)

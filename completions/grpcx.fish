@@ -54,6 +54,9 @@ zstd\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l format -d 'Output format: `auto` is pretty JSON on a terminal and one compact JSON object per line otherwise; `json` is always pretty, `ndjson` always compact; `text` is the protobuf text format (one message per line when piped, a blank line between messages on a terminal)' -r -f -a "auto\t''
 json\t''
 ndjson\t''
@@ -70,6 +73,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l plaintext -d 'Speak
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l emit-defaults -d 'Print fields that hold their default value (0, "", false, empty)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto-names -d 'Print the .proto field names (snake_case) instead of lowerCamelCase'
@@ -98,6 +102,9 @@ zstd\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s l -l long -d 'Also show each method\'s streaming kind, request type and response type, tab-separated. Without SERVICE, lists every method of every service this way'
@@ -105,6 +112,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l plaintext -d 'Speak
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -s V -l version -d 'Print version'
@@ -127,6 +135,9 @@ zstd\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l template -d 'Print only a JSON request skeleton for a message, or for a method\'s input type, that `grpcx call` accepts as is'
@@ -134,6 +145,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l plaintext -d 'S
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -s V -l version -d 'Print version'
@@ -173,6 +185,9 @@ zstd\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l allow-unknown-fields -d 'Ignore request fields the schema does not know, instead of failing'
@@ -180,6 +195,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l plaintext -d 'Spea
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s V -l version -d 'Print version'

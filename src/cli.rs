@@ -280,6 +280,16 @@ pub struct ConnArgs {
     #[arg(help_heading = "Headers")]
     pub expand_headers: bool,
 
+    /// The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1
+    /// or HTTP/2). Output and exit codes are the same for all three.
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    pub protocol: Protocol,
+
+    /// With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c)
+    /// rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks).
+    #[arg(long)]
+    pub http2_prior_knowledge: bool,
+
     /// Print to stderr the request headers (credentials masked), response
     /// headers, trailers, status and timings. -vv shows credentials too.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
@@ -292,6 +302,15 @@ impl ConnArgs {
     pub fn max_time(&self) -> Option<std::time::Duration> {
         self.max_time.map(std::time::Duration::from_secs_f64)
     }
+}
+
+/// The wire protocol of `--protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Protocol {
+    #[default]
+    Grpc,
+    Grpcweb,
+    Connect,
 }
 
 /// Request compression.

@@ -293,12 +293,11 @@ impl Renderer {
             if deprecated {
                 options.insert(0, "deprecated = true".to_string());
             }
-            let options = if options.is_empty() {
+            if options.is_empty() {
                 String::new()
             } else {
                 format!(" [{}]", options.join(", "))
-            };
-            options
+            }
         } else {
             field_options(field.field_descriptor_proto(), &field.kind())
         };

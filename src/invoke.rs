@@ -4,6 +4,10 @@
 //! for unary and server streaming), responses are a stream (one message for
 //! unary and client streaming). The method kind decides only how many
 //! requests the caller feeds in; the wire and this code are the same.
+//!
+//! The channel speaks the protocol of `--protocol` (`crate::protocol`): this
+//! code speaks gRPC to it whatever goes over the wire, and tells it only the
+//! method's kind (Connect frames unary calls differently).
 
 use std::time::Duration;
 
@@ -12,11 +16,11 @@ use futures_util::{FutureExt as _, Stream};
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 
 use crate::cli::{Compression, ConnArgs};
 use crate::codec::DynamicCodec;
+use crate::protocol::{CallKind, Channel};
 use crate::transport;
 use crate::verbose::Verbose;
 
@@ -46,7 +50,7 @@ impl CallOptions {
 /// Starts a call: sends the headers and the request stream (half-closing
 /// when it ends) and waits for the response headers.
 pub async fn start<S>(
-    channel: Channel,
+    channel: impl Into<Channel>,
     method: &MethodDescriptor,
     requests: S,
     metadata: MetadataMap,
@@ -55,6 +59,7 @@ pub async fn start<S>(
 where
     S: Stream<Item = DynamicMessage> + Send + 'static,
 {
+    let channel = channel.into();
     let fail = |status: Status| {
         let status = explain(status, options.compress);
         options.verbose.end(status.metadata(), Some(&status));
@@ -70,11 +75,15 @@ where
     }
     grpc.ready()
         .await
-        .map_err(|err| fail(transport::not_ready(&err)))?;
+        .map_err(|err| fail(transport::not_ready(&*err)))?;
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = http::uri::PathAndQuery::try_from(path)
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
     let mut request = tonic::Request::new(requests);
+    request.extensions_mut().insert(CallKind {
+        client_streaming: method.is_client_streaming(),
+        server_streaming: method.is_server_streaming(),
+    });
     *request.metadata_mut() = metadata;
     if let Some(timeout) = options.timeout {
         request.set_timeout(timeout);

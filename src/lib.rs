@@ -13,6 +13,7 @@ pub mod input;
 pub mod invoke;
 pub mod metadata;
 pub mod output;
+pub mod protocol;
 pub mod report;
 pub mod required;
 pub mod schema;

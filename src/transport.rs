@@ -25,9 +25,11 @@ use crate::error::{StatusError, UsageError};
 use crate::tls;
 
 mod dial;
+mod http;
 
 pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
 use dial::{Connector, Dial};
+pub use http::HttpClient;
 
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,6 +290,7 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
         tls,
         client_cert: args.cert.is_some(),
         timeout,
+        http1: false,
     }));
     tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await

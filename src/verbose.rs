@@ -54,6 +54,13 @@ impl Verbose {
         emit(format!("* {what}, {}\n", millis(took)));
     }
 
+    /// A line about how the call goes, e.g. which protocol reflection uses.
+    pub fn note(&self, what: &str) {
+        if self.0.is_some() {
+            emit(format!("* {what}\n"));
+        }
+    }
+
     /// The request headers, just before they are sent.
     pub fn request(&self, path: &str, metadata: &MetadataMap) {
         self.block(&format!("Request to {path}, metadata sent:"), metadata);

@@ -24,7 +24,7 @@ use crate::invoke::CallOptions;
 use crate::metadata::RequestMetadata;
 use crate::report::{CsvRows, Stats, progress::Progress, text};
 use crate::schema::{MethodName, Schema};
-use crate::transport::{self, Target};
+use crate::transport::Target;
 use crate::verbose::Verbose;
 
 /// How long a run lasts when neither -n nor -z says.
@@ -137,8 +137,7 @@ async fn setup(args: &BenchArgs) -> Result<(Engine, Vec<DynamicMessage>)> {
         Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
         None => None,
     };
-    let channel = transport::connect(&target, &args.conn).await?;
-    verbose.phase("connect", &transport::describe(&target, &args.conn));
+    let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
     let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
         .with_max_message_size(args.conn.max_msg_size);
     let method = schema.method(&name).await?;

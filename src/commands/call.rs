@@ -21,6 +21,7 @@ use crate::input::{self, Chunk, Chunks, DataSource};
 use crate::invoke::{self, CallOptions, Response};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
+use crate::protocol;
 use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::status;
 use crate::transport::{self, Target};
@@ -45,8 +46,7 @@ async fn call(args: CallArgs) -> Result<()> {
         Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
         None => None,
     };
-    let channel = transport::connect(&target, &args.conn).await?;
-    verbose.phase("connect", &transport::describe(&target, &args.conn));
+    let channel = protocol::connect(&target, &args.conn, &verbose).await?;
     // A cached method starts the call at once; `pending` re-validates it.
     let slot = CacheSlot::for_call(
         &target,

@@ -20,7 +20,7 @@ use crate::cli::{Cli, Command, CompleteArgs, CompletionsArgs};
 use crate::error::stdout_error;
 use crate::metadata;
 use crate::schema::Schema;
-use crate::transport::{self, Target};
+use crate::transport::Target;
 
 /// How long schema completion may take when the server does not answer. A
 /// reachable server answers in milliseconds; a silent one must not hold the
@@ -271,7 +271,8 @@ async fn candidates(spot: &Spot) -> Result<Vec<String>> {
         Some(target) if !schema_args.is_offline() => {
             let mut conn = conn.clone();
             conn.connect_timeout = conn.connect_timeout.min(BUDGET.as_secs_f64());
-            Some(transport::connect(&Target::parse(&target)?, &conn).await?)
+            let verbose = crate::verbose::Verbose::default();
+            Some(crate::protocol::connect(&Target::parse(&target)?, &conn, &verbose).await?)
         }
         _ => None,
     };

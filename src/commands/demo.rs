@@ -50,6 +50,17 @@ const STEPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "The same call over Connect (HTTP/1.1), as a connect-es or curl client makes it:",
+        &[
+            "call",
+            "ADDR",
+            "helloworld.Greeter/SayHello",
+            r#"{"name":"Connect"}"#,
+            "--protocol",
+            "connect",
+        ],
+    ),
+    (
         "A failing call: the exit code carries the gRPC status (64 + 5 = 69).",
         &[
             "call",

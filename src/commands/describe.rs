@@ -29,7 +29,8 @@ async fn describe(args: DescribeArgs) -> Result<()> {
     let metadata = RequestMetadata::from_args(&args.conn)?.reflection;
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
-            Some(transport::connect(&Target::parse(&target)?, &args.conn).await?)
+            let verbose = crate::verbose::Verbose::new(args.conn.verbose);
+            Some(crate::protocol::connect(&Target::parse(&target)?, &args.conn, &verbose).await?)
         }
         _ => None,
     };

@@ -49,8 +49,7 @@ async fn each(args: CallArgs) -> Result<()> {
     };
     // Reading starts now, and goes on as the input arrives (`tail -f | ...`).
     let mut chunks = DataSource::from_arg(data).spawn()?;
-    let channel = transport::connect(&target, &args.conn).await?;
-    verbose.phase("connect", &transport::describe(&target, &args.conn));
+    let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
     let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
         .with_max_message_size(args.conn.max_msg_size);
     let method = schema.method(&name).await?;

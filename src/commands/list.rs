@@ -6,6 +6,7 @@ use prost_reflect::MethodDescriptor;
 use crate::cli::ListArgs;
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
+use crate::protocol;
 use crate::schema::Schema;
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
@@ -28,8 +29,7 @@ async fn list(args: ListArgs) -> Result<()> {
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
             let target = Target::parse(&target)?;
-            let channel = transport::connect(&target, &args.conn).await?;
-            verbose.phase("connect", &transport::describe(&target, &args.conn));
+            let channel = protocol::connect(&target, &args.conn, &verbose).await?;
             Some(channel)
         }
         _ => None,

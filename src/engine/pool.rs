@@ -1,11 +1,12 @@
-//! The pool: the HTTP/2 connections the engine's calls share, opened once
+//! The pool: the connections (of the chosen `--protocol`) the engine's calls share, opened once
 //! (concurrently) and handed out round-robin by index.
 
 use anyhow::Result;
-use tonic::transport::Channel;
 
 use crate::cli::ConnArgs;
-use crate::transport::{self, Target};
+use crate::protocol::{self, Channel};
+use crate::transport::Target;
+use crate::verbose::Verbose;
 
 /// A fixed set of connections to one target.
 pub struct Pool {
@@ -28,7 +29,9 @@ impl Pool {
         args: &ConnArgs,
         count: usize,
     ) -> Result<Pool> {
-        let more = (1..count).map(|_| transport::connect(target, args));
+        // Only the first connection is shown by -v.
+        let quiet = Verbose::new(0);
+        let more = (1..count).map(|_| protocol::connect(target, args, &quiet));
         let mut channels = vec![first];
         channels.extend(futures_util::future::try_join_all(more).await?);
         Ok(Pool { channels })

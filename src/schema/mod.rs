@@ -23,10 +23,10 @@ mod warm;
 
 use std::path::Path;
 
+use crate::protocol::Channel;
 use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 
 pub use any::{may_contain_any, type_name, types_in_json, types_in_message};
 pub use reflection::Reflection;

@@ -10,12 +10,12 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use crate::protocol::Channel;
 use anyhow::{Result, anyhow};
 use prost_types::FileDescriptorProto;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 use tonic::{Code, Status, Streaming};
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
@@ -474,7 +474,7 @@ async fn open(
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(max_message_size);
     grpc.ready()
         .await
-        .map_err(|err| crate::transport::not_ready(&err))?;
+        .map_err(|err| crate::transport::not_ready(&*err))?;
     let codec =
         tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
     let path = http::uri::PathAndQuery::from_static(version.path());

@@ -12,11 +12,11 @@
 
 use std::collections::HashSet;
 
+use crate::protocol::Channel;
 use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor};
 use prost_types::FileDescriptorProto;
 use tonic::metadata::MetadataMap;
-use tonic::transport::Channel;
 
 use super::cache::{Cache, Key};
 use super::{MethodName, Schema};

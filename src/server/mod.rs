@@ -110,6 +110,12 @@ where
         // budget, and memory per stream stays bounded by the stream window.
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
+        // gRPC-Web (tonic-web) and Connect too, over HTTP/1.1 as well as
+        // h2, so that `--protocol grpcweb|connect` and buf curl can call
+        // this server. Connect goes first: it hands tonic-web gRPC.
+        .accept_http1(true)
+        .layer(crate::protocol::ConnectLayer)
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(behaviour::Layer { log: options.log })
         .add_service(pb::helloworld::greeter_server::GreeterServer::new(
             services::Greeter,

@@ -147,6 +147,9 @@ pub(super) struct Dial {
     pub tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     pub client_cert: bool,
     pub timeout: Duration,
+    /// The server may answer HTTP/1.1 (gRPC-Web, Connect): it speaks only
+    /// when asked, so neither its silence nor an HTTP/1 answer is a fault.
+    pub http1: bool,
 }
 
 /// The tonic connector: TCP or unix socket, then TLS when asked, wrapped in
@@ -185,10 +188,14 @@ impl tower_service::Service<Uri> for Connector {
                         .map_err(|err| fail(err.kind(), err.to_string()))?,
                 ),
             };
+            let mut h2 = !dial.http1;
             let stream: Box<dyn Io> = match &dial.tls {
                 None => stream,
                 Some((connector, name)) => match connector.connect(name.clone(), stream).await {
-                    Ok(stream) => Box::new(stream),
+                    Ok(stream) => {
+                        h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                        Box::new(stream)
+                    }
                     Err(err) => return Err(dial.tls_failure(err)),
                 },
             };
@@ -197,6 +204,7 @@ impl tower_service::Service<Uri> for Connector {
                 dial,
                 seen: false,
                 silence: None,
+                h2,
             }))
         })
     }
@@ -238,6 +246,8 @@ pub(super) struct Watch {
     dial: Arc<Dial>,
     seen: bool,
     silence: Option<Pin<Box<Sleep>>>,
+    /// Whether to speak HTTP/2: always for gRPC, else as ALPN chose.
+    pub h2: bool,
 }
 
 impl Watch {
@@ -280,6 +290,18 @@ impl Watch {
         if self.dial.tls.is_some() {
             return None;
         }
+        let tls_record = bytes.len() >= 2 && matches!(bytes[0], 0x15 | 0x16) && bytes[1] == 0x03;
+        if self.dial.http1 && !tls_record {
+            let n = bytes.len().min(5);
+            if bytes[..n] != b"HTTP/"[..n] {
+                return Some(self.fail(
+                    io::ErrorKind::InvalidData,
+                    "the server does not answer HTTP/1.1 (if it speaks only HTTP/2, \
+                     add --http2-prior-knowledge)",
+                ));
+            }
+            return None;
+        }
         // A TLS record (alert or handshake): no h2 frame starts with these,
         // as its length would be over 1 MiB.
         if bytes.len() >= 2 && matches!(bytes[0], 0x15 | 0x16) && bytes[1] == 0x03 {
@@ -320,7 +342,7 @@ impl AsyncRead for Watch {
         let this = &mut *self;
         let before = buf.filled().len();
         let result = match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Pending if !this.seen => {
+            Poll::Pending if !this.seen && !this.dial.http1 => {
                 let timeout = this.dial.timeout;
                 let silence = this
                     .silence

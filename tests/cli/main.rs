@@ -12,6 +12,7 @@ mod discovery;
 mod editions;
 mod grpc_js;
 mod load;
+mod protocols;
 mod reliability;
 mod schemas;
 mod scripting;

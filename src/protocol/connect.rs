@@ -1,0 +1,399 @@
+//! Connect (connectrpc.com/docs/protocol), over HTTP/1.1 or HTTP/2.
+//!
+//! - unary request: the bare message as the body, `application/proto`,
+//!   `Content-Encoding` for a compressed one; streaming request:
+//!   `application/connect+proto`, gRPC's frames, `Connect-Content-Encoding`.
+//!   Both send `Connect-Protocol-Version: 1` and `Connect-Timeout-Ms`;
+//! - unary response: the bare message, trailers as `trailer-` headers; an
+//!   error is an HTTP status with a JSON body `{code, message, details}`;
+//! - streaming response: frames, flags `0x01` compressed, `0x02` the end of
+//!   the stream, whose JSON `{error, metadata}` holds status and trailers;
+//! - errors: Connect's codes (`not_found`, …) are gRPC's codes by name.
+
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use prost::Message as _;
+use serde_json::Value;
+use tonic::body::Body;
+use tonic::metadata::MetadataMap;
+use tonic::{Code, Status};
+
+use super::grpc::{self, COMPRESSED, Deframer};
+use super::{CallKind, Decode, Out};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The flag of the end-of-stream message.
+pub(super) const END_STREAM: u8 = 0x02;
+
+/// The request transformer. A unary call's body is read whole first (it
+/// is one message), to send it bare.
+pub async fn request(
+    request: http::Request<Body>,
+    kind: CallKind,
+) -> Result<http::Request<Body>, BoxError> {
+    let (mut parts, body) = request.into_parts();
+    let headers = &mut parts.headers;
+    headers.remove(http::header::TE);
+    headers.insert("connect-protocol-version", HeaderValue::from_static("1"));
+    if let Some(timeout) = headers.remove("grpc-timeout")
+        && let Some(ms) = timeout.to_str().ok().and_then(timeout_ms)
+    {
+        headers.insert("connect-timeout-ms", HeaderValue::from(ms));
+    }
+    let (content_encoding, accept_encoding) = if kind.is_unary() {
+        (
+            http::header::CONTENT_ENCODING,
+            http::header::ACCEPT_ENCODING,
+        )
+    } else {
+        (
+            HeaderName::from_static("connect-content-encoding"),
+            HeaderName::from_static("connect-accept-encoding"),
+        )
+    };
+    let encoding = headers.remove("grpc-encoding");
+    if let Some(accept) = headers.remove("grpc-accept-encoding") {
+        headers.insert(accept_encoding, accept);
+    }
+    if !kind.is_unary() {
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/connect+proto"),
+        );
+        if let Some(encoding) = encoding {
+            headers.insert(content_encoding, encoding);
+        }
+        return Ok(http::Request::from_parts(parts, body));
+    }
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/proto"),
+    );
+    let bytes = body.collect().await?.to_bytes();
+    let mut frames = Deframer::default();
+    frames.push(&bytes);
+    let (flags, message) = frames.pop().ok_or("a unary request without its message")?;
+    if flags & COMPRESSED != 0
+        && let Some(encoding) = encoding
+    {
+        headers.insert(content_encoding, encoding);
+    }
+    headers.insert(
+        http::header::CONTENT_LENGTH,
+        HeaderValue::from(message.len()),
+    );
+    Ok(http::Request::from_parts(
+        parts,
+        Body::new(http_body_util::Full::new(message)),
+    ))
+}
+
+/// gRPC's `grpc-timeout` (digits and a unit) in milliseconds, rounded up.
+fn timeout_ms(value: &str) -> Option<u64> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let nanos: u128 = match unit {
+        "H" => n as u128 * 3_600_000_000_000,
+        "M" => n as u128 * 60_000_000_000,
+        "S" => n as u128 * 1_000_000_000,
+        "m" => n as u128 * 1_000_000,
+        "u" => n as u128 * 1_000,
+        "n" => n as u128,
+        _ => return None,
+    };
+    Some(nanos.div_ceil(1_000_000).min(9_999_999_999) as u64)
+}
+
+/// The response parser.
+pub async fn response(response: http::Response<Incoming>, kind: CallKind) -> http::Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    if !parts.status.is_success() {
+        // The error mapper: the JSON body, else the HTTP status.
+        let bytes = match body.collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(err) => {
+                return super::failed(
+                    parts,
+                    &Status::unavailable(format!("the connection broke mid-call: {err}")),
+                );
+            }
+        };
+        let (headers, trailers) = split_trailers(&parts.headers);
+        parts.headers = headers;
+        let status = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(error) if error.get("code").is_some_and(Value::is_string) => {
+                status(&error, trailers)
+            }
+            _ => grpc::http_error(parts.status, "not a Connect error"),
+        };
+        return super::failed(parts, &status);
+    }
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let want = if kind.is_unary() {
+        "application/proto"
+    } else {
+        "application/connect+proto"
+    };
+    if content_type != want {
+        let status = Status::internal(format!(
+            "the server answered content-type '{content_type}', not Connect's {want}"
+        ));
+        return super::failed(parts, &status);
+    }
+    if kind.is_unary() {
+        let (headers, trailers) = split_trailers(&parts.headers);
+        parts.headers = headers;
+        let compressed = match parts.headers.remove(http::header::CONTENT_ENCODING) {
+            Some(encoding) if encoding != "identity" => {
+                parts.headers.insert("grpc-encoding", encoding);
+                true
+            }
+            _ => false,
+        };
+        let decoder = Unary {
+            body: BytesMut::new(),
+            compressed,
+            trailers,
+        };
+        return super::grpc_response(parts, super::decode(body, decoder));
+    }
+    if let Some(encoding) = parts.headers.remove("connect-content-encoding") {
+        parts.headers.insert("grpc-encoding", encoding);
+    }
+    let decoder = Streaming {
+        frames: Deframer::default(),
+        ended: false,
+    };
+    super::grpc_response(parts, super::decode(body, decoder))
+}
+
+/// Headers without the `trailer-` ones, and those as trailers.
+fn split_trailers(headers: &HeaderMap) -> (HeaderMap, HeaderMap) {
+    let mut plain = HeaderMap::new();
+    let mut trailers = HeaderMap::new();
+    for (name, value) in headers {
+        match name.as_str().strip_prefix("trailer-") {
+            Some(rest) => {
+                if let Ok(name) = HeaderName::from_bytes(rest.as_bytes()) {
+                    trailers.append(name, value.clone());
+                }
+            }
+            None => {
+                plain.append(name.clone(), value.clone());
+            }
+        }
+    }
+    (plain, trailers)
+}
+
+/// A unary response: the bare message, then OK with the `trailer-` headers.
+struct Unary {
+    body: BytesMut,
+    compressed: bool,
+    trailers: HeaderMap,
+}
+
+impl Decode for Unary {
+    fn data(&mut self, bytes: Bytes, _: &mut Out) -> Result<(), Status> {
+        self.body.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    fn end(&mut self, _: Option<HeaderMap>, out: &mut Out) -> Result<(), Status> {
+        out.message(if self.compressed { COMPRESSED } else { 0 }, &self.body);
+        let mut trailers = std::mem::take(&mut self.trailers);
+        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+        out.trailers(trailers);
+        Ok(())
+    }
+}
+
+/// A streaming response: frames, then the end-of-stream message.
+struct Streaming {
+    frames: Deframer,
+    ended: bool,
+}
+
+impl Decode for Streaming {
+    fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status> {
+        self.frames.push(&bytes);
+        while let Some((flags, payload)) = self.frames.pop() {
+            if self.ended {
+                return Err(Status::internal(
+                    "the server sent data after Connect's end of stream",
+                ));
+            }
+            if flags & END_STREAM == 0 {
+                out.message(flags, &payload);
+                continue;
+            }
+            self.ended = true;
+            let end: Value = serde_json::from_slice(&payload).map_err(|err| {
+                Status::internal(format!(
+                    "Connect's end-of-stream message is not valid JSON: {err}"
+                ))
+            })?;
+            let mut trailers = metadata(&end["metadata"]);
+            match end.get("error").filter(|e| e.is_object()) {
+                Some(error) => out.trailers(grpc::trailers(&status(error, trailers))),
+                None => {
+                    trailers.insert("grpc-status", HeaderValue::from_static("0"));
+                    out.trailers(trailers);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _: Option<HeaderMap>, _: &mut Out) -> Result<(), Status> {
+        if !self.frames.is_empty() {
+            return Err(Status::internal(
+                "the Connect stream ended inside a message",
+            ));
+        }
+        if !self.ended {
+            return Err(Status::internal(
+                "the Connect stream ended without its end-of-stream message",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// google.rpc.Status, for `grpc-status-details-bin`.
+#[derive(prost::Message)]
+pub(super) struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+    #[prost(message, repeated, tag = "3")]
+    pub details: Vec<prost_types::Any>,
+}
+
+/// The gRPC status of Connect's error JSON `{code, message, details}`:
+/// the code by name, the details as a google.rpc.Status.
+fn status(error: &Value, metadata: HeaderMap) -> Status {
+    let metadata = MetadataMap::from_headers(metadata);
+    let code = error["code"].as_str().map_or(Code::Unknown, code);
+    let message = error["message"].as_str().unwrap_or_default();
+    let b64 = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let details: Vec<prost_types::Any> = error["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|detail| {
+            Some(prost_types::Any {
+                type_url: format!("type.googleapis.com/{}", detail["type"].as_str()?),
+                value: b64.decode(detail["value"].as_str()?).ok()?,
+            })
+        })
+        .collect();
+    if details.is_empty() {
+        return Status::with_metadata(code, message, metadata);
+    }
+    let encoded = RpcStatus {
+        code: code as i32,
+        message: message.to_string(),
+        details,
+    }
+    .encode_to_vec();
+    Status::with_details_and_metadata(code, message, encoded.into(), metadata)
+}
+
+/// Connect's code names are gRPC's, in snake case.
+fn code(name: &str) -> Code {
+    match name {
+        "canceled" | "cancelled" => Code::Cancelled,
+        "unknown" => Code::Unknown,
+        "invalid_argument" => Code::InvalidArgument,
+        "deadline_exceeded" => Code::DeadlineExceeded,
+        "not_found" => Code::NotFound,
+        "already_exists" => Code::AlreadyExists,
+        "permission_denied" => Code::PermissionDenied,
+        "resource_exhausted" => Code::ResourceExhausted,
+        "failed_precondition" => Code::FailedPrecondition,
+        "aborted" => Code::Aborted,
+        "out_of_range" => Code::OutOfRange,
+        "unimplemented" => Code::Unimplemented,
+        "internal" => Code::Internal,
+        "unavailable" => Code::Unavailable,
+        "data_loss" => Code::DataLoss,
+        "unauthenticated" => Code::Unauthenticated,
+        _ => Code::Unknown,
+    }
+}
+
+/// The `metadata` of an end-of-stream message as headers.
+fn metadata(map: &Value) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, values) in map.as_object().into_iter().flatten() {
+        let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) else {
+            continue;
+        };
+        for value in values
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.append(name.clone(), value);
+            }
+        }
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_in_milliseconds_rounded_up() {
+        assert_eq!(timeout_ms("1500m"), Some(1500));
+        assert_eq!(timeout_ms("2S"), Some(2000));
+        assert_eq!(timeout_ms("1500u"), Some(2));
+        assert_eq!(timeout_ms("x"), None);
+        assert_eq!(timeout_ms(""), None);
+    }
+
+    #[test]
+    fn end_of_stream_errors_become_trailers() {
+        let mut out = Out::default();
+        let mut s = Streaming {
+            frames: Deframer::default(),
+            ended: false,
+        };
+        let mut bytes = grpc::frame(0, b"m").to_vec();
+        let end = br#"{"error":{"code":"not_found","message":"gone"},"metadata":{"echo-a":["1"]}}"#;
+        bytes.extend_from_slice(&grpc::frame(END_STREAM, end));
+        s.data(Bytes::from(bytes), &mut out).unwrap();
+        s.end(None, &mut out).unwrap();
+        let trailers = out.0.pop_back().unwrap().into_trailers().unwrap();
+        assert_eq!(trailers["grpc-status"], "5");
+        assert_eq!(trailers["grpc-message"], "gone");
+        assert_eq!(trailers["echo-a"], "1");
+        assert_eq!(out.0.len(), 1);
+    }
+
+    #[test]
+    fn codes_by_name() {
+        assert_eq!(code("not_found"), Code::NotFound);
+        assert_eq!(code("canceled"), Code::Cancelled);
+        assert_eq!(code("made_up"), Code::Unknown);
+    }
+}

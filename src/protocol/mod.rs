@@ -1,0 +1,356 @@
+//! Wire protocols: gRPC, gRPC-Web and Connect behind one [`Channel`].
+//!
+//! The protocol is a property of the transport. tonic speaks gRPC to the
+//! channel whatever `--protocol` says; for gRPC-Web and Connect the channel
+//! turns each gRPC request into the protocol's request (`request`), and the
+//! protocol's response back into a gRPC response: headers, length-prefixed
+//! messages, then trailers with `grpc-status` (`response`), with the
+//! protocol's errors mapped to gRPC statuses (`error`). So `invoke.rs`,
+//! reflection, the printer and the exit codes see one event stream.
+//!
+//! One file per protocol holds its framing, each with the same shape (as
+//! connect-es keeps them): `grpc.rs`, `grpcweb.rs`, `connect.rs`. This file
+//! is the only place that picks one.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use anyhow::Result;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::HeaderMap;
+use http_body::Frame;
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use tonic::Status;
+use tonic::body::Body;
+use tower_service::Service;
+
+use crate::cli::{ConnArgs, Protocol};
+use crate::transport::{self, HttpClient, Target};
+use crate::verbose::Verbose;
+
+mod connect;
+mod connect_serve;
+pub mod grpc;
+mod grpcweb;
+
+pub use connect_serve::ConnectLayer;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The kind of a call, which Connect needs (unary calls have their own
+/// shape) and which decides whether HTTP/1.1 can carry it. `invoke` sets it
+/// as a request extension; a request without one is taken for bidi.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallKind {
+    pub client_streaming: bool,
+    pub server_streaming: bool,
+}
+
+impl CallKind {
+    const BIDI: CallKind = CallKind {
+        client_streaming: true,
+        server_streaming: true,
+    };
+
+    fn is_unary(self) -> bool {
+        !self.client_streaming && !self.server_streaming
+    }
+
+    fn is_bidi(self) -> bool {
+        self.client_streaming && self.server_streaming
+    }
+}
+
+/// A connection to the server, speaking the chosen protocol, as a tonic
+/// gRPC service.
+#[derive(Clone)]
+pub struct Channel(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Grpc(tonic::transport::Channel),
+    Http(Arc<Bridge>),
+}
+
+/// A gRPC-Web or Connect connection.
+struct Bridge {
+    protocol: Protocol,
+    client: HttpClient,
+    /// For reflection when this connection cannot carry a bidi stream.
+    fallback: Fallback,
+    /// Whether `-v` said that reflection goes over this protocol.
+    said_reflection: AtomicBool,
+}
+
+/// gRPC on the same target, opened on first use.
+struct Fallback {
+    target: Target,
+    args: ConnArgs,
+    verbose: Verbose,
+    channel: tokio::sync::OnceCell<tonic::transport::Channel>,
+}
+
+impl From<tonic::transport::Channel> for Channel {
+    fn from(channel: tonic::transport::Channel) -> Self {
+        Channel(Inner::Grpc(channel))
+    }
+}
+
+/// Connects to the target in the protocol of `--protocol`, and says how
+/// on `-v`.
+pub async fn connect(target: &Target, args: &ConnArgs, verbose: &Verbose) -> Result<Channel> {
+    let how = transport::describe(target, args);
+    if args.protocol == Protocol::Grpc {
+        let channel = transport::connect(target, args).await?;
+        verbose.phase("connect", &how);
+        return Ok(channel.into());
+    }
+    let client = HttpClient::connect(target, args).await?;
+    verbose.phase(
+        "connect",
+        &format!("{how}, {} over {}", name(args.protocol), client.version()),
+    );
+    Ok(Channel(Inner::Http(Arc::new(Bridge {
+        protocol: args.protocol,
+        client,
+        fallback: Fallback {
+            target: target.clone(),
+            args: args.clone(),
+            verbose: verbose.clone(),
+            channel: tokio::sync::OnceCell::new(),
+        },
+        said_reflection: AtomicBool::new(false),
+    }))))
+}
+
+fn name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "gRPC",
+        Protocol::Grpcweb => "gRPC-Web",
+        Protocol::Connect => "Connect",
+    }
+}
+
+impl Service<http::Request<Body>> for Channel {
+    type Response = http::Response<Body>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        match &mut self.0 {
+            Inner::Grpc(channel) => channel.poll_ready(cx).map_err(Into::into),
+            Inner::Http(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        match &mut self.0 {
+            Inner::Grpc(channel) => {
+                let call = channel.call(request);
+                Box::pin(async move { Ok(call.await?) })
+            }
+            Inner::Http(bridge) => Box::pin(bridge.clone().call(request)),
+        }
+    }
+}
+
+impl Bridge {
+    async fn call(
+        self: Arc<Self>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, BoxError> {
+        let kind = request.extensions().get::<CallKind>().copied();
+        let bidi = kind.is_none_or(CallKind::is_bidi);
+        if bidi && !self.client.is_h2() {
+            if request.uri().path().starts_with("/grpc.reflection.") {
+                return self.fallback.call(request, self.protocol).await;
+            }
+            let what_to_do = if self.client.is_tls() {
+                "the server's ALPN chose HTTP/1.1; call it over HTTP/2 (or with --protocol grpc)"
+            } else {
+                "add --http2-prior-knowledge (plaintext) or use TLS (where ALPN can pick h2)"
+            };
+            return Err(Box::new(Status::unimplemented(format!(
+                "a bidi stream needs HTTP/2, and {} here speaks HTTP/1.1: {what_to_do}",
+                name(self.protocol)
+            ))));
+        }
+        if kind.is_none() && !self.said_reflection.swap(true, Ordering::Relaxed) {
+            self.fallback.verbose.note(&format!(
+                "reflection over {} ({})",
+                name(self.protocol),
+                self.client.version()
+            ));
+        }
+        let kind = kind.unwrap_or(CallKind::BIDI);
+        let request = match self.protocol {
+            Protocol::Grpcweb => grpcweb::request(request),
+            Protocol::Connect => connect::request(request, kind).await?,
+            Protocol::Grpc => request,
+        };
+        let response = self.client.send(request).await?;
+        Ok(match self.protocol {
+            Protocol::Grpcweb => grpcweb::response(response),
+            Protocol::Connect => connect::response(response, kind).await,
+            Protocol::Grpc => response.map(Body::new),
+        })
+    }
+}
+
+impl Fallback {
+    /// Sends a reflection request over gRPC, saying so on `-v` once.
+    async fn call(
+        &self,
+        request: http::Request<Body>,
+        protocol: Protocol,
+    ) -> Result<http::Response<Body>, BoxError> {
+        // Whatever fails here, the user can act: the way out is HTTP/2 or
+        // a schema that needs no reflection.
+        let failed = |why: String| -> BoxError {
+            Box::new(Status::unavailable(format!(
+                "reflection needs a bidi stream, which {} over HTTP/1.1 cannot carry, \
+                 and gRPC on the same target failed ({why}); add --http2-prior-knowledge \
+                 or pass --proto or --protoset",
+                name(protocol),
+            )))
+        };
+        let channel = self
+            .channel
+            .get_or_try_init(|| async {
+                self.verbose.note(&format!(
+                    "reflection over gRPC: {} over HTTP/1.1 cannot carry its bidi stream",
+                    name(protocol)
+                ));
+                transport::connect(&self.target, &self.args).await
+            })
+            .await
+            .map_err(|err| {
+                failed(match err.downcast_ref::<crate::error::StatusError>() {
+                    Some(status) => status.0.message().to_string(),
+                    None => format!("{err:#}"),
+                })
+            })?;
+        let mut channel = channel.clone();
+        let why = |err: &(dyn std::error::Error + 'static)| {
+            transport::not_ready(err).message().to_string()
+        };
+        futures_util::future::poll_fn(|cx| channel.poll_ready(cx))
+            .await
+            .map_err(|err| failed(why(&err)))?;
+        let response = channel
+            .call(request)
+            .await
+            .map_err(|err| failed(why(&err)))?;
+        Ok(response)
+    }
+}
+
+/// Turns a protocol's response body into gRPC frames and trailers. Each
+/// protocol's response parser implements it.
+trait Decode: Send + 'static {
+    /// Bytes of the body as they arrive; complete frames go to `out`.
+    fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status>;
+    /// The end of the body, with its HTTP trailers if any; the gRPC
+    /// trailers go to `out`.
+    fn end(&mut self, trailers: Option<HeaderMap>, out: &mut Out) -> Result<(), Status>;
+}
+
+/// What a [`Decode`] hands to tonic.
+#[derive(Default)]
+struct Out(VecDeque<Frame<Bytes>>);
+
+impl Out {
+    fn message(&mut self, flags: u8, payload: &[u8]) {
+        self.0.push_back(Frame::data(grpc::frame(flags, payload)));
+    }
+
+    fn trailers(&mut self, trailers: HeaderMap) {
+        self.0.push_back(Frame::trailers(trailers));
+    }
+}
+
+/// The body tonic reads: the wire body through a decoder. A decoder's
+/// error ends the body with that status as trailers, after every message
+/// decoded before it; a broken connection is passed on as it is, for
+/// `invoke` to word.
+fn decode(body: Incoming, decoder: impl Decode) -> Body {
+    struct State<D> {
+        body: Incoming,
+        decoder: D,
+        out: Out,
+        done: bool,
+    }
+    let state = State {
+        body,
+        decoder,
+        out: Out::default(),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(frame) = state.out.0.pop_front() {
+                return Some((Ok::<_, BoxError>(frame), state));
+            }
+            if state.done {
+                return None;
+            }
+            let result = match state.body.frame().await {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => state.decoder.data(data, &mut state.out),
+                    Err(frame) => {
+                        state.done = true;
+                        state
+                            .decoder
+                            .end(frame.into_trailers().ok(), &mut state.out)
+                    }
+                },
+                Some(Err(err)) => {
+                    state.done = true;
+                    return Some((Err(err.into()), state));
+                }
+                None => {
+                    state.done = true;
+                    state.decoder.end(None, &mut state.out)
+                }
+            };
+            if let Err(status) = result {
+                state.done = true;
+                state.out.trailers(grpc::trailers(&status));
+            }
+        }
+    });
+    Body::new(http_body_util::StreamBody::new(stream))
+}
+
+/// A gRPC response with these headers whose body is `body` (tonic reads
+/// the frames and trailers; it does not check the content-type).
+fn grpc_response(mut parts: http::response::Parts, body: Body) -> http::Response<Body> {
+    parts.status = http::StatusCode::OK;
+    parts.version = http::Version::HTTP_2;
+    // What framed the body on the wire, and HTTP/1.1's hop-by-hop headers,
+    // are not metadata. The content-type stays, as the server sent it.
+    for name in [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+    ] {
+        parts.headers.remove(name);
+    }
+    http::Response::from_parts(parts, body)
+}
+
+/// A trailers-only gRPC response: the status (and the headers that came
+/// with it, as its metadata) in the headers, no body.
+fn failed(mut parts: http::response::Parts, status: &Status) -> http::Response<Body> {
+    for (name, value) in grpc::trailers(status) {
+        if let Some(name) = name {
+            parts.headers.insert(name, value);
+        }
+    }
+    grpc_response(parts, Body::empty())
+}
