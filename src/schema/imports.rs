@@ -134,7 +134,15 @@ impl super::Schema {
     ) -> Result<(Vec<prost_reflect::ServiceDescriptor>, Vec<Unresolved>)> {
         let names = self.service_names().await?;
         let mut unresolved = Vec::new();
-        for name in &names {
+        // All services in one round; only when one of them does not build
+        // are they taken one by one, to tell which.
+        let batch = self.fetch_symbols(&names).await;
+        if let Err(error) = &batch
+            && error.is::<crate::error::StatusError>()
+        {
+            return Err(batch.unwrap_err());
+        }
+        for name in names.iter().filter(|_| batch.is_err()) {
             if let Err(error) = self.fetch_symbol(name).await {
                 if error.is::<crate::error::StatusError>() || unresolved.len() + 1 == names.len() {
                     return Err(error);

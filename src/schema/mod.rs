@@ -145,11 +145,18 @@ impl Schema {
     /// Makes sure each symbol is in the pool, asking the server for all of
     /// them at once. Says which ones are known afterwards.
     pub async fn fetch_symbols(&mut self, symbols: &[String]) -> Result<Vec<bool>> {
-        let wanted: Vec<String> = symbols
+        let mut wanted: Vec<String> = symbols
             .iter()
             .filter(|symbol| !self.knows(symbol))
             .cloned()
             .collect();
+        // grpc-js knows package-less names only as `.Name`: both spellings
+        // go in the same round.
+        let dotted: Vec<String> = wanted
+            .iter()
+            .filter_map(|symbol| imports::package_less_spelling(symbol))
+            .collect();
+        wanted.extend(dotted);
         if let Some(reflection) = &mut self.reflection
             && !wanted.is_empty()
         {
