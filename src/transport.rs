@@ -25,6 +25,8 @@ use crate::error::{StatusError, UsageError};
 use crate::tls;
 
 mod dial;
+pub mod eyeballs;
+pub mod proxy;
 
 pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
 use dial::{Connector, Dial};
@@ -206,7 +208,10 @@ pub fn describe(target: &Target, args: &ConnArgs) -> String {
         Ok(true) => "TLS",
         _ => "plaintext",
     };
-    format!("connected to {target} ({how})")
+    match dial::route() {
+        Some(route) => format!("connected to {target} ({how}) {route}"),
+        None => format!("connected to {target} ({how})"),
+    }
 }
 
 /// The HTTP/2 receive windows: how many response bytes a server may send
@@ -280,6 +285,7 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
         tls,
         client_cert: args.cert.is_some(),
         timeout,
+        proxy: proxy::choose(target, args.proxy.as_deref())?,
     }));
     tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await

@@ -11,11 +11,12 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 use tokio::time::Sleep;
 use tonic::transport::Uri;
 
-use super::{Address, Target};
+use super::proxy::Proxy;
+use super::{Address, Target, eyeballs};
 use crate::tls;
 
 /// Why a connection could not be used, in words; carried inside the
@@ -55,6 +56,19 @@ fn last_failure() -> Option<String> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
+}
+
+/// How the last connection reached its server, for `-v`: `at ADDRESS`
+/// (the address that won the race) or `via proxy HOST:PORT`.
+static ROUTE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn set_route(route: String) {
+    *ROUTE.lock().unwrap_or_else(|e| e.into_inner()) = Some(route);
+}
+
+/// The route of the last connection, if it was over TCP.
+pub fn route() -> Option<String> {
+    ROUTE.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// A [`ConnectFailure`] anywhere in an error's chain (io::Error hides its
@@ -147,6 +161,8 @@ pub(super) struct Dial {
     pub tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     pub client_cert: bool,
     pub timeout: Duration,
+    /// An HTTP CONNECT proxy to tunnel through (TCP targets only).
+    pub proxy: Option<Proxy>,
 }
 
 /// The tonic connector: TCP or unix socket, then TLS when asked, wrapped in
@@ -172,11 +188,21 @@ impl tower_service::Service<Uri> for Connector {
         Box::pin(async move {
             let fail = |kind, why: String| ConnectFailure::new(&dial.target, &why).io(kind);
             let stream: Box<dyn Io> = match &dial.target.address {
+                Address::Tcp { .. } if dial.proxy.is_some() => {
+                    let proxy = dial.proxy.as_ref().expect("a proxy");
+                    let stream = proxy
+                        .tunnel(&dial.target.authority(), dial.timeout)
+                        .await
+                        .map_err(|why| fail(io::ErrorKind::ConnectionRefused, why))?;
+                    set_route(format!("via proxy {}", proxy.address()));
+                    Box::new(stream)
+                }
                 Address::Tcp { host, port } => {
-                    let stream = TcpStream::connect((host.as_str(), *port))
+                    let (stream, addr) = eyeballs::connect(host, *port)
                         .await
                         .map_err(|err| fail(err.kind(), err.to_string()))?;
                     stream.set_nodelay(true)?;
+                    set_route(format!("at {addr}"));
                     Box::new(stream)
                 }
                 Address::Unix(path) => Box::new(

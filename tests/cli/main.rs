@@ -7,6 +7,7 @@ mod util;
 
 mod core;
 mod discovery;
+mod proxy;
 mod reliability;
 mod scripting;
 mod tls;
