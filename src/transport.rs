@@ -25,8 +25,10 @@ use crate::error::{StatusError, UsageError};
 use crate::tls;
 
 mod dial;
+mod bdp;
 pub mod eyeballs;
 pub mod proxy;
+mod relay;
 
 pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
 use dial::{Connector, Dial};
@@ -286,6 +288,7 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
         client_cert: args.cert.is_some(),
         timeout,
         proxy: proxy::choose(target, args.proxy.as_deref())?,
+        keepalive: args.keepalive.map(Duration::from_secs_f64),
     }));
     tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await

@@ -16,7 +16,7 @@ use tokio::time::Sleep;
 use tonic::transport::Uri;
 
 use super::proxy::Proxy;
-use super::{Address, Target, eyeballs};
+use super::{Address, Target, eyeballs, relay};
 use crate::tls;
 
 /// Why a connection could not be used, in words; carried inside the
@@ -163,6 +163,8 @@ pub(super) struct Dial {
     pub timeout: Duration,
     /// An HTTP CONNECT proxy to tunnel through (TCP targets only).
     pub proxy: Option<Proxy>,
+    /// `--keepalive`: the interval of pings to the server.
+    pub keepalive: Option<Duration>,
 }
 
 /// The tonic connector: TCP or unix socket, then TLS when asked, wrapped in
@@ -175,9 +177,9 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 impl tower_service::Service<Uri> for Connector {
-    type Response = TokioIo<Watch>;
+    type Response = TokioIo<tokio::io::DuplexStream>;
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<TokioIo<Watch>>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -218,12 +220,14 @@ impl tower_service::Service<Uri> for Connector {
                     Err(err) => return Err(dial.tls_failure(err)),
                 },
             };
-            Ok(TokioIo::new(Watch {
+            let keepalive = dial.keepalive;
+            let watch = Watch {
                 inner: stream,
                 dial,
                 seen: false,
                 silence: None,
-            }))
+            };
+            Ok(TokioIo::new(relay::start(watch, keepalive).await?))
         })
     }
 }
