@@ -24,11 +24,11 @@ use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
 use crate::tls;
 
+pub(crate) mod bdp;
 mod dial;
-mod bdp;
 pub mod eyeballs;
 pub mod proxy;
-mod relay;
+pub(crate) mod relay;
 
 pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
 use dial::{Connector, Dial};

@@ -184,7 +184,10 @@ mod tests {
     fn it_never_passes_the_limit() {
         let mut state = state(MAX_WINDOW / 2 + 1);
         state.sample = MAX_WINDOW as usize;
-        assert_eq!(grow(&mut state, Duration::from_millis(20)), Some(MAX_WINDOW));
+        assert_eq!(
+            grow(&mut state, Duration::from_millis(20)),
+            Some(MAX_WINDOW)
+        );
         state.sample = 2 * MAX_WINDOW as usize;
         assert_eq!(grow(&mut state, Duration::from_millis(20)), None);
     }

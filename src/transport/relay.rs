@@ -32,9 +32,9 @@ use super::bdp::{self, Estimator};
 /// The connection window toward the server: the largest HTTP/2 allows.
 /// It costs nothing (the stream windows bound memory) and keeps h2's
 /// small-frame budget (half of it) out of reach.
-const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
+pub(crate) const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 /// The pipe between hyper and the relay.
-const PIPE_BUFFER: usize = 256 * 1024;
+pub(crate) const PIPE_BUFFER: usize = 256 * 1024;
 /// The largest frame handed to hyper at once.
 const CHUNK: usize = 256 * 1024;
 
@@ -82,9 +82,9 @@ where
             match result {
                 Ok(Poll::Pending) => Poll::Pending,
                 Ok(Poll::Ready(())) => Poll::Ready(Ended::Broken),
-                Err(err) if err.is_go_away() => Poll::Ready(Ended::GoAway(
-                    err.reason().unwrap_or(h2::Reason::NO_ERROR),
-                )),
+                Err(err) if err.is_go_away() => {
+                    Poll::Ready(Ended::GoAway(err.reason().unwrap_or(h2::Reason::NO_ERROR)))
+                }
                 Err(_) => Poll::Ready(Ended::Broken),
             }
         })
@@ -175,23 +175,29 @@ async fn serve(
         return;
     };
     let mut calls = tokio::task::JoinSet::new();
+    let mut parked = Vec::new();
     let how = loop {
         tokio::select! {
             request = pipe.accept() => match request {
                 Some(Ok((request, respond))) => {
-                    calls.spawn(relay(request, respond, client.clone(), estimator.clone()));
+                    let local = Arc::new(Estimator::default());
+                    calls.spawn(relay(request, respond, client.clone(), local, estimator.clone()));
                 }
                 // hyper closed the pipe: the command is over.
                 _ => return,
             },
             how = ended.recv() => break how.unwrap_or(Ended::Broken),
-            // Reap finished calls (and keep their streams open till then).
-            Some(_) = calls.join_next(), if !calls.is_empty() => {}
+            // Reap finished calls; one that ended with the connection parks
+            // its stream toward hyper (dropping it would send a reset of its
+            // own) until the pipe ends.
+            Some(done) = calls.join_next(), if !calls.is_empty() => {
+                if let Ok(Some(stream)) = done {
+                    parked.push(stream);
+                }
+            }
         }
     };
-    // Each call hands over what it holds, then parks its stream toward
-    // hyper (dropping it would send a reset of its own).
-    let mut parked = Vec::new();
+    // Each call hands over what it holds, then parks its stream.
     while let Some(done) = calls.join_next().await {
         if let Ok(Some(stream)) = done {
             parked.push(stream);
@@ -211,18 +217,21 @@ async fn serve(
 /// the pipe's end closes it. (Dropping it would reset it: hyper would see
 /// a cancelled call rather than the connection's end.)
 #[allow(dead_code)] // held, never read
-enum Parked {
+pub(crate) enum Parked {
     Unanswered(h2::server::SendResponse<Bytes>),
     Answered(SendStream<Bytes>),
 }
 
-/// Relays one call. Returns the stream toward hyper when the connection to
-/// the server ended under the call.
-async fn relay(
+/// Relays one call: the request (and its body) from `respond`'s side to
+/// `client`'s, the response back. `up` and `down` count the bytes of each
+/// direction for the estimator of the side that is far away. Returns the
+/// stream toward the caller when the connection under the call ended.
+pub(crate) async fn relay(
     request: http::Request<RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
     client: h2::client::SendRequest<Bytes>,
-    estimator: Arc<Estimator>,
+    up: Arc<Estimator>,
+    down: Arc<Estimator>,
 ) -> Option<Parked> {
     let (parts, upload) = request.into_parts();
     let end = upload.is_end_stream();
@@ -236,7 +245,7 @@ async fn relay(
     };
     let upload = async move {
         if !end {
-            send_up(upload, outgoing).await;
+            send_down(upload, outgoing, &up).await;
         }
         std::future::pending::<()>().await
     };
@@ -247,14 +256,14 @@ async fn relay(
         };
         let (parts, body) = response.into_parts();
         let end = body.is_end_stream();
-        let down = match respond.send_response(http::Response::from_parts(parts, ()), end) {
-            Ok(down) => down,
+        let down_stream = match respond.send_response(http::Response::from_parts(parts, ()), end) {
+            Ok(stream) => stream,
             Err(_) => return None,
         };
         if end {
             return None;
         }
-        send_down(body, down, &estimator).await
+        send_down(body, down_stream, &down).await
     };
     // The call is over when the response is; an upload still running is
     // dropped (and so reset), as the server has answered.
@@ -278,45 +287,10 @@ fn fail_before_response(
     Some(Parked::Unanswered(respond))
 }
 
-/// hyper's request body → the server, as the server's window allows; hyper's
-/// credit is returned only when the bytes are sent on.
-async fn send_up(mut from: RecvStream, mut to: SendStream<Bytes>) {
-    while let Some(data) = from.data().await {
-        let Ok(mut data) = data else {
-            to.send_reset(h2::Reason::CANCEL);
-            return;
-        };
-        let len = data.len();
-        while !data.is_empty() {
-            to.reserve_capacity(data.len());
-            let mut capacity = to.capacity();
-            if capacity == 0 {
-                match std::future::poll_fn(|cx| to.poll_capacity(cx)).await {
-                    Some(Ok(n)) => capacity = n,
-                    _ => return,
-                }
-            }
-            let chunk = data.split_to(capacity.min(data.len()));
-            if to.send_data(chunk, false).is_err() {
-                return;
-            }
-        }
-        let _ = from.flow_control().release_capacity(len);
-    }
-    match from.trailers().await {
-        Ok(Some(trailers)) => {
-            let _ = to.send_trailers(trailers);
-        }
-        Ok(None) => {
-            let _ = to.send_data(Bytes::new(), true);
-        }
-        Err(_) => to.send_reset(h2::Reason::CANCEL),
-    }
-}
-
-/// The server's response body → hyper. Reads the server's frames as they
-/// come into one buffer and releases their credit as hyper takes them.
-async fn send_down(
+/// One body from one side to the other: reads the frames as they come
+/// into one buffer and releases their credit only as the other side takes
+/// them; then the trailers, or a reset with its reason.
+pub(crate) async fn send_down(
     mut from: RecvStream,
     mut to: SendStream<Bytes>,
     estimator: &Estimator,
