@@ -142,11 +142,11 @@ pub fn poll(
     if !estimator.probing() && estimator.probe(cx) {
         ping_pong.send_ping(h2::Ping::opaque())?;
     }
-    if estimator.probing() {
-        if let Poll::Ready(pong) = ping_pong.poll_pong(cx) {
-            pong?;
-            return Ok(estimator.acked());
-        }
+    if estimator.probing()
+        && let Poll::Ready(pong) = ping_pong.poll_pong(cx)
+    {
+        pong?;
+        return Ok(estimator.acked());
     }
     Ok(None)
 }
