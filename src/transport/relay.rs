@@ -68,7 +68,11 @@ where
         let mut keepalive = keepalive.map(Keepalive::new);
         let ended = std::future::poll_fn(|cx| {
             let result: Result<Poll<()>, h2::Error> = (|| {
-                if let Some(window) = bdp::poll(&driver_estimator, &mut ping_pong, cx)? {
+                // One PING out at a time: the probe waits for a keepalive's.
+                let pinging = keepalive.as_ref().is_some_and(|k| k.waiting);
+                if !pinging
+                    && let Some(window) = bdp::poll(&driver_estimator, &mut ping_pong, cx)?
+                {
                     connection.set_initial_window_size(window)?;
                 }
                 if let Some(keepalive) = &mut keepalive
