@@ -247,8 +247,9 @@ pub fn describe(target: &Target, args: &ConnArgs) -> String {
 /// hold is bounded by the stream windows. The stream window bounds memory
 /// while stdout stalls: h2 keeps ~150 bytes of bookkeeping per unread frame,
 /// so 512 KiB of grpc-go's ~10-byte frames held 10+ MB, 128 KiB holds about
-/// 2 MB. The price is throughput on long links: at most 128 KiB per round
-/// trip per stream (6 MB/s at 20 ms).
+/// 2 MB. These windows now apply on the in-process pipe to the relay
+/// (`transport/relay.rs`), where a round trip costs microseconds; the
+/// window toward the server is the relay's, sized by `transport/bdp.rs`.
 pub const STREAM_WINDOW: u32 = 128 * 1024;
 pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
 const _: () = assert!(255 * STREAM_WINDOW as u64 * 32 <= CONNECTION_WINDOW as u64 / 2);
