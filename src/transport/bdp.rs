@@ -10,6 +10,7 @@
 //! window stays at [`INITIAL_WINDOW`].
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ const ALPHA: f64 = 0.9;
 /// The estimator, shared by the streams (which count bytes) and the task
 /// that drives the connection (which sends the PINGs and applies windows).
 #[derive(Debug)]
-pub struct Estimator(Mutex<State>);
+pub struct Estimator(Mutex<State>, AtomicBool);
 
 #[derive(Debug)]
 struct State {
@@ -49,15 +50,18 @@ struct State {
 
 impl Default for Estimator {
     fn default() -> Self {
-        Estimator(Mutex::new(State {
-            window: INITIAL_WINDOW,
-            sample: 0,
-            wanted: false,
-            sent_at: None,
-            rtt: 0.0,
-            best: 0.0,
-            driver: None,
-        }))
+        Estimator(
+            Mutex::new(State {
+                window: INITIAL_WINDOW,
+                sample: 0,
+                wanted: false,
+                sent_at: None,
+                rtt: 0.0,
+                best: 0.0,
+                driver: None,
+            }),
+            AtomicBool::new(false),
+        )
     }
 }
 
@@ -76,6 +80,7 @@ impl Estimator {
         if state.sent_at.is_none() && !state.wanted {
             state.wanted = true;
             state.sample = 0;
+            self.1.store(false, Ordering::Relaxed);
             if let Some(waker) = state.driver.take() {
                 waker.wake();
             }
@@ -95,6 +100,12 @@ impl Estimator {
         false
     }
 
+    /// The reader fell behind: bytes wait for the decoder. The sample being
+    /// taken will not grow the window.
+    pub fn behind(&self) {
+        self.1.store(true, Ordering::Relaxed);
+    }
+
     /// Whether a probe is out (so the driver should poll for its ACK).
     pub fn probing(&self) -> bool {
         self.state().sent_at.is_some()
@@ -105,6 +116,9 @@ impl Estimator {
     pub fn acked(&self) -> Option<u32> {
         let mut state = self.state();
         let sent_at = state.sent_at.take()?;
+        if self.1.load(Ordering::Relaxed) {
+            return None;
+        }
         grow(&mut state, sent_at.elapsed())
     }
 }
@@ -190,6 +204,21 @@ mod tests {
         );
         state.sample = 2 * MAX_WINDOW as usize;
         assert_eq!(grow(&mut state, Duration::from_millis(20)), None);
+    }
+
+    #[test]
+    fn a_reader_behind_does_not_grow_the_window() {
+        let estimator = Estimator::default();
+        let waker = futures_util::task::noop_waker();
+        let cx = Context::from_waker(&waker);
+        estimator.received(INITIAL_WINDOW as usize);
+        assert!(estimator.probe(&cx));
+        estimator.behind();
+        assert_eq!(estimator.acked(), None);
+        // The next sample, with the reader keeping up, counts.
+        estimator.received(INITIAL_WINDOW as usize);
+        assert!(estimator.probe(&cx));
+        assert_eq!(estimator.acked(), Some(2 * INITIAL_WINDOW));
     }
 
     #[test]

@@ -70,8 +70,7 @@ where
             let result: Result<Poll<()>, h2::Error> = (|| {
                 // One PING out at a time: the probe waits for a keepalive's.
                 let pinging = keepalive.as_ref().is_some_and(|k| k.waiting);
-                if !pinging
-                    && let Some(window) = bdp::poll(&driver_estimator, &mut ping_pong, cx)?
+                if !pinging && let Some(window) = bdp::poll(&driver_estimator, &mut ping_pong, cx)?
                 {
                     connection.set_initial_window_size(window)?;
                 }
@@ -334,6 +333,9 @@ pub(crate) async fn send_down(
         }
         if buffer.is_empty() && outcome.is_some() {
             return Poll::Ready(true);
+        }
+        if !buffer.is_empty() {
+            estimator.behind();
         }
         // hyper gave up on the call (grpcx cancelled it).
         // (Dropping `from` then resets the server's stream with CANCEL.)
