@@ -10,7 +10,7 @@
 //! window stays at [`INITIAL_WINDOW`].
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ const ALPHA: f64 = 0.9;
 /// The estimator, shared by the streams (which count bytes) and the task
 /// that drives the connection (which sends the PINGs and applies windows).
 #[derive(Debug)]
-pub struct Estimator(Mutex<State>, AtomicBool);
+pub struct Estimator(Mutex<State>, AtomicUsize);
 
 #[derive(Debug)]
 struct State {
@@ -60,7 +60,7 @@ impl Default for Estimator {
                 best: 0.0,
                 driver: None,
             }),
-            AtomicBool::new(false),
+            AtomicUsize::new(0),
         )
     }
 }
@@ -73,6 +73,7 @@ impl Estimator {
     /// Counts `len` bytes of DATA received; the first after a quiet spell
     /// asks the driver for a probe.
     pub fn received(&self, len: usize) {
+        self.1.fetch_add(len, Ordering::Relaxed);
         let mut state = self.state();
         if state.window >= MAX_WINDOW {
             return;
@@ -80,7 +81,6 @@ impl Estimator {
         if state.sent_at.is_none() && !state.wanted {
             state.wanted = true;
             state.sample = 0;
-            self.1.store(false, Ordering::Relaxed);
             if let Some(waker) = state.driver.take() {
                 waker.wake();
             }
@@ -100,10 +100,9 @@ impl Estimator {
         false
     }
 
-    /// The reader fell behind: bytes wait for the decoder. The sample being
-    /// taken will not grow the window.
-    pub fn behind(&self) {
-        self.1.store(true, Ordering::Relaxed);
+    /// `len` received bytes moved on to the decoder.
+    pub fn forwarded(&self, len: usize) {
+        self.1.fetch_sub(len, Ordering::Relaxed);
     }
 
     /// Whether a probe is out (so the driver should poll for its ACK).
@@ -116,7 +115,7 @@ impl Estimator {
     pub fn acked(&self) -> Option<u32> {
         let mut state = self.state();
         let sent_at = state.sent_at.take()?;
-        if self.1.load(Ordering::Relaxed) {
+        if self.1.load(Ordering::Relaxed) * 2 >= state.window as usize {
             return None;
         }
         grow(&mut state, sent_at.elapsed())
@@ -213,10 +212,11 @@ mod tests {
         let cx = Context::from_waker(&waker);
         estimator.received(INITIAL_WINDOW as usize);
         assert!(estimator.probe(&cx));
-        estimator.behind();
         assert_eq!(estimator.acked(), None);
         // The next sample, with the reader keeping up, counts.
+        estimator.forwarded(INITIAL_WINDOW as usize);
         estimator.received(INITIAL_WINDOW as usize);
+        estimator.forwarded(INITIAL_WINDOW as usize);
         assert!(estimator.probe(&cx));
         assert_eq!(estimator.acked(), Some(2 * INITIAL_WINDOW));
     }

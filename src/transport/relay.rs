@@ -330,12 +330,10 @@ pub(crate) async fn send_down(
                 return Poll::Ready(false);
             }
             let _ = from.flow_control().release_capacity(n);
+            estimator.forwarded(n);
         }
         if buffer.is_empty() && outcome.is_some() {
             return Poll::Ready(true);
-        }
-        if !buffer.is_empty() {
-            estimator.behind();
         }
         // hyper gave up on the call (grpcx cancelled it).
         // (Dropping `from` then resets the server's stream with CANCEL.)
@@ -345,6 +343,8 @@ pub(crate) async fn send_down(
         Poll::Pending
     })
     .await;
+    // Bytes never handed over no longer count as waiting.
+    estimator.forwarded(buffer.len());
     if !finished {
         return None;
     }
