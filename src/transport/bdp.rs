@@ -10,7 +10,6 @@
 //! window stays at [`INITIAL_WINDOW`].
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -29,7 +28,7 @@ const ALPHA: f64 = 0.9;
 /// The estimator, shared by the streams (which count bytes) and the task
 /// that drives the connection (which sends the PINGs and applies windows).
 #[derive(Debug)]
-pub struct Estimator(Mutex<State>, AtomicUsize);
+pub struct Estimator(Mutex<State>);
 
 #[derive(Debug)]
 struct State {
@@ -42,6 +41,8 @@ struct State {
     sent_at: Option<Instant>,
     /// Smoothed round trip, seconds.
     rtt: f64,
+    /// The shortest round trip seen, seconds: the link's own delay.
+    min_rtt: f64,
     /// Best bandwidth seen, bytes a second.
     best: f64,
     /// The driver, to wake when a probe is wanted.
@@ -50,18 +51,16 @@ struct State {
 
 impl Default for Estimator {
     fn default() -> Self {
-        Estimator(
-            Mutex::new(State {
-                window: INITIAL_WINDOW,
-                sample: 0,
-                wanted: false,
-                sent_at: None,
-                rtt: 0.0,
-                best: 0.0,
-                driver: None,
-            }),
-            AtomicUsize::new(0),
-        )
+        Estimator(Mutex::new(State {
+            window: INITIAL_WINDOW,
+            sample: 0,
+            wanted: false,
+            sent_at: None,
+            rtt: 0.0,
+            min_rtt: f64::MAX,
+            best: 0.0,
+            driver: None,
+        }))
     }
 }
 
@@ -73,7 +72,6 @@ impl Estimator {
     /// Counts `len` bytes of DATA received; the first after a quiet spell
     /// asks the driver for a probe.
     pub fn received(&self, len: usize) {
-        self.1.fetch_add(len, Ordering::Relaxed);
         let mut state = self.state();
         if state.window >= MAX_WINDOW {
             return;
@@ -100,11 +98,6 @@ impl Estimator {
         false
     }
 
-    /// `len` received bytes moved on to the decoder.
-    pub fn forwarded(&self, len: usize) {
-        self.1.fetch_sub(len, Ordering::Relaxed);
-    }
-
     /// Whether a probe is out (so the driver should poll for its ACK).
     pub fn probing(&self) -> bool {
         self.state().sent_at.is_some()
@@ -115,9 +108,6 @@ impl Estimator {
     pub fn acked(&self) -> Option<u32> {
         let mut state = self.state();
         let sent_at = state.sent_at.take()?;
-        if self.1.load(Ordering::Relaxed) * 2 >= state.window as usize {
-            return None;
-        }
         grow(&mut state, sent_at.elapsed())
     }
 }
@@ -130,7 +120,9 @@ fn grow(state: &mut State, rtt: Duration) -> Option<u32> {
     } else {
         state.rtt + (rtt - state.rtt) * ALPHA
     };
-    let sample = state.sample as f64;
+    state.min_rtt = state.min_rtt.min(rtt);
+    // What the link delivers in its own round trip, at this bandwidth.
+    let sample = state.sample as f64 * (state.min_rtt / rtt);
     let bandwidth = sample / (state.rtt * 1.5);
     if bandwidth > state.best {
         state.best = bandwidth;
@@ -206,19 +198,14 @@ mod tests {
     }
 
     #[test]
-    fn a_reader_behind_does_not_grow_the_window() {
-        let estimator = Estimator::default();
-        let waker = futures_util::task::noop_waker();
-        let cx = Context::from_waker(&waker);
-        estimator.received(INITIAL_WINDOW as usize);
-        assert!(estimator.probe(&cx));
-        assert_eq!(estimator.acked(), None);
-        // The next sample, with the reader keeping up, counts.
-        estimator.forwarded(INITIAL_WINDOW as usize);
-        estimator.received(INITIAL_WINDOW as usize);
-        estimator.forwarded(INITIAL_WINDOW as usize);
-        assert!(estimator.probe(&cx));
-        assert_eq!(estimator.acked(), Some(2 * INITIAL_WINDOW));
+    fn a_round_trip_long_only_from_queueing_does_not_grow_it() {
+        let mut state = state(INITIAL_WINDOW);
+        state.sample = 1000;
+        assert_eq!(grow(&mut state, Duration::from_micros(100)), None);
+        // A full queue: 10 ms round trips on a 100 µs link carry a lot.
+        state.sample = 4 * INITIAL_WINDOW as usize;
+        assert_eq!(grow(&mut state, Duration::from_millis(10)), None);
+        assert_eq!(state.window, INITIAL_WINDOW);
     }
 
     #[test]

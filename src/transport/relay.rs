@@ -330,7 +330,6 @@ pub(crate) async fn send_down(
                 return Poll::Ready(false);
             }
             let _ = from.flow_control().release_capacity(n);
-            estimator.forwarded(n);
         }
         if buffer.is_empty() && outcome.is_some() {
             return Poll::Ready(true);
@@ -343,8 +342,6 @@ pub(crate) async fn send_down(
         Poll::Pending
     })
     .await;
-    // Bytes never handed over no longer count as waiting.
-    estimator.forwarded(buffer.len());
     if !finished {
         return None;
     }
