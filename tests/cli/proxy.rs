@@ -1,6 +1,7 @@
 //! HTTP CONNECT proxies, through a real tinyproxy: `--proxy`, the
 //! environment variables and their exemptions, credentials, and the
-//! one-line failures (a dead proxy, 403, 407).
+//! one-line failures (a dead proxy, 403, 407), TLS through a tunnel; and
+//! the `-v` line naming the address that won the dial.
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -231,4 +232,57 @@ fn a_bad_proxy_url_is_a_usage_error() {
     let out = hello("127.0.0.1:1", &["--proxy", "socks5://u:secret@p:1"], &[]);
     out.code(2);
     assert!(!out.stderr.contains("secret"), "{}", out.stderr);
+}
+
+/// Through a proxy, TLS verifies the target's name, not the proxy's: the
+/// certificate is for `localhost` only, the proxy is 127.0.0.1.
+#[test]
+fn tls_through_the_proxy_checks_the_target_name() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(path("server.pem"), cert.pem()).unwrap();
+    std::fs::write(path("server.key"), key.serialize_pem()).unwrap();
+    let server = Server::bundled_with(&[
+        "--tls-cert",
+        &path("server.pem"),
+        "--tls-key",
+        &path("server.key"),
+    ]);
+    let proxy = Tinyproxy::start("");
+    let target = format!("https://localhost:{}", port_of(&server));
+    let out = hello(
+        &target,
+        &["--proxy", &proxy.url(), "--cacert", &path("ca.pem"), "-v"],
+        &[],
+    );
+    out.ok().stderr_has("(TLS) via proxy");
+    assert!(out.stdout.contains("Hello, proxy!"), "{}", out.stdout);
+    // A name the certificate lacks fails, though the proxy reaches it.
+    let target = format!("https://127.0.0.1:{}", port_of(&server));
+    let out = hello(
+        &target,
+        &["--proxy", &proxy.url(), "--cacert", &path("ca.pem")],
+        &[],
+    );
+    out.code(78);
+}
+
+/// `-v` names the address that won the connection race.
+#[test]
+fn verbose_names_the_address_that_won() {
+    let server = Server::bundled();
+    let target = format!("localhost:{}", port_of(&server));
+    let out = hello(&target, &["-v"], &[]);
+    out.ok()
+        .stderr_has(&format!("at 127.0.0.1:{}", port_of(&server)));
 }
