@@ -43,7 +43,7 @@ async fn run(io: Box<dyn Io>, pipe: DuplexStream) -> Result<(), h2::Error> {
     tokio::spawn(async move {
         let _ = inner.await;
     });
-    let estimator = Arc::new(Estimator::default());
+    let estimator = Arc::new(Estimator::probing_now());
     let mut ping_pong = outer.ping_pong().expect("the first call takes it");
     loop {
         let next = std::future::poll_fn(|cx| {

@@ -86,6 +86,14 @@ impl Estimator {
         state.sample += len;
     }
 
+    /// An estimator whose first probe goes out at once, before any data:
+    /// nothing is queued yet, so it measures the link's own round trip.
+    pub fn probing_now() -> Estimator {
+        let estimator = Estimator::default();
+        estimator.state().wanted = true;
+        estimator
+    }
+
     /// For the driver: whether to send a probe now (and records it sent).
     pub fn probe(&self, cx: &Context<'_>) -> bool {
         let mut state = self.state();

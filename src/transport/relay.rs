@@ -60,7 +60,7 @@ where
         .handshake::<_, Bytes>(io)
         .await
         .map_err(into_io)?;
-    let estimator = Arc::new(Estimator::default());
+    let estimator = Arc::new(Estimator::probing_now());
     let (ended_tx, ended_rx) = mpsc::unbounded_channel();
     let mut ping_pong = connection.ping_pong().expect("the first call takes it");
     let driver_estimator = estimator.clone();
@@ -200,10 +200,20 @@ async fn serve(
             }
         }
     };
-    // Each call hands over what it holds, then parks its stream.
-    while let Some(done) = calls.join_next().await {
-        if let Ok(Some(stream)) = done {
-            parked.push(stream);
+    // Each call hands over what it holds, then parks its stream. The pipe
+    // is driven meanwhile (hyper's window updates arrive through it); a
+    // call started now is refused.
+    while !calls.is_empty() {
+        tokio::select! {
+            Some(done) = calls.join_next() => {
+                if let Ok(Some(stream)) = done {
+                    parked.push(stream);
+                }
+            }
+            request = pipe.accept() => match request {
+                Some(Ok((_, mut respond))) => respond.send_reset(h2::Reason::REFUSED_STREAM),
+                _ => return,
+            },
         }
     }
     match how {
