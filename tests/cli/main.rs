@@ -7,6 +7,7 @@ mod util;
 
 mod core;
 mod discovery;
+mod longlink;
 mod proxy;
 mod reliability;
 mod scripting;
