@@ -7,7 +7,10 @@ figures that mean something. Run it through bench/run.sh, which builds and
 installs everything first. Usage:
 
     bench.py --grpcx BIN --ceiling BIN --go-server BIN [--buf BIN]
-             [--runs N] [--quick]
+             [--grpcurl-rs BIN] [--runs N] [--quick] [--long-link-only]
+
+The long-link rows put bench/delay_proxy.py (10 ms each way, a 20 ms round
+trip) between the client and the server.
 """
 
 import argparse
@@ -98,6 +101,8 @@ def main():
     parser.add_argument("--ceiling", required=True)
     parser.add_argument("--go-server")
     parser.add_argument("--buf")
+    parser.add_argument("--grpcurl-rs", dest="grpcurl_rs")
+    parser.add_argument("--long-link-only", action="store_true", help="only the 20 ms RTT rows")
     parser.add_argument("--protoc", default=shutil.which("protoc"))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 run: a smoke test")
@@ -106,7 +111,8 @@ def main():
     small, tiny, upload = (3000, 10000, 3000) if args.quick else (300_000, 1_000_000, 300_000)
     files = 20 if args.quick else 400
 
-    missing = [name for name, path in [("buf", args.buf), ("protoc", args.protoc), ("grpc-go server", args.go_server)] if not path]
+    missing = [name for name, path in [("buf", args.buf), ("protoc", args.protoc), ("grpc-go server", args.go_server),
+                                       ("grpcurl-rs", args.grpcurl_rs)] if not path]
     for name in missing:
         print(f"MISSING PEER: {name} could not be installed; its rows are left out", file=sys.stderr)
 
@@ -167,6 +173,26 @@ def main():
             (scenario, "protoc", args.protoc and [args.protoc, f"--descriptor_set_out={os.devnull}",
                                                   "--include_imports", "-I", tmp, top], None),
         ]
+        if args.long_link_only:
+            cases = []
+        # The long link: 20 ms round trips to grpc-go (else the bundled server).
+        far = servers.get("grpc-go", servers["bundled"])
+        delay = Server([sys.executable, os.path.join(ROOT, "bench", "delay_proxy.py"),
+                        "--delay-ms", "10", "--upstream", far.addr])
+        servers["delay proxy"] = delay
+        large = 100 if args.quick else 1000
+        long_tiny = 3000 if args.quick else 300_000
+        for label, count, size in [(f"{large} × 32 KiB", large, 32768), (f"{long_tiny // 1000}k tiny", long_tiny, 0)]:
+            scenario = f"20 ms RTT: server stream {label}"
+            request = f'{{"count":{count},"payloadSize":{size}}}'
+            path = "grpcx.test.v1.Echo/Stream"
+            cases += [
+                (scenario, "grpcx", [args.grpcx, "call", delay.addr, path, request], None),
+                (scenario, "grpcurl-rs", args.grpcurl_rs and [args.grpcurl_rs, "-plaintext", "-d", request,
+                                                             delay.addr, path], None),
+                (scenario, "buf curl", args.buf and buf_curl(delay.addr, path, request), None),
+                (scenario, "ceiling", [args.ceiling, "stream", delay.addr, str(count), str(size)], None),
+            ]
         for scenario, tool, argv, stdin_path in cases:
             if not argv:
                 continue
@@ -187,6 +213,7 @@ def main():
 
 # (scenario prefix, peer, greatest allowed grpcx/peer time ratio)
 TARGETS = [
+    ("20 ms RTT", "grpcurl-rs", 0.8),
     ("cold unary", "buf curl", 0.05),
     ("server stream", "buf curl", 0.15),
     ("server stream", "ceiling", 1.5),
@@ -217,7 +244,7 @@ def report(rows, runs):
                 ok = ratio <= limit
                 failures += not ok
                 checks.append(f"{ratio:.3f}× {peer} ≤ {limit} {'✓' if ok else '✗'}")
-        if scenario.startswith("server stream") and "error" not in ours:
+        if scenario.startswith(("server stream", "20 ms RTT: server stream 300k")) and "error" not in ours:
             ok = ours["rss"] / 1024 < RSS_LIMIT_MB
             failures += not ok
             checks.append(f"RSS < {RSS_LIMIT_MB} MB {'✓' if ok else '✗'}")

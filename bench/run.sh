@@ -23,6 +23,14 @@ if ! command -v protoc >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq protobuf-compiler) >/dev/null 2>&1 || true
 fi
 
+# grpcurl-rs, the Rust port of grpcurl, from crates.io (the long-link rows).
+grpcurl_rs="$tools/bin/grpcurl"
+if [ ! -x "$grpcurl_rs" ]; then
+  echo "+ cargo install grpcurl-rs" >&2
+  cargo install --quiet --locked --root "$tools" grpcurl-rs >&2 || true
+fi
+[ -x "$grpcurl_rs" ] || grpcurl_rs=""
+
 go_server=$(tests/servers/go/build.sh 2>/dev/null | tail -n 1) || go_server=""
 [ -x "$go_server" ] || go_server=""
 
@@ -39,4 +47,4 @@ python3 bench/reflection_rtt.py --grpcx target/release/grpcx ${buf:+--buf "$buf"
   ${grpcurl:+--grpcurl "$grpcurl"} ${go_server:+--go-server "$go_server"} "$@"
 
 exec python3 bench/bench.py --grpcx target/release/grpcx --ceiling target/release/examples/ceiling \
-  ${buf:+--buf "$buf"} ${go_server:+--go-server "$go_server"} "$@"
+  ${buf:+--buf "$buf"} ${grpcurl_rs:+--grpcurl-rs "$grpcurl_rs"} ${go_server:+--go-server "$go_server"} "$@"

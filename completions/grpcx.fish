@@ -45,6 +45,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l cacert -d 'Trust on
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l key -d 'The private key (PEM) of --cert' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
@@ -93,6 +94,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l cacert -d 'Trust on
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l key -d 'The private key (PEM) of --cert' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand list" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
@@ -126,6 +128,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l cacert -d 'Trus
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l key -d 'The private key (PEM) of --cert' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand describe" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
@@ -176,6 +179,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l cacert -d 'Trust o
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l key -d 'The private key (PEM) of --cert' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r

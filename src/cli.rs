@@ -233,6 +233,12 @@ pub struct ConnArgs {
     #[arg(help_heading = "TLS")]
     pub authority: Option<String>,
 
+    /// Send this command through an HTTP CONNECT proxy,
+    /// `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it,
+    /// HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
     /// Seconds to wait for the connection (and the TLS handshake).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub connect_timeout: f64,

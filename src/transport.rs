@@ -24,8 +24,12 @@ use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
 use crate::tls;
 
+pub(crate) mod bdp;
 mod dial;
+pub mod eyeballs;
 mod http;
+pub mod proxy;
+pub(crate) mod relay;
 
 pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
 use dial::{Connector, Dial};
@@ -208,7 +212,10 @@ pub fn describe(target: &Target, args: &ConnArgs) -> String {
         Ok(true) => "TLS",
         _ => "plaintext",
     };
-    format!("connected to {target} ({how})")
+    match dial::route() {
+        Some(route) => format!("connected to {target} ({how}) {route}"),
+        None => format!("connected to {target} ({how})"),
+    }
 }
 
 /// The product token grpcx sends ahead of tonic's in `user-agent`, so that
@@ -246,8 +253,9 @@ pub const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
 /// hold is bounded by the stream windows. The stream window bounds memory
 /// while stdout stalls: h2 keeps ~150 bytes of bookkeeping per unread frame,
 /// so 512 KiB of grpc-go's ~10-byte frames held 10+ MB, 128 KiB holds about
-/// 2 MB. The price is throughput on long links: at most 128 KiB per round
-/// trip per stream (6 MB/s at 20 ms).
+/// 2 MB. These windows now apply on the in-process pipe to the relay
+/// (`transport/relay.rs`), where a round trip costs microseconds; the
+/// window toward the server is the relay's, sized by `transport/bdp.rs`.
 pub const STREAM_WINDOW: u32 = 128 * 1024;
 pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
 const _: () = assert!(255 * STREAM_WINDOW as u64 * 32 <= CONNECTION_WINDOW as u64 / 2);
@@ -291,6 +299,8 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
         client_cert: args.cert.is_some(),
         timeout,
         http1: false,
+        proxy: proxy::choose(target, args.proxy.as_deref())?,
+        keepalive: args.keepalive.map(Duration::from_secs_f64),
     }));
     tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await

@@ -65,6 +65,7 @@ pub fn incoming(
             };
             match &acceptor {
                 None => {
+                    let stream = Box::new(super::relay::far_side(stream));
                     if tx.send(Ok(Conn(stream))).await.is_err() {
                         return;
                     }
@@ -74,6 +75,7 @@ pub fn incoming(
                     tokio::spawn(async move {
                         match acceptor.accept(stream).await {
                             Ok(stream) => {
+                                let stream = super::relay::far_side(Box::new(stream));
                                 let _ = tx.send(Ok(Conn(Box::new(stream)))).await;
                             }
                             Err(err) => eprintln!("grpcx serve: TLS handshake failed: {err}"),

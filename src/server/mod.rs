@@ -8,6 +8,7 @@
 
 mod behaviour;
 mod listen;
+mod relay;
 mod services;
 
 use std::net::SocketAddr;

@@ -11,11 +11,12 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 use tokio::time::Sleep;
 use tonic::transport::Uri;
 
-use super::{Address, Target};
+use super::proxy::Proxy;
+use super::{Address, Target, eyeballs, relay};
 use crate::tls;
 
 /// Why a connection could not be used, in words; carried inside the
@@ -55,6 +56,19 @@ fn last_failure() -> Option<String> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
+}
+
+/// How the last connection reached its server, for `-v`: `at ADDRESS`
+/// (the address that won the race) or `via proxy HOST:PORT`.
+static ROUTE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn set_route(route: String) {
+    *ROUTE.lock().unwrap_or_else(|e| e.into_inner()) = Some(route);
+}
+
+/// The route of the last connection, if it was over TCP.
+pub fn route() -> Option<String> {
+    ROUTE.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// A [`ConnectFailure`] anywhere in an error's chain (io::Error hides its
@@ -150,6 +164,10 @@ pub(super) struct Dial {
     /// The server may answer HTTP/1.1 (gRPC-Web, Connect): it speaks only
     /// when asked, so neither its silence nor an HTTP/1 answer is a fault.
     pub http1: bool,
+    /// An HTTP CONNECT proxy to tunnel through (TCP targets only).
+    pub proxy: Option<Proxy>,
+    /// `--keepalive`: the interval of pings to the server.
+    pub keepalive: Option<Duration>,
 }
 
 /// The tonic connector: TCP or unix socket, then TLS when asked, wrapped in
@@ -162,9 +180,9 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 impl tower_service::Service<Uri> for Connector {
-    type Response = TokioIo<Watch>;
+    type Response = TokioIo<tokio::io::DuplexStream>;
     type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<TokioIo<Watch>>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -173,44 +191,65 @@ impl tower_service::Service<Uri> for Connector {
     fn call(&mut self, _: Uri) -> Self::Future {
         let dial = self.0.clone();
         Box::pin(async move {
-            let fail = |kind, why: String| ConnectFailure::new(&dial.target, &why).io(kind);
-            let stream: Box<dyn Io> = match &dial.target.address {
-                Address::Tcp { host, port } => {
-                    let stream = TcpStream::connect((host.as_str(), *port))
-                        .await
-                        .map_err(|err| fail(err.kind(), err.to_string()))?;
-                    stream.set_nodelay(true)?;
-                    Box::new(stream)
-                }
-                Address::Unix(path) => Box::new(
-                    UnixStream::connect(path)
-                        .await
-                        .map_err(|err| fail(err.kind(), err.to_string()))?,
-                ),
-            };
-            let mut h2 = !dial.http1;
-            let stream: Box<dyn Io> = match &dial.tls {
-                None => stream,
-                Some((connector, name)) => match connector.connect(name.clone(), stream).await {
-                    Ok(stream) => {
-                        h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                        Box::new(stream)
-                    }
-                    Err(err) => return Err(dial.tls_failure(err)),
-                },
-            };
-            Ok(TokioIo::new(Watch {
-                inner: stream,
-                dial,
-                seen: false,
-                silence: None,
-                h2,
-            }))
+            let keepalive = dial.keepalive;
+            let watch = dial.open().await?;
+            Ok(TokioIo::new(relay::start(watch, keepalive).await?))
         })
     }
 }
 
 impl Dial {
+    /// Dials: TCP (Happy Eyeballs, or through the proxy) or a unix socket,
+    /// then TLS when asked, wrapped in a [`Watch`]. gRPC hands the stream to
+    /// the relay (the tonic connector above); the HTTP client of gRPC-Web
+    /// and Connect speaks over it directly.
+    pub(super) async fn open(self: Arc<Self>) -> io::Result<Watch> {
+        let dial = self;
+        let fail = |kind, why: String| ConnectFailure::new(&dial.target, &why).io(kind);
+        let stream: Box<dyn Io> = match &dial.target.address {
+            Address::Tcp { .. } if dial.proxy.is_some() => {
+                let proxy = dial.proxy.as_ref().expect("a proxy");
+                let stream = proxy
+                    .tunnel(&dial.target.authority(), dial.timeout)
+                    .await
+                    .map_err(|why| fail(io::ErrorKind::ConnectionRefused, why))?;
+                set_route(format!("via proxy {}", proxy.address()));
+                Box::new(stream)
+            }
+            Address::Tcp { host, port } => {
+                let (stream, addr) = eyeballs::connect(host, *port)
+                    .await
+                    .map_err(|err| fail(err.kind(), err.to_string()))?;
+                stream.set_nodelay(true)?;
+                set_route(format!("at {addr}"));
+                Box::new(stream)
+            }
+            Address::Unix(path) => Box::new(
+                UnixStream::connect(path)
+                    .await
+                    .map_err(|err| fail(err.kind(), err.to_string()))?,
+            ),
+        };
+        let mut h2 = !dial.http1;
+        let stream: Box<dyn Io> = match &dial.tls {
+            None => stream,
+            Some((connector, name)) => match connector.connect(name.clone(), stream).await {
+                Ok(stream) => {
+                    h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    Box::new(stream)
+                }
+                Err(err) => return Err(dial.tls_failure(err)),
+            },
+        };
+        Ok(Watch {
+            inner: stream,
+            dial,
+            seen: false,
+            silence: None,
+            h2,
+        })
+    }
+
     /// Names the cause of a TLS error (from the handshake, or an alert read
     /// afterwards).
     fn tls_failure(&self, err: io::Error) -> io::Error {

@@ -15,9 +15,8 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tonic::body::Body;
-use tower_service::Service as _;
 
-use super::dial::{Connector, Dial, Watch};
+use super::dial::Dial;
 use super::{CONNECTION_WINDOW, STREAM_WINDOW, Target, connect_failed, find_failure, uses_tls};
 use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
@@ -28,7 +27,7 @@ use crate::tls;
 pub struct HttpClient(Arc<Inner>);
 
 struct Inner {
-    connector: Connector,
+    dial: Arc<Dial>,
     target: Target,
     timeout: Duration,
     connect_timeout: f64,
@@ -64,15 +63,18 @@ impl HttpClient {
         };
         let authority = http::uri::Authority::try_from(authority.as_str())
             .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
-        let connector = Connector(Arc::new(Dial {
+        let dial = Arc::new(Dial {
             target: target.clone(),
             tls,
             client_cert: args.cert.is_some(),
             timeout,
             http1: use_tls || !args.http2_prior_knowledge,
-        }));
+            proxy: super::proxy::choose(target, args.proxy.as_deref())?,
+            // hyper's own client sends the pings (below), not the relay.
+            keepalive: None,
+        });
         let mut client = Inner {
-            connector,
+            dial,
             target: target.clone(),
             timeout,
             connect_timeout: args.connect_timeout,
@@ -162,7 +164,7 @@ impl Inner {
     /// Opens one connection and shakes hands in the HTTP version it speaks.
     async fn dial(&self) -> Result<Conn> {
         let work = async {
-            let io: TokioIo<Watch> = self.connector.clone().call(http::Uri::default()).await?;
+            let io = TokioIo::new(self.dial.clone().open().await?);
             if io.inner().h2 {
                 let mut builder = http2::Builder::new(TokioExecutor::new());
                 builder
