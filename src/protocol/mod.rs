@@ -103,13 +103,14 @@ impl From<tonic::transport::Channel> for Channel {
 /// Connects to the target in the protocol of `--protocol`, and says how
 /// on `-v`.
 pub async fn connect(target: &Target, args: &ConnArgs, verbose: &Verbose) -> Result<Channel> {
-    let how = transport::describe(target, args);
     if args.protocol == Protocol::Grpc {
         let channel = transport::connect(target, args).await?;
-        verbose.phase("connect", &how);
+        verbose.phase("connect", &transport::describe(target, args));
         return Ok(channel.into());
     }
     let client = HttpClient::connect(target, args).await?;
+    // Described once connected: the description names the route taken.
+    let how = transport::describe(target, args);
     verbose.phase(
         "connect",
         &format!("{how}, {} over {}", name(args.protocol), client.version()),

@@ -475,8 +475,10 @@ fn verbose_names_the_protocol_and_http_version() {
             "gRPC-Web"
         };
         let version = if h2 { "HTTP/2" } else { "HTTP/1.1" };
+        // -v names the address that won, then the protocol.
         out.ok()
-            .stderr_has(&format!("(plaintext), {name} over {version}, "));
+            .stderr_has("(plaintext) at 127.0.0.1:")
+            .stderr_has(&format!(", {name} over {version}, "));
     });
 }
 
@@ -688,7 +690,8 @@ fn over_tls_alpn_picks_the_http_version() {
                     .stderr_has("needs HTTP/2");
             } else {
                 assert_eq!(out.ok().json_lines().len(), 2);
-                out.stderr_has("(TLS), ").stderr_has("over HTTP/2");
+                out.stderr_has("(TLS) at 127.0.0.1:")
+                    .stderr_has("over HTTP/2");
             }
             args[2] = "helloworld.Greeter/SayHello";
             args[4] = r#"{"name":"A"}"#;
