@@ -34,17 +34,10 @@ fi
 go_server=$(tests/servers/go/build.sh 2>/dev/null | tail -n 1) || go_server=""
 [ -x "$go_server" ] || go_server=""
 
-grpcurl="$tools/grpcurl-rs/bin/grpcurl"
-if [ ! -x "$grpcurl" ]; then
-  echo "+ cargo install grpcurl-rs (the peer for the long-link rows)" >&2
-  cargo install --quiet --locked grpcurl-rs --root "$tools/grpcurl-rs" >&2 || true
-fi
-[ -x "$grpcurl" ] || grpcurl=""
-
 # The long-link rows: round trips of a first call (reflection, warm cache,
 # --proto) through bench/delay_proxy.py, 20 ms RTT.
 python3 bench/reflection_rtt.py --grpcx target/release/grpcx ${buf:+--buf "$buf"} \
-  ${grpcurl:+--grpcurl "$grpcurl"} ${go_server:+--go-server "$go_server"} "$@"
+  ${grpcurl_rs:+--grpcurl "$grpcurl_rs"} ${go_server:+--go-server "$go_server"} "$@"
 
 exec python3 bench/bench.py --grpcx target/release/grpcx --ceiling target/release/examples/ceiling \
   ${buf:+--buf "$buf"} ${grpcurl_rs:+--grpcurl-rs "$grpcurl_rs"} ${go_server:+--go-server "$go_server"} "$@"
