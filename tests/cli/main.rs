@@ -13,6 +13,7 @@ mod editions;
 mod grpc_js;
 mod load;
 mod longlink;
+mod memory;
 mod protocols;
 mod proxy;
 mod reliability;
