@@ -108,12 +108,16 @@ fn timeout_ms(value: &str) -> Option<u64> {
     Some(nanos.div_ceil(1_000_000).min(9_999_999_999) as u64)
 }
 
-/// The response parser.
-pub async fn response(response: http::Response<Incoming>, kind: CallKind) -> http::Response<Body> {
+/// The response parser; `limit` is the largest message accepted.
+pub async fn response(
+    response: http::Response<Incoming>,
+    kind: CallKind,
+    limit: usize,
+) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
     if !parts.status.is_success() {
         // The error mapper: the JSON body, else the HTTP status.
-        let bytes = match body.collect().await {
+        let bytes = match http_body_util::Limited::new(body, limit).collect().await {
             Ok(body) => body.to_bytes(),
             Err(err) => {
                 return super::failed(
@@ -161,6 +165,7 @@ pub async fn response(response: http::Response<Incoming>, kind: CallKind) -> htt
         };
         let decoder = Unary {
             body: BytesMut::new(),
+            limit,
             compressed,
             trailers,
         };
@@ -170,7 +175,7 @@ pub async fn response(response: http::Response<Incoming>, kind: CallKind) -> htt
         parts.headers.insert("grpc-encoding", encoding);
     }
     let decoder = Streaming {
-        frames: Deframer::default(),
+        frames: Deframer::with_limit(limit),
         ended: false,
     };
     super::grpc_response(parts, super::decode(body, decoder))
@@ -198,12 +203,16 @@ fn split_trailers(headers: &HeaderMap) -> (HeaderMap, HeaderMap) {
 /// A unary response: the bare message, then OK with the `trailer-` headers.
 struct Unary {
     body: BytesMut,
+    limit: usize,
     compressed: bool,
     trailers: HeaderMap,
 }
 
 impl Decode for Unary {
     fn data(&mut self, bytes: Bytes, _: &mut Out) -> Result<(), Status> {
+        if self.body.len() + bytes.len() > self.limit {
+            return Err(grpc::too_large(self.body.len() + bytes.len(), self.limit));
+        }
         self.body.extend_from_slice(&bytes);
         Ok(())
     }
@@ -226,7 +235,9 @@ struct Streaming {
 impl Decode for Streaming {
     fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status> {
         self.frames.push(&bytes);
+        self.frames.check()?;
         while let Some((flags, payload)) = self.frames.pop() {
+            self.frames.check()?;
             if self.ended {
                 return Err(Status::internal(
                     "the server sent data after Connect's end of stream",

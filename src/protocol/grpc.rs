@@ -21,14 +21,44 @@ pub fn frame(flags: u8, payload: &[u8]) -> Bytes {
 
 /// Splits a byte stream into length-prefixed frames, however the bytes
 /// arrive.
-#[derive(Default)]
 pub struct Deframer {
     buf: BytesMut,
+    /// The largest frame accepted (`--max-msg-size` for responses).
+    limit: usize,
+}
+
+impl Default for Deframer {
+    fn default() -> Self {
+        Deframer::with_limit(usize::MAX)
+    }
 }
 
 impl Deframer {
+    /// A deframer that refuses frames over `limit` bytes (see [`check`]).
+    ///
+    /// [`check`]: Deframer::check
+    pub fn with_limit(limit: usize) -> Self {
+        Deframer {
+            buf: BytesMut::new(),
+            limit,
+        }
+    }
+
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Fails when the frame being gathered announces more than the limit,
+    /// so that a server cannot make grpcx buffer without end.
+    pub fn check(&self) -> Result<(), Status> {
+        if self.buf.len() < 5 {
+            return Ok(());
+        }
+        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        if len > self.limit {
+            return Err(too_large(len, self.limit));
+        }
+        Ok(())
     }
 
     /// The next whole frame: its flags and payload.
@@ -49,6 +79,13 @@ impl Deframer {
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
+}
+
+/// The status for a message over `--max-msg-size`, as tonic words it.
+pub fn too_large(len: usize, limit: usize) -> Status {
+    Status::resource_exhausted(format!(
+        "the server sent a message of {len} bytes, over the limit of {limit} (--max-msg-size)"
+    ))
 }
 
 /// A status as gRPC trailers (grpc-status, grpc-message,
@@ -101,5 +138,18 @@ mod tests {
         assert_eq!(got[0], (0, Bytes::from_static(b"abc")));
         assert_eq!(got[1].0, 0x80);
         assert!(deframer.is_empty());
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_refused_from_its_header() {
+        let mut deframer = Deframer::with_limit(10);
+        deframer.push(&frame(0, b"0123456789"));
+        assert!(deframer.check().is_ok());
+        assert_eq!(deframer.pop().unwrap().1.len(), 10);
+        // Only the header of a 4 GiB frame: refused before any payload.
+        deframer.push(&[0, 0xff, 0xff, 0xff, 0xff]);
+        let status = deframer.check().unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("4294967295 bytes"));
     }
 }

@@ -34,7 +34,8 @@ pub fn request(mut request: http::Request<Body>) -> http::Request<Body> {
 }
 
 /// The response parser.
-pub fn response(response: http::Response<Incoming>) -> http::Response<Body> {
+/// The response parser; `limit` is the largest message accepted.
+pub fn response(response: http::Response<Incoming>, limit: usize) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
     let has_status = parts.headers.contains_key("grpc-status");
     if !parts.status.is_success() && !has_status {
@@ -68,7 +69,7 @@ pub fn response(response: http::Response<Incoming>) -> http::Response<Body> {
         text: content_type
             .starts_with("application/grpc-web-text")
             .then(Vec::new),
-        frames: Deframer::default(),
+        frames: Deframer::with_limit(limit),
         headers_status,
         ended: false,
     };
@@ -109,7 +110,9 @@ impl Decode for Decoder {
                 }
             }
         }
+        self.frames.check()?;
         while let Some((flags, payload)) = self.frames.pop() {
+            self.frames.check()?;
             if self.ended {
                 return Err(Status::internal(
                     "the server sent data after the gRPC-Web trailers",

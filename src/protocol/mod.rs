@@ -195,8 +195,10 @@ impl Bridge {
         };
         let response = self.client.send(request).await?;
         Ok(match self.protocol {
-            Protocol::Grpcweb => grpcweb::response(response),
-            Protocol::Connect => connect::response(response, kind).await,
+            Protocol::Grpcweb => grpcweb::response(response, self.fallback.args.max_msg_size),
+            Protocol::Connect => {
+                connect::response(response, kind, self.fallback.args.max_msg_size).await
+            }
             Protocol::Grpc => response.map(Body::new),
         })
     }

@@ -740,3 +740,32 @@ fn a_mismatched_http_version_says_what_to_do() {
             .stderr_has("--http2-prior-knowledge or pass --proto or --protoset");
     }
 }
+
+/// A message over `--max-msg-size` ends the call as ResourceExhausted, as
+/// over gRPC, after the messages before it: grpcx never buffers a frame
+/// bigger than the limit, whatever length the server announces.
+#[test]
+fn a_message_over_the_size_limit_is_refused_for_both_protocols() {
+    each_wire(|protocol, h2, server| {
+        let mut args = vec![
+            "call",
+            server.addr.as_str(),
+            "grpcx.test.v1.Echo/Stream",
+            r#"{"count": 2, "payloadSize": 4000}"#,
+            "--protocol",
+            protocol,
+            "--max-msg-size",
+            "2000",
+            "--proto",
+        ];
+        let proto = proto("grpcx/test/v1/everything.proto");
+        args.push(&proto);
+        if h2 {
+            args.push("--http2-prior-knowledge");
+        }
+        run(&args)
+            .code(64 + 8)
+            .stderr_has("ResourceExhausted")
+            .stderr_has("--max-msg-size");
+    });
+}
