@@ -567,6 +567,7 @@ pub struct ServeArgs {
 
 /// `call --each`: one call per input value.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Scripting")]
 pub struct EachArgs {
     /// Make one call per JSON value of the input (unary and server-streaming
     /// methods), all over one connection, printing the results in input
