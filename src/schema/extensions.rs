@@ -54,12 +54,9 @@ impl Schema {
             return Ok(false);
         }
         let what = &missing[0].0;
-        super::validate::files(&files, Some(&self.pool))
-            .and_then(|()| super::validate::ready_for_pool(&files))
-            .map_err(|err| anyhow!("reflection sent an invalid schema for {what}: {err}"))?;
         let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
-        self.pool
-            .add_file_descriptor_protos(files)
+        self.add_files(files)
+            .await
             .map_err(|err| anyhow!("reflection sent an invalid schema for {what}: {err}"))?;
         for file in names {
             self.record(&file);
@@ -136,12 +133,9 @@ impl Schema {
             let Some(files) = reflection.file_containing_symbol(&name, &known).await? else {
                 continue;
             };
-            super::validate::files(&files, Some(&self.pool))
-                .and_then(|()| super::validate::ready_for_pool(&files))
-                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
             let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
-            self.pool
-                .add_file_descriptor_protos(files)
+            self.add_files(files)
+                .await
                 .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
             for file in names {
                 self.record(&file);
