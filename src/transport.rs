@@ -260,6 +260,34 @@ pub const STREAM_WINDOW: u32 = 128 * 1024;
 pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
 const _: () = assert!(255 * STREAM_WINDOW as u64 * 32 <= CONNECTION_WINDOW as u64 / 2);
 
+/// What TLS needs to dial the target, when it speaks TLS: the connector
+/// (warning once about `--insecure`) and the name the certificate must
+/// carry. `alpn` replaces the protocols offered (gRPC offers h2 only).
+pub(crate) fn tls_connector(
+    target: &Target,
+    args: &ConnArgs,
+    use_tls: bool,
+    alpn: Option<Vec<Vec<u8>>>,
+) -> Result<
+    Option<(
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    )>,
+> {
+    if !use_tls {
+        return Ok(None);
+    }
+    if args.insecure {
+        eprintln!("grpcx: warning: --insecure: the server's certificate is not verified");
+    }
+    let mut config = tls::client_config(args)?;
+    if let Some(alpn) = alpn {
+        Arc::make_mut(&mut config).alpn_protocols = alpn;
+    }
+    let name = tls::server_name(args.authority.as_deref(), target.host())?;
+    Ok(Some((tokio_rustls::TlsConnector::from(config), name)))
+}
+
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
 /// cause.
@@ -267,16 +295,7 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
     let use_tls = uses_tls(target, args)?;
     let timeout = Duration::from_secs_f64(args.connect_timeout);
     let authority = args.authority.clone().unwrap_or_else(|| target.authority());
-    let tls = if use_tls {
-        if args.insecure {
-            eprintln!("grpcx: warning: --insecure: the server's certificate is not verified");
-        }
-        let config = tls::client_config(args)?;
-        let name = tls::server_name(args.authority.as_deref(), target.host())?;
-        Some((tokio_rustls::TlsConnector::from(config), name))
-    } else {
-        None
-    };
+    let tls = tls_connector(target, args, use_tls, None)?;
     let scheme = if use_tls { "https" } else { "http" };
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
         .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?

@@ -20,7 +20,6 @@ use super::dial::Dial;
 use super::{CONNECTION_WINDOW, STREAM_WINDOW, Target, connect_failed, find_failure, uses_tls};
 use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
-use crate::tls;
 
 /// A connected HTTP client for one target.
 #[derive(Clone)]
@@ -50,17 +49,9 @@ impl HttpClient {
         let use_tls = uses_tls(target, args)?;
         let timeout = Duration::from_secs_f64(args.connect_timeout);
         let authority = args.authority.clone().unwrap_or_else(|| target.authority());
-        let tls = if use_tls {
-            if args.insecure {
-                eprintln!("grpcx: warning: --insecure: the server's certificate is not verified");
-            }
-            let mut config = (*tls::client_config(args)?).clone();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            let name = tls::server_name(args.authority.as_deref(), target.host())?;
-            Some((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
-        } else {
-            None
-        };
+        // ALPN lets the server choose: gRPC-Web and Connect work over both.
+        let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let tls = super::tls_connector(target, args, use_tls, Some(alpn))?;
         let authority = http::uri::Authority::try_from(authority.as_str())
             .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
         let dial = Arc::new(Dial {
