@@ -1,13 +1,12 @@
 //! The core contract: every schema source, all four kinds of call, JSON
 //! round trips, and each error path with its exit code.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{Server, proto, protoset, run, run_with_stdin};
+use crate::util::{Server, interactive, proto, protoset, run, run_with_stdin};
 
 /// The three schema sources, as extra arguments.
 fn sources() -> Vec<(&'static str, Vec<String>)> {
@@ -183,41 +182,18 @@ fn data_from_a_file_and_positionally() {
     assert_eq!(out.ok().json_lines(), [json!({"message": "Hello, file!"})]);
 }
 
-/// `grpcx call SERVER METHOD -d @-` with stdin to write to and stdout read
-/// line by line on a thread, for tests that interleave the two.
-fn interactive(
-    server: &Server,
-    method: &str,
-) -> (
-    std::process::Child,
-    std::process::ChildStdin,
-    std::sync::mpsc::Receiver<String>,
-) {
-    let mut child = crate::util::grpcx_std()
-        .args(["call", &server.addr, method, "-d", "@-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    (child, stdin, rx)
-}
-
 /// The bidi reply to each request is printed before the next request is
 /// even written.
 #[test]
 fn bidi_is_interactive() {
     for server in [Server::bundled(), Server::python(), Server::node()] {
-        let (mut child, mut stdin, rx) =
-            interactive(&server, "helloworld.Greeter/SayHelloBidiStream");
+        let (mut child, mut stdin, rx) = interactive(&[
+            "call",
+            &server.addr,
+            "helloworld.Greeter/SayHelloBidiStream",
+            "-d",
+            "@-",
+        ]);
         for name in ["one", "two", "three"] {
             writeln!(stdin, "{{\"name\":\"{name}\"}}").unwrap();
             stdin.flush().unwrap();
@@ -505,7 +481,8 @@ fn the_demo_tours_and_exits_0() {
 #[test]
 fn bidi_with_an_any_is_interactive() {
     let server = Server::bundled();
-    let (mut child, mut stdin, rx) = interactive(&server, "grpcx.test.v1.Echo/Chat");
+    let (mut child, mut stdin, rx) =
+        interactive(&["call", &server.addr, "grpcx.test.v1.Echo/Chat", "-d", "@-"]);
     for stars in [1, 2] {
         let any = json!({"@type": "type.googleapis.com/grpcx.test.v1.Note", "text": "hi", "stars": stars});
         writeln!(stdin, "{}", json!({ "wAny": any })).unwrap();

@@ -3,13 +3,13 @@
 //! (the JSON report, status counts, the rate mode, CSV, Ctrl-C, and the
 //! latency correction when the server freezes).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, grpcx_std, proto, root, run, run_with_stdin};
+use crate::util::{Server, grpcx_std, interactive, proto, root, run, run_with_stdin};
 
 const STREAM: &str = "grpcx.test.v1.Echo/Stream";
 const HELLO: &str = "helloworld.Greeter/SayHello";
@@ -188,32 +188,6 @@ fn each_exits_with_the_first_failure_in_input_order() {
     assert_eq!(out.stdout, "{\"pad\":\"xxxxxxxxxx\"}\n");
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     out.stderr_has("ERROR: call 1: ResourceExhausted");
-}
-
-/// grpcx with stdin to write to and stdout read line by line on a thread.
-fn interactive(
-    args: &[&str],
-) -> (
-    std::process::Child,
-    std::process::ChildStdin,
-    std::sync::mpsc::Receiver<String>,
-) {
-    let mut child = grpcx_std()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    (child, stdin, rx)
 }
 
 /// `tail -f ids | grpcx call --each`: each value is called and printed

@@ -314,3 +314,30 @@ impl Server {
         Self::node_with(&[])
     }
 }
+
+/// grpcx with stdin to write to and stdout read line by line on a thread,
+/// for tests that interleave the two (bidi, `call --each` on open stdin).
+pub fn interactive(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let mut child = grpcx_std()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    (child, stdin, rx)
+}
