@@ -196,28 +196,7 @@ fn broken(status: Status) -> Status {
     let mut cause = std::error::Error::source(&status);
     while let Some(err) = cause {
         if let Some(h2) = err.downcast_ref::<h2::Error>() {
-            let reason = h2.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
-            return if h2.is_go_away() {
-                Status::unavailable(format!(
-                    "the server closed the connection mid-call (GOAWAY {reason:?})"
-                ))
-            } else if h2.is_reset() && h2.is_remote() {
-                let code = match reason {
-                    h2::Reason::REFUSED_STREAM => Code::Unavailable,
-                    h2::Reason::CANCEL => Code::Cancelled,
-                    h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
-                    h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
-                    _ => Code::Internal,
-                };
-                Status::new(
-                    code,
-                    format!("the server reset the stream (RST_STREAM {reason:?})"),
-                )
-            } else if let Some(io) = h2.get_io() {
-                Status::unavailable(format!("the connection broke mid-call: {io}"))
-            } else {
-                Status::new(status.code(), format!("HTTP/2 error: {h2}"))
-            };
+            return h2_status(h2, status.code());
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             return Status::unavailable(format!("the connection broke mid-call: {io}"));
@@ -225,4 +204,31 @@ fn broken(status: Status) -> Status {
         cause = err.source();
     }
     status
+}
+
+/// The status of a call that an HTTP/2 error ended (see [`broken`]); `code`
+/// when the error says nothing more precise.
+pub(crate) fn h2_status(h2: &h2::Error, code: Code) -> Status {
+    let reason = h2.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
+    if h2.is_go_away() {
+        Status::unavailable(format!(
+            "the server closed the connection mid-call (GOAWAY {reason:?})"
+        ))
+    } else if h2.is_reset() && h2.is_remote() {
+        let code = match reason {
+            h2::Reason::REFUSED_STREAM => Code::Unavailable,
+            h2::Reason::CANCEL => Code::Cancelled,
+            h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+            h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
+            _ => Code::Internal,
+        };
+        Status::new(
+            code,
+            format!("the server reset the stream (RST_STREAM {reason:?})"),
+        )
+    } else if let Some(io) = h2.get_io() {
+        Status::unavailable(format!("the connection broke mid-call: {io}"))
+    } else {
+        Status::new(code, format!("HTTP/2 error: {h2}"))
+    }
 }

@@ -288,10 +288,33 @@ pub(crate) fn tls_connector(
     Ok(Some((tokio_rustls::TlsConnector::from(config), name)))
 }
 
+/// The HTTP/2 connection under a gRPC channel, for the engine's direct lane
+/// (`engine/direct.rs`), which writes calls onto it without tonic or the
+/// relay's pipe. It follows the channel: after a reconnect it is the new
+/// connection.
+#[derive(Clone)]
+pub struct DirectLane {
+    dial: Arc<Dial>,
+    /// The scheme and authority every request names.
+    pub scheme: ::http::uri::Scheme,
+    pub authority: ::http::uri::Authority,
+}
+
+impl DirectLane {
+    /// The connection, once the channel has one.
+    pub fn connection(&self) -> Option<relay::Direct> {
+        self.dial
+            .direct
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
-/// cause.
-pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
+/// cause. Returns the channel and its connection's [`DirectLane`].
+pub async fn connect(target: &Target, args: &ConnArgs) -> Result<(Channel, DirectLane)> {
     let use_tls = uses_tls(target, args)?;
     let timeout = Duration::from_secs_f64(args.connect_timeout);
     let authority = args.authority.clone().unwrap_or_else(|| target.authority());
@@ -312,6 +335,8 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
             .keep_alive_timeout(interval.max(Duration::from_secs(10)))
             .keep_alive_while_idle(true);
     }
+    let lane_authority = ::http::uri::Authority::try_from(authority.as_str())
+        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
     let connector = Connector(Arc::new(Dial {
         target: target.clone(),
         tls,
@@ -320,8 +345,18 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
         http1: false,
         proxy: proxy::choose(target, args.proxy.as_deref())?,
         keepalive: args.keepalive.map(Duration::from_secs_f64),
+        direct: Default::default(),
     }));
-    tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
+    let lane = DirectLane {
+        dial: connector.0.clone(),
+        scheme: if use_tls {
+            ::http::uri::Scheme::HTTPS
+        } else {
+            ::http::uri::Scheme::HTTP
+        },
+        authority: lane_authority,
+    };
+    let channel = tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await
         .map_err(|_| {
             connect_failed(
@@ -332,7 +367,8 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Channel> {
         .map_err(|err| match find_failure(&err) {
             Some(failure) => StatusError(tonic::Status::unavailable(failure.to_string())).into(),
             None => connect_failed(target, &cause(&err)),
-        })
+        })?;
+    Ok((channel, lane))
 }
 
 fn connect_failed(target: &Target, why: &str) -> anyhow::Error {

@@ -43,6 +43,11 @@ impl Verbose {
         }))))
     }
 
+    /// Whether `-v` was given.
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Ends a phase (`connect`, `schema`, `call`) now and prints a line about it.
     pub fn phase(&self, name: &'static str, what: &str) {
         let Some(state) = &self.0 else { return };

@@ -81,10 +81,12 @@ impl Deframer {
     }
 }
 
-/// The status for a message over `--max-msg-size`, as tonic words it.
+/// The status for a message over `--max-msg-size`, worded as
+/// `transport::explain` words tonic's own.
 pub fn too_large(len: usize, limit: usize) -> Status {
     Status::resource_exhausted(format!(
-        "the server sent a message of {len} bytes, over the limit of {limit} (--max-msg-size)"
+        "a response message of {len} bytes is over the limit; \
+         raise it with --max-msg-size BYTES (the limit was {limit} bytes)"
     ))
 }
 

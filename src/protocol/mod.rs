@@ -72,7 +72,9 @@ pub struct Channel(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Grpc(tonic::transport::Channel),
+    /// tonic's channel, and the connection under it for the engine's
+    /// direct lane.
+    Grpc(tonic::transport::Channel, Option<transport::DirectLane>),
     Http(Arc<Bridge>),
 }
 
@@ -96,7 +98,18 @@ struct Fallback {
 
 impl From<tonic::transport::Channel> for Channel {
     fn from(channel: tonic::transport::Channel) -> Self {
-        Channel(Inner::Grpc(channel))
+        Channel(Inner::Grpc(channel, None))
+    }
+}
+
+impl Channel {
+    /// The HTTP/2 connection under a gRPC channel, for the engine's direct
+    /// lane; none for gRPC-Web and Connect.
+    pub fn direct_lane(&self) -> Option<&transport::DirectLane> {
+        match &self.0 {
+            Inner::Grpc(_, lane) => lane.as_ref(),
+            Inner::Http(_) => None,
+        }
     }
 }
 
@@ -104,9 +117,9 @@ impl From<tonic::transport::Channel> for Channel {
 /// on `-v`.
 pub async fn connect(target: &Target, args: &ConnArgs, verbose: &Verbose) -> Result<Channel> {
     if args.protocol == Protocol::Grpc {
-        let channel = transport::connect(target, args).await?;
+        let (channel, lane) = transport::connect(target, args).await?;
         verbose.phase("connect", &transport::describe(target, args));
-        return Ok(channel.into());
+        return Ok(Channel(Inner::Grpc(channel, Some(lane))));
     }
     let client = HttpClient::connect(target, args).await?;
     // Described once connected: the description names the route taken.
@@ -143,14 +156,14 @@ impl Service<http::Request<Body>> for Channel {
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         match &mut self.0 {
-            Inner::Grpc(channel) => channel.poll_ready(cx).map_err(Into::into),
+            Inner::Grpc(channel, _) => channel.poll_ready(cx).map_err(Into::into),
             Inner::Http(_) => Poll::Ready(Ok(())),
         }
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         match &mut self.0 {
-            Inner::Grpc(channel) => {
+            Inner::Grpc(channel, _) => {
                 let call = channel.call(request);
                 Box::pin(async move { Ok(call.await?) })
             }
@@ -228,7 +241,7 @@ impl Fallback {
                     "reflection over gRPC: {} over HTTP/1.1 cannot carry its bidi stream",
                     name(protocol)
                 ));
-                transport::connect(&self.target, &self.args).await
+                Ok::<_, anyhow::Error>(transport::connect(&self.target, &self.args).await?.0)
             })
             .await
             .map_err(|err| {

@@ -168,6 +168,8 @@ pub(super) struct Dial {
     pub proxy: Option<Proxy>,
     /// `--keepalive`: the interval of pings to the server.
     pub keepalive: Option<Duration>,
+    /// The relay's latest connection (gRPC only), for the direct lane.
+    pub direct: std::sync::Mutex<Option<relay::Direct>>,
 }
 
 /// The tonic connector: TCP or unix socket, then TLS when asked, wrapped in
@@ -192,8 +194,10 @@ impl tower_service::Service<Uri> for Connector {
         let dial = self.0.clone();
         Box::pin(async move {
             let keepalive = dial.keepalive;
-            let watch = dial.open().await?;
-            Ok(TokioIo::new(relay::start(watch, keepalive).await?))
+            let watch = dial.clone().open().await?;
+            let (pipe, direct) = relay::start(watch, keepalive).await?;
+            *dial.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(direct);
+            Ok(TokioIo::new(pipe))
         })
     }
 }

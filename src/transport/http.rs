@@ -63,6 +63,7 @@ impl HttpClient {
             proxy: super::proxy::choose(target, args.proxy.as_deref())?,
             // hyper's own client sends the pings (below), not the relay.
             keepalive: None,
+            direct: Default::default(),
         });
         let mut client = Inner {
             dial,

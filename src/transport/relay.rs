@@ -46,10 +46,22 @@ enum Ended {
     Broken,
 }
 
+/// The relay's own HTTP/2 connection to the server, for code that speaks
+/// HTTP/2 itself: the engine's direct lane (`engine/direct.rs`). Calls made
+/// on it share the connection, its windows, its BDP estimate and its
+/// keepalive with the calls relayed for hyper.
+#[derive(Clone)]
+pub struct Direct {
+    pub client: h2::client::SendRequest<Bytes>,
+    /// Counts the bytes that arrive, for the window's estimate.
+    pub estimator: Arc<Estimator>,
+}
+
 /// Starts HTTP/2 over `io` (the server's socket, TLS or tunnel) and returns
-/// the pipe for hyper. `keepalive` pings the server every interval and
-/// drops the connection when one goes unanswered past `interval.max(10 s)`.
-pub async fn start<T>(io: T, keepalive: Option<Duration>) -> io::Result<DuplexStream>
+/// the pipe for hyper, and the connection itself. `keepalive` pings the
+/// server every interval and drops the connection when one goes unanswered
+/// past `interval.max(10 s)`.
+pub async fn start<T>(io: T, keepalive: Option<Duration>) -> io::Result<(DuplexStream, Direct)>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -95,9 +107,13 @@ where
         drop(connection);
         let _ = ended_tx.send(ended);
     });
+    let direct = Direct {
+        client: client.clone(),
+        estimator: estimator.clone(),
+    };
     let (hyper_side, relay_side) = tokio::io::duplex(PIPE_BUFFER);
     tokio::spawn(serve(relay_side, client, estimator, ended_rx));
-    Ok(hyper_side)
+    Ok((hyper_side, direct))
 }
 
 /// An h2 error as an io::Error, keeping an io error's kind and payload (a
