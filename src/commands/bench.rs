@@ -17,7 +17,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{BenchArgs, BenchFormat};
 use crate::engine::scheduler::{self, Load, Pacer, Ticket};
-use crate::engine::{Engine, Pool};
+use crate::engine::{Engine, Pool, Requests};
 use crate::error::{Interrupted, stdout_error};
 use crate::input::DataSource;
 use crate::invoke::CallOptions;
@@ -54,15 +54,19 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         _ => None,
     };
     let csv_failed = RefCell::new(None);
-    let whole_stream = engine.method().is_client_streaming();
+    // Unary and server-streaming calls cycle through the messages;
+    // client-streaming and bidi calls send them all. Each set is encoded
+    // once.
+    let requests: Vec<Requests> = if engine.method().is_client_streaming() {
+        vec![Requests::new(requests)]
+    } else {
+        requests
+            .into_iter()
+            .map(|r| Requests::new(vec![r]))
+            .collect()
+    };
     let work = |worker: usize, ticket: Ticket| {
-        // Unary and server-streaming calls cycle through the messages;
-        // client-streaming and bidi calls send them all.
-        let requests = if whole_stream {
-            requests.clone()
-        } else {
-            vec![requests[ticket.seq as usize % requests.len()].clone()]
-        };
+        let requests = requests[ticket.seq as usize % requests.len()].clone();
         let (engine, stats, csv, csv_failed, pacer) = (&engine, &stats, &csv, &csv_failed, &pacer);
         async move {
             let outcome = engine.call(worker, requests, None).await;

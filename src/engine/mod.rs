@@ -5,11 +5,17 @@
 //! - [`pool`]: the HTTP/2 connections, opened once;
 //! - [`scheduler`]: which call runs when (in input order with a cap, for
 //!   `--each`; closed or open load, for `bench`);
+//! - [`direct`]: the lane for calls nobody prints (bench), straight onto
+//!   the HTTP/2 connection;
 //! - this file: running one call to its end. It is the one place that talks
-//!   to `invoke`, so a change of the invoke API touches nothing else.
+//!   to `invoke`, so a change of the invoke API touches nothing else, and
+//!   the one place that picks the lane.
 
+mod direct;
 pub mod pool;
 pub mod scheduler;
+
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
@@ -41,12 +47,45 @@ pub struct Outcome {
     pub status: Status,
 }
 
+/// The requests of one call: the messages, and (made on first use, for the
+/// direct lane) their wire frames. Clones share both, so requests sent many
+/// times (bench) are encoded once.
+#[derive(Clone)]
+pub struct Requests {
+    messages: Arc<Vec<DynamicMessage>>,
+    wire: Arc<OnceLock<Bytes>>,
+}
+
+impl Requests {
+    pub fn new(messages: Vec<DynamicMessage>) -> Requests {
+        Requests {
+            messages: Arc::new(messages),
+            wire: Arc::default(),
+        }
+    }
+
+    /// The length-prefixed frames of the messages, one after another.
+    fn wire(&self) -> Bytes {
+        self.wire
+            .get_or_init(|| direct::frames(&self.messages))
+            .clone()
+    }
+
+    /// The messages, moved out when no clone shares them.
+    fn into_messages(self) -> Vec<DynamicMessage> {
+        Arc::try_unwrap(self.messages).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
 /// Runs calls of one method with one set of metadata and options.
 pub struct Engine {
     pool: Pool,
     method: MethodDescriptor,
     metadata: MetadataMap,
     options: CallOptions,
+    /// The direct lane, when the connections are gRPC and the options
+    /// allow it.
+    lane: Option<direct::Lane>,
 }
 
 impl Engine {
@@ -56,11 +95,16 @@ impl Engine {
         metadata: MetadataMap,
         options: CallOptions,
     ) -> Engine {
+        let lane = pool
+            .channel(0)
+            .direct_lane()
+            .and_then(|lane| direct::Lane::new(lane, &method, &metadata, &options));
         Engine {
             pool,
             method,
             metadata,
             options,
+            lane,
         }
     }
 
@@ -71,13 +115,25 @@ impl Engine {
     /// Runs one call on connection `conn` (modulo the pool's size) with these
     /// requests (the stream half-closes after the last), to its end. With
     /// `events`, every event but the end is sent there as it happens; a
-    /// closed receiver cancels the call.
+    /// closed receiver cancels the call. Without, the call takes the direct
+    /// lane when there is one.
     pub async fn call(
         &self,
         conn: usize,
-        requests: Vec<DynamicMessage>,
+        requests: Requests,
         events: Option<&mpsc::Sender<Event>>,
     ) -> Outcome {
+        if events.is_none()
+            && let Some(lane) = &self.lane
+            && let Some(direct) = self
+                .pool
+                .channel(conn)
+                .direct_lane()
+                .and_then(|lane| lane.connection())
+            && let Ok((status, messages)) = lane.call(direct, requests.wire()).await
+        {
+            return Outcome { messages, status };
+        }
         let mut messages = 0;
         let status = self.run(conn, requests, events, &mut messages).await;
         Outcome { messages, status }
@@ -86,7 +142,7 @@ impl Engine {
     async fn run(
         &self,
         conn: usize,
-        requests: Vec<DynamicMessage>,
+        requests: Requests,
         events: Option<&mpsc::Sender<Event>>,
         messages: &mut u64,
     ) -> Status {
@@ -94,7 +150,7 @@ impl Engine {
         let started = invoke::start(
             self.pool.get(conn),
             &self.method,
-            futures_util::stream::iter(requests),
+            futures_util::stream::iter(requests.into_messages()),
             self.metadata.clone(),
             &self.options,
         )

@@ -42,6 +42,11 @@ impl Pool {
         self.channels[index % self.channels.len()].clone()
     }
 
+    /// Connection `index`, modulo the pool's size, borrowed.
+    pub fn channel(&self, index: usize) -> &Channel {
+        &self.channels[index % self.channels.len()]
+    }
+
     pub fn len(&self) -> usize {
         self.channels.len()
     }

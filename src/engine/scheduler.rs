@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{Engine, Event};
+use super::{Engine, Event, Requests};
 
 /// One call of `--each`, handed to the consumer in input order: its events,
 /// or the local error that kept it from being made.
@@ -49,7 +49,7 @@ pub async fn ordered<E, N>(
                 let (tx, rx) = mpsc::channel(64);
                 let engine = engine.clone();
                 tokio::spawn(async move {
-                    let outcome = engine.call(0, requests, Some(&tx)).await;
+                    let outcome = engine.call(0, Requests::new(requests), Some(&tx)).await;
                     let _ = tx.send(Event::End(outcome.status)).await;
                     drop(permit);
                 });

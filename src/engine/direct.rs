@@ -1,0 +1,327 @@
+//! The direct lane: the engine's calls that nobody prints (`grpcx bench`),
+//! written straight onto the relay's HTTP/2 connection with h2.
+//!
+//! A call through `invoke` crosses tonic, hyper, the in-process pipe and the
+//! relay, and so two HTTP/2 stacks; at tens of thousands of calls a second
+//! that costs more CPU than the server spends, on a machine the two share.
+//! Here a call is one h2 stream on the same connection (same windows, BDP
+//! estimate and keepalive): the request frames, encoded once per call, go
+//! out with the headers; the response is deframed and counted, never
+//! decoded or copied; the status comes from the trailers.
+//!
+//! It speaks the same gRPC as `invoke`: the same headers (the user's
+//! metadata, `grpc-timeout`, `grpc-accept-encoding`), the same limit on a
+//! response message (`--max-msg-size`), and statuses worded by `invoke`'s
+//! rules. What needs a printed call, request compression or `-v` stays with
+//! `invoke`; [`Lane::new`] says when this lane serves.
+
+use std::time::Duration;
+
+use bytes::{BufMut as _, Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use prost::Message as _;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use tonic::metadata::MetadataMap;
+use tonic::{Code, Status};
+
+use crate::invoke::{self, CallOptions};
+use crate::protocol::grpc;
+use crate::transport::bdp::Estimator;
+use crate::transport::relay::Direct;
+use crate::transport::{self, DirectLane};
+
+/// Headers the lane sets itself; the user's metadata cannot replace them
+/// (tonic drops the same ones).
+const RESERVED: [&str; 8] = [
+    "te",
+    "content-type",
+    "grpc-message",
+    "grpc-message-type",
+    "grpc-status",
+    "grpc-timeout",
+    "grpc-encoding",
+    "grpc-accept-encoding",
+];
+
+/// How the calls of one method are written: the request line and headers,
+/// built once.
+pub struct Lane {
+    uri: Uri,
+    headers: HeaderMap,
+    timeout: Option<Duration>,
+    limit: usize,
+}
+
+/// Why the lane did not make a call.
+pub enum Refused {
+    /// The connection is gone: `invoke` (whose channel reconnects) should.
+    Connection,
+}
+
+impl Lane {
+    /// The lane for calls of `method` on connections like `lane`, or none
+    /// when `invoke` must make them: request compression, or `-v` (which
+    /// shows each call's headers).
+    pub fn new(
+        lane: &DirectLane,
+        method: &MethodDescriptor,
+        metadata: &MetadataMap,
+        options: &CallOptions,
+    ) -> Option<Lane> {
+        if options.compress.is_some() || options.verbose.is_on() {
+            return None;
+        }
+        let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+        let uri = Uri::builder()
+            .scheme(lane.scheme.clone())
+            .authority(lane.authority.clone())
+            .path_and_query(path)
+            .build()
+            .ok()?;
+        let mut headers = metadata.clone().into_headers();
+        for name in RESERVED {
+            headers.remove(name);
+        }
+        let set = |headers: &mut HeaderMap, name, value: &str| {
+            headers.insert(name, HeaderValue::from_str(value).expect("a valid value"));
+        };
+        set(&mut headers, http::header::CONTENT_TYPE, "application/grpc");
+        set(&mut headers, http::header::TE, "trailers");
+        // As tonic: a user-agent from the metadata wins.
+        if !headers.contains_key(http::header::USER_AGENT) {
+            set(
+                &mut headers,
+                http::header::USER_AGENT,
+                transport::USER_AGENT,
+            );
+        }
+        // As `invoke` accepts (the bytes are counted, never decoded).
+        set(
+            &mut headers,
+            http::HeaderName::from_static("grpc-accept-encoding"),
+            "gzip,zstd",
+        );
+        if let Some(timeout) = options.timeout {
+            set(
+                &mut headers,
+                http::HeaderName::from_static("grpc-timeout"),
+                &grpc_timeout(timeout),
+            );
+        }
+        Some(Lane {
+            uri,
+            headers,
+            timeout: options.timeout,
+            limit: options.max_message_size,
+        })
+    }
+
+    /// Makes one call on `direct` with these request frames (the stream
+    /// half-closes after them): its status and the count of response
+    /// messages; or [`Refused`] when the connection cannot take a call.
+    pub async fn call(&self, direct: Direct, body: Bytes) -> Result<(Status, u64), Refused> {
+        let Direct { client, estimator } = direct;
+        let Ok(mut client) = client.ready().await else {
+            return Err(Refused::Connection);
+        };
+        let mut messages = 0;
+        let call = self.exchange(&mut client, &estimator, body, &mut messages);
+        let status = match self.timeout {
+            None => call.await,
+            Some(timeout) => tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or_else(|_| Status::deadline_exceeded("the deadline of --max-time passed")),
+        };
+        Ok((status, messages))
+    }
+
+    /// The request out, the response in; counts messages as they arrive.
+    async fn exchange(
+        &self,
+        client: &mut h2::client::SendRequest<Bytes>,
+        estimator: &Estimator,
+        body: Bytes,
+        messages: &mut u64,
+    ) -> Status {
+        let failed = |err: h2::Error| invoke::h2_status(&err, Code::Unknown);
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        let (response, mut upload) = match client.send_request(request, false) {
+            Ok(sent) => sent,
+            Err(err) => return failed(err),
+        };
+        // h2 queues what the window cannot take yet.
+        if let Err(err) = upload.send_data(body, true) {
+            return failed(err);
+        }
+        let response = match response.await {
+            Ok(response) => response,
+            Err(err) => return failed(err),
+        };
+        let (parts, mut download) = response.into_parts();
+        // Trailers-only: the status is in the headers.
+        if let Some(status) = Status::from_header_map(&parts.headers) {
+            return status;
+        }
+        if parts.status != http::StatusCode::OK {
+            return grpc::http_error(parts.status, "not a gRPC response");
+        }
+        let mut counter = Counter::new(self.limit);
+        while let Some(data) = download.data().await {
+            let data = match data {
+                Ok(data) => data,
+                Err(err) => return failed(err),
+            };
+            estimator.received(data.len());
+            let _ = download.flow_control().release_capacity(data.len());
+            match counter.feed(&data) {
+                Ok(count) => *messages += count,
+                Err(status) => return status,
+            }
+        }
+        if !counter.at_boundary() {
+            return Status::internal("the response ended inside a message");
+        }
+        match download.trailers().await {
+            Ok(Some(trailers)) => Status::from_header_map(&trailers).unwrap_or_else(missing),
+            Ok(None) => missing(),
+            Err(err) => failed(err),
+        }
+    }
+}
+
+/// The wire frames of `requests` (uncompressed), one after another.
+pub fn frames(requests: &[DynamicMessage]) -> Bytes {
+    let mut body = BytesMut::new();
+    for request in requests {
+        let len = request.encoded_len();
+        body.reserve(5 + len);
+        body.put_u8(0);
+        body.put_u32(len as u32);
+        request
+            .encode(&mut body)
+            .expect("the buffer has room for the message");
+    }
+    body.freeze()
+}
+
+fn missing() -> Status {
+    Status::internal("the server ended the call without a grpc-status")
+}
+
+/// `grpc-timeout`: at most 8 digits, in the finest unit that fits.
+fn grpc_timeout(timeout: Duration) -> String {
+    const MAX: u128 = 99_999_999;
+    if timeout.as_micros() <= MAX {
+        format!("{}u", timeout.as_micros())
+    } else if timeout.as_millis() <= MAX {
+        format!("{}m", timeout.as_millis())
+    } else {
+        format!("{}S", timeout.as_secs().min(MAX as u64))
+    }
+}
+
+/// Counts length-prefixed messages in a byte stream however it is split,
+/// without keeping the bytes; refuses a message over the limit from its
+/// prefix.
+struct Counter {
+    limit: usize,
+    /// The prefix of the message being read, as far as it has come.
+    prefix: [u8; 5],
+    have: usize,
+    /// Payload bytes of the current message still to come.
+    remaining: usize,
+}
+
+impl Counter {
+    fn new(limit: usize) -> Counter {
+        Counter {
+            limit,
+            prefix: [0; 5],
+            have: 0,
+            remaining: 0,
+        }
+    }
+
+    /// Takes `bytes`; returns how many messages they completed.
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<u64, Status> {
+        let mut done = 0;
+        while !bytes.is_empty() {
+            if self.remaining > 0 {
+                let take = self.remaining.min(bytes.len());
+                self.remaining -= take;
+                bytes = &bytes[take..];
+                if self.remaining == 0 {
+                    done += 1;
+                }
+                continue;
+            }
+            let take = (5 - self.have).min(bytes.len());
+            self.prefix[self.have..self.have + take].copy_from_slice(&bytes[..take]);
+            self.have += take;
+            bytes = &bytes[take..];
+            if self.have < 5 {
+                break;
+            }
+            self.have = 0;
+            let [_, a, b, c, d] = self.prefix;
+            let len = u32::from_be_bytes([a, b, c, d]) as usize;
+            if len > self.limit {
+                return Err(grpc::too_large(len, self.limit));
+            }
+            if len == 0 {
+                done += 1;
+            } else {
+                self.remaining = len;
+            }
+        }
+        Ok(done)
+    }
+
+    /// No message is half read.
+    fn at_boundary(&self) -> bool {
+        self.have == 0 && self.remaining == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_counted_however_the_bytes_are_split() {
+        let mut stream = Vec::new();
+        for payload in [&b"abc"[..], b"", b"0123456789"] {
+            stream.extend_from_slice(&grpc::frame(0, payload));
+        }
+        for split in 1..stream.len() {
+            let mut counter = Counter::new(usize::MAX);
+            let mut count = 0;
+            for chunk in stream.chunks(split) {
+                count += counter.feed(chunk).unwrap();
+            }
+            assert_eq!(count, 3, "split {split}");
+            assert!(counter.at_boundary());
+        }
+        let mut counter = Counter::new(usize::MAX);
+        assert_eq!(counter.feed(&stream[..stream.len() - 1]).unwrap(), 2);
+        assert!(!counter.at_boundary());
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_refused_from_its_prefix() {
+        let mut counter = Counter::new(10);
+        assert_eq!(counter.feed(&grpc::frame(0, b"0123456789")).unwrap(), 1);
+        let status = counter.feed(&[0, 0, 0, 0, 11]).unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn timeouts_fit_in_eight_digits() {
+        assert_eq!(grpc_timeout(Duration::from_millis(1500)), "1500000u");
+        assert_eq!(grpc_timeout(Duration::from_secs(1000)), "1000000m");
+        assert_eq!(grpc_timeout(Duration::from_secs(10_000_000)), "10000000S");
+    }
+}
