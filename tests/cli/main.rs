@@ -5,6 +5,7 @@
 
 mod util;
 
+mod bench_lane;
 mod cache;
 mod completion;
 mod core;

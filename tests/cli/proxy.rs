@@ -135,6 +135,43 @@ fn the_flag_sends_even_loopback_through_the_proxy() {
     );
 }
 
+/// bench opens each of its connections through the proxy, and its calls
+/// (on the direct lane) go through the tunnels.
+#[test]
+fn bench_connects_each_connection_through_the_proxy() {
+    let server = Server::bundled();
+    let proxy = Tinyproxy::start("");
+    let out = grpcx()
+        .args([
+            "bench",
+            &server.addr,
+            "helloworld.Greeter/SayHello",
+            "-n",
+            "100",
+            "-c",
+            "4",
+            "--connections",
+            "3",
+            "--format",
+            "json",
+            "--proxy",
+            &proxy.url(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["status"], serde_json::json!({"OK": 100}), "{report}");
+    let target = format!("127.0.0.1:{}", port_of(&server));
+    let log = proxy.log();
+    let tunnels = log
+        .lines()
+        .filter(|line| line.contains("CONNECT") && line.contains(&target))
+        .count();
+    assert_eq!(tunnels, 3, "{log}");
+}
+
 #[test]
 fn the_environment_carries_other_hosts_but_never_loopback() {
     let server = Server::bundled();

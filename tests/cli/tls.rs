@@ -207,6 +207,35 @@ fn mutual_tls(server: &Server, pki: &Pki) {
     refused(&out, "client certificate");
 }
 
+/// bench's direct lane speaks over the same TLS connection: every call of a
+/// run with client certificates succeeds, on each of its connections.
+#[test]
+fn bench_over_mutual_tls() {
+    let pki = Pki::new();
+    let server = bundled(&pki.server_args("server", true));
+    let https = format!("https://localhost:{}", port(&server));
+    let mut args = vec![
+        "bench",
+        &https,
+        "helloworld.Greeter/SayHello",
+        "-n",
+        "200",
+        "-c",
+        "8",
+        "--connections",
+        "2",
+        "--format",
+        "json",
+    ];
+    let cacert = pki.path("ca.pem");
+    let client = pki.client_args();
+    args.extend(["--cacert", &cacert]);
+    args.extend(client.iter().map(String::as_str));
+    let out = run(&args);
+    let report = &out.ok().json_lines()[0];
+    assert_eq!(report["status"], json!({"OK": 200}), "{report}");
+}
+
 #[test]
 fn bundled_server_with_mutual_tls() {
     let pki = Pki::new();
