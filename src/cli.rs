@@ -326,6 +326,16 @@ pub enum Compression {
     Zstd,
 }
 
+impl Compression {
+    /// Its name in `grpc-encoding`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
 /// A positive, finite number of seconds.
 fn parse_secs(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {

@@ -117,7 +117,7 @@ fn encoding(compression: Compression) -> CompressionEncoding {
 /// Rewords statuses whose cause the user can act on: a connection problem,
 /// a message over `--max-msg-size`, a server that refuses compression, and
 /// our own deadline (which tonic reports as Cancelled).
-fn explain(status: Status, compress: Option<Compression>) -> Status {
+pub(crate) fn explain(status: Status, compress: Option<Compression>) -> Status {
     let mut source = std::error::Error::source(&status);
     while let Some(err) = source {
         if err.is::<tonic::TimeoutExpired>() {
@@ -131,7 +131,7 @@ fn explain(status: Status, compress: Option<Compression>) -> Status {
             if status.code() == Code::Unimplemented
                 && status.message().to_ascii_lowercase().contains("compress") =>
         {
-            let name = format!("{compress:?}").to_ascii_lowercase();
+            let name = compress.name();
             Status::unimplemented(format!(
                 "the server does not accept {name}-compressed requests (it said: {}); \
                  call again without --compress",

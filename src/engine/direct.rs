@@ -10,11 +10,13 @@
 //! decoded or copied; the status comes from the trailers.
 //!
 //! It speaks the same gRPC as `invoke`: the same headers (the user's
-//! metadata, `grpc-timeout`, `grpc-accept-encoding`), the same limit on a
-//! response message (`--max-msg-size`), and statuses worded by `invoke`'s
-//! rules. What needs a printed call, request compression or `-v` stays with
+//! metadata, `grpc-timeout`, `grpc-encoding` and `grpc-accept-encoding`),
+//! requests compressed the same way (once per set of requests, not per
+//! call), the same limit on a response message (`--max-msg-size`), and
+//! statuses worded by `invoke`'s rules. A printed call, or `-v`, stays with
 //! `invoke`; [`Lane::new`] says when this lane serves.
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use bytes::{BufMut as _, Bytes, BytesMut};
@@ -24,6 +26,7 @@ use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
+use crate::cli::Compression;
 use crate::invoke::{self, CallOptions};
 use crate::protocol::grpc;
 use crate::transport::bdp::Estimator;
@@ -50,6 +53,7 @@ pub struct Lane {
     headers: HeaderMap,
     timeout: Option<Duration>,
     limit: usize,
+    compress: Option<Compression>,
 }
 
 /// Why the lane did not make a call.
@@ -60,15 +64,14 @@ pub enum Refused {
 
 impl Lane {
     /// The lane for calls of `method` on connections like `lane`, or none
-    /// when `invoke` must make them: request compression, or `-v` (which
-    /// shows each call's headers).
+    /// when `invoke` must make them: with `-v`, which shows each call.
     pub fn new(
         lane: &DirectLane,
         method: &MethodDescriptor,
         metadata: &MetadataMap,
         options: &CallOptions,
     ) -> Option<Lane> {
-        if options.compress.is_some() || options.verbose.is_on() {
+        if options.verbose.is_on() {
             return None;
         }
         let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
@@ -101,6 +104,13 @@ impl Lane {
             http::HeaderName::from_static("grpc-accept-encoding"),
             "gzip,zstd",
         );
+        if let Some(compress) = options.compress {
+            set(
+                &mut headers,
+                http::HeaderName::from_static("grpc-encoding"),
+                compress.name(),
+            );
+        }
         if let Some(timeout) = options.timeout {
             set(
                 &mut headers,
@@ -113,13 +123,40 @@ impl Lane {
             headers,
             timeout: options.timeout,
             limit: options.max_message_size,
+            compress: options.compress,
         })
+    }
+
+    /// The wire frames of `requests`, one after another, compressed as
+    /// `--compress` says.
+    pub fn frames(&self, requests: &[DynamicMessage]) -> Result<Bytes, Status> {
+        let mut body = BytesMut::new();
+        for request in requests {
+            let encoded = request.encode_to_vec();
+            let (flags, payload) = match self.compress {
+                None => (0, encoded),
+                Some(compress) => (grpc::COMPRESSED, compressed(compress, &encoded)?),
+            };
+            body.reserve(5 + payload.len());
+            body.put_u8(flags);
+            body.put_u32(payload.len() as u32);
+            body.put_slice(&payload);
+        }
+        Ok(body.freeze())
     }
 
     /// Makes one call on `direct` with these request frames (the stream
     /// half-closes after them): its status and the count of response
     /// messages; or [`Refused`] when the connection cannot take a call.
-    pub async fn call(&self, direct: Direct, body: Bytes) -> Result<(Status, u64), Refused> {
+    pub async fn call(
+        &self,
+        direct: Direct,
+        body: Result<Bytes, Status>,
+    ) -> Result<(Status, u64), Refused> {
+        let body = match body {
+            Ok(body) => body,
+            Err(status) => return Ok((status, 0)),
+        };
         let Direct { client, estimator } = direct;
         let Ok(mut client) = client.ready().await else {
             return Err(Refused::Connection);
@@ -132,7 +169,7 @@ impl Lane {
                 .await
                 .unwrap_or_else(|_| Status::deadline_exceeded("the deadline of --max-time passed")),
         };
-        Ok((status, messages))
+        Ok((invoke::explain(status, self.compress), messages))
     }
 
     /// The request out, the response in; counts messages as they arrive.
@@ -192,19 +229,19 @@ impl Lane {
     }
 }
 
-/// The wire frames of `requests` (uncompressed), one after another.
-pub fn frames(requests: &[DynamicMessage]) -> Bytes {
-    let mut body = BytesMut::new();
-    for request in requests {
-        let len = request.encoded_len();
-        body.reserve(5 + len);
-        body.put_u8(0);
-        body.put_u32(len as u32);
-        request
-            .encode(&mut body)
-            .expect("the buffer has room for the message");
+/// One message, compressed.
+fn compressed(compress: Compression, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let failed =
+        |err: std::io::Error| Status::internal(format!("cannot compress the request: {err}"));
+    match compress {
+        Compression::Gzip => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(message).map_err(failed)?;
+            encoder.finish().map_err(failed)
+        }
+        Compression::Zstd => zstd::encode_all(message, 0).map_err(failed),
     }
-    body.freeze()
 }
 
 fn missing() -> Status {

@@ -49,11 +49,11 @@ pub struct Outcome {
 
 /// The requests of one call: the messages, and (made on first use, for the
 /// direct lane) their wire frames. Clones share both, so requests sent many
-/// times (bench) are encoded once.
+/// times (bench) are encoded, and compressed, once.
 #[derive(Clone)]
 pub struct Requests {
     messages: Arc<Vec<DynamicMessage>>,
-    wire: Arc<OnceLock<Bytes>>,
+    wire: Arc<OnceLock<Result<Bytes, Status>>>,
 }
 
 impl Requests {
@@ -64,10 +64,10 @@ impl Requests {
         }
     }
 
-    /// The length-prefixed frames of the messages, one after another.
-    fn wire(&self) -> Bytes {
+    /// The frames of the messages as `lane` writes them.
+    fn wire(&self, lane: &direct::Lane) -> Result<Bytes, Status> {
         self.wire
-            .get_or_init(|| direct::frames(&self.messages))
+            .get_or_init(|| lane.frames(&self.messages))
             .clone()
     }
 
@@ -130,7 +130,7 @@ impl Engine {
                 .channel(conn)
                 .direct_lane()
                 .and_then(|lane| lane.connection())
-            && let Ok((status, messages)) = lane.call(direct, requests.wire()).await
+            && let Ok((status, messages)) = lane.call(direct, requests.wire(lane)).await
         {
             return Outcome { messages, status };
         }

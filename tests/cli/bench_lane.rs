@@ -63,15 +63,15 @@ fn canonical(code: &str) -> String {
     out
 }
 
-/// A status from the server, the deadline of --max-time, and a response
-/// over --max-msg-size: bench (on the direct lane, and through `invoke`,
+/// A status from the server, the deadline of --max-time, a response over
+/// --max-msg-size, and a refused compression: bench (on the direct lane, and through `invoke`,
 /// where -v sends it) counts each with the code and words `call`
 /// prints.
 #[test]
 fn bench_words_each_failure_as_call_does() {
     let server = Server::bundled();
     let helloworld = proto("helloworld.proto");
-    let cases: [(&[&str], &str, &str); 3] = [
+    let cases: [(&[&str], &str, &str); 4] = [
         (
             &[
                 "-H",
@@ -91,6 +91,12 @@ fn bench_words_each_failure_as_call_does() {
             &["--proto", &helloworld, "--max-msg-size", "5"],
             "ResourceExhausted",
             "over the limit",
+        ),
+        // The greeter takes no compressed requests.
+        (
+            &["--compress", "zstd"],
+            "Unimplemented",
+            "does not accept zstd-compressed requests",
         ),
     ];
     for (flags, code, words) in cases {
@@ -152,6 +158,35 @@ fn bench_counts_the_calls_after_the_server_went_away() {
     let unavailable = report["status"]["UNAVAILABLE"].as_u64().unwrap_or(0);
     assert!(ok >= 50 && unavailable >= 50, "{report}");
     assert_eq!(ok + unavailable, 200, "{report}");
+}
+
+/// Requests compressed once, sent on every call: a server that takes them
+/// answers each.
+#[test]
+fn bench_sends_compressed_requests() {
+    let server = Server::bundled();
+    for compress in ["gzip", "zstd"] {
+        let out = run(&[
+            "bench",
+            &server.addr,
+            "Hello/Hello",
+            r#"{"text":"zip"}{"text":"zap"}"#,
+            "--compress",
+            compress,
+            "-n",
+            "100",
+            "-c",
+            "4",
+            "--format",
+            "json",
+        ]);
+        let report = &out.ok().json_lines()[0];
+        assert_eq!(
+            report["status"],
+            serde_json::json!({"OK": 100}),
+            "{compress}: {report}"
+        );
+    }
 }
 
 #[test]
