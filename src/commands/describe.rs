@@ -8,7 +8,7 @@ use crate::describe::{self, Renderer};
 use crate::error::UsageError;
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
-use crate::schema::{Schema, Symbol};
+use crate::schema::{Schema, Symbol, Unresolved};
 use crate::template;
 use crate::transport::{self, Target};
 
@@ -48,12 +48,7 @@ async fn describe(args: DescribeArgs) -> Result<()> {
         }
     };
     // Services whose schema does not build are named, and the rest shown.
-    for missing in &unresolved {
-        eprintln!(
-            "grpcx: warning: {} does not resolve: {:#}",
-            missing.service, missing.error
-        );
-    }
+    Unresolved::warn(&unresolved);
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
@@ -101,14 +96,5 @@ async fn describe(args: DescribeArgs) -> Result<()> {
         }
     };
     shown?;
-    if unresolved.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<&str> = unresolved.iter().map(|u| u.service.as_str()).collect();
-    Err(anyhow::anyhow!(
-        "{} of {} services did not resolve: {}",
-        names.len(),
-        names.len() + symbols.len(),
-        names.join(", ")
-    ))
+    Unresolved::outcome(&unresolved, symbols.len())
 }

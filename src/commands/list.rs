@@ -7,7 +7,7 @@ use crate::cli::ListArgs;
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::protocol;
-use crate::schema::Schema;
+use crate::schema::{Schema, Unresolved};
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
 
@@ -36,6 +36,8 @@ async fn list(args: ListArgs) -> Result<()> {
     };
     let mut schema = Schema::load(&args.schema, channel.as_ref(), &metadata, false)?
         .with_max_message_size(args.conn.max_msg_size);
+    let mut unresolved = Vec::new();
+    let mut shown = 0;
     match service {
         // Plain names need no descriptors: by reflection, one request.
         None if !args.long && args.protoset_out.is_none() => {
@@ -43,8 +45,14 @@ async fn list(args: ListArgs) -> Result<()> {
                 printer.line(&name)?;
             }
         }
+        // Services whose schema does not build are named, and the rest
+        // listed (as `describe` does).
         None => {
-            for service in schema.services().await? {
+            let (services, missing) = schema.services_resolving().await?;
+            Unresolved::warn(&missing);
+            unresolved = missing;
+            shown = services.len();
+            for service in services {
                 match args.long {
                     true => service
                         .methods()
@@ -67,7 +75,8 @@ async fn list(args: ListArgs) -> Result<()> {
         schema.write_protoset(path)?;
     }
     verbose.phase("schema", "listed");
-    printer.flush()
+    printer.flush()?;
+    Unresolved::outcome(&unresolved, shown)
 }
 
 /// `name<TAB>kind<TAB>request<TAB>response`, for `--long`.

@@ -125,6 +125,33 @@ pub struct Unresolved {
     pub error: anyhow::Error,
 }
 
+impl Unresolved {
+    /// One warning line on stderr for each, before the rest is shown.
+    pub fn warn(unresolved: &[Unresolved]) {
+        for missing in unresolved {
+            eprintln!(
+                "grpcx: warning: {} does not resolve: {:#}",
+                missing.service, missing.error
+            );
+        }
+    }
+
+    /// After the services that resolve (`shown` of them) were shown: the
+    /// error that names the rest (exit 1), or none.
+    pub fn outcome(unresolved: &[Unresolved], shown: usize) -> anyhow::Result<()> {
+        if unresolved.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = unresolved.iter().map(|u| u.service.as_str()).collect();
+        Err(anyhow::anyhow!(
+            "{} of {} services did not resolve: {}",
+            names.len(),
+            names.len() + shown,
+            names.join(", ")
+        ))
+    }
+}
+
 impl super::Schema {
     /// Every service that resolves, sorted by name, and the ones that do not
     /// (so `describe` shows what it can). A failure of the connection, or of

@@ -80,8 +80,8 @@ fn missing_files_are_fetched_by_symbol() {
     );
 }
 
-/// `describe` with no symbol shows every service that resolves, names the
-/// one that does not, and exits 1; the others still work.
+/// `describe` and `list -l` with no symbol show every service that
+/// resolves, name the one that does not, and exit 1; the others still work.
 #[test]
 fn describe_shows_the_services_that_resolve() {
     let server = Server::node_with(&["--dangling-type"]);
@@ -100,6 +100,24 @@ fn describe_shows_the_services_that_resolve() {
     run(&["describe", &server.addr, "grpcx.test.v1.Evrything"])
         .code(1)
         .stderr_has("did you mean grpcx.test.v1.Everything?");
+    // `list -l` lists the methods of the others the same way.
+    let out = run(&["list", "-l", &server.addr]);
+    out.code(1)
+        .stderr_has("grpcx: warning: helloworld.Greeter does not resolve:")
+        .stderr_has("grpcx: error: 1 of 4 services did not resolve: helloworld.Greeter");
+    assert!(
+        out.stdout.contains("Hello.Hello\tunary\tPing\tPing\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("helloworld.Greeter"), "{}", out.stdout);
+    // Names alone need no schema, so all four are listed.
+    let out = run(&["list", &server.addr]);
+    assert!(
+        out.ok().stdout.contains("helloworld.Greeter\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// An error before any message comes as one header block (trailers-only):
