@@ -5,8 +5,8 @@
 //! relay, and so two HTTP/2 stacks; at tens of thousands of calls a second
 //! that costs more CPU than the server spends, on a machine the two share.
 //! Here a call is one h2 stream on the same connection (same windows, BDP
-//! estimate and keepalive): the request frames, encoded once per call, go
-//! out with the headers; the response is deframed and counted, never
+//! estimate and keepalive): the request frames, encoded once for the whole
+//! run, go out with the headers; the response is deframed and counted, never
 //! decoded or copied; the status comes from the trailers.
 //!
 //! It speaks the same gRPC as `invoke`: the same headers (the user's

@@ -1,8 +1,9 @@
 //! `grpcx bench` makes its calls on the engine's direct lane (straight onto
 //! HTTP/2), while `call` and `--each` go through tonic: the two must say
-//! the same things. Each failure here is worded by both and compared, and
-//! the lane is driven across a server that goes away mid-run and over a
-//! unix socket. (TLS and proxies: `tls.rs` and `proxy.rs`.)
+//! the same things. Each failure here is worded by both and compared, on
+//! every server the tests run, and the lane is driven with compression,
+//! across a server that goes away mid-run and over a unix socket. (TLS and
+//! proxies: `tls.rs` and `proxy.rs`.)
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -120,6 +121,47 @@ fn bench_words_each_failure_as_call_does() {
                 "bench {flags:?} {lane:?}"
             );
         }
+    }
+}
+
+/// Every server the tests run, on the direct lane: all calls answered, and
+/// a failure counted with the words `call` prints.
+#[test]
+fn bench_against_every_server() {
+    for server in [
+        Server::bundled(),
+        Server::python(),
+        Server::go(),
+        Server::node(),
+    ] {
+        let out = run(&[
+            "bench",
+            &server.addr,
+            HELLO,
+            r#"{"name":"a"}{"name":"b"}"#,
+            "-n",
+            "200",
+            "-c",
+            "8",
+            "--connections",
+            "2",
+            "--format",
+            "json",
+        ]);
+        let report = &out.ok().json_lines()[0];
+        assert_eq!(report["status"], serde_json::json!({"OK": 200}), "{report}");
+        let fail = [
+            server.addr.as_str(),
+            HELLO,
+            "-H",
+            "x-grpcx-fail: NOT_FOUND",
+            "-H",
+            "x-grpcx-fail-message: gone",
+        ];
+        let (code, message) = call_status(&fail);
+        assert_eq!((code.as_str(), message.as_str()), ("NotFound", "gone"));
+        let sample = bench_sample(&[&fail[..], &["-n", "20", "-c", "4"]].concat());
+        assert_eq!(sample, (20, "NOT_FOUND".to_string(), "gone".to_string()));
     }
 }
 
