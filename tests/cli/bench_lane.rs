@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Server, grpcx_std, proto, run};
+use crate::util::{Server, bench_all_ok, grpcx_std, proto, run};
 
 const HELLO: &str = "helloworld.Greeter/SayHello";
 
@@ -134,22 +134,7 @@ fn bench_against_every_server() {
         Server::go(),
         Server::node(),
     ] {
-        let out = run(&[
-            "bench",
-            &server.addr,
-            HELLO,
-            r#"{"name":"a"}{"name":"b"}"#,
-            "-n",
-            "200",
-            "-c",
-            "8",
-            "--connections",
-            "2",
-            "--format",
-            "json",
-        ]);
-        let report = &out.ok().json_lines()[0];
-        assert_eq!(report["status"], serde_json::json!({"OK": 200}), "{report}");
+        bench_all_ok(&server.addr, &[]);
         let fail = [
             server.addr.as_str(),
             HELLO,
@@ -236,19 +221,5 @@ fn bench_over_a_unix_socket() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("grpcx.sock");
     let server = Server::bundled_with(&["--unix", socket.to_str().unwrap()]);
-    let out = run(&[
-        "bench",
-        &server.addr,
-        HELLO,
-        "-n",
-        "200",
-        "-c",
-        "8",
-        "--connections",
-        "2",
-        "--format",
-        "json",
-    ]);
-    let report = &out.ok().json_lines()[0];
-    assert_eq!(report["status"], serde_json::json!({"OK": 200}), "{report}");
+    bench_all_ok(&server.addr, &[]);
 }

@@ -341,3 +341,26 @@ pub fn interactive(
     });
     (child, stdin, rx)
 }
+
+/// `grpcx bench TARGET helloworld.Greeter/SayHello -n 200 -c 8
+/// --connections 2` plus `extra`: every call must end OK.
+#[track_caller]
+pub fn bench_all_ok(target: &str, extra: &[&str]) {
+    let args = [
+        "bench",
+        target,
+        "helloworld.Greeter/SayHello",
+        r#"{"name":"a"}{"name":"b"}"#,
+        "-n",
+        "200",
+        "-c",
+        "8",
+        "--connections",
+        "2",
+        "--format",
+        "json",
+    ];
+    let out = run(&[&args[..], extra].concat());
+    let report = &out.ok().json_lines()[0];
+    assert_eq!(report["status"], serde_json::json!({"OK": 200}), "{report}");
+}
