@@ -102,7 +102,11 @@ async fn call(args: CallArgs) -> Result<()> {
         },
         None => None,
     };
-    let (tx, rx) = mpsc::channel::<DynamicMessage>(16);
+    // A deep queue: tonic packs every message waiting in it into one DATA
+    // frame, so the deeper it is, the fewer and larger the writes (a 300k-line
+    // upload made 37k writes with 16 places, 9k with 1024, and took 0.47 s
+    // instead of 0.32 s). A full queue still stops the parsing.
+    let (tx, rx) = mpsc::channel::<DynamicMessage>(1024);
     if method.is_client_streaming() {
         if let Some(message) = first {
             tx.try_send(message).expect("room for the first message");
