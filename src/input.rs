@@ -11,6 +11,9 @@
 //! every value complete in what one read returned goes in one batch, so a
 //! fast pipe costs one thread wake-up per read, not per message, while a
 //! value typed at a terminal is still sent the moment its line is read.
+//! A request stream is parsed on a thread of its own too ([`ahead`]).
+
+pub mod ahead;
 
 use std::collections::VecDeque;
 use std::io::{self, Read};

@@ -17,6 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::cli::CallArgs;
 use crate::error;
+use crate::input::ahead::{Ahead, Parsed};
 use crate::input::{self, Chunk, Chunks, DataSource};
 use crate::invoke::{self, CallOptions, Response};
 use crate::metadata::RequestMetadata;
@@ -262,24 +263,39 @@ impl Feeder {
         input::parse_message(chunk, &self.input, &self.options)
     }
 
-    /// Sends every remaining message as soon as it is parsed; the end of the
-    /// input half-closes the stream (by dropping `tx`).
+    /// Sends every remaining message as soon as it is parsed (on the
+    /// parsing thread, `input::ahead`, but for what needs the schema); the
+    /// end of the input half-closes the stream (by dropping `tx`).
     async fn feed(
         &mut self,
         chunks: &mut Option<Chunks>,
         schema: &Mutex<Schema>,
         tx: mpsc::Sender<DynamicMessage>,
     ) -> Result<()> {
+        let mut ahead = match chunks.take() {
+            Some(chunks) => Some(Ahead::spawn(
+                chunks,
+                self.input.clone(),
+                self.options.clone(),
+            )?),
+            None => None,
+        };
         loop {
             // The schema is locked only to parse, never while stdin is
             // awaited: the printer may need it meanwhile, to fetch the types
             // of the Anys in a response.
-            let next = match Self::read(chunks).await {
-                Ok(Some(chunk)) => {
+            let next = match ahead.as_mut() {
+                Some(ahead) => ahead.recv().await,
+                None => None,
+            };
+            let next = match next {
+                Some(Ok(Parsed::Message(message))) => Ok(Some(message)),
+                Some(Ok(Parsed::Chunk(chunk))) => {
                     let mut schema = schema.lock().await;
                     self.parse(&chunk, &mut schema).await.map(Some)
                 }
-                other => other.map(|_| None),
+                Some(Err(err)) => Err(err),
+                None => Ok(None),
             };
             match next {
                 Ok(Some(message)) => {

@@ -475,6 +475,34 @@ fn the_demo_tours_and_exits_0() {
     }
 }
 
+/// A stream of requests is parsed ahead on its own thread, but for what
+/// needs the schema (Anys, by reflection) or does not parse: those are
+/// parsed in their place, so the order holds, and a bad message is still
+/// named by its index and the count of those before it.
+#[test]
+fn a_request_stream_keeps_its_order_across_anys_and_errors() {
+    let server = Server::bundled();
+    let note = |stars: u32| json!({"wAny": {"@type": "type.googleapis.com/grpcx.test.v1.Note", "text": "n", "stars": stars}});
+    let messages: Vec<serde_json::Value> = (0..600)
+        .map(|i| match i % 100 {
+            7 => note(i),
+            _ => json!({ "wInt32": i }),
+        })
+        .collect();
+    let input: String = messages.iter().map(|m| format!("{m}\n")).collect();
+    let chat = ["call", &server.addr, "grpcx.test.v1.Echo/Chat", "-d", "@-"];
+    let out = run_with_stdin(&chat, &input);
+    assert_eq!(out.ok().json_lines(), messages);
+    // A bad message cancels the call: what was echoed before is a prefix.
+    let bad = format!("{input}{{\"wInt32\": \"x\"}}\n{{\"wInt32\": 1}}\n");
+    let out = run_with_stdin(&chat, &bad);
+    out.code(1)
+        .stderr_has("message 601")
+        .stderr_has("the 600 messages before it were sent");
+    let echoed = out.json_lines();
+    assert_eq!(echoed, messages[..echoed.len()]);
+}
+
 /// A bidi response holding an Any prints while stdin is still open: the
 /// printer re-reads it against the schema that now knows the Any's type,
 /// and the feeder waiting on stdin must not hold that schema.
