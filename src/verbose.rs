@@ -95,6 +95,8 @@ impl Verbose {
             .collect();
         timing.push(format!("total {}", millis(now - state.start)));
         emit(format!("Status: {status}\nTiming: {}\n", timing.join(", ")));
+        // The next call of the same command (`--each`) times its own.
+        state.phases.pop();
     }
 
     /// The end of a failed call: `raw` is the status as it came, `shown`

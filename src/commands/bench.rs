@@ -163,5 +163,6 @@ async fn setup(args: &BenchArgs) -> Result<(Engine, Vec<DynamicMessage>)> {
     let pool = Pool::connect(channel, &target, &args.conn, args.connections as usize).await?;
     // --max-time bounds each call here, not the whole run.
     let options = CallOptions::new(&args.conn, args.conn.max_time(), verbose);
-    Ok((Engine::new(pool, method, metadata.call, options), requests))
+    let engine = Engine::new(pool, method, metadata.call, options).show_first_call_only();
+    Ok((engine, requests))
 }

@@ -13,8 +13,8 @@
 //! metadata, `grpc-timeout`, `grpc-encoding` and `grpc-accept-encoding`),
 //! requests compressed the same way (once per set of requests, not per
 //! call), the same limit on a response message (`--max-msg-size`), and
-//! statuses worded by `invoke`'s rules. A printed call, or `-v`, stays with
-//! `invoke`; [`Lane::new`] says when this lane serves.
+//! statuses worded by `invoke`'s rules. A printed call, or one that `-v`
+//! shows, stays with `invoke` (the engine decides).
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -63,17 +63,13 @@ pub enum Refused {
 }
 
 impl Lane {
-    /// The lane for calls of `method` on connections like `lane`, or none
-    /// when `invoke` must make them: with `-v`, which shows each call.
+    /// The lane for calls of `method` on connections like `lane`.
     pub fn new(
         lane: &DirectLane,
         method: &MethodDescriptor,
         metadata: &MetadataMap,
         options: &CallOptions,
     ) -> Option<Lane> {
-        if options.verbose.is_on() {
-            return None;
-        }
         let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
         let uri = Uri::builder()
             .scheme(lane.scheme.clone())

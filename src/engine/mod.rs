@@ -15,6 +15,7 @@ mod direct;
 pub mod pool;
 pub mod scheduler;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -24,6 +25,7 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 use crate::invoke::{self, CallOptions};
+use crate::verbose::Verbose;
 pub use pool::Pool;
 
 /// What happens during one call, in order, for a caller that prints it.
@@ -83,8 +85,12 @@ pub struct Engine {
     method: MethodDescriptor,
     metadata: MetadataMap,
     options: CallOptions,
-    /// The direct lane, when the connections are gRPC and the options
-    /// allow it.
+    /// `options` without `-v`, for the calls it does not show.
+    quiet: CallOptions,
+    /// With `-v`, whether only the first call is shown (and it is still to
+    /// come) rather than every call.
+    show_once: Option<AtomicBool>,
+    /// The direct lane, when the connections are gRPC.
     lane: Option<direct::Lane>,
 }
 
@@ -99,13 +105,35 @@ impl Engine {
             .channel(0)
             .direct_lane()
             .and_then(|lane| direct::Lane::new(lane, &method, &metadata, &options));
+        let quiet = CallOptions {
+            verbose: Verbose::default(),
+            ..options.clone()
+        };
         Engine {
             pool,
             method,
             metadata,
             options,
+            quiet,
+            show_once: None,
             lane,
         }
+    }
+
+    /// `-v` shows the first call only (bench: the rest would bury it, and
+    /// take the direct lane).
+    pub fn show_first_call_only(mut self) -> Engine {
+        self.show_once = Some(AtomicBool::new(true));
+        self
+    }
+
+    /// Whether `-v` shows this call: every call, or only the first.
+    fn shows_call(&self) -> bool {
+        self.options.verbose.is_on()
+            && self
+                .show_once
+                .as_ref()
+                .is_none_or(|first| first.swap(false, Ordering::Relaxed))
     }
 
     pub fn method(&self) -> &MethodDescriptor {
@@ -115,15 +143,17 @@ impl Engine {
     /// Runs one call on connection `conn` (modulo the pool's size) with these
     /// requests (the stream half-closes after the last), to its end. With
     /// `events`, every event but the end is sent there as it happens; a
-    /// closed receiver cancels the call. Without, the call takes the direct
-    /// lane when there is one.
+    /// closed receiver cancels the call. Without, and unless `-v` shows it,
+    /// the call takes the direct lane when there is one.
     pub async fn call(
         &self,
         conn: usize,
         requests: Requests,
         events: Option<&mpsc::Sender<Event>>,
     ) -> Outcome {
+        let shown = self.shows_call();
         if events.is_none()
+            && !shown
             && let Some(lane) = &self.lane
             && let Some(direct) = self
                 .pool
@@ -134,8 +164,11 @@ impl Engine {
         {
             return Outcome { messages, status };
         }
+        let options = if shown { &self.options } else { &self.quiet };
         let mut messages = 0;
-        let status = self.run(conn, requests, events, &mut messages).await;
+        let status = self
+            .run(conn, requests, events, options, &mut messages)
+            .await;
         Outcome { messages, status }
     }
 
@@ -144,6 +177,7 @@ impl Engine {
         conn: usize,
         requests: Requests,
         events: Option<&mpsc::Sender<Event>>,
+        options: &CallOptions,
         messages: &mut u64,
     ) -> Status {
         // The adapter: the only call into invoke.
@@ -152,7 +186,7 @@ impl Engine {
             &self.method,
             futures_util::stream::iter(requests.into_messages()),
             self.metadata.clone(),
-            &self.options,
+            options,
         )
         .await;
         let mut response = match started {

@@ -65,9 +65,9 @@ fn canonical(code: &str) -> String {
 }
 
 /// A status from the server, the deadline of --max-time, a response over
-/// --max-msg-size, and a refused compression: bench (on the direct lane, and through `invoke`,
-/// where -v sends it) counts each with the code and words `call`
-/// prints.
+/// --max-msg-size, and a refused compression: bench counts each with the
+/// code and words `call` prints, on the direct lane and through `invoke`
+/// (where -v sends the first call, to show it): one sample of 3.
 #[test]
 fn bench_words_each_failure_as_call_does() {
     let server = Server::bundled();
@@ -147,6 +147,40 @@ fn bench_against_every_server() {
         assert_eq!((code.as_str(), message.as_str()), ("NotFound", "gone"));
         let sample = bench_sample(&[&fail[..], &["-n", "20", "-c", "4"]].concat());
         assert_eq!(sample, (20, "NOT_FOUND".to_string(), "gone".to_string()));
+    }
+}
+
+/// -v shows the connection, the schema and the first call in full; the
+/// other calls take the direct lane, silently.
+#[test]
+fn bench_verbose_shows_the_first_call_only() {
+    let server = Server::bundled();
+    let out = run(&[
+        "bench",
+        &server.addr,
+        HELLO,
+        "-n",
+        "50",
+        "-c",
+        "4",
+        "-v",
+        "--format",
+        "json",
+    ]);
+    let report = &out.ok().json_lines()[0];
+    assert_eq!(report["status"], serde_json::json!({"OK": 50}), "{report}");
+    for (text, times) in [
+        ("* connected to", 1),
+        ("* found helloworld.Greeter.SayHello", 1),
+        ("Request to /helloworld.Greeter/SayHello", 1),
+        ("Status: OK", 1),
+    ] {
+        assert_eq!(
+            out.stderr.matches(text).count(),
+            times,
+            "{text}: {}",
+            out.stderr
+        );
     }
 }
 

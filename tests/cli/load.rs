@@ -252,6 +252,25 @@ fn each_makes_many_calls_in_one_process() {
     assert_eq!(lines[1234], json!({"message": "Hello, 1234!"}));
 }
 
+/// -v shows every call of --each, each with its own timing (the line
+/// does not grow with the calls before it).
+#[test]
+fn each_verbose_times_each_call_on_its_own() {
+    let server = Server::bundled();
+    let input: String = (0..30).map(|i| format!("{{\"name\":\"{i}\"}}\n")).collect();
+    let out = run_with_stdin(&["call", "--each", &server.addr, HELLO, "@-", "-v"], &input);
+    assert_eq!(out.ok().json_lines().len(), 30);
+    let timings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("Timing: "))
+        .collect();
+    assert_eq!(timings.len(), 30, "{}", out.stderr);
+    for line in timings {
+        assert_eq!(line.matches("call ").count(), 1, "{line}");
+    }
+}
+
 fn bench_json(args: &[&str]) -> Value {
     let out = run(&[&["bench", "--format", "json"], args].concat());
     let lines = out.ok().json_lines();
