@@ -12,6 +12,7 @@
 //! the connection with a message saying so, rather than a hang or an h2 error.
 
 use std::fmt;
+use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -290,24 +291,55 @@ pub(crate) fn tls_connector(
 
 /// The HTTP/2 connection under a gRPC channel, for the engine's direct lane
 /// (`engine/direct.rs`), which writes calls onto it without tonic or the
-/// relay's pipe. It follows the channel: after a reconnect it is the new
-/// connection.
+/// relay's pipe. It is the channel's latest connection until that one closes
+/// (a server that rotates its connections sends GOAWAY); then the lane
+/// dials a connection of its own, at once, rather than fail calls until
+/// tonic notices.
 #[derive(Clone)]
 pub struct DirectLane {
     dial: Arc<Dial>,
     /// The scheme and authority every request names.
     pub scheme: ::http::uri::Scheme,
     pub authority: ::http::uri::Authority,
+    /// One dial at a time, for all the calls that found the connection gone.
+    dialing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl DirectLane {
-    /// The connection, once the channel has one.
-    pub fn connection(&self) -> Option<relay::Direct> {
+    fn current(&self) -> Option<relay::Direct> {
         self.dial
             .direct
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// A connection ready for one more call: the current one, unless it
+    /// cannot take a call or is `refused` (which just refused one); then a
+    /// new one, dialed once for every call waiting.
+    pub async fn connection(&self, refused: Option<&relay::Direct>) -> io::Result<relay::Direct> {
+        let usable = |direct: &Option<relay::Direct>| {
+            direct
+                .clone()
+                .filter(|d| refused.is_none_or(|r| !Arc::ptr_eq(&d.estimator, &r.estimator)))
+        };
+        if let Some(direct) = usable(&self.current())
+            && let Ok(ready) = direct.ready().await
+        {
+            return Ok(ready);
+        }
+        let _dialing = self.dialing.lock().await;
+        // Another call may have dialed meanwhile.
+        let current = self.current();
+        if let Some(direct) = usable(&current)
+            && let Ok(ready) = direct.ready().await
+        {
+            return Ok(ready);
+        }
+        let watch = self.dial.clone().open().await?;
+        let (direct, _ended) = relay::connect(watch, self.dial.keepalive).await?;
+        *self.dial.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(direct.clone());
+        direct.ready().await.map_err(io::Error::other)
     }
 }
 
@@ -355,6 +387,7 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<(Channel, Direc
             ::http::uri::Scheme::HTTP
         },
         authority: lane_authority,
+        dialing: Default::default(),
     };
     let channel = tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await

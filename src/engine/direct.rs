@@ -58,7 +58,7 @@ pub struct Lane {
 
 /// Why the lane did not make a call.
 pub enum Refused {
-    /// The connection is gone: `invoke` (whose channel reconnects) should.
+    /// The connection would not open a stream (it is closing or gone).
     Connection,
 }
 
@@ -141,9 +141,10 @@ impl Lane {
         Ok(body.freeze())
     }
 
-    /// Makes one call on `direct` with these request frames (the stream
-    /// half-closes after them): its status and the count of response
-    /// messages; or [`Refused`] when the connection cannot take a call.
+    /// Makes one call on `direct` (ready for it) with these request frames
+    /// (the stream half-closes after them): its status and the count of
+    /// response messages; or [`Refused`] when the connection would not
+    /// take the call, which was then not sent.
     pub async fn call(
         &self,
         direct: Direct,
@@ -153,12 +154,21 @@ impl Lane {
             Ok(body) => body,
             Err(status) => return Ok((status, 0)),
         };
-        let Direct { client, estimator } = direct;
-        let Ok(mut client) = client.ready().await else {
-            return Err(Refused::Connection);
-        };
+        let Direct {
+            mut client,
+            estimator,
+        } = direct;
+        let (response, mut upload) = client
+            .send_request(self.request(), false)
+            .map_err(|_| Refused::Connection)?;
         let mut messages = 0;
-        let call = self.exchange(&mut client, &estimator, body, &mut messages);
+        let call = async {
+            // h2 queues what the window cannot take yet.
+            if let Err(err) = upload.send_data(body, true) {
+                return invoke::h2_status(&err, Code::Unknown);
+            }
+            self.exchange(response, &estimator, &mut messages).await
+        };
         let status = match self.timeout {
             None => call.await,
             Some(timeout) => tokio::time::timeout(timeout, call)
@@ -168,27 +178,22 @@ impl Lane {
         Ok((invoke::explain(status, self.compress), messages))
     }
 
-    /// The request out, the response in; counts messages as they arrive.
-    async fn exchange(
-        &self,
-        client: &mut h2::client::SendRequest<Bytes>,
-        estimator: &Estimator,
-        body: Bytes,
-        messages: &mut u64,
-    ) -> Status {
-        let failed = |err: h2::Error| invoke::h2_status(&err, Code::Unknown);
+    fn request(&self) -> Request<()> {
         let mut request = Request::new(());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
-        let (response, mut upload) = match client.send_request(request, false) {
-            Ok(sent) => sent,
-            Err(err) => return failed(err),
-        };
-        // h2 queues what the window cannot take yet.
-        if let Err(err) = upload.send_data(body, true) {
-            return failed(err);
-        }
+        request
+    }
+
+    /// The response in; counts messages as they arrive.
+    async fn exchange(
+        &self,
+        response: h2::client::ResponseFuture,
+        estimator: &Estimator,
+        messages: &mut u64,
+    ) -> Status {
+        let failed = |err: h2::Error| invoke::h2_status(&err, Code::Unknown);
         let response = match response.await {
             Ok(response) => response,
             Err(err) => return failed(err),

@@ -155,14 +155,22 @@ impl Engine {
         if events.is_none()
             && !shown
             && let Some(lane) = &self.lane
-            && let Some(direct) = self
-                .pool
-                .channel(conn)
-                .direct_lane()
-                .and_then(|lane| lane.connection())
-            && let Ok((status, messages)) = lane.call(direct, requests.wire(lane)).await
+            && let Some(connection) = self.pool.channel(conn).direct_lane()
         {
-            return Outcome { messages, status };
+            // A call the connection refused was not sent: it is made again,
+            // once, on a new connection (a server rotating its connections
+            // sends GOAWAY, and calls after it must not fail).
+            let mut refused = None;
+            for _ in 0..2 {
+                // A failed dial: `invoke` tries again, and says why.
+                let Ok(direct) = connection.connection(refused.as_ref()).await else {
+                    break;
+                };
+                match lane.call(direct.clone(), requests.wire(lane)).await {
+                    Ok((status, messages)) => return Outcome { messages, status },
+                    Err(direct::Refused::Connection) => refused = Some(direct),
+                }
+            }
         }
         let options = if shown { &self.options } else { &self.quiet };
         let mut messages = 0;

@@ -39,7 +39,7 @@ pub(crate) const PIPE_BUFFER: usize = 256 * 1024;
 const CHUNK: usize = 256 * 1024;
 
 /// How a connection to the server ended, for the relay's side toward hyper.
-enum Ended {
+pub enum Ended {
     /// A GOAWAY with this reason: passed on as a GOAWAY.
     GoAway(h2::Reason),
     /// Anything else (an io error, a protocol error): the pipe is closed.
@@ -57,11 +57,40 @@ pub struct Direct {
     pub estimator: Arc<Estimator>,
 }
 
+impl Direct {
+    /// Waits until the connection can open one more stream; fails when it
+    /// cannot open any (the server sent GOAWAY, or it is gone).
+    pub async fn ready(self) -> Result<Direct, h2::Error> {
+        let client = self.client.ready().await?;
+        Ok(Direct { client, ..self })
+    }
+}
+
 /// Starts HTTP/2 over `io` (the server's socket, TLS or tunnel) and returns
 /// the pipe for hyper, and the connection itself. `keepalive` pings the
 /// server every interval and drops the connection when one goes unanswered
 /// past `interval.max(10 s)`.
 pub async fn start<T>(io: T, keepalive: Option<Duration>) -> io::Result<(DuplexStream, Direct)>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (direct, ended_rx) = connect(io, keepalive).await?;
+    let (hyper_side, relay_side) = tokio::io::duplex(PIPE_BUFFER);
+    tokio::spawn(serve(
+        relay_side,
+        direct.client.clone(),
+        direct.estimator.clone(),
+        ended_rx,
+    ));
+    Ok((hyper_side, direct))
+}
+
+/// HTTP/2 over `io`, with its window estimate and keepalive, driven by a
+/// task of its own; the receiver says how the connection ended.
+pub async fn connect<T>(
+    io: T,
+    keepalive: Option<Duration>,
+) -> io::Result<(Direct, mpsc::UnboundedReceiver<Ended>)>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -107,13 +136,7 @@ where
         drop(connection);
         let _ = ended_tx.send(ended);
     });
-    let direct = Direct {
-        client: client.clone(),
-        estimator: estimator.clone(),
-    };
-    let (hyper_side, relay_side) = tokio::io::duplex(PIPE_BUFFER);
-    tokio::spawn(serve(relay_side, client, estimator, ended_rx));
-    Ok((hyper_side, direct))
+    Ok((Direct { client, estimator }, ended_rx))
 }
 
 /// An h2 error as an io::Error, keeping an io error's kind and payload (a

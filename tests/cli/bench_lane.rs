@@ -184,6 +184,33 @@ fn bench_verbose_shows_the_first_call_only() {
     }
 }
 
+/// A server that rotates its connections (grpc-go's MaxConnectionAge, as
+/// behind a load balancer) sends GOAWAY every 200 ms: the lane moves to a
+/// new connection at once, and no call fails for it.
+#[test]
+fn bench_carries_on_across_a_server_rotating_connections() {
+    let server = Server::go_with(&["--max-connection-age", "200ms"]);
+    let out = run(&[
+        "bench",
+        &server.addr,
+        HELLO,
+        "--rate",
+        "1000",
+        "-z",
+        "2s",
+        "-c",
+        "8",
+        "--format",
+        "json",
+    ]);
+    let report = &out.ok().json_lines()[0];
+    assert_eq!(
+        report["status"],
+        serde_json::json!({"OK": 2000}),
+        "{report}"
+    );
+}
+
 /// The server goes away mid-run: the calls before count as OK, the calls
 /// after as UNAVAILABLE (the lane hands them to the channel, which cannot
 /// reconnect), every call due is counted, and the run ends normally.

@@ -15,9 +15,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	hwpb "grpcx.test/helloworld"
@@ -33,6 +35,7 @@ func main() {
 	tlsCert := flag.String("tls-cert", "", "serve TLS with this PEM certificate (chain)")
 	tlsKey := flag.String("tls-key", "", "PEM private key for --tls-cert")
 	clientCA := flag.String("client-ca", "", "require client certificates signed by this PEM CA (needs --tls-cert)")
+	maxAge := flag.Duration("max-connection-age", 0, "close each connection (GOAWAY) after this long, as servers behind load balancers do (0: never)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected argument %q", flag.Arg(0))
@@ -48,6 +51,12 @@ func main() {
 			fatalf("%v", err)
 		}
 		opts = append(opts, grpc.Creds(creds))
+	}
+	if *maxAge > 0 {
+		opts = append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionAge:      *maxAge,
+			MaxConnectionAgeGrace: 10 * time.Second,
+		}))
 	}
 	var s *grpc.Server
 	opts = append(opts, grpc.UnknownServiceHandler(func(srv interface{}, stream grpc.ServerStream) error {
