@@ -336,8 +336,14 @@ impl DirectLane {
         {
             return Ok(ready);
         }
-        let watch = self.dial.clone().open().await?;
-        let (direct, _ended) = relay::connect(watch, self.dial.keepalive).await?;
+        // Within --connect-timeout, as the channel's own dial.
+        let dial = async {
+            let watch = self.dial.clone().open().await?;
+            relay::connect(watch, self.dial.keepalive).await
+        };
+        let (direct, _ended) = tokio::time::timeout(self.dial.timeout, dial)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no connection in time"))??;
         *self.dial.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(direct.clone());
         direct.ready().await.map_err(io::Error::other)
     }
