@@ -12,7 +12,6 @@
 //! the connection with a message saying so, rather than a hang or an h2 error.
 
 use std::fmt;
-use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,12 +28,14 @@ pub(crate) mod bdp;
 mod dial;
 pub mod eyeballs;
 mod http;
+mod lane;
 pub mod proxy;
 pub(crate) mod relay;
 
 pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
 use dial::{Connector, Dial};
 pub use http::HttpClient;
+pub use lane::DirectLane;
 
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,66 +290,6 @@ pub(crate) fn tls_connector(
     Ok(Some((tokio_rustls::TlsConnector::from(config), name)))
 }
 
-/// The HTTP/2 connection under a gRPC channel, for the engine's direct lane
-/// (`engine/direct.rs`), which writes calls onto it without tonic or the
-/// relay's pipe. It is the channel's latest connection until that one closes
-/// (a server that rotates its connections sends GOAWAY); then the lane
-/// dials a connection of its own, at once, rather than fail calls until
-/// tonic notices.
-#[derive(Clone)]
-pub struct DirectLane {
-    dial: Arc<Dial>,
-    /// The scheme and authority every request names.
-    pub scheme: ::http::uri::Scheme,
-    pub authority: ::http::uri::Authority,
-    /// One dial at a time, for all the calls that found the connection gone.
-    dialing: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl DirectLane {
-    fn current(&self) -> Option<relay::Direct> {
-        self.dial
-            .direct
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// A connection ready for one more call: the current one, unless it
-    /// cannot take a call or is `refused` (which just refused one); then a
-    /// new one, dialed once for every call waiting.
-    pub async fn connection(&self, refused: Option<&relay::Direct>) -> io::Result<relay::Direct> {
-        let usable = |direct: &Option<relay::Direct>| {
-            direct
-                .clone()
-                .filter(|d| refused.is_none_or(|r| !Arc::ptr_eq(&d.estimator, &r.estimator)))
-        };
-        if let Some(direct) = usable(&self.current())
-            && let Ok(ready) = direct.ready().await
-        {
-            return Ok(ready);
-        }
-        let _dialing = self.dialing.lock().await;
-        // Another call may have dialed meanwhile.
-        let current = self.current();
-        if let Some(direct) = usable(&current)
-            && let Ok(ready) = direct.ready().await
-        {
-            return Ok(ready);
-        }
-        // Within --connect-timeout, as the channel's own dial.
-        let dial = async {
-            let watch = self.dial.clone().open().await?;
-            relay::connect(watch, self.dial.keepalive).await
-        };
-        let (direct, _ended) = tokio::time::timeout(self.dial.timeout, dial)
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no connection in time"))??;
-        *self.dial.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(direct.clone());
-        direct.ready().await.map_err(io::Error::other)
-    }
-}
-
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
 /// cause. Returns the channel and its connection's [`DirectLane`].
@@ -385,16 +326,7 @@ pub async fn connect(target: &Target, args: &ConnArgs) -> Result<(Channel, Direc
         keepalive: args.keepalive.map(Duration::from_secs_f64),
         direct: Default::default(),
     }));
-    let lane = DirectLane {
-        dial: connector.0.clone(),
-        scheme: if use_tls {
-            ::http::uri::Scheme::HTTPS
-        } else {
-            ::http::uri::Scheme::HTTP
-        },
-        authority: lane_authority,
-        dialing: Default::default(),
-    };
+    let lane = DirectLane::new(connector.0.clone(), use_tls, lane_authority);
     let channel = tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
         .await
         .map_err(|_| {
