@@ -56,11 +56,9 @@ pub struct Lane {
     compress: Option<Compression>,
 }
 
-/// Why the lane did not make a call.
-pub enum Refused {
-    /// The connection would not open a stream (it is closing or gone).
-    Connection,
-}
+/// The lane did not make the call: the connection would not open a stream
+/// (it is closing or gone).
+pub struct Refused;
 
 impl Lane {
     /// The lane for calls of `method` on connections like `lane`.
@@ -160,7 +158,7 @@ impl Lane {
         } = direct;
         let (response, mut upload) = client
             .send_request(self.request(), false)
-            .map_err(|_| Refused::Connection)?;
+            .map_err(|_| Refused)?;
         let mut messages = 0;
         let call = async {
             // h2 queues what the window cannot take yet.

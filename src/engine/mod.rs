@@ -168,7 +168,7 @@ impl Engine {
                 };
                 match lane.call(direct.clone(), requests.wire(lane)).await {
                     Ok((status, messages)) => return Outcome { messages, status },
-                    Err(direct::Refused::Connection) => refused = Some(direct),
+                    Err(direct::Refused) => refused = Some(direct),
                 }
             }
         }
