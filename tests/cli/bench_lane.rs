@@ -5,12 +5,11 @@
 //! across a server that goes away mid-run and over a unix socket. (TLS and
 //! proxies: `tls.rs` and `proxy.rs`.)
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Server, bench_all_ok, grpcx_std, proto, run};
+use crate::util::{Server, bench_all_ok, proto, run, spawn_piped};
 
 const HELLO: &str = "helloworld.Greeter/SayHello";
 
@@ -217,24 +216,19 @@ fn bench_carries_on_across_a_server_rotating_connections() {
 #[test]
 fn bench_counts_the_calls_after_the_server_went_away() {
     let mut server = Server::go();
-    let child = grpcx_std()
-        .args([
-            "bench",
-            &server.addr,
-            HELLO,
-            "--rate",
-            "100",
-            "-z",
-            "2s",
-            "-c",
-            "4",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(&[
+        "bench",
+        &server.addr,
+        HELLO,
+        "--rate",
+        "100",
+        "-z",
+        "2s",
+        "-c",
+        "4",
+        "--format",
+        "json",
+    ]);
     std::thread::sleep(Duration::from_millis(1000));
     server.kill();
     let out = child.wait_with_output().unwrap();

@@ -4,12 +4,12 @@
 //! latency correction when the server freezes).
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, grpcx_std, interactive, proto, root, run, run_with_stdin};
+use crate::util::{Server, interactive, proto, root, run, run_with_stdin, spawn_piped};
 
 const STREAM: &str = "grpcx.test.v1.Echo/Stream";
 const HELLO: &str = "helloworld.Greeter/SayHello";
@@ -415,22 +415,17 @@ fn signal(pid: u32, name: &str) {
 #[test]
 fn bench_ctrl_c_prints_the_report_and_exits_130() {
     let server = Server::bundled();
-    let mut child = grpcx_std()
-        .args([
-            "bench",
-            &server.addr,
-            HELLO,
-            "-z",
-            "60s",
-            "-c",
-            "4",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&[
+        "bench",
+        &server.addr,
+        HELLO,
+        "-z",
+        "60s",
+        "-c",
+        "4",
+        "--format",
+        "json",
+    ]);
     std::thread::sleep(Duration::from_millis(1500));
     let start = Instant::now();
     signal(child.id(), "INT");
@@ -461,24 +456,19 @@ fn bench_ctrl_c_prints_the_report_and_exits_130() {
 #[test]
 fn bench_latency_counts_from_when_calls_were_due() {
     let server = Server::go();
-    let child = grpcx_std()
-        .args([
-            "bench",
-            &server.addr,
-            HELLO,
-            "-c",
-            "1",
-            "--rate",
-            "100",
-            "-z",
-            "4s",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(&[
+        "bench",
+        &server.addr,
+        HELLO,
+        "-c",
+        "1",
+        "--rate",
+        "100",
+        "-z",
+        "4s",
+        "--format",
+        "json",
+    ]);
     std::thread::sleep(Duration::from_millis(1300));
     signal(server.pid(), "STOP");
     std::thread::sleep(Duration::from_secs(1));

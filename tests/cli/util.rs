@@ -45,6 +45,17 @@ pub fn grpcx_std() -> Command {
     cmd
 }
 
+/// grpcx started with `args`, its stdout and stderr piped, for a test that
+/// acts on it (a signal, a server stopped) while it runs.
+pub fn spawn_piped(args: &[&str]) -> std::process::Child {
+    grpcx_std()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn base_env() -> Vec<(&'static str, String)> {
     let mut env = vec![("PATH", std::env::var("PATH").unwrap_or_default())];
     if let Ok(home) = std::env::var("HOME") {
