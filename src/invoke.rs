@@ -93,7 +93,10 @@ where
         .streaming(request, path, DynamicCodec)
         .await
         .map_err(|status| {
-            let shown = explain(status.clone(), options.compress);
+            let shown = match unprocessed(&status) {
+                Some(unprocessed) => unprocessed,
+                None => explain(status.clone(), options.compress),
+            };
             options.verbose.failed(&status, &shown);
             shown
         })?;
@@ -184,6 +187,57 @@ impl Response {
         self.verbose.failed(&status, &shown);
         shown
     }
+}
+
+/// Why the server never processed a call that failed before its response,
+/// so that it may be made again: hyper dropped it unsent when the
+/// connection closed, or HTTP/2 says so ([`transport::never_processed`]).
+#[derive(Debug)]
+pub struct Unprocessed(String);
+
+impl std::fmt::Display for Unprocessed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unprocessed {}
+
+/// The status of a call the server never processed (see [`Unprocessed`],
+/// which it carries as its source), or `None`.
+fn unprocessed(status: &Status) -> Option<Status> {
+    let mut cause = std::error::Error::source(status);
+    let why = loop {
+        let err = cause?;
+        if let Some(h2) = err.downcast_ref::<h2::Error>() {
+            if !transport::never_processed(h2) {
+                return None;
+            }
+            let reason = h2.reason().unwrap_or(h2::Reason::NO_ERROR);
+            break match h2.is_go_away() {
+                true => format!("GOAWAY {reason:?}"),
+                false => format!("RST_STREAM {reason:?}"),
+            };
+        }
+        if let Some(hyper) = err.downcast_ref::<hyper::Error>()
+            && hyper.is_canceled()
+        {
+            break "it closed before the call was sent".to_string();
+        }
+        cause = err.source();
+    };
+    let why = Unprocessed(why);
+    let mut status = Status::unavailable(format!(
+        "the server closed the connection without taking the call ({why})"
+    ));
+    status.set_source(std::sync::Arc::new(why));
+    Some(status)
+}
+
+/// Whether the server never processed the call that `status` ended, so that
+/// it may be made again as it was.
+pub fn is_unprocessed(status: &Status) -> bool {
+    std::error::Error::source(status).is_some_and(|err| err.is::<Unprocessed>())
 }
 
 /// Says what broke when a call ends not with a status from the server but

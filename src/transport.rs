@@ -36,6 +36,7 @@ pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_re
 use dial::{Connector, Dial};
 pub use http::HttpClient;
 pub use lane::DirectLane;
+pub use relay::never_processed;
 
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]

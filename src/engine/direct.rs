@@ -57,7 +57,8 @@ pub struct Lane {
 }
 
 /// The lane did not make the call: the connection would not open a stream
-/// (it is closing or gone).
+/// (it is closing or gone), or the server never processed the stream
+/// ([`transport::never_processed`]). Either way the call may be made again.
 pub struct Refused;
 
 impl Lane {
@@ -162,16 +163,23 @@ impl Lane {
         let mut messages = 0;
         let call = async {
             // h2 queues what the window cannot take yet.
-            if let Err(err) = upload.send_data(body, true) {
-                return invoke::h2_status(&err, Code::Unknown);
-            }
+            upload.send_data(body, true)?;
             self.exchange(response, &estimator, &mut messages).await
         };
         let status = match self.timeout {
             None => call.await,
             Some(timeout) => tokio::time::timeout(timeout, call)
                 .await
-                .unwrap_or_else(|_| Status::deadline_exceeded("the deadline of --max-time passed")),
+                .unwrap_or_else(|_| {
+                    Ok(Status::deadline_exceeded(
+                        "the deadline of --max-time passed",
+                    ))
+                }),
+        };
+        let status = match status {
+            Ok(status) => status,
+            Err(err) if transport::never_processed(&err) => return Err(Refused),
+            Err(err) => invoke::h2_status(&err, Code::Unknown),
         };
         Ok((invoke::explain(status, self.compress), messages))
     }
@@ -184,18 +192,26 @@ impl Lane {
         request
     }
 
-    /// The response in; counts messages as they arrive.
+    /// The response in; counts messages as they arrive. An error before the
+    /// response's headers is the caller's to word: the stream may not have
+    /// been processed.
     async fn exchange(
         &self,
         response: h2::client::ResponseFuture,
         estimator: &Estimator,
         messages: &mut u64,
+    ) -> Result<Status, h2::Error> {
+        let response = response.await?;
+        Ok(self.download(response, estimator, messages).await)
+    }
+
+    async fn download(
+        &self,
+        response: http::Response<h2::RecvStream>,
+        estimator: &Estimator,
+        messages: &mut u64,
     ) -> Status {
         let failed = |err: h2::Error| invoke::h2_status(&err, Code::Unknown);
-        let response = match response.await {
-            Ok(response) => response,
-            Err(err) => return failed(err),
-        };
         let (parts, mut download) = response.into_parts();
         // Trailers-only: the status is in the headers.
         if let Some(status) = Status::from_header_map(&parts.headers) {

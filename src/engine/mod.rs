@@ -26,6 +26,11 @@ use tonic::metadata::MetadataMap;
 
 use crate::invoke::{self, CallOptions};
 use crate::verbose::Verbose;
+
+/// How many times a call the server never processed is made, in all (each
+/// time on a connection that is not the one going away). grpc-go makes
+/// such a call again without a limit when it never left the client.
+const ATTEMPTS: u32 = 5;
 pub use pool::Pool;
 
 /// What happens during one call, in order, for a caller that prints it.
@@ -157,11 +162,12 @@ impl Engine {
             && let Some(lane) = &self.lane
             && let Some(connection) = self.pool.channel(conn).direct_lane()
         {
-            // A call the connection refused was not sent: it is made again,
-            // once, on a new connection (a server rotating its connections
-            // sends GOAWAY, and calls after it must not fail).
+            // A call the server never processed is made again, on a new
+            // connection: a server rotating its connections sends GOAWAY,
+            // and neither the calls after it nor those it left unprocessed
+            // may fail for it. Up to ATTEMPTS; then `invoke` says why.
             let mut refused = None;
-            for _ in 0..2 {
+            for _ in 0..ATTEMPTS {
                 // A failed dial: `invoke` tries again, and says why.
                 let Ok(direct) = connection.connection(refused.as_ref()).await else {
                     break;
@@ -188,18 +194,25 @@ impl Engine {
         options: &CallOptions,
         messages: &mut u64,
     ) -> Status {
-        // The adapter: the only call into invoke.
-        let started = invoke::start(
-            self.pool.get(conn),
-            &self.method,
-            futures_util::stream::iter(requests.into_messages()),
-            self.metadata.clone(),
-            options,
-        )
-        .await;
-        let mut response = match started {
-            Ok(response) => response,
-            Err(status) => return status,
+        // The adapter: the only call into invoke. A call the server never
+        // processed (its connection was closing) is made again, up to
+        // ATTEMPTS in all: nothing of it was seen yet.
+        let mut attempts = 0;
+        let mut response = loop {
+            attempts += 1;
+            let started = invoke::start(
+                self.pool.get(conn),
+                &self.method,
+                futures_util::stream::iter(requests.clone().into_messages()),
+                self.metadata.clone(),
+                options,
+            )
+            .await;
+            match started {
+                Ok(response) => break response,
+                Err(status) if attempts < ATTEMPTS && invoke::is_unprocessed(&status) => continue,
+                Err(status) => return status,
+            }
         };
         let send = async |event| match events {
             Some(tx) => tx.send(event).await.is_ok(),

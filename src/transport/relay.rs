@@ -15,7 +15,10 @@
 //!
 //! Everything the server says is passed on as itself: headers, trailers, a
 //! reset's reason; a GOAWAY or a broken connection closes the pipe only
-//! after every byte received before it has been handed over.
+//! after every byte received before it has been handed over. A call the
+//! server never processed (its connection was going away) is refused with
+//! REFUSED_STREAM, and the pipe goes away too, so that the call can be made
+//! again on a new connection.
 
 use std::io;
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt as _;
 use h2::{RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use tokio::sync::mpsc;
@@ -39,10 +43,15 @@ pub(crate) const PIPE_BUFFER: usize = 256 * 1024;
 const CHUNK: usize = 256 * 1024;
 
 /// How a connection to the server ended, for the relay's side toward hyper.
+/// Either way the pipe ends with a GOAWAY naming the last call the relay
+/// took: hyper's calls after it were never sent, and may be made again on a
+/// new connection (`invoke::is_unprocessed`).
 pub enum Ended {
-    /// A GOAWAY with this reason: passed on as a GOAWAY.
+    /// A GOAWAY with this reason: passed on with the same reason.
     GoAway(h2::Reason),
-    /// Anything else (an io error, a protocol error): the pipe is closed.
+    /// Anything else (an io error, a protocol error, a close without
+    /// GOAWAY): the GOAWAY says NO_ERROR, and the calls the relay took see
+    /// the pipe close under them.
     Broken,
 }
 
@@ -218,6 +227,7 @@ async fn serve(
     };
     let mut calls = tokio::task::JoinSet::new();
     let mut parked = Vec::new();
+    let mut going_away = false;
     let how = loop {
         tokio::select! {
             request = pipe.accept() => match request {
@@ -231,11 +241,16 @@ async fn serve(
             how = ended.recv() => break how.unwrap_or(Ended::Broken),
             // Reap finished calls; one that ended with the connection parks
             // its stream toward hyper (dropping it would send a reset of its
-            // own) until the pipe ends.
-            Some(done) = calls.join_next(), if !calls.is_empty() => {
-                if let Ok(Some(stream)) = done {
-                    parked.push(stream);
+            // own) until the pipe ends. One the server refused says its
+            // connection is going away: so does the pipe, gracefully, and
+            // hyper takes its next calls to a new connection.
+            Some(done) = calls.join_next(), if !calls.is_empty() => match done {
+                Ok(Relayed::Parked(stream)) => parked.push(stream),
+                Ok(Relayed::Refused) if !going_away => {
+                    going_away = true;
+                    pipe.graceful_shutdown();
                 }
+                _ => {}
             }
         }
     };
@@ -245,7 +260,7 @@ async fn serve(
     while !calls.is_empty() {
         tokio::select! {
             Some(done) = calls.join_next() => {
-                if let Ok(Some(stream)) = done {
+                if let Ok(Relayed::Parked(stream)) = done {
                     parked.push(stream);
                 }
             }
@@ -255,13 +270,17 @@ async fn serve(
             },
         }
     }
-    match how {
-        Ended::GoAway(reason) => {
-            pipe.abrupt_shutdown(reason);
-            let _ = std::future::poll_fn(|cx| pipe.poll_closed(cx)).await;
-        }
-        Ended::Broken => drop(pipe),
+    // The GOAWAY names the last stream h2 has read, taken or not: those
+    // read and not yet taken are refused first, or hyper would count them
+    // as processed and see them break.
+    while let Some(Some(Ok((_, mut respond)))) = pipe.accept().now_or_never() {
+        respond.send_reset(h2::Reason::REFUSED_STREAM);
     }
+    pipe.abrupt_shutdown(match how {
+        Ended::GoAway(reason) => reason,
+        Ended::Broken => h2::Reason::NO_ERROR,
+    });
+    let _ = std::future::poll_fn(|cx| pipe.poll_closed(cx)).await;
     drop(parked);
 }
 
@@ -274,17 +293,46 @@ pub(crate) enum Parked {
     Answered(SendStream<Bytes>),
 }
 
+/// Whether `err` ended a stream the server never processed, so that the
+/// call may be made again (RFC 9113 §8.7): a GOAWAY came before the stream
+/// could open, or the stream was above the GOAWAY's last stream id (h2 ends
+/// a stream with the peer's GOAWAY only then; a processed stream that loses
+/// its connection ends with an io error), or the server reset it with
+/// REFUSED_STREAM.
+pub fn never_processed(err: &h2::Error) -> bool {
+    err.is_remote() && (err.is_go_away() || err.reason() == Some(h2::Reason::REFUSED_STREAM))
+}
+
+/// How a relayed call ended.
+pub(crate) enum Relayed {
+    /// It is over, on both sides.
+    Done,
+    /// The connection under it ended: its stream toward the caller waits
+    /// for the pipe's end.
+    Parked(Parked),
+    /// The server never processed it (RFC 9113 §8.7): the connection would
+    /// not open its stream, as it had sent GOAWAY, or the stream was above
+    /// the GOAWAY's last stream id, or reset with REFUSED_STREAM. The caller
+    /// was told with REFUSED_STREAM, which says it may make the call again.
+    Refused,
+}
+
+impl From<Option<Parked>> for Relayed {
+    fn from(parked: Option<Parked>) -> Relayed {
+        parked.map_or(Relayed::Done, Relayed::Parked)
+    }
+}
+
 /// Relays one call: the request (and its body) from `respond`'s side to
 /// `client`'s, the response back. `up` and `down` count the bytes of each
-/// direction for the estimator of the side that is far away. Returns the
-/// stream toward the caller when the connection under the call ended.
+/// direction for the estimator of the side that is far away.
 pub(crate) async fn relay(
     request: http::Request<RecvStream>,
     mut respond: h2::server::SendResponse<Bytes>,
     client: h2::client::SendRequest<Bytes>,
     up: Arc<Estimator>,
     down: Arc<Estimator>,
-) -> Option<Parked> {
+) -> Relayed {
     let (parts, upload) = request.into_parts();
     let end = upload.is_end_stream();
     let sent = match client.ready().await {
@@ -310,33 +358,36 @@ pub(crate) async fn relay(
         let end = body.is_end_stream();
         let down_stream = match respond.send_response(http::Response::from_parts(parts, ()), end) {
             Ok(stream) => stream,
-            Err(_) => return None,
+            Err(_) => return Relayed::Done,
         };
         if end {
-            return None;
+            return Relayed::Done;
         }
-        send_down(body, down_stream, &down).await
+        send_down(body, down_stream, &down).await.into()
     };
     // The call is over when the response is; an upload still running is
     // dropped (and so reset), as the server has answered.
     tokio::select! {
-        parked = download => parked,
-        () = upload => None,
+        relayed = download => relayed,
+        () = upload => Relayed::Done,
     }
 }
 
-/// The server failed the call before answering: a reset is passed on as
+/// The server failed the call before answering: a call it never processed
+/// is refused (see [`Relayed::Refused`]); another reset is passed on as
 /// itself; when the connection ended, the call waits, parked, for the
 /// pipe's end to tell hyper.
-fn fail_before_response(
-    mut respond: h2::server::SendResponse<Bytes>,
-    err: h2::Error,
-) -> Option<Parked> {
-    if err.is_reset() && err.is_remote() {
-        respond.send_reset(err.reason().unwrap_or(h2::Reason::INTERNAL_ERROR));
-        return None;
+fn fail_before_response(mut respond: h2::server::SendResponse<Bytes>, err: h2::Error) -> Relayed {
+    let reason = err.reason();
+    if never_processed(&err) {
+        respond.send_reset(h2::Reason::REFUSED_STREAM);
+        return Relayed::Refused;
     }
-    Some(Parked::Unanswered(respond))
+    if err.is_reset() && err.is_remote() {
+        respond.send_reset(reason.unwrap_or(h2::Reason::INTERNAL_ERROR));
+        return Relayed::Done;
+    }
+    Relayed::Parked(Parked::Unanswered(respond))
 }
 
 /// One body from one side to the other: reads the frames as they come

@@ -2,8 +2,9 @@
 //! HTTP/2), while `call` and `--each` go through tonic: the two must say
 //! the same things. Each failure here is worded by both and compared, on
 //! every server the tests run, and the lane is driven with compression,
-//! across a server that goes away mid-run and over a unix socket. (TLS and
-//! proxies: `tls.rs` and `proxy.rs`.)
+//! across a server that goes away mid-run and over a unix socket. (TLS,
+//! proxies and servers that rotate their connections: `tls.rs`, `proxy.rs`
+//! and `rotation.rs`.)
 
 use std::time::Duration;
 
@@ -181,33 +182,6 @@ fn bench_verbose_shows_the_first_call_only() {
             out.stderr
         );
     }
-}
-
-/// A server that rotates its connections (grpc-go's MaxConnectionAge, as
-/// behind a load balancer) sends GOAWAY every 200 ms: the lane moves to a
-/// new connection at once, and no call fails for it.
-#[test]
-fn bench_carries_on_across_a_server_rotating_connections() {
-    let server = Server::go_with(&["--max-connection-age", "200ms"]);
-    let out = run(&[
-        "bench",
-        &server.addr,
-        HELLO,
-        "--rate",
-        "1000",
-        "-z",
-        "2s",
-        "-c",
-        "8",
-        "--format",
-        "json",
-    ]);
-    let report = &out.ok().json_lines()[0];
-    assert_eq!(
-        report["status"],
-        serde_json::json!({"OK": 2000}),
-        "{report}"
-    );
 }
 
 /// The server goes away mid-run: the calls before count as OK, the calls

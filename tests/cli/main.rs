@@ -18,6 +18,7 @@ mod memory;
 mod protocols;
 mod proxy;
 mod reliability;
+mod rotation;
 mod schemas;
 mod scripting;
 mod tls;
