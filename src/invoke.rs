@@ -93,9 +93,13 @@ where
         .streaming(request, path, DynamicCodec)
         .await
         .map_err(|status| {
+            // A connection that failed says why first; then a call the
+            // server never took says so, marked to be made again.
             let shown = match unprocessed(&status) {
-                Some(unprocessed) => unprocessed,
-                None => explain(status.clone(), options.compress),
+                Some(unprocessed) if transport::connection_failure(&status).is_none() => {
+                    unprocessed
+                }
+                _ => explain(status.clone(), options.compress),
             };
             options.verbose.failed(&status, &shown);
             shown
