@@ -3,6 +3,11 @@
 //! Two futures run side by side on one task: the feeder turns input chunks
 //! into messages and sends each as soon as it is parsed; the receiver prints
 //! each response as it arrives. That is what makes bidi interactive.
+//!
+//! Both may lock the schema (to fetch the types an Any names), so whatever
+//! the receiver awaits, it awaits beside the feeder ([`Feed::beside`]): a
+//! feeder left unpolled while it holds the lock, or is next in line for it,
+//! would stop the call for good.
 
 use std::pin::Pin;
 use std::time::Instant;
@@ -151,11 +156,11 @@ async fn call(args: CallArgs) -> Result<()> {
             // is brought up to date all the same (the method may be gone).
             Err(status) => {
                 if let Some(revalidation) = pending.take()
-                    && let Ok((fresh, _)) = revalidation.settle(false).await
+                    && let Ok((fresh, _)) = feed.beside(revalidation.settle(false)).await
                 {
-                    *schema.lock().await = fresh;
+                    *feed.beside(schema.lock()).await = fresh;
                 }
-                return Err(failed(status, &schema, &mut printer).await);
+                return Err(feed.beside(failed(status, &schema, &mut printer)).await);
             }
         },
         // A bad message mid-stream ends the call: returning drops it, which
@@ -167,8 +172,8 @@ async fn call(args: CallArgs) -> Result<()> {
     // cached one.
     let method = match pending {
         Some(revalidation) => {
-            let (fresh, method) = revalidation.settle(true).await?;
-            *schema.lock().await = fresh;
+            let (fresh, method) = feed.beside(revalidation.settle(true)).await?;
+            *feed.beside(schema.lock()).await = fresh;
             method
         }
         None => method.clone(),
@@ -177,7 +182,7 @@ async fn call(args: CallArgs) -> Result<()> {
     let result = receive(response, &method, &schema, &mut printer, &mut feed).await;
     // Again, now with any types that Anys named (a failed call included).
     if let Some(path) = &args.protoset_out {
-        let mut schema = schema.lock().await;
+        let mut schema = feed.beside(schema.lock()).await;
         if schema.used_grew() {
             schema.write_protoset(path)?;
         }
@@ -190,6 +195,8 @@ async fn call(args: CallArgs) -> Result<()> {
 struct Feed<F> {
     future: Pin<Box<F>>,
     done: bool,
+    /// The feeder's error, until [`Feed::run`] reports it.
+    error: Option<anyhow::Error>,
 }
 
 impl<F: Future<Output = Result<()>>> Feed<F> {
@@ -197,18 +204,41 @@ impl<F: Future<Output = Result<()>>> Feed<F> {
         Feed {
             future: Box::pin(future),
             done: false,
+            error: None,
+        }
+    }
+
+    /// Drives the feeder to its end, keeping its error.
+    async fn drive(&mut self) {
+        if !self.done {
+            let result = self.future.as_mut().await;
+            self.done = true;
+            self.error = result.err();
         }
     }
 
     /// Resolves only with the feeder's error; once the input is all sent, it
     /// stays pending so that `select!` waits on the other branch alone.
     async fn run(&mut self) -> Result<()> {
-        if !self.done {
-            let result = self.future.as_mut().await;
-            self.done = true;
-            result?;
+        self.drive().await;
+        match self.error.take() {
+            Some(err) => Err(err),
+            None => std::future::pending().await,
         }
-        std::future::pending().await
+    }
+
+    /// `work`, with the feeder driven meanwhile: `work` may wait for the
+    /// schema's lock, which the feeder may hold or be next in line for. An
+    /// error of the feeder's waits for the next [`Feed::run`].
+    async fn beside<T>(&mut self, work: impl Future<Output = T>) -> T {
+        let mut work = std::pin::pin!(work);
+        if !self.done {
+            tokio::select! {
+                out = &mut work => return out,
+                () = self.drive() => {}
+            }
+        }
+        work.await
     }
 }
 
@@ -349,19 +379,22 @@ async fn receive<F: Future<Output = Result<()>>>(
             }
         };
         match next {
-            Ok(Some(bytes)) => print(&output, &bytes, has_any, schema, printer).await?,
+            Ok(Some(bytes)) => {
+                feed.beside(print(&output, &bytes, has_any, schema, printer))
+                    .await?
+            }
             Ok(None) => break,
-            Err(status) => return Err(failed(status, schema, printer).await),
+            Err(status) => return Err(feed.beside(failed(status, schema, printer)).await),
         }
     }
     printer.flush()?;
-    match response.trailers().await {
+    match feed.beside(response.trailers()).await {
         Ok(trailers) => {
             printer.trailers(&trailers)?;
             printer.status(&status::success(&trailers), &[])?;
             printer.flush()
         }
-        Err(status) => Err(failed(status, schema, printer).await),
+        Err(status) => Err(feed.beside(failed(status, schema, printer)).await),
     }
 }
 
