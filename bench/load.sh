@@ -13,6 +13,9 @@
 # 3. Honest latency: `bench -c 1 --rate 200 -z 5s` with the server frozen
 #    (SIGSTOP) for 1 s mid-run.
 # 4. Memory: peak RSS of a 10 s and a 60 s closed-model run (/usr/bin/time).
+# 5. A server that rotates its connections every 50 ms (GOAWAY, grpc-go's
+#    MaxConnectionAge): calls failed in a 5 s closed-model bench and in
+#    20000 `call --each` calls (target: none).
 # h2load comes from Debian's nghttp2-client, installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,9 +43,10 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# Starts the grpc-go server (its per-call log discarded); sets $addr.
+# Starts the grpc-go server (its per-call log discarded), with any flags
+# given; sets $addr.
 start_server() {
-  "$go_server" >"$tmp/listening" 2>/dev/null &
+  "$go_server" "$@" >"$tmp/listening" 2>/dev/null &
   server_pid=$!
   for _ in $(seq 100); do
     grep -q LISTENING "$tmp/listening" 2>/dev/null && break
@@ -98,4 +102,12 @@ for secs in 10 60; do
   /usr/bin/time -f %M -o "$tmp/rss" "$grpcx" bench "$addr" $method -c 64 --connections 4 -z ${secs}s --format json >/dev/null
   echo "peak RSS, ${secs} s closed-model run: $(($(cat "$tmp/rss") / 1024)) MB"
 done
+stop_server
+
+start_server --max-connection-age 50ms
+"$grpcx" bench "$addr" $method '{"name":"x"}' -c 64 --connections 4 -z 5s --format json |
+  python3 -c 'import json,sys; r=json.load(sys.stdin); print("server rotating its connections every 50 ms, bench -c 64 --connections 4 -z 5s: %d calls, %d failed, %.0f calls/s (target: none failed)" % (r["requests"], r["errors"], r["rps"]))'
+seq 0 19999 | sed 's/.*/{"name":"&"}/' >"$tmp/names"
+"$grpcx" call --each --concurrency 8 "$addr" $method @"$tmp/names" >"$tmp/each_out" 2>"$tmp/each_err" || true
+echo "server rotating its connections every 50 ms, 20000 calls of call --each --concurrency 8: $(wc -l <"$tmp/each_out") answered, $(grep -c '^ERROR' "$tmp/each_err") failed (target: none failed)"
 stop_server
