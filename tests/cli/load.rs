@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, interactive, proto, root, run, run_with_stdin, spawn_piped};
+use crate::util::{
+    Server, each_hello, interactive, names, proto, root, run, run_with_stdin, spawn_piped,
+};
 
 const STREAM: &str = "grpcx.test.v1.Echo/Stream";
 const HELLO: &str = "helloworld.Greeter/SayHello";
@@ -232,21 +234,7 @@ fn each_refuses_client_and_bidi_streams() {
 #[test]
 fn each_makes_many_calls_in_one_process() {
     let server = Server::go();
-    let input: String = (0..2000)
-        .map(|i| format!("{{\"name\":\"{i}\"}}\n"))
-        .collect();
-    let out = run_with_stdin(
-        &[
-            "call",
-            "--each",
-            "--concurrency",
-            "8",
-            &server.addr,
-            HELLO,
-            "@-",
-        ],
-        &input,
-    );
+    let out = each_hello(&server.addr, &names(2000));
     let lines = out.ok().json_lines();
     assert_eq!(lines.len(), 2000);
     assert_eq!(lines[1234], json!({"message": "Hello, 1234!"}));
@@ -257,7 +245,7 @@ fn each_makes_many_calls_in_one_process() {
 #[test]
 fn each_verbose_times_each_call_on_its_own() {
     let server = Server::bundled();
-    let input: String = (0..30).map(|i| format!("{{\"name\":\"{i}\"}}\n")).collect();
+    let input = names(30);
     let out = run_with_stdin(&["call", "--each", &server.addr, HELLO, "@-", "-v"], &input);
     assert_eq!(out.ok().json_lines().len(), 30);
     let timings: Vec<&str> = out

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{Server, run, run_with_stdin};
+use crate::util::{Server, each_hello, names, run};
 
 const HELLO: &str = "helloworld.Greeter/SayHello";
 
@@ -27,21 +27,7 @@ fn status_counts(out: &crate::util::Run) -> Value {
 #[test]
 fn each_carries_on_across_a_server_rotating_connections() {
     let server = rotating();
-    let input: String = (0..10_000)
-        .map(|i| format!("{{\"name\":\"{i}\"}}\n"))
-        .collect();
-    let out = run_with_stdin(
-        &[
-            "call",
-            "--each",
-            "--concurrency",
-            "8",
-            &server.addr,
-            HELLO,
-            "@-",
-        ],
-        &input,
-    );
+    let out = each_hello(&server.addr, &names(10_000));
     assert_eq!(out.stderr, "", "exit {}", out.code);
     let lines = out.ok().json_lines();
     assert_eq!(lines.len(), 10_000);

@@ -45,6 +45,30 @@ pub fn grpcx_std() -> Command {
     cmd
 }
 
+/// `count` HelloRequests, one a line: `{"name":"0"}` and on.
+pub fn names(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("{{\"name\":\"{i}\"}}\n"))
+        .collect()
+}
+
+/// `grpcx call --each --concurrency 8` of SayHello on `addr`, with `input`
+/// on stdin.
+pub fn each_hello(addr: &str, input: &str) -> Run {
+    run_with_stdin(
+        &[
+            "call",
+            "--each",
+            "--concurrency",
+            "8",
+            addr,
+            "helloworld.Greeter/SayHello",
+            "@-",
+        ],
+        input,
+    )
+}
+
 /// grpcx started with `args`, its stdout and stderr piped, for a test that
 /// acts on it (a signal, a server stopped) while it runs.
 pub fn spawn_piped(args: &[&str]) -> std::process::Child {
