@@ -196,16 +196,9 @@ impl Response {
 /// Why the server never processed a call that failed before its response,
 /// so that it may be made again: hyper dropped it unsent when the
 /// connection closed, or HTTP/2 says so ([`transport::never_processed`]).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Unprocessed(String);
-
-impl std::fmt::Display for Unprocessed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unprocessed {}
 
 /// The status of a call the server never processed (see [`Unprocessed`],
 /// which it carries as its source), or `None`.
