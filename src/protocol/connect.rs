@@ -235,9 +235,7 @@ struct Streaming {
 impl Decode for Streaming {
     fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status> {
         self.frames.push(&bytes);
-        self.frames.check()?;
-        while let Some((flags, payload)) = self.frames.pop() {
-            self.frames.check()?;
+        while let Some((flags, payload)) = self.frames.next_frame()? {
             if self.ended {
                 return Err(Status::internal(
                     "the server sent data after Connect's end of stream",

@@ -50,7 +50,7 @@ impl Deframer {
 
     /// Fails when the frame being gathered announces more than the limit,
     /// so that a server cannot make grpcx buffer without end.
-    pub fn check(&self) -> Result<(), Status> {
+    fn check(&self) -> Result<(), Status> {
         if self.buf.len() < 5 {
             return Ok(());
         }
@@ -59,6 +59,13 @@ impl Deframer {
             return Err(too_large(len, self.limit));
         }
         Ok(())
+    }
+
+    /// The next whole frame, as [`pop`](Deframer::pop) gives it; an error
+    /// as soon as the frame's header announces more than the limit.
+    pub fn next_frame(&mut self) -> Result<Option<(u8, Bytes)>, Status> {
+        self.check()?;
+        Ok(self.pop())
     }
 
     /// The next whole frame: its flags and payload.

@@ -110,9 +110,7 @@ impl Decode for Decoder {
                 }
             }
         }
-        self.frames.check()?;
-        while let Some((flags, payload)) = self.frames.pop() {
-            self.frames.check()?;
+        while let Some((flags, payload)) = self.frames.next_frame()? {
             if self.ended {
                 return Err(Status::internal(
                     "the server sent data after the gRPC-Web trailers",
