@@ -13,8 +13,6 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions, Value};
 
-use crate::schema::type_name;
-
 /// The `google.rpc` status and error-detail types (and the well-known types
 /// they import).
 pub fn builtin_pool() -> &'static DescriptorPool {
@@ -126,6 +124,11 @@ impl Detail {
     pub fn type_name(&self) -> &str {
         type_name(&self.type_url)
     }
+}
+
+/// The type an Any's URL names: what follows its last `/`.
+pub fn type_name(url: &str) -> &str {
+    url.rsplit_once('/').map_or(url, |(_, name)| name)
 }
 
 /// The type names in a status's details, to fetch before decoding them.

@@ -23,7 +23,7 @@ use crate::input::DataSource;
 use crate::invoke::CallOptions;
 use crate::metadata::RequestMetadata;
 use crate::report::{CsvRows, Stats, progress::Progress, text};
-use crate::schema::{MethodName, Schema};
+use crate::schema::{self, CacheSlot, MethodName};
 use crate::transport::Target;
 use crate::verbose::Verbose;
 
@@ -142,9 +142,16 @@ async fn setup(args: &BenchArgs) -> Result<(Engine, Vec<DynamicMessage>)> {
         None => None,
     };
     let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
-    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
-        .with_max_message_size(args.conn.max_msg_size);
-    let method = schema.method(&name).await?;
+    let slot = CacheSlot::for_call(&target, &args.conn, false);
+    let (mut schema, method) = schema::resolve_settled(
+        &args.schema,
+        slot,
+        &channel,
+        &metadata.reflection,
+        args.conn.max_msg_size,
+        &name,
+    )
+    .await?;
     verbose.phase("schema", &format!("found {}", method.full_name()));
 
     let options = DeserializeOptions::new().deny_unknown_fields(!args.allow_unknown_fields);

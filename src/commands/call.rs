@@ -13,13 +13,11 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
-use prost::Message as _;
-use prost_reflect::{
-    DeserializeOptions, DynamicMessage, MessageDescriptor, MethodDescriptor, ReflectMessage as _,
-};
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, MethodDescriptor};
 use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::printing::print;
 use crate::cli::CallArgs;
 use crate::error;
 use crate::input::ahead::{Ahead, Parsed};
@@ -398,28 +396,6 @@ async fn receive<F: Future<Output = Result<()>>>(
     }
 }
 
-/// Prints one response. A type that can hold an Any is decoded here, so
-/// that the types its Anys name can be fetched first; the rest go to the
-/// printer as wire bytes.
-pub(crate) async fn print(
-    output: &MessageDescriptor,
-    bytes: &[u8],
-    has_any: bool,
-    schema: &Mutex<Schema>,
-    printer: &mut Printer,
-) -> Result<()> {
-    if !has_any {
-        return printer.wire_message(output, bytes);
-    }
-    let message = DynamicMessage::decode(output.clone(), bytes).map_err(|err| {
-        error::StatusError(tonic::Status::internal(format!(
-            "the server sent a {} that does not decode: {err}",
-            output.full_name()
-        )))
-    })?;
-    printer.message(&resolve_any(message, schema).await?)
-}
-
 /// Ends a call with a non-OK status: decodes its details (fetching by
 /// reflection the detail types the built-in ones lack), prints the trailers
 /// and the status when every event prints, and returns the error to report.
@@ -449,29 +425,5 @@ async fn failed(
     match printed {
         Ok(()) => error::status_error(status, details),
         Err(err) => err,
-    }
-}
-
-/// Makes every Any in a response printable: fetches the types it names and
-/// re-reads the message against the pool that now holds them. Loops because
-/// an Any nested in an Any shows its type only once the outer one decodes.
-async fn resolve_any(
-    mut message: DynamicMessage,
-    schema: &Mutex<Schema>,
-) -> Result<DynamicMessage> {
-    loop {
-        let mut types = Vec::new();
-        schema::types_in_message(&message, &mut types);
-        let pool = message.descriptor().parent_pool().clone();
-        if types.iter().all(|t| pool.get_message_by_name(t).is_some()) {
-            return Ok(message);
-        }
-        let mut schema = schema.lock().await;
-        schema.fetch_types(&types).await?;
-        let desc = schema
-            .pool()
-            .get_message_by_name(message.descriptor().full_name())
-            .expect("the output type stays in the pool");
-        message = DynamicMessage::decode(desc, message.encode_to_vec().as_slice())?;
     }
 }

@@ -24,7 +24,7 @@ use crate::input::{self, DataSource};
 use crate::invoke::CallOptions;
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
-use crate::schema::{self, MethodName, Schema};
+use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::status;
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
@@ -50,9 +50,20 @@ async fn each(args: CallArgs) -> Result<()> {
     // Reading starts now, and goes on as the input arrives (`tail -f | ...`).
     let mut chunks = DataSource::from_arg(data).spawn()?;
     let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
-    let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
-        .with_max_message_size(args.conn.max_msg_size);
-    let method = schema.method(&name).await?;
+    let slot = CacheSlot::for_call(
+        &target,
+        &args.conn,
+        args.no_cache || args.protoset_out.is_some(),
+    );
+    let (mut schema, method) = schema::resolve_settled(
+        &args.schema,
+        slot,
+        &channel,
+        &metadata.reflection,
+        args.conn.max_msg_size,
+        &name,
+    )
+    .await?;
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
@@ -226,7 +237,7 @@ async fn print_call(
             Event::Headers(headers) => printer.headers(&headers)?,
             // As `call` prints it: fetching the types of its Anys first.
             Event::Message(bytes) => {
-                super::call::print(output, &bytes, has_any, schema, printer).await?
+                super::printing::print(output, &bytes, has_any, schema, printer).await?
             }
             Event::Trailers(trailers) => {
                 printer.trailers(&trailers)?;

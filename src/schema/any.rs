@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value};
 
+use crate::status::type_name;
+
 const ANY: &str = "google.protobuf.Any";
 
 /// True when a message of this type can hold an Any somewhere inside.
@@ -77,11 +79,6 @@ fn walk_json(value: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(items) => items.iter().for_each(|v| walk_json(v, out)),
         _ => {}
     }
-}
-
-/// `type.googleapis.com/pkg.Msg` → `pkg.Msg`.
-pub fn type_name(url: &str) -> &str {
-    url.rsplit_once('/').map_or(url, |(_, name)| name)
 }
 
 #[cfg(test)]

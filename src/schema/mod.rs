@@ -28,11 +28,11 @@ use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
 use tonic::metadata::MetadataMap;
 
-pub use any::{may_contain_any, type_name, types_in_json, types_in_message};
+pub use any::{may_contain_any, types_in_json, types_in_message};
 pub use imports::Unresolved;
 pub use reflection::Reflection;
 pub use symbol::Symbol;
-pub use warm::{CacheSlot, Resolved, Revalidation, resolve};
+pub use warm::{CacheSlot, Resolved, Revalidation, resolve, resolve_settled};
 
 use crate::cli::SchemaArgs;
 use crate::error::hinted;

@@ -102,6 +102,24 @@ pub async fn resolve(
     })
 }
 
+/// Resolves `name` as `call` does (see [`resolve`]), for the commands that
+/// make many calls (`--each`, `bench`): a cached method's re-validation is
+/// settled before they start, so every call uses the server's current schema.
+pub async fn resolve_settled(
+    args: &SchemaArgs,
+    slot: Option<CacheSlot>,
+    channel: &Channel,
+    metadata: &MetadataMap,
+    max_message_size: usize,
+    name: &MethodName,
+) -> Result<(Schema, MethodDescriptor)> {
+    let resolved = resolve(args, slot, channel, metadata, max_message_size, name).await?;
+    match resolved.pending {
+        Some(revalidation) => revalidation.settle(false).await,
+        None => Ok((resolved.schema, resolved.method)),
+    }
+}
+
 /// The method from a cached entry; None for a miss, or an entry that no
 /// longer makes a pool holding the method.
 fn from_cache(slot: &CacheSlot, name: &MethodName) -> Option<MethodDescriptor> {
