@@ -1,5 +1,6 @@
-//! The bench-only ceiling client: the same stack as grpcx (tonic, the
-//! DynamicMessage codec, serde_json), minus everything grpcx adds. It decodes
+//! The bench-only ceiling client: the same stack as grpcx (its HTTP/2
+//! connection, tonic, the DynamicMessage codec, serde_json), minus everything
+//! `grpcx call` adds on top (input splitting, printing). It decodes
 //! each response and discards it, or parses each stdin line and sends it.
 //! Its time marks what this machine can do; grpcx is measured against it.
 //!
@@ -23,14 +24,12 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        // grpcx's windows: with tonic's defaults, h2's small-frame budget
-        // cuts grpc-go's one-frame-per-message streams short.
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args[2]))?
-            .tcp_nodelay(true)
-            .initial_stream_window_size(grpcx::transport::STREAM_WINDOW)
-            .initial_connection_window_size(grpcx::transport::CONNECTION_WINDOW)
-            .connect()
-            .await?;
+        let target = grpcx::transport::Target::parse(&args[2])?;
+        let conn = grpcx::cli::ConnArgs {
+            connect_timeout: 10.0,
+            ..Default::default()
+        };
+        let channel = grpcx::transport::connect(&target, &conn).await?;
         let options = grpcx::invoke::CallOptions {
             max_message_size: usize::MAX,
             ..Default::default()

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use tonic::metadata::{AsciiMetadataValue, BinaryMetadataValue, MetadataKey, MetadataMap};
 
 use crate::cli::ConnArgs;
+use crate::error::UsageError;
 
 /// One parsed header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,7 @@ impl Header {
         if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
             bail!("invalid header name '{name}'");
         }
+        connection_specific(&name, value)?;
         if name.ends_with("-bin") {
             let bytes = decode_base64(value).with_context(|| {
                 format!("header '{name}' ends in -bin, so its value must be base64")
@@ -46,6 +48,25 @@ impl Header {
             Header::Ascii(name, _) | Header::Binary(name, _) => name,
         }
     }
+}
+
+/// HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2): a server
+/// would reset the stream, or h2 refuse to send it. They are refused here,
+/// naming the header, for every protocol and command alike.
+fn connection_specific(name: &str, value: &str) -> Result<()> {
+    let refused = match name {
+        "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "upgrade" => true,
+        "te" => !value.eq_ignore_ascii_case("trailers"),
+        _ => false,
+    };
+    if refused {
+        return Err(UsageError(format!(
+            "header '{name}' is connection-specific, which HTTP/2 does not allow; \
+             grpcx manages the connection itself, so drop this -H"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Decodes standard or URL-safe base64, padded or not.

@@ -1,15 +1,22 @@
 //! Targets and channels: parses what the user typed as the server, and opens
 //! the HTTP/2 channel to it over TCP, TLS or a unix socket.
 //!
+//! The rooms: this file (what the user typed, TLS or not, the user-agent),
+//! `dial.rs` (TCP, unix, proxy, Happy Eyeballs, TLS, the first-byte watch),
+//! `h2.rs` (the one HTTP/2 connection type, with its reader, windows and
+//! GOAWAY), `bdp.rs` (the window estimate), `client.rs` (the gRPC channel
+//! over it), `http.rs` (Connect and gRPC-Web: HTTP/1.1 by hyper, HTTP/2 by
+//! `h2.rs`), and `failure.rs` (transport errors in words, as statuses).
+//!
 //! The rule that keeps plaintext off the network: `host:port` means plaintext
 //! h2c only when the host is a loopback name or address; anywhere else it means
 //! TLS. `http://` forces plaintext, `https://` forces TLS, `unix:` is a
 //! plaintext unix socket; `--plaintext` and `--tls` override them all.
 //!
-//! grpcx dials itself (a tonic connector), so that it controls TLS
-//! verification, and so that the first bytes the server sends can be
-//! watched: a TLS answer to plaintext, an early close, or silence each end
-//! the connection with a message saying so, rather than a hang or an h2 error.
+//! grpcx dials itself, so that it controls TLS verification, and so that the
+//! first bytes the server sends can be watched: a TLS answer to plaintext,
+//! an early close, or silence each end the connection with a message saying
+//! so, rather than a hang or an h2 error.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -18,25 +25,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use tonic::transport::{Channel, Endpoint};
 
 use crate::cli::ConnArgs;
 use crate::error::{StatusError, UsageError};
 use crate::tls;
 
 pub(crate) mod bdp;
+mod client;
 mod dial;
 pub mod eyeballs;
+mod failure;
+pub mod h2;
 mod http;
-mod lane;
 pub mod proxy;
-pub(crate) mod relay;
 
-pub use dial::{ConnectFailure, connection_failure, explain, find_failure, not_ready};
-use dial::{Connector, Dial};
+pub use client::Client;
+use dial::Dial;
+pub use failure::{
+    ConnectFailure, connection_failure, explain, find_failure, h2_status, is_unprocessed,
+    never_processed, not_ready,
+};
 pub use http::HttpClient;
-pub use lane::DirectLane;
-pub use relay::never_processed;
 
 /// Where the server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,60 +217,38 @@ pub fn uses_tls(target: &Target, args: &ConnArgs) -> Result<bool> {
     }
 }
 
-/// "connected to TARGET (TLS)" or "(plaintext)", for `-v`.
-pub fn describe(target: &Target, args: &ConnArgs) -> String {
+/// "connected to TARGET (TLS)" or "(plaintext)", and the route the
+/// connection took, for `-v`.
+pub fn describe(target: &Target, args: &ConnArgs, route: Option<&str>) -> String {
     let how = match uses_tls(target, args) {
         Ok(true) if args.insecure => "TLS, not verified",
         Ok(true) => "TLS",
         _ => "plaintext",
     };
-    match dial::route() {
+    match route {
         Some(route) => format!("connected to {target} ({how}) {route}"),
         None => format!("connected to {target} ({how})"),
     }
 }
 
-/// The product token grpcx sends ahead of tonic's in `user-agent`, so that
-/// server operators can tell grpcx apart in their logs.
+/// The product token grpcx sends in `user-agent`, after the user's own, so
+/// that server operators can tell grpcx apart in their logs.
 pub const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
 
-/// The HTTP/2 receive windows: how many response bytes a server may send
-/// before grpcx has read them.
-///
-/// Why these numbers: h2 (0.4.16 and later) guards against floods of tiny DATA
-/// frames with a per-connection "small DATA frame budget". Each DATA frame of
-/// fewer than 256 bytes that h2 holds unread costs 256 minus its length; the
-/// cost is paid back when the application reads the frame. When the budget
-/// runs out, h2 closes the connection with GOAWAY ENHANCE_YOUR_CALM
-/// "too_many_data_frames". The budget is half the connection window, and
-/// nothing above h2 (hyper, tonic) lets us set it directly.
-///
-/// A gRPC server may send one DATA frame per message (grpc-go does), so a
-/// stream of small messages read by a slower stdout (`| wc -l` is enough)
-/// piles up unread small frames. With hyper's defaults (2 MiB per stream,
-/// 5 MiB per connection, so a 2.5 MiB budget) that pile blew the budget and
-/// cut the stream short. Reading ahead into an in-process queue would only
-/// move the pile (and bounding the queue brings the same stall back), so the
-/// fix is to size the windows so that the budget cannot run out:
-///
-/// - unread frames on one stream hold at most STREAM_WINDOW bytes, because
-///   flow control stops the server there; hyper returns a frame's window
-///   credit at the same moment h2 repays its budget (when the frame is read);
-/// - every non-empty frame carries at least 1 byte, so one stream's unread
-///   frames cost at most 255 × STREAM_WINDOW ≈ 32 MiB;
-/// - the budget is CONNECTION_WINDOW / 2 ≈ 1 GiB, room for 32 streams at
-///   their worst at once; grpcx uses one (and briefly a reflection stream).
-///
-/// The large connection window costs no memory: what a server can make grpcx
-/// hold is bounded by the stream windows. The stream window bounds memory
-/// while stdout stalls: h2 keeps ~150 bytes of bookkeeping per unread frame,
-/// so 512 KiB of grpc-go's ~10-byte frames held 10+ MB, 128 KiB holds about
-/// 2 MB. These windows now apply on the in-process pipe to the relay
-/// (`transport/relay.rs`), where a round trip costs microseconds; the
-/// window toward the server is the relay's, sized by `transport/bdp.rs`.
-pub const STREAM_WINDOW: u32 = 128 * 1024;
-pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1; // the largest HTTP/2 allows
-const _: () = assert!(255 * STREAM_WINDOW as u64 * 32 <= CONNECTION_WINDOW as u64 / 2);
+/// Sets `user-agent` on a request of any protocol: the user's own (from
+/// `-H`), then `grpcx/VERSION`, as grpcurl sends `grpcurl/1.9.1 grpc-go/…`.
+pub fn set_user_agent(headers: &mut ::http::HeaderMap) {
+    let value = match headers.get(::http::header::USER_AGENT) {
+        Some(own) => {
+            let mut value = own.as_bytes().to_vec();
+            value.push(b' ');
+            value.extend_from_slice(USER_AGENT.as_bytes());
+            ::http::HeaderValue::from_bytes(&value).expect("a header value and a token")
+        }
+        None => ::http::HeaderValue::from_static(USER_AGENT),
+    };
+    headers.insert(::http::header::USER_AGENT, value);
+}
 
 /// What TLS needs to dial the target, when it speaks TLS: the connector
 /// (warning once about `--insecure`) and the name the certificate must
@@ -293,54 +280,38 @@ pub(crate) fn tls_connector(
 
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
-/// cause. Returns the channel and its connection's [`DirectLane`].
-pub async fn connect(target: &Target, args: &ConnArgs) -> Result<(Channel, DirectLane)> {
+/// cause.
+pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Client> {
     let use_tls = uses_tls(target, args)?;
-    let timeout = Duration::from_secs_f64(args.connect_timeout);
     let authority = args.authority.clone().unwrap_or_else(|| target.authority());
-    let tls = tls_connector(target, args, use_tls, None)?;
-    let scheme = if use_tls { "https" } else { "http" };
-    let mut endpoint = Endpoint::from_shared(format!("{scheme}://{authority}"))
-        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?
-        .initial_stream_window_size(STREAM_WINDOW)
-        .initial_connection_window_size(CONNECTION_WINDOW)
-        // tonic appends its own token: `grpcx/0.1.0 tonic/0.14.5`, as
-        // grpcurl sends `grpcurl/1.9.1 grpc-go/1.61.0`.
-        .user_agent(USER_AGENT)
-        .expect("the user-agent is a valid header value");
-    if let Some(secs) = args.keepalive {
-        let interval = Duration::from_secs_f64(secs);
-        endpoint = endpoint
-            .http2_keep_alive_interval(interval)
-            .keep_alive_timeout(interval.max(Duration::from_secs(10)))
-            .keep_alive_while_idle(true);
-    }
-    let lane_authority = ::http::uri::Authority::try_from(authority.as_str())
+    let authority = ::http::uri::Authority::try_from(authority.as_str())
         .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
-    let connector = Connector(Arc::new(Dial {
+    let dial = Arc::new(Dial {
         target: target.clone(),
-        tls,
+        tls: tls_connector(target, args, use_tls, None)?,
         client_cert: args.cert.is_some(),
-        timeout,
+        timeout: Duration::from_secs_f64(args.connect_timeout),
         http1: false,
         proxy: proxy::choose(target, args.proxy.as_deref())?,
         keepalive: args.keepalive.map(Duration::from_secs_f64),
-        direct: Default::default(),
-    }));
-    let lane = DirectLane::new(connector.0.clone(), use_tls, lane_authority);
-    let channel = tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
+    });
+    let first = dial
+        .connect()
         .await
-        .map_err(|_| {
-            connect_failed(
-                target,
-                &format!("no connection within {} s", args.connect_timeout),
-            )
-        })?
-        .map_err(|err| match find_failure(&err) {
-            Some(failure) => StatusError(tonic::Status::unavailable(failure.to_string())).into(),
-            None => connect_failed(target, &cause(&err)),
-        })?;
-    Ok((channel, lane))
+        .map_err(|err| dial_failed(target, &err))?;
+    let scheme = match use_tls {
+        true => ::http::uri::Scheme::HTTPS,
+        false => ::http::uri::Scheme::HTTP,
+    };
+    Ok(Client::new(dial, scheme, authority, first))
+}
+
+/// A dial's io error as the status the command exits with.
+fn dial_failed(target: &Target, err: &std::io::Error) -> anyhow::Error {
+    match find_failure(err) {
+        Some(failure) => StatusError(tonic::Status::unavailable(failure.to_string())).into(),
+        None => connect_failed(target, &cause(err)),
+    }
 }
 
 fn connect_failed(target: &Target, why: &str) -> anyhow::Error {

@@ -135,7 +135,7 @@ impl Verbose {
 fn received_trailers(status: &Status) -> MetadataMap {
     let mut map = status.metadata().clone();
     let from_server = std::error::Error::source(status).is_none()
-        && crate::transport::explain(status.clone()).message() == status.message();
+        && crate::transport::explain(status.clone(), None).message() == status.message();
     let mut fields = http::HeaderMap::new();
     if !from_server || status.add_header(&mut fields).is_err() {
         return map;

@@ -5,18 +5,15 @@
 //! - [`pool`]: the HTTP/2 connections, opened once;
 //! - [`scheduler`]: which call runs when (in input order with a cap, for
 //!   `--each`; closed or open load, for `bench`);
-//! - [`direct`]: the lane for calls nobody prints (bench), straight onto
-//!   the HTTP/2 connection;
-//! - this file: running one call to its end. It is the one place that talks
-//!   to `invoke`, so a change of the invoke API touches nothing else, and
-//!   the one place that picks the lane.
+//! - this file: running one call to its end, through `invoke` as `call`
+//!   makes it. It is the one place that talks to `invoke`, so a change of
+//!   the invoke API touches nothing else.
 
-mod direct;
 pub mod pool;
 pub mod scheduler;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
@@ -54,28 +51,18 @@ pub struct Outcome {
     pub status: Status,
 }
 
-/// The requests of one call: the messages, and (made on first use, for the
-/// direct lane) their wire frames. Clones share both, so requests sent many
-/// times (bench) are encoded, and compressed, once.
+/// The requests of one call. Clones share them (bench sends the same
+/// requests many times).
 #[derive(Clone)]
 pub struct Requests {
     messages: Arc<Vec<DynamicMessage>>,
-    wire: Arc<OnceLock<Result<Bytes, Status>>>,
 }
 
 impl Requests {
     pub fn new(messages: Vec<DynamicMessage>) -> Requests {
         Requests {
             messages: Arc::new(messages),
-            wire: Arc::default(),
         }
-    }
-
-    /// The frames of the messages as `lane` writes them.
-    fn wire(&self, lane: &direct::Lane) -> Result<Bytes, Status> {
-        self.wire
-            .get_or_init(|| lane.frames(&self.messages))
-            .clone()
     }
 
     /// The messages, moved out when no clone shares them.
@@ -95,8 +82,6 @@ pub struct Engine {
     /// With `-v`, whether only the first call is shown (and it is still to
     /// come) rather than every call.
     show_once: Option<AtomicBool>,
-    /// The direct lane, when the connections are gRPC.
-    lane: Option<direct::Lane>,
 }
 
 impl Engine {
@@ -106,10 +91,6 @@ impl Engine {
         metadata: MetadataMap,
         options: CallOptions,
     ) -> Engine {
-        let lane = pool
-            .channel(0)
-            .direct_lane()
-            .and_then(|lane| direct::Lane::new(lane, &method, &metadata, &options));
         let quiet = CallOptions {
             verbose: Verbose::default(),
             ..options.clone()
@@ -121,12 +102,10 @@ impl Engine {
             options,
             quiet,
             show_once: None,
-            lane,
         }
     }
 
-    /// `-v` shows the first call only (bench: the rest would bury it, and
-    /// take the direct lane).
+    /// `-v` shows the first call only (bench: the rest would bury it).
     pub fn show_first_call_only(mut self) -> Engine {
         self.show_once = Some(AtomicBool::new(true));
         self
@@ -148,8 +127,7 @@ impl Engine {
     /// Runs one call on connection `conn` (modulo the pool's size) with these
     /// requests (the stream half-closes after the last), to its end. With
     /// `events`, every event but the end is sent there as it happens; a
-    /// closed receiver cancels the call. Without, and unless `-v` shows it,
-    /// the call takes the direct lane when there is one.
+    /// closed receiver cancels the call.
     pub async fn call(
         &self,
         conn: usize,
@@ -157,27 +135,6 @@ impl Engine {
         events: Option<&mpsc::Sender<Event>>,
     ) -> Outcome {
         let shown = self.shows_call();
-        if events.is_none()
-            && !shown
-            && let Some(lane) = &self.lane
-            && let Some(connection) = self.pool.channel(conn).direct_lane()
-        {
-            // A call the server never processed is made again, on a new
-            // connection: a server rotating its connections sends GOAWAY,
-            // and neither the calls after it nor those it left unprocessed
-            // may fail for it. Up to ATTEMPTS; then `invoke` says why.
-            let mut refused = None;
-            for _ in 0..ATTEMPTS {
-                // A failed dial: `invoke` tries again, and says why.
-                let Ok(direct) = connection.connection(refused.as_ref()).await else {
-                    break;
-                };
-                match lane.call(direct.clone(), requests.wire(lane)).await {
-                    Ok((status, messages)) => return Outcome { messages, status },
-                    Err(direct::Refused) => refused = Some(direct),
-                }
-            }
-        }
         let options = if shown { &self.options } else { &self.quiet };
         let mut messages = 0;
         let status = self
@@ -195,8 +152,10 @@ impl Engine {
         messages: &mut u64,
     ) -> Status {
         // The adapter: the only call into invoke. A call the server never
-        // processed (its connection was closing) is made again, up to
-        // ATTEMPTS in all: nothing of it was seen yet.
+        // processed is made again, on a new connection, up to ATTEMPTS in
+        // all: nothing of it was seen yet. A server rotating its connections
+        // sends GOAWAY, and neither the calls after it nor those it left
+        // unprocessed may fail for it.
         let mut attempts = 0;
         let mut response = loop {
             attempts += 1;

@@ -14,7 +14,6 @@ use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
 use prost::Message as _;
 use serde_json::Value;
 use tonic::body::Body;
@@ -110,7 +109,7 @@ fn timeout_ms(value: &str) -> Option<u64> {
 
 /// The response parser; `limit` is the largest message accepted.
 pub async fn response(
-    response: http::Response<Incoming>,
+    response: http::Response<Body>,
     kind: CallKind,
     limit: usize,
 ) -> http::Response<Body> {

@@ -12,7 +12,6 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use hyper::body::Incoming;
 use tonic::Status;
 use tonic::body::Body;
 
@@ -35,7 +34,7 @@ pub fn request(mut request: http::Request<Body>) -> http::Request<Body> {
 
 /// The response parser.
 /// The response parser; `limit` is the largest message accepted.
-pub fn response(response: http::Response<Incoming>, limit: usize) -> http::Response<Body> {
+pub fn response(response: http::Response<Body>, limit: usize) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
     let has_status = parts.headers.contains_key("grpc-status");
     if !parts.status.is_success() && !has_status {

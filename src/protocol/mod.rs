@@ -23,7 +23,6 @@ use futures_util::future::BoxFuture;
 use http::HeaderMap;
 use http_body::Frame;
 use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
 use tonic::Status;
 use tonic::body::Body;
 use tower_service::Service;
@@ -72,9 +71,8 @@ pub struct Channel(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    /// tonic's channel, and the connection under it for the engine's
-    /// direct lane.
-    Grpc(tonic::transport::Channel, Option<transport::DirectLane>),
+    /// gRPC over grpcx's own HTTP/2 connection.
+    Grpc(transport::Client),
     Http(Arc<Bridge>),
 }
 
@@ -93,23 +91,12 @@ struct Fallback {
     target: Target,
     args: ConnArgs,
     verbose: Verbose,
-    channel: tokio::sync::OnceCell<tonic::transport::Channel>,
+    channel: tokio::sync::OnceCell<transport::Client>,
 }
 
-impl From<tonic::transport::Channel> for Channel {
-    fn from(channel: tonic::transport::Channel) -> Self {
-        Channel(Inner::Grpc(channel, None))
-    }
-}
-
-impl Channel {
-    /// The HTTP/2 connection under a gRPC channel, for the engine's direct
-    /// lane; none for gRPC-Web and Connect.
-    pub fn direct_lane(&self) -> Option<&transport::DirectLane> {
-        match &self.0 {
-            Inner::Grpc(_, lane) => lane.as_ref(),
-            Inner::Http(_) => None,
-        }
+impl From<transport::Client> for Channel {
+    fn from(client: transport::Client) -> Self {
+        Channel(Inner::Grpc(client))
     }
 }
 
@@ -117,13 +104,14 @@ impl Channel {
 /// on `-v`.
 pub async fn connect(target: &Target, args: &ConnArgs, verbose: &Verbose) -> Result<Channel> {
     if args.protocol == Protocol::Grpc {
-        let (channel, lane) = transport::connect(target, args).await?;
-        verbose.phase("connect", &transport::describe(target, args));
-        return Ok(Channel(Inner::Grpc(channel, Some(lane))));
+        let client = transport::connect(target, args).await?;
+        let how = transport::describe(target, args, client.route().as_deref());
+        verbose.phase("connect", &how);
+        return Ok(Channel(Inner::Grpc(client)));
     }
     let client = HttpClient::connect(target, args).await?;
     // Described once connected: the description names the route taken.
-    let how = transport::describe(target, args);
+    let how = transport::describe(target, args, client.route().as_deref());
     verbose.phase(
         "connect",
         &format!("{how}, {} over {}", name(args.protocol), client.version()),
@@ -154,19 +142,16 @@ impl Service<http::Request<Body>> for Channel {
     type Error = BoxError;
     type Future = BoxFuture<'static, Result<http::Response<Body>, BoxError>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        match &mut self.0 {
-            Inner::Grpc(channel, _) => channel.poll_ready(cx).map_err(Into::into),
-            Inner::Http(_) => Poll::Ready(Ok(())),
-        }
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+    /// Every request of every protocol and command passes here: the one
+    /// place that sets the user-agent.
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        transport::set_user_agent(request.headers_mut());
         match &mut self.0 {
-            Inner::Grpc(channel, _) => {
-                let call = channel.call(request);
-                Box::pin(async move { Ok(call.await?) })
-            }
+            Inner::Grpc(client) => client.call(request),
             Inner::Http(bridge) => Box::pin(bridge.clone().call(request)),
         }
     }
@@ -212,7 +197,7 @@ impl Bridge {
             Protocol::Connect => {
                 connect::response(response, kind, self.fallback.args.max_msg_size).await
             }
-            Protocol::Grpc => response.map(Body::new),
+            Protocol::Grpc => response,
         })
     }
 }
@@ -241,7 +226,7 @@ impl Fallback {
                     "reflection over gRPC: {} over HTTP/1.1 cannot carry its bidi stream",
                     name(protocol)
                 ));
-                Ok::<_, anyhow::Error>(transport::connect(&self.target, &self.args).await?.0)
+                transport::connect(&self.target, &self.args).await
             })
             .await
             .map_err(|err| {
@@ -250,17 +235,14 @@ impl Fallback {
                     None => format!("{err:#}"),
                 })
             })?;
-        let mut channel = channel.clone();
         let why = |err: &(dyn std::error::Error + 'static)| {
             transport::not_ready(err).message().to_string()
         };
-        futures_util::future::poll_fn(|cx| channel.poll_ready(cx))
-            .await
-            .map_err(|err| failed(why(&err)))?;
         let response = channel
+            .clone()
             .call(request)
             .await
-            .map_err(|err| failed(why(&err)))?;
+            .map_err(|err| failed(why(&*err)))?;
         Ok(response)
     }
 }
@@ -293,9 +275,9 @@ impl Out {
 /// error ends the body with that status as trailers, after every message
 /// decoded before it; a broken connection is passed on as it is, for
 /// `invoke` to word.
-fn decode(body: Incoming, decoder: impl Decode) -> Body {
+fn decode(body: Body, decoder: impl Decode) -> Body {
     struct State<D> {
-        body: Incoming,
+        body: Body,
         decoder: D,
         out: Out,
         done: bool,

@@ -521,6 +521,6 @@ fn wire_problem(status: &Status) -> Option<Status> {
     if let Some(failure) = crate::transport::connection_failure(status) {
         return Some(Status::unavailable(failure));
     }
-    let explained = crate::transport::explain(Status::new(status.code(), status.message()));
+    let explained = crate::transport::explain(Status::new(status.code(), status.message()), None);
     (explained.message() != status.message()).then_some(explained)
 }

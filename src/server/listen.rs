@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::relay::Io;
+
 /// A listening socket.
 pub enum Listener {
     Tcp(TcpListener),
@@ -87,10 +89,6 @@ pub fn incoming(
     });
     ReceiverStream::new(rx)
 }
-
-/// Any byte stream a connection runs over.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// One accepted connection, plain or TLS.
 pub struct Conn(Box<dyn Io>);

@@ -1,7 +1,6 @@
 //! The bundled server's side of long links: every accepted connection is
 //! spoken to by an h2 server that grpcx drives itself, which relays each call
-//! to tonic over an in-process pipe (the mirror of the client's relay in
-//! `src/transport/relay.rs`).
+//! to tonic over an in-process pipe.
 //!
 //! Request bodies from the client are read promptly into one buffer and
 //! their credit is returned only as tonic takes them, so what a client can
@@ -14,12 +13,22 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use h2::{RecvStream, SendStream};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, DuplexStream, ReadBuf};
 
-use super::listen::Io;
 use crate::transport::bdp::{self, Estimator};
-use crate::transport::relay::{CONNECTION_WINDOW, PIPE_BUFFER, relay};
+use crate::transport::h2::CONNECTION_WINDOW;
+use crate::transport::never_processed;
+
+/// The pipe between the relay and tonic.
+const PIPE_BUFFER: usize = 256 * 1024;
+/// The largest frame handed to tonic at once.
+const CHUNK: usize = 256 * 1024;
+
+/// Any byte stream a connection runs over.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// Starts relaying the connection `io` and returns the pipe tonic serves.
 /// Only HTTP/2 is relayed: an HTTP/1.1 client (gRPC-Web or Connect) has no
@@ -136,5 +145,134 @@ async fn run(io: Box<dyn Io>, pipe: DuplexStream) -> Result<(), h2::Error> {
             Some(Err(err)) => return Err(err),
             None => return Ok(()),
         }
+    }
+}
+
+/// Relays one call: the request (and its body) from `respond`'s side to
+/// `client`'s, the response back. `up` and `down` count the bytes of each
+/// direction for the estimator of the side that is far away.
+async fn relay(
+    request: http::Request<RecvStream>,
+    mut respond: h2::server::SendResponse<Bytes>,
+    client: h2::client::SendRequest<Bytes>,
+    up: Arc<Estimator>,
+    down: Arc<Estimator>,
+) {
+    let (parts, upload) = request.into_parts();
+    let end = upload.is_end_stream();
+    let sent = match client.ready().await {
+        Ok(mut client) => client.send_request(http::Request::from_parts(parts, ()), end),
+        Err(err) => Err(err),
+    };
+    let (response, outgoing) = match sent {
+        Ok(sent) => sent,
+        Err(err) => return fail_before_response(respond, err),
+    };
+    let upload = async move {
+        if !end {
+            send_down(upload, outgoing, &up).await;
+        }
+        std::future::pending::<()>().await
+    };
+    let download = async move {
+        let response = match response.await {
+            Ok(response) => response,
+            Err(err) => return fail_before_response(respond, err),
+        };
+        let (parts, body) = response.into_parts();
+        let end = body.is_end_stream();
+        let Ok(down_stream) = respond.send_response(http::Response::from_parts(parts, ()), end)
+        else {
+            return;
+        };
+        if !end {
+            send_down(body, down_stream, &down).await;
+        }
+    };
+    // The call is over when the response is; an upload still running is
+    // dropped (and so reset), as the server has answered.
+    tokio::select! {
+        () = download => {}
+        () = upload => {}
+    }
+}
+
+/// tonic failed the call before answering: a call it never processed is
+/// refused with REFUSED_STREAM, which tells the client it may make the call
+/// again; another reset is passed on as itself.
+fn fail_before_response(mut respond: h2::server::SendResponse<Bytes>, err: h2::Error) {
+    if never_processed(&err) {
+        respond.send_reset(h2::Reason::REFUSED_STREAM);
+    } else if err.is_reset() && err.is_remote() {
+        respond.send_reset(err.reason().unwrap_or(h2::Reason::INTERNAL_ERROR));
+    }
+}
+
+/// One body from one side to the other: reads the frames as they come
+/// into one buffer and releases their credit only as the other side takes
+/// them; then the trailers, or a reset with its reason.
+async fn send_down(mut from: RecvStream, mut to: SendStream<Bytes>, estimator: &Estimator) {
+    let mut buffer = BytesMut::new();
+    let mut outcome: Option<Result<(), h2::Error>> = None;
+    let finished = std::future::poll_fn(|cx| {
+        // Take whatever the server sent, promptly.
+        while outcome.is_none() {
+            match from.poll_data(cx) {
+                Poll::Ready(Some(Ok(data))) => {
+                    estimator.received(data.len());
+                    buffer.extend_from_slice(&data);
+                }
+                Poll::Ready(Some(Err(err))) => outcome = Some(Err(err)),
+                Poll::Ready(None) => outcome = Some(Ok(())),
+                Poll::Pending => break,
+            }
+        }
+        // Hand it to tonic as its window allows.
+        while !buffer.is_empty() {
+            to.reserve_capacity(buffer.len().min(CHUNK));
+            let capacity = to.capacity();
+            if capacity == 0 {
+                match to.poll_capacity(cx) {
+                    Poll::Ready(Some(Ok(_))) => continue,
+                    Poll::Ready(_) => return Poll::Ready(false),
+                    Poll::Pending => break,
+                }
+            }
+            let n = capacity.min(buffer.len()).min(CHUNK);
+            let chunk = buffer.split_to(n).freeze();
+            if to.send_data(chunk, false).is_err() {
+                return Poll::Ready(false);
+            }
+            let _ = from.flow_control().release_capacity(n);
+        }
+        if buffer.is_empty() && outcome.is_some() {
+            return Poll::Ready(true);
+        }
+        // tonic gave up on the call (grpcx cancelled it).
+        // (Dropping `from` then resets the server's stream with CANCEL.)
+        if to.poll_reset(cx).is_ready() {
+            return Poll::Ready(false);
+        }
+        Poll::Pending
+    })
+    .await;
+    if !finished {
+        return;
+    }
+    let outcome = match outcome {
+        Some(Ok(())) => match std::future::poll_fn(|cx| from.poll_trailers(cx)).await {
+            Ok(Some(trailers)) => to.send_trailers(trailers),
+            Ok(None) => to.send_data(Bytes::new(), true),
+            Err(err) => Err(err),
+        },
+        Some(Err(err)) => Err(err),
+        None => Ok(()),
+    };
+    // A reset is passed on with its reason.
+    if let Err(err) = outcome
+        && err.is_reset()
+        && err.is_remote()
+    {
+        to.send_reset(err.reason().unwrap_or(h2::Reason::INTERNAL_ERROR));
     }
 }

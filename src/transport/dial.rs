@@ -1,6 +1,6 @@
-//! Dialing: the tonic connector (TCP or unix socket, then TLS), the watch
-//! on the server's first bytes, and the words for every way a connection
-//! fails, which the statuses of later requests are reworded with.
+//! Dialing: TCP (Happy Eyeballs, or through a proxy) or a unix socket, then
+//! TLS with ALPN, and the watch on the server's first bytes, which names
+//! every way a connection fails before the server speaks.
 
 use std::io;
 use std::pin::Pin;
@@ -8,154 +8,18 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UnixStream;
 use tokio::time::Sleep;
-use tonic::transport::Uri;
 
+use super::failure::{ConnectFailure, Failure};
+use super::h2::Connection;
 use super::proxy::Proxy;
-use super::{Address, Target, eyeballs, relay};
+use super::{Address, Target, eyeballs};
 use crate::tls;
 
-/// Why a connection could not be used, in words; carried inside the
-/// io::Error that hyper and tonic pass along, so any request that fails
-/// because of it can say so.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot connect to {target}: {cause}")]
-pub struct ConnectFailure {
-    target: String,
-    cause: String,
-}
-
-impl ConnectFailure {
-    pub(super) fn new(target: &Target, cause: &str) -> Self {
-        ConnectFailure {
-            target: target.to_string(),
-            cause: cause.to_string(),
-        }
-    }
-
-    /// The failure as an io::Error, for hyper; also recorded in
-    /// [`LAST_FAILURE`].
-    fn io(self, kind: io::ErrorKind) -> io::Error {
-        *LAST_FAILURE.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.to_string());
-        io::Error::new(kind, self)
-    }
-}
-
-/// The last connection failure, in words. h2 keeps only the kind and text
-/// of an io error, and a request that fails on a dead connection often
-/// sees a later error (a broken pipe) rather than the cause; so the cause
-/// is recorded here too. A command has one connection, so one slot serves.
-static LAST_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-fn last_failure() -> Option<String> {
-    LAST_FAILURE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-}
-
-/// How the last connection reached its server, for `-v`: `at ADDRESS`
-/// (the address that won the race) or `via proxy HOST:PORT`.
-static ROUTE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-fn set_route(route: String) {
-    *ROUTE.lock().unwrap_or_else(|e| e.into_inner()) = Some(route);
-}
-
-/// The route of the last connection, if it was over TCP.
-pub fn route() -> Option<String> {
-    ROUTE.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-/// A [`ConnectFailure`] anywhere in an error's chain (io::Error hides its
-/// payload from `source()`, so it is opened on the way).
-pub fn find_failure<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a ConnectFailure> {
-    let mut next = Some(err);
-    while let Some(err) = next {
-        if let Some(failure) = err.downcast_ref::<ConnectFailure>() {
-            return Some(failure);
-        }
-        if let Some(inner) = err
-            .downcast_ref::<io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<ConnectFailure>())
-        {
-            return Some(inner);
-        }
-        next = err.source();
-    }
-    None
-}
-
-/// Rewords the statuses that come from the wire rather than the server: a
-/// failed connection names its cause (TLS alert, a plaintext/TLS mix-up,
-/// silence), and a message over the size limit names the flag. Other
-/// statuses are returned as they are.
-pub fn explain(status: tonic::Status) -> tonic::Status {
-    if let Some(failure) = connection_failure(&status) {
-        return tonic::Status::unavailable(failure);
-    }
-    // tonic's own words when a response is over max_decoding_message_size.
-    let too_large = "decoded message length too large: found ";
-    if status.code() == tonic::Code::OutOfRange
-        && let Some(at) = status.message().find(too_large)
-    {
-        let rest = &status.message()[at + too_large.len()..];
-        let found = rest.split(' ').next().unwrap_or("?");
-        return tonic::Status::resource_exhausted(format!(
-            "a response message of {found} bytes is over the limit; \
-             raise it with --max-msg-size BYTES (the limit was {})",
-            rest.rsplit(": ").next().unwrap_or("?")
-        ));
-    }
-    // The same limit, met while decompressing.
-    if status.code() == tonic::Code::ResourceExhausted
-        && status.message().contains("size limit")
-        && !status.message().contains("--max-msg-size")
-    {
-        return tonic::Status::resource_exhausted(format!(
-            "{}; raise the limit with --max-msg-size BYTES",
-            status.message()
-        ));
-    }
-    status
-}
-
-/// Why the status's request failed, when the connection under it failed
-/// first: a status whose source is an io or transport error, after a
-/// [`ConnectFailure`] was recorded.
-pub fn connection_failure(status: &tonic::Status) -> Option<String> {
-    let source = std::error::Error::source(status)?;
-    if let Some(failure) = find_failure(source) {
-        return Some(failure.to_string());
-    }
-    let mut next = Some(source);
-    while let Some(err) = next {
-        if err.is::<io::Error>() || err.is::<hyper::Error>() || err.is::<tonic::transport::Error>()
-        {
-            return last_failure();
-        }
-        next = err.source();
-    }
-    None
-}
-
-/// The status for a channel that could not become ready.
-pub fn not_ready(err: &(dyn std::error::Error + 'static)) -> tonic::Status {
-    match find_failure(err)
-        .map(|f| f.to_string())
-        .or_else(last_failure)
-    {
-        Some(failure) => tonic::Status::unavailable(failure),
-        None => tonic::Status::unavailable(format!("the connection failed: {err}")),
-    }
-}
-
-/// What the connector needs to dial.
+/// What it takes to dial the target, again whenever a connection goes away.
 pub(super) struct Dial {
     pub target: Target,
     pub tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
@@ -168,48 +32,38 @@ pub(super) struct Dial {
     pub proxy: Option<Proxy>,
     /// `--keepalive`: the interval of pings to the server.
     pub keepalive: Option<Duration>,
-    /// The relay's latest connection (gRPC only), for the direct lane.
-    pub direct: std::sync::Mutex<Option<relay::Direct>>,
 }
 
-/// The tonic connector: TCP or unix socket, then TLS when asked, wrapped in
-/// a [`Watch`].
-#[derive(Clone)]
-pub(super) struct Connector(pub Arc<Dial>);
-
-/// Any byte stream the connector can hand to hyper.
+/// Any byte stream a connection runs over.
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
-impl tower_service::Service<Uri> for Connector {
-    type Response = TokioIo<tokio::io::DuplexStream>;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Uri) -> Self::Future {
-        let dial = self.0.clone();
-        Box::pin(async move {
-            let keepalive = dial.keepalive;
-            let watch = dial.clone().open().await?;
-            let (pipe, direct) = relay::start(watch, keepalive).await?;
-            *dial.direct.lock().unwrap_or_else(|e| e.into_inner()) = Some(direct);
-            Ok(TokioIo::new(pipe))
-        })
-    }
-}
-
 impl Dial {
+    /// A new HTTP/2 connection, within the connect timeout.
+    pub(super) async fn connect(self: &Arc<Self>) -> io::Result<Connection> {
+        let work = async {
+            let watch = self.clone().open().await?;
+            let (failure, route) = (watch.failure.clone(), watch.route.clone());
+            Connection::handshake(watch, failure, route, self.keepalive).await
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out()))
+    }
+
+    /// The failure of a dial that took longer than the connect timeout.
+    pub(super) fn timed_out(&self) -> io::Error {
+        let secs = self.timeout.as_secs_f64();
+        ConnectFailure::new(&self.target, &format!("no connection within {secs} s"))
+            .io(io::ErrorKind::TimedOut)
+    }
+
     /// Dials: TCP (Happy Eyeballs, or through the proxy) or a unix socket,
-    /// then TLS when asked, wrapped in a [`Watch`]. gRPC hands the stream to
-    /// the relay (the tonic connector above); the HTTP client of gRPC-Web
-    /// and Connect speaks over it directly.
+    /// then TLS when asked, wrapped in a [`Watch`].
     pub(super) async fn open(self: Arc<Self>) -> io::Result<Watch> {
         let dial = self;
         let fail = |kind, why: String| ConnectFailure::new(&dial.target, &why).io(kind);
+        let mut route = None;
         let stream: Box<dyn Io> = match &dial.target.address {
             Address::Tcp { .. } if dial.proxy.is_some() => {
                 let proxy = dial.proxy.as_ref().expect("a proxy");
@@ -217,7 +71,7 @@ impl Dial {
                     .tunnel(&dial.target.authority(), dial.timeout)
                     .await
                     .map_err(|why| fail(io::ErrorKind::ConnectionRefused, why))?;
-                set_route(format!("via proxy {}", proxy.address()));
+                route = Some(format!("via proxy {}", proxy.address()));
                 Box::new(stream)
             }
             Address::Tcp { host, port } => {
@@ -225,7 +79,7 @@ impl Dial {
                     .await
                     .map_err(|err| fail(err.kind(), err.to_string()))?;
                 stream.set_nodelay(true)?;
-                set_route(format!("at {addr}"));
+                route = Some(format!("at {addr}"));
                 Box::new(stream)
             }
             Address::Unix(path) => Box::new(
@@ -251,6 +105,8 @@ impl Dial {
             seen: false,
             silence: None,
             h2,
+            failure: Failure::default(),
+            route,
         })
     }
 
@@ -291,11 +147,26 @@ pub(super) struct Watch {
     silence: Option<Pin<Box<Sleep>>>,
     /// Whether to speak HTTP/2: always for gRPC, else as ALPN chose.
     pub h2: bool,
+    /// Why this connection failed, once the watch has seen it.
+    pub failure: Failure,
+    /// How it reached the server, for `-v`.
+    pub route: Option<String>,
 }
 
 impl Watch {
     fn fail(&self, kind: io::ErrorKind, why: &str) -> io::Error {
-        ConnectFailure::new(&self.dial.target, why).io(kind)
+        self.record(ConnectFailure::new(&self.dial.target, why).io(kind))
+    }
+
+    /// Keeps the failure an io error carries in this connection's slot.
+    fn record(&self, err: io::Error) -> io::Error {
+        if let Some(failure) = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<ConnectFailure>())
+        {
+            self.failure.record(failure);
+        }
+        err
     }
 
     /// The server closed or reset the connection before its first byte.
@@ -404,11 +275,11 @@ impl AsyncRead for Watch {
             let tls_error = err
                 .get_ref()
                 .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
-            return Poll::Ready(Err(if tls_error {
+            return Poll::Ready(Err(this.record(if tls_error {
                 this.dial.tls_failure(err)
             } else {
                 this.early_error(err)
-            }));
+            })));
         }
         if !this.seen {
             if let Some(err) = this.first_bytes(&buf.filled()[before..]) {
@@ -426,11 +297,11 @@ impl Watch {
         let tls_error = err
             .get_ref()
             .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
-        if tls_error {
+        self.record(if tls_error {
             self.dial.tls_failure(err)
         } else {
             self.early_error(err)
-        }
+        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! A plain HTTP client (hyper's client connections) for the protocols that
-//! are not gRPC: HTTP/1.1 or HTTP/2 over the same dialer, TLS and first-byte
+//! The HTTP client for the protocols that are not gRPC: HTTP/1.1 by hyper's
+//! client connections, HTTP/2 by grpcx's own connection (`h2.rs`, through
+//! the same [`Client`] as gRPC), over the same dialer, TLS and first-byte
 //! watch as the gRPC channel.
 //!
 //! Which HTTP: over TLS, ALPN offers h2 and http/1.1 and the server picks;
@@ -11,15 +12,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
-use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
 use tonic::body::Body;
+use tower_service::Service as _;
 
+use super::client::Client;
 use super::dial::Dial;
-use super::{CONNECTION_WINDOW, STREAM_WINDOW, Target, connect_failed, find_failure, uses_tls};
+use super::h2::Connection;
+use super::{Target, dial_failed, uses_tls};
 use crate::cli::ConnArgs;
-use crate::error::{StatusError, UsageError};
+use crate::error::UsageError;
 
 /// A connected HTTP client for one target.
 #[derive(Clone)]
@@ -28,14 +31,12 @@ pub struct HttpClient(Arc<Inner>);
 struct Inner {
     dial: Arc<Dial>,
     target: Target,
-    timeout: Duration,
-    connect_timeout: f64,
-    /// `--keepalive`: HTTP/2 pings (HTTP/1.1 has none).
-    keepalive: Option<Duration>,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     /// The connection, when it speaks HTTP/2.
-    h2: Option<http2::SendRequest<Body>>,
+    h2: Option<Client>,
+    /// How the first connection reached the server, for `-v`.
+    route: Option<String>,
     /// HTTP/1.1 connections not known to be busy.
     idle: Mutex<Vec<http1::SendRequest<Body>>>,
 }
@@ -61,16 +62,12 @@ impl HttpClient {
             timeout,
             http1: use_tls || !args.http2_prior_knowledge,
             proxy: super::proxy::choose(target, args.proxy.as_deref())?,
-            // hyper's own client sends the pings (below), not the relay.
-            keepalive: None,
-            direct: Default::default(),
+            // HTTP/2 pings (HTTP/1.1 has none).
+            keepalive: args.keepalive.map(Duration::from_secs_f64),
         });
         let mut client = Inner {
             dial,
             target: target.clone(),
-            timeout,
-            connect_timeout: args.connect_timeout,
-            keepalive: args.keepalive.map(Duration::from_secs_f64),
             scheme: if use_tls {
                 http::uri::Scheme::HTTPS
             } else {
@@ -78,11 +75,19 @@ impl HttpClient {
             },
             authority,
             h2: None,
+            route: None,
             idle: Mutex::new(Vec::new()),
         };
         match client.dial().await? {
-            Conn::H2(send) => client.h2 = Some(send),
-            Conn::H1(send) => client.idle.lock().expect("idle").push(send),
+            Conn::H2(conn) => {
+                client.route = conn.route().map(str::to_string);
+                let (dial, scheme) = (client.dial.clone(), client.scheme.clone());
+                client.h2 = Some(Client::new(dial, scheme, client.authority.clone(), conn));
+            }
+            Conn::H1(send, route) => {
+                client.route = route;
+                client.idle.lock().expect("idle").push(send);
+            }
         }
         Ok(HttpClient(Arc::new(client)))
     }
@@ -102,28 +107,25 @@ impl HttpClient {
         if self.is_h2() { "HTTP/2" } else { "HTTP/1.1" }
     }
 
+    /// How the connection reached the server, for `-v`.
+    pub fn route(&self) -> Option<String> {
+        self.0.route.clone()
+    }
+
     /// Sends a request whose URI is a path, and waits for the response head.
     pub async fn send(
         &self,
         mut request: http::Request<Body>,
-    ) -> Result<http::Response<Incoming>, BoxError> {
+    ) -> Result<http::Response<Body>, BoxError> {
         let inner = &self.0;
+        if let Some(h2) = &inner.h2 {
+            return h2.clone().call(request).await;
+        }
         let path = request
             .uri()
             .path_and_query()
             .cloned()
             .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-        if let Some(h2) = &inner.h2 {
-            *request.uri_mut() = http::Uri::builder()
-                .scheme(inner.scheme.clone())
-                .authority(inner.authority.clone())
-                .path_and_query(path)
-                .build()?;
-            *request.version_mut() = http::Version::HTTP_2;
-            let mut h2 = h2.clone();
-            h2.ready().await?;
-            return Ok(h2.send_request(request).await?);
-        }
         *request.uri_mut() = http::Uri::from(path);
         *request.version_mut() = http::Version::HTTP_11;
         let host = http::HeaderValue::from_str(inner.authority.as_str())?;
@@ -137,58 +139,40 @@ impl HttpClient {
         let mut send = match ready {
             Some(send) => send,
             None => match inner.dial().await.map_err(|err| err.to_string())? {
-                Conn::H1(send) => send,
+                Conn::H1(send, _) => send,
                 Conn::H2(_) => return Err("the server switched to HTTP/2".into()),
             },
         };
         let response = send.send_request(request);
         inner.idle.lock().expect("idle").push(send);
-        Ok(response.await?)
+        Ok(response.await?.map(Body::new))
     }
 }
 
 enum Conn {
-    H1(http1::SendRequest<Body>),
-    H2(http2::SendRequest<Body>),
+    H1(http1::SendRequest<Body>, Option<String>),
+    H2(Connection),
 }
 
 impl Inner {
     /// Opens one connection and shakes hands in the HTTP version it speaks.
     async fn dial(&self) -> Result<Conn> {
         let work = async {
-            let io = TokioIo::new(self.dial.clone().open().await?);
-            if io.inner().h2 {
-                let mut builder = http2::Builder::new(TokioExecutor::new());
-                builder
-                    .initial_stream_window_size(STREAM_WINDOW)
-                    .initial_connection_window_size(CONNECTION_WINDOW);
-                if let Some(interval) = self.keepalive {
-                    builder
-                        .timer(TokioTimer::new())
-                        .keep_alive_interval(interval)
-                        .keep_alive_timeout(interval.max(Duration::from_secs(10)))
-                        .keep_alive_while_idle(true);
-                }
-                let (send, conn) = builder.handshake(io).await.map_err(std::io::Error::other)?;
-                tokio::spawn(conn);
-                Ok::<_, std::io::Error>(Conn::H2(send))
-            } else {
-                let (send, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
-                tokio::spawn(conn);
-                Ok(Conn::H1(send))
+            let watch = self.dial.clone().open().await?;
+            if watch.h2 {
+                let (failure, route) = (watch.failure.clone(), watch.route.clone());
+                let conn = Connection::handshake(watch, failure, route, self.dial.keepalive);
+                return Ok::<_, std::io::Error>(Conn::H2(conn.await?));
             }
+            let route = watch.route.clone();
+            let io = TokioIo::new(watch);
+            let (send, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
+            tokio::spawn(conn);
+            Ok(Conn::H1(send, route))
         };
-        match tokio::time::timeout(self.timeout, work).await {
-            Err(_) => Err(connect_failed(
-                &self.target,
-                &format!("no connection within {} s", self.connect_timeout),
-            )),
-            Ok(Err(err)) => Err(match find_failure(&err) {
-                Some(failure) => {
-                    StatusError(tonic::Status::unavailable(failure.to_string())).into()
-                }
-                None => connect_failed(&self.target, &super::cause(&err)),
-            }),
+        match tokio::time::timeout(self.dial.timeout, work).await {
+            Err(_) => Err(dial_failed(&self.target, &self.dial.timed_out())),
+            Ok(Err(err)) => Err(dial_failed(&self.target, &err)),
             Ok(Ok(conn)) => Ok(conn),
         }
     }

@@ -1,5 +1,5 @@
 //! Long links: calls through `bench/delay_proxy.py` (a loopback proxy that
-//! delays each direction), where the relay's windows grow. Behaviour only:
+//! delays each direction), where the connection's windows grow. Behaviour only:
 //! everything arrives, a stalled reader loses nothing; the speed is the
 //! bench's business.
 

@@ -5,7 +5,7 @@
 
 mod util;
 
-mod bench_lane;
+mod bench_servers;
 mod cache;
 mod completion;
 mod core;
@@ -21,5 +21,6 @@ mod reliability;
 mod rotation;
 mod schemas;
 mod scripting;
+mod stack;
 mod tls;
 mod wire;

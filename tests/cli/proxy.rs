@@ -136,7 +136,7 @@ fn the_flag_sends_even_loopback_through_the_proxy() {
 }
 
 /// bench opens each of its two connections through the proxy, and its
-/// calls (on the direct lane) go through the tunnels.
+/// calls go through the tunnels.
 #[test]
 fn bench_connects_each_connection_through_the_proxy() {
     let server = Server::bundled();

@@ -3,7 +3,7 @@
 //! The calls it did not take (sent as the GOAWAY crossed them, or queued
 //! for a connection that was closing) were never processed, and grpcx makes
 //! them again on a new connection: no call of `--each` or `bench` may fail
-//! for a rotation, on either of the engine's lanes.
+//! for a rotation.
 
 use serde_json::{Value, json};
 
@@ -21,7 +21,7 @@ fn status_counts(out: &crate::util::Run) -> Value {
     report["status"].clone()
 }
 
-/// `--each` (through tonic): every call answered, in order, nothing on
+/// `--each`: every call answered, in order, nothing on
 /// stderr. (Before, a few calls in ten thousand failed at each rotation:
 /// "Cancelled: operation was canceled" and "Unknown: transport error".)
 #[test]
@@ -34,7 +34,7 @@ fn each_carries_on_across_a_server_rotating_connections() {
     assert_eq!(lines[9_999], json!({"message": "Hello, 9999!"}));
 }
 
-/// bench's direct lane, closed model: 64 calls in flight over 4
+/// bench, closed model: 64 calls in flight over 4
 /// connections, each rotated many times during the run.
 #[test]
 fn bench_carries_on_across_a_server_rotating_connections() {
@@ -76,9 +76,8 @@ fn bench_at_a_rate_carries_on_across_a_server_rotating_connections() {
     assert_eq!(status_counts(&out), json!({"OK": 2000}));
 }
 
-/// bench through tonic (`-v` shows its first call, made by invoke; the
-/// rest take the direct lane) and `call` itself: both fine on a server
-/// that rotates.
+/// bench with `-v` (which shows its first call) and `call` itself: both
+/// fine on a server that rotates.
 #[test]
 fn a_shown_call_and_a_single_call_work_on_a_rotating_server() {
     let server = rotating();

@@ -207,7 +207,7 @@ fn mutual_tls(server: &Server, pki: &Pki) {
     refused(&out, "client certificate");
 }
 
-/// bench's direct lane speaks over the same TLS connection: every call of a
+/// bench speaks over the same TLS connection: every call of a
 /// run with client certificates succeeds, on each of its connections.
 #[test]
 fn bench_over_mutual_tls() {

@@ -101,29 +101,6 @@ fn verbose_shows_a_failing_status_and_its_trailers() {
     assert_eq!(out.stdout, "");
 }
 
-/// grpcx names itself to the server, on reflection and on the call, ahead of
-/// the library's own token (as grpcurl sends `grpcurl/1.9.1 grpc-go/1.61.0`).
-#[test]
-fn the_server_sees_a_grpcx_user_agent() {
-    let server = Server::bundled();
-    hello(&server, &[]).ok();
-    let log = server.log();
-    let expected = format!("user-agent=\"grpcx/{} tonic/", env!("CARGO_PKG_VERSION"));
-    for path in ["ServerReflectionInfo", "/helloworld.Greeter/SayHello"] {
-        let line = log
-            .lines()
-            .find(|l| l.contains(path))
-            .unwrap_or_else(|| panic!("no {path} in:\n{log}"));
-        let agent = &line[line.find(&expected).unwrap_or_else(|| panic!("{line}"))..];
-        // `tonic/` then its version, e.g. 0.14.5, then the closing quote.
-        let version = agent[expected.len()..].trim_end_matches('"');
-        assert!(
-            !version.is_empty() && version.split('.').all(|n| n.parse::<u32>().is_ok()),
-            "{line}"
-        );
-    }
-}
-
 #[test]
 fn rpc_and_reflect_headers_go_to_one_side() {
     let server = Server::bundled();

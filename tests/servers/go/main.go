@@ -36,6 +36,7 @@ func main() {
 	tlsKey := flag.String("tls-key", "", "PEM private key for --tls-cert")
 	clientCA := flag.String("client-ca", "", "require client certificates signed by this PEM CA (needs --tls-cert)")
 	maxAge := flag.Duration("max-connection-age", 0, "close each connection (GOAWAY) after this long, as servers behind load balancers do (0: never)")
+	flag.BoolVar(&logCalls, "log-calls", false, "log every SayHello call processed, with its name, to stderr")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected argument %q", flag.Arg(0))
@@ -94,6 +95,10 @@ func main() {
 		fatalf("serve: %v", err)
 	}
 }
+
+// Whether SayHello logs each call it processes (--log-calls), so that a test
+// can tell that no call was lost or processed twice.
+var logCalls bool
 
 func serverTLS(certFile, keyFile, caFile string) (credentials.TransportCredentials, error) {
 	if certFile == "" || keyFile == "" {

@@ -26,6 +26,9 @@ type greeter struct {
 }
 
 func (greeter) SayHello(_ context.Context, in *hwpb.HelloRequest) (*hwpb.HelloReply, error) {
+	if logCalls {
+		logger.Printf("processed SayHello %s", in.GetName())
+	}
 	return &hwpb.HelloReply{Message: "Hello, " + in.GetName() + "!"}, nil
 }
 

@@ -1,7 +1,7 @@
-//! `grpcx bench` makes its calls on the engine's direct lane (straight onto
-//! HTTP/2), while `call` and `--each` go through tonic: the two must say
-//! the same things. Each failure here is worded by both and compared, on
-//! every server the tests run, and the lane is driven with compression,
+//! `grpcx bench` makes its calls through the same call path as `call` and
+//! `--each`, and must say the same things. Each failure here is worded by
+//! both and compared, on every server the tests run, and bench is driven
+//! with compression,
 //! across a server that goes away mid-run and over a unix socket. (TLS,
 //! proxies and servers that rotate their connections: `tls.rs`, `proxy.rs`
 //! and `rotation.rs`.)
@@ -66,8 +66,8 @@ fn canonical(code: &str) -> String {
 
 /// A status from the server, the deadline of --max-time, a response over
 /// --max-msg-size, and a refused compression: bench counts each with the
-/// code and words `call` prints, on the direct lane and through `invoke`
-/// (where -v sends the first call, to show it): one sample of 3.
+/// code and words `call` prints, with and without -v (which shows the
+/// first call): one sample of 3.
 #[test]
 fn bench_words_each_failure_as_call_does() {
     let server = Server::bundled();
@@ -124,7 +124,7 @@ fn bench_words_each_failure_as_call_does() {
     }
 }
 
-/// Every server the tests run, on the direct lane: all calls answered, and
+/// Every server the tests run: all calls answered, and
 /// a failure counted with the words `call` prints.
 #[test]
 fn bench_against_every_server() {
@@ -151,7 +151,7 @@ fn bench_against_every_server() {
 }
 
 /// -v shows the connection, the schema and the first call in full; the
-/// other calls take the direct lane, silently.
+/// other calls go silently.
 #[test]
 fn bench_verbose_shows_the_first_call_only() {
     let server = Server::bundled();

@@ -1,0 +1,119 @@
+//! The gRPC channel: one target and its current HTTP/2 [`Connection`], as
+//! the tower service tonic's `Grpc` calls through. The connection is dialed
+//! once up front; when it goes away (the server sent GOAWAY, refused a
+//! stream, or the connection broke), the next call dials a new one, once
+//! for every call waiting. Calls the server never processed fail marked as
+//! such (`transport::is_unprocessed`), and the engine makes them again.
+
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures_util::future::BoxFuture;
+use tonic::body::Body;
+
+use super::dial::Dial;
+use super::h2::{Connection, Deadline};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A gRPC channel to one target over grpcx's own HTTP/2 connection.
+/// Clones share the connection.
+#[derive(Clone)]
+pub struct Client(Arc<Inner>);
+
+struct Inner {
+    dial: Arc<Dial>,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    current: Mutex<Option<Connection>>,
+    /// One dial at a time, for all the calls that found the connection gone.
+    dialing: tokio::sync::Mutex<()>,
+}
+
+impl Client {
+    pub(super) fn new(
+        dial: Arc<Dial>,
+        scheme: http::uri::Scheme,
+        authority: http::uri::Authority,
+        first: Connection,
+    ) -> Client {
+        Client(Arc::new(Inner {
+            dial,
+            scheme,
+            authority,
+            current: Mutex::new(Some(first)),
+            dialing: Default::default(),
+        }))
+    }
+
+    /// How the current connection reached the server, for `-v`.
+    pub fn route(&self) -> Option<String> {
+        self.0.current().and_then(|c| c.route().map(str::to_string))
+    }
+}
+
+impl Inner {
+    fn current(&self) -> Option<Connection> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A connection ready for one more call: the current one unless it is
+    /// going away; then a new one.
+    async fn connection(&self) -> Result<Connection, BoxError> {
+        let usable = |conn: Option<Connection>| conn.filter(|c| !c.is_going_away());
+        if let Some(conn) = usable(self.current()) {
+            match conn.clone().ready().await {
+                Ok(ready) => return Ok(ready),
+                Err(_) => conn.retire(),
+            }
+        }
+        let _dialing = self.dialing.lock().await;
+        // Another call may have dialed meanwhile.
+        if let Some(conn) = usable(self.current()) {
+            match conn.clone().ready().await {
+                Ok(ready) => return Ok(ready),
+                Err(_) => conn.retire(),
+            }
+        }
+        let conn = self.dial.connect().await?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
+        Ok(conn.ready().await?)
+    }
+
+    async fn call(
+        self: Arc<Self>,
+        mut request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, BoxError> {
+        let path = request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        *request.uri_mut() = http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()?;
+        *request.version_mut() = http::Version::HTTP_2;
+        let deadline = request.extensions().get::<Deadline>().map(|d| d.0);
+        let mut conn = self.connection().await?;
+        conn.send(request, deadline).await
+    }
+}
+
+impl tower_service::Service<http::Request<Body>> for Client {
+    type Response = http::Response<Body>;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, BoxError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        Box::pin(self.0.clone().call(request))
+    }
+}

@@ -1,0 +1,233 @@
+//! What went wrong under a call, in words the user can act on: the one
+//! place where transport errors become gRPC statuses, for every command,
+//! protocol and path.
+//!
+//! - [`ConnectFailure`]: why a connection could not be used (a refused
+//!   dial, a TLS alert, a plaintext/TLS mix-up, silence), kept per
+//!   connection in its [`Failure`] slot;
+//! - [`explain`]: a status from the wire (not from the server) reworded:
+//!   our own deadline, a failed connection, an HTTP/2 reset or GOAWAY by
+//!   gRPC's HTTP/2 mapping, a message over the size limit, a compression
+//!   the server refuses;
+//! - [`never_processed`] and [`is_unprocessed`]: a call the server never
+//!   took (RFC 9113 §8.7), which may be made again as it was.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use tonic::{Code, Status};
+
+use crate::cli::Compression;
+
+/// Why a connection could not be used, in words.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot connect to {target}: {cause}")]
+pub struct ConnectFailure {
+    target: String,
+    cause: String,
+}
+
+impl ConnectFailure {
+    pub fn new(target: &impl std::fmt::Display, cause: &str) -> Self {
+        ConnectFailure {
+            target: target.to_string(),
+            cause: cause.to_string(),
+        }
+    }
+
+    /// The failure as an io::Error, as the dialer and its watch return it.
+    pub fn io(self, kind: io::ErrorKind) -> io::Error {
+        io::Error::new(kind, self)
+    }
+}
+
+/// One connection's failure slot: its watch records why it failed, and the
+/// calls on it read it back (h2 keeps only the text of an io error, and a
+/// call on a dead connection often sees a later error, a broken pipe).
+#[derive(Debug, Clone, Default)]
+pub struct Failure(Arc<Mutex<Option<ConnectFailure>>>);
+
+impl Failure {
+    /// Records `failure` unless one is recorded already (the first cause
+    /// is the one to tell).
+    pub fn record(&self, failure: &ConnectFailure) {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(failure.clone());
+        }
+    }
+
+    pub fn get(&self) -> Option<ConnectFailure> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A [`ConnectFailure`] anywhere in an error's chain (io::Error hides its
+/// payload from `source()`, so it is opened on the way).
+pub fn find_failure<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a ConnectFailure> {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(failure) = err.downcast_ref::<ConnectFailure>() {
+            return Some(failure);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<ConnectFailure>())
+        {
+            return Some(inner);
+        }
+        next = err.source();
+    }
+    None
+}
+
+/// Why the status's call failed, when the connection under it failed.
+pub fn connection_failure(status: &Status) -> Option<String> {
+    find_failure(std::error::Error::source(status)?).map(ToString::to_string)
+}
+
+/// The status for a channel that could not become ready.
+pub fn not_ready(err: &(dyn std::error::Error + 'static)) -> Status {
+    match find_failure(err) {
+        Some(failure) => Status::unavailable(failure.to_string()),
+        None => Status::unavailable(format!("the connection failed: {err}")),
+    }
+}
+
+/// Rewords a status whose cause the user can act on (see the module);
+/// statuses the server sent are returned as they are. `compress` is the
+/// call's `--compress`, named when the server refuses it.
+pub fn explain(status: Status, compress: Option<Compression>) -> Status {
+    if let Some(status) = from_source(&status) {
+        return status;
+    }
+    // tonic's own words when a response is over max_decoding_message_size.
+    let too_large = "decoded message length too large: found ";
+    if status.code() == Code::OutOfRange
+        && let Some(at) = status.message().find(too_large)
+    {
+        let rest = &status.message()[at + too_large.len()..];
+        let found = rest.split(' ').next().unwrap_or("?");
+        return Status::resource_exhausted(format!(
+            "a response message of {found} bytes is over the limit; \
+             raise it with --max-msg-size BYTES (the limit was {})",
+            rest.rsplit(": ").next().unwrap_or("?")
+        ));
+    }
+    // The same limit, met while decompressing.
+    if status.code() == Code::ResourceExhausted
+        && status.message().contains("size limit")
+        && !status.message().contains("--max-msg-size")
+    {
+        return Status::resource_exhausted(format!(
+            "{}; raise the limit with --max-msg-size BYTES",
+            status.message()
+        ));
+    }
+    match compress {
+        Some(compress)
+            if status.code() == Code::Unimplemented
+                && status.message().to_ascii_lowercase().contains("compress") =>
+        {
+            let name = compress.name();
+            Status::unimplemented(format!(
+                "the server does not accept {name}-compressed requests (it said: {}); \
+                 call again without --compress",
+                status.message()
+            ))
+        }
+        _ => status,
+    }
+}
+
+/// The status of a call that failed under the server, from the error that
+/// ended it: our deadline, a failed connection, then what HTTP/2 said.
+fn from_source(status: &Status) -> Option<Status> {
+    let mut cause = std::error::Error::source(status);
+    while let Some(err) = cause {
+        if err.is::<tonic::TimeoutExpired>() {
+            return Some(Status::deadline_exceeded(
+                "the deadline of --max-time passed",
+            ));
+        }
+        if let Some(failure) = find_failure(err) {
+            return Some(Status::unavailable(failure.to_string()));
+        }
+        if let Some(h2) = err.downcast_ref::<h2::Error>() {
+            return Some(h2_status(h2, status.code()));
+        }
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(Status::unavailable(format!(
+                "the connection broke mid-call: {io}"
+            )));
+        }
+        if err.is::<Unprocessed>() {
+            return None;
+        }
+        cause = err.source();
+    }
+    None
+}
+
+/// The status of a call that an HTTP/2 error ended, by gRPC's HTTP/2
+/// mapping (PROTOCOL-HTTP2.md); `code` when the error says nothing more
+/// precise. A call the server never processed says so, and is marked to be
+/// made again ([`is_unprocessed`]).
+pub fn h2_status(h2: &h2::Error, code: Code) -> Status {
+    let reason = h2.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
+    if never_processed(h2) {
+        let why = Unprocessed(match h2.is_go_away() {
+            true => format!("GOAWAY {reason:?}"),
+            false => format!("RST_STREAM {reason:?}"),
+        });
+        let mut status = Status::unavailable(format!(
+            "the server closed the connection without taking the call ({why})"
+        ));
+        status.set_source(Arc::new(why));
+        return status;
+    }
+    if h2.is_go_away() {
+        Status::unavailable(format!(
+            "the server closed the connection mid-call (GOAWAY {reason:?})"
+        ))
+    } else if h2.is_reset() && h2.is_remote() {
+        let code = match reason {
+            h2::Reason::REFUSED_STREAM => Code::Unavailable,
+            h2::Reason::CANCEL => Code::Cancelled,
+            h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
+            h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
+            _ => Code::Internal,
+        };
+        Status::new(
+            code,
+            format!("the server reset the stream (RST_STREAM {reason:?})"),
+        )
+    } else if let Some(io) = h2.get_io() {
+        Status::unavailable(format!("the connection broke mid-call: {io}"))
+    } else {
+        Status::new(code, format!("HTTP/2 error: {h2}"))
+    }
+}
+
+/// Whether `err` ended a stream the server never processed, so that the
+/// call may be made again (RFC 9113 §8.7): a GOAWAY came before the stream
+/// could open, or the stream was above the GOAWAY's last stream id (h2 ends
+/// a stream with the peer's GOAWAY only then; a processed stream that loses
+/// its connection ends with an io error), or the server reset it with
+/// REFUSED_STREAM.
+pub fn never_processed(err: &h2::Error) -> bool {
+    err.is_remote() && (err.is_go_away() || err.reason() == Some(h2::Reason::REFUSED_STREAM))
+}
+
+/// Why the server never processed a call, carried as the source of its
+/// status (see [`h2_status`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unprocessed(String);
+
+/// Whether the server never processed the call that `status` ended, so that
+/// it may be made again as it was.
+pub fn is_unprocessed(status: &Status) -> bool {
+    std::error::Error::source(status).is_some_and(|err| err.is::<Unprocessed>())
+}

@@ -1,0 +1,508 @@
+//! The one HTTP/2 connection type: every gRPC call, reflection stream,
+//! `--each` and `bench` call, and Connect or gRPC-Web request over HTTP/2
+//! is one h2 stream on a [`Connection`]. h2 holds the only HTTP/2 state
+//! machine; tonic keeps the codec on top (`transport/client.rs`).
+//!
+//! What a connection owns, in one place:
+//! - the windows: the stream window starts at 128 KiB and grows by the
+//!   [`bdp`](super::bdp) estimate, only on a link that needs it, up to
+//!   16 MiB; the connection window is the largest HTTP/2 allows, which costs
+//!   nothing (the stream windows bound memory) and keeps h2's small-DATA-
+//!   frame budget (half of it) out of reach;
+//! - each response is read promptly, by a task of its own, into one
+//!   contiguous buffer, so h2 never holds a pile of small frames whatever the
+//!   server's framing; its flow-control credit is released only as the
+//!   consumer takes the bytes, so what a server can make grpcx hold is the
+//!   stream window in raw bytes, also while stdout is stalled;
+//! - uploads go out as the window allows, never queued in h2 beyond it;
+//! - keepalive pings, sharing h2's one user PING slot with the estimator;
+//! - how the connection failed, in words ([`Failure`]), for every call on
+//!   it; and whether it is going away, so that no new call is put on it.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body as _, Frame};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+use tonic::body::Body;
+
+use super::bdp::{self, Estimator};
+use super::failure::Failure;
+
+/// The connection window: the largest HTTP/2 allows (see the module).
+pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A deadline for one call, set by `invoke` as a request extension: past it
+/// the call fails with tonic's `TimeoutExpired` (worded as `--max-time`).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+/// One HTTP/2 connection to the server. Clones share it.
+#[derive(Clone)]
+pub struct Connection {
+    send: h2::client::SendRequest<Bytes>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Counts the bytes that arrive, for the window's estimate.
+    estimator: Arc<Estimator>,
+    /// Why the connection failed, in words, when its watch saw it.
+    failure: Failure,
+    /// No new call goes on it: the server sent GOAWAY, refused a stream,
+    /// or the connection ended.
+    going_away: AtomicBool,
+    /// How it reached the server, for `-v`: `at ADDRESS` or `via proxy …`.
+    route: Option<String>,
+}
+
+impl Connection {
+    /// HTTP/2 over `io` (the server's socket, TLS or tunnel), driven by a
+    /// task of its own with its window estimate and keepalive. `keepalive`
+    /// pings every interval and drops the connection when one goes
+    /// unanswered past `interval.max(10 s)`.
+    pub async fn handshake<T>(
+        io: T,
+        failure: Failure,
+        route: Option<String>,
+        keepalive: Option<Duration>,
+    ) -> io::Result<Connection>
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let (send, mut connection) = h2::client::Builder::new()
+            .initial_window_size(bdp::INITIAL_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .enable_push(false)
+            .handshake::<_, Bytes>(io)
+            .await
+            .map_err(into_io)?;
+        let shared = Arc::new(Shared {
+            estimator: Arc::new(Estimator::probing_now()),
+            failure,
+            going_away: AtomicBool::new(false),
+            route,
+        });
+        let mut ping_pong = connection.ping_pong().expect("the first call takes it");
+        let driver = shared.clone();
+        tokio::spawn(async move {
+            let mut keepalive = keepalive.map(Keepalive::new);
+            let _ = std::future::poll_fn(|cx| -> Poll<Result<(), h2::Error>> {
+                // One PING out at a time: the probe waits for a keepalive's.
+                let pinging = keepalive.as_ref().is_some_and(|k| k.waiting);
+                if !pinging && let Some(window) = bdp::poll(&driver.estimator, &mut ping_pong, cx)?
+                {
+                    connection.set_initial_window_size(window)?;
+                }
+                if let Some(keepalive) = &mut keepalive
+                    && keepalive.poll(&mut ping_pong, &driver.estimator, cx)?
+                {
+                    // Unanswered: dropping the connection fails its calls.
+                    return Poll::Ready(Ok(()));
+                }
+                Pin::new(&mut connection).poll(cx)
+            })
+            .await;
+            driver.going_away.store(true, Ordering::Relaxed);
+        });
+        Ok(Connection { send, shared })
+    }
+
+    /// How the connection reached the server, for `-v`.
+    pub fn route(&self) -> Option<&str> {
+        self.shared.route.as_deref()
+    }
+
+    /// Whether the connection takes no new call.
+    pub fn is_going_away(&self) -> bool {
+        self.shared.going_away.load(Ordering::Relaxed)
+    }
+
+    /// Puts no new call on this connection.
+    pub fn retire(&self) {
+        self.shared.going_away.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether two handles are the same connection.
+    pub fn same(&self, other: &Connection) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Waits until the connection can open one more stream; fails when it
+    /// cannot open any (the server sent GOAWAY, or it is gone).
+    pub async fn ready(self) -> Result<Connection, h2::Error> {
+        let send = self.send.ready().await?;
+        Ok(Connection { send, ..self })
+    }
+
+    /// Sends one request and waits for the response head. The body goes up
+    /// as the window allows, beside the response; it stops when the
+    /// response is over (the server has answered) or dropped. Errors are
+    /// h2's, or a [`ConnectFailure`] when the connection's watch saw why it
+    /// failed.
+    pub async fn send(
+        &mut self,
+        request: http::Request<Body>,
+        deadline: Option<Instant>,
+    ) -> Result<http::Response<Body>, BoxError> {
+        let (parts, mut body) = request.into_parts();
+        // A body that is already all here (a unary request) goes out with
+        // the headers, with no task of its own.
+        let (head, ready) = take_ready(&mut body);
+        let end = matches!(ready, Ready::All) && head.is_empty();
+        let (response, mut stream) = self
+            .send
+            .send_request(http::Request::from_parts(parts, ()), end)
+            .map_err(|err| self.error(err))?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        match ready {
+            _ if end => {}
+            // h2 queues what the window cannot take yet: it is small.
+            Ready::All => drop(stream.send_data(head, true)),
+            Ready::Some => drop(tokio::spawn(upload(head, body, stream, stop_tx))),
+            Ready::Failed => stream.send_reset(h2::Reason::CANCEL),
+        }
+        let response = match deadline {
+            None => response.await,
+            Some(deadline) => tokio::time::timeout_at(deadline, response)
+                .await
+                .map_err(|_| Box::new(tonic::TimeoutExpired(())) as BoxError)?,
+        };
+        let response = response.map_err(|err| {
+            if super::never_processed(&err) {
+                self.retire();
+            }
+            self.error(err)
+        })?;
+        let (parts, recv) = response.into_parts();
+        let body = if recv.is_end_stream() {
+            Body::empty()
+        } else {
+            Body::new(self.download(recv, deadline, stop_rx))
+        };
+        Ok(http::Response::from_parts(parts, body))
+    }
+
+    /// An h2 error, or why the connection under it failed when that is known.
+    fn error(&self, err: h2::Error) -> BoxError {
+        if (err.is_io() || !err.is_remote())
+            && let Some(failure) = self.shared.failure.get()
+        {
+            return Box::new(failure);
+        }
+        Box::new(err)
+    }
+
+    /// The response body: a reader task takes the frames promptly; the body
+    /// hands them on and releases their credit as it goes.
+    fn download(
+        &self,
+        mut recv: h2::RecvStream,
+        deadline: Option<Instant>,
+        upload: tokio::sync::oneshot::Receiver<()>,
+    ) -> Download {
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let flow = recv.flow_control().clone();
+        tokio::spawn(read(recv, inbox.clone(), self.shared.estimator.clone()));
+        Download {
+            inbox,
+            flow,
+            deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
+            connection: self.clone(),
+            _upload: upload,
+            done: false,
+        }
+    }
+}
+
+/// An h2 error as an io::Error, keeping an io error's kind and payload.
+fn into_io(err: h2::Error) -> io::Error {
+    if err.is_io() {
+        return err.into_io().expect("an io error");
+    }
+    io::Error::other(err)
+}
+
+/// How much of a request body was ready at once.
+enum Ready {
+    /// All of it.
+    All,
+    /// Some: the rest comes later.
+    Some,
+    /// It failed (it could not be encoded).
+    Failed,
+}
+
+/// The frames of `body` that are ready now, and whether that was all of it
+/// (up to 64 KiB; past that the rest goes as the window allows).
+fn take_ready(body: &mut Body) -> (Bytes, Ready) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut head = BytesMut::new();
+    while head.len() < 64 * 1024 {
+        match Pin::new(&mut *body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => head.extend_from_slice(&data),
+                // gRPC requests have no trailers.
+                Err(_) => return (head.freeze(), Ready::All),
+            },
+            Poll::Ready(None) => return (head.freeze(), Ready::All),
+            Poll::Ready(Some(Err(_))) => return (head.freeze(), Ready::Failed),
+            Poll::Pending => break,
+        }
+    }
+    (head.freeze(), Ready::Some)
+}
+
+/// The request body, sent as the window allows, until it ends or the
+/// response is over (`stop` closes).
+async fn upload(
+    head: Bytes,
+    mut body: Body,
+    mut stream: h2::SendStream<Bytes>,
+    mut stop: tokio::sync::oneshot::Sender<()>,
+) {
+    let pump = async {
+        send_all(&mut stream, head).await?;
+        loop {
+            let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        send_all(&mut stream, data).await?;
+                    }
+                }
+                // The request stream failed (it could not be encoded):
+                // the call is cancelled, and says so.
+                Some(Err(_)) => {
+                    stream.send_reset(h2::Reason::CANCEL);
+                    return Ok(());
+                }
+                None => return stream.send_data(Bytes::new(), true),
+            }
+        }
+    };
+    tokio::select! {
+        _ = pump => {}
+        () = stop.closed() => {}
+    }
+}
+
+/// Sends `data` in pieces the stream's window has room for, so that h2
+/// never queues more than the window.
+async fn send_all(stream: &mut h2::SendStream<Bytes>, mut data: Bytes) -> Result<(), h2::Error> {
+    while !data.is_empty() {
+        stream.reserve_capacity(data.len());
+        let capacity = std::future::poll_fn(|cx| {
+            loop {
+                let capacity = stream.capacity();
+                if capacity > 0 {
+                    return Poll::Ready(Ok(capacity));
+                }
+                match stream.poll_capacity(cx) {
+                    Poll::Ready(Some(Ok(_))) => continue,
+                    Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(err)),
+                    // The stream is closed (reset, or the server answered).
+                    Poll::Ready(None) => return Poll::Ready(Err(h2::Reason::CANCEL.into())),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        })
+        .await?;
+        let piece = data.split_to(capacity.min(data.len()));
+        stream.send_data(piece, false)?;
+    }
+    Ok(())
+}
+
+/// What the reader task has taken from a response stream and the body has
+/// not yet handed on.
+#[derive(Default)]
+struct Inbox {
+    data: BytesMut,
+    end: Option<End>,
+    /// The body, waiting for data.
+    consumer: Option<Waker>,
+    /// The reader task, to wake when the body goes away.
+    reader: Option<Waker>,
+    /// The body was dropped: the call is cancelled.
+    gone: bool,
+}
+
+enum End {
+    Trailers(Option<http::HeaderMap>),
+    Failed(h2::Error),
+}
+
+impl Inbox {
+    fn wake(&mut self) {
+        if let Some(waker) = self.consumer.take() {
+            waker.wake();
+        }
+    }
+}
+
+fn lock(inbox: &Mutex<Inbox>) -> std::sync::MutexGuard<'_, Inbox> {
+    inbox.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The reader task: takes every frame as it comes, then the trailers or
+/// the error. Dropping the stream when the body is gone cancels the call.
+async fn read(mut recv: h2::RecvStream, inbox: Arc<Mutex<Inbox>>, estimator: Arc<Estimator>) {
+    let end = std::future::poll_fn(|cx| {
+        loop {
+            {
+                let mut inbox = lock(&inbox);
+                if inbox.gone {
+                    return Poll::Ready(None);
+                }
+                inbox.reader = Some(cx.waker().clone());
+            }
+            match recv.poll_data(cx) {
+                Poll::Ready(Some(Ok(data))) => {
+                    estimator.received(data.len());
+                    let mut inbox = lock(&inbox);
+                    inbox.data.extend_from_slice(&data);
+                    inbox.wake();
+                }
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(End::Failed(err))),
+                Poll::Ready(None) => break,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        match recv.poll_trailers(cx) {
+            Poll::Ready(Ok(trailers)) => Poll::Ready(Some(End::Trailers(trailers))),
+            Poll::Ready(Err(err)) => Poll::Ready(Some(End::Failed(err))),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    if let Some(end) = end {
+        let mut inbox = lock(&inbox);
+        inbox.end = Some(end);
+        inbox.wake();
+    }
+}
+
+/// A response body as tonic (or a protocol's decoder) reads it.
+struct Download {
+    inbox: Arc<Mutex<Inbox>>,
+    flow: h2::FlowControl,
+    deadline: Option<Pin<Box<Sleep>>>,
+    connection: Connection,
+    /// Held while the response runs: the upload stops when it is dropped.
+    _upload: tokio::sync::oneshot::Receiver<()>,
+    done: bool,
+}
+
+impl http_body::Body for Download {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let mut inbox = lock(&this.inbox);
+        if !inbox.data.is_empty() {
+            let data = inbox.data.split().freeze();
+            drop(inbox);
+            let _ = this.flow.release_capacity(data.len());
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        match inbox.end.take() {
+            Some(End::Trailers(trailers)) => {
+                this.done = true;
+                Poll::Ready(trailers.map(|t| Ok(Frame::trailers(t))))
+            }
+            Some(End::Failed(err)) => {
+                this.done = true;
+                if super::never_processed(&err) || err.is_io() {
+                    this.connection.retire();
+                }
+                Poll::Ready(Some(Err(this.connection.error(err))))
+            }
+            None => {
+                inbox.consumer = Some(cx.waker().clone());
+                drop(inbox);
+                if let Some(deadline) = &mut this.deadline
+                    && deadline.as_mut().poll(cx).is_ready()
+                {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(Box::new(tonic::TimeoutExpired(())))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        let mut inbox = lock(&self.inbox);
+        inbox.gone = true;
+        if let Some(reader) = inbox.reader.take() {
+            reader.wake();
+        }
+    }
+}
+
+/// Keepalive pings; they share h2's one user PING with the estimator.
+struct Keepalive {
+    interval: Duration,
+    timer: Pin<Box<Sleep>>,
+    waiting: bool,
+}
+
+impl Keepalive {
+    fn new(interval: Duration) -> Keepalive {
+        Keepalive {
+            interval,
+            timer: Box::pin(tokio::time::sleep(interval)),
+            waiting: false,
+        }
+    }
+
+    /// True when a ping went unanswered. A keepalive ping waits while a
+    /// probe is out.
+    fn poll(
+        &mut self,
+        ping_pong: &mut h2::PingPong,
+        estimator: &Estimator,
+        cx: &mut Context<'_>,
+    ) -> Result<bool, h2::Error> {
+        if self.waiting {
+            if let Poll::Ready(pong) = ping_pong.poll_pong(cx) {
+                pong?;
+                self.waiting = false;
+                self.timer.as_mut().reset(Instant::now() + self.interval);
+            } else if self.timer.as_mut().poll(cx).is_ready() {
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        if self.timer.as_mut().poll(cx).is_ready() && !estimator.probing() {
+            ping_pong.send_ping(h2::Ping::opaque())?;
+            self.waiting = true;
+            let wait = self.interval.max(Duration::from_secs(10));
+            self.timer.as_mut().reset(Instant::now() + wait);
+            let _ = self.timer.as_mut().poll(cx);
+        }
+        Ok(false)
+    }
+}
