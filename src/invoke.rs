@@ -12,14 +12,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt as _, Stream};
-use prost_reflect::{DynamicMessage, MethodDescriptor};
+use futures_util::{FutureExt as _, Stream, StreamExt as _};
+use prost_reflect::MethodDescriptor;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
 use tonic::{Status, Streaming};
 
 use crate::cli::{Compression, ConnArgs};
-use crate::codec::DynamicCodec;
+use crate::codec::{DynamicCodec, Outgoing};
 use crate::protocol::{CallKind, Channel};
 use crate::transport;
 use crate::verbose::Verbose;
@@ -57,8 +57,10 @@ pub async fn start<S>(
     options: &CallOptions,
 ) -> Result<Response, Status>
 where
-    S: Stream<Item = DynamicMessage> + Send + 'static,
+    S: Stream + Send + 'static,
+    S::Item: Into<Outgoing>,
 {
+    let requests = requests.map(Into::into);
     let channel = channel.into();
     let fail = |status: Status| {
         let status = transport::explain(status, options.compress);

@@ -16,11 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
+use prost::Message as _;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tokio::sync::mpsc;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
+use crate::codec::Outgoing;
 use crate::invoke::{self, CallOptions};
 use crate::verbose::Verbose;
 
@@ -51,23 +53,29 @@ pub struct Outcome {
     pub status: Status,
 }
 
-/// The requests of one call. Clones share them (bench sends the same
-/// requests many times).
+/// The requests of one call, encoded. Clones share them, so requests sent
+/// many times (bench) are encoded once.
 #[derive(Clone)]
 pub struct Requests {
-    messages: Arc<Vec<DynamicMessage>>,
+    encoded: Arc<[Bytes]>,
 }
 
 impl Requests {
     pub fn new(messages: Vec<DynamicMessage>) -> Requests {
         Requests {
-            messages: Arc::new(messages),
+            encoded: messages
+                .iter()
+                .map(|message| Bytes::from(message.encode_to_vec()))
+                .collect(),
         }
     }
 
-    /// The messages, moved out when no clone shares them.
-    fn into_messages(self) -> Vec<DynamicMessage> {
-        Arc::try_unwrap(self.messages).unwrap_or_else(|shared| (*shared).clone())
+    /// The messages as a request stream.
+    fn stream(&self) -> impl futures_util::Stream<Item = Outgoing> + Send + 'static {
+        let encoded = self.encoded.clone();
+        futures_util::stream::iter(
+            (0..encoded.len()).map(move |i| Outgoing::Encoded(encoded[i].clone())),
+        )
     }
 }
 
@@ -162,7 +170,7 @@ impl Engine {
             let started = invoke::start(
                 self.pool.get(conn),
                 &self.method,
-                futures_util::stream::iter(requests.clone().into_messages()),
+                requests.stream(),
                 self.metadata.clone(),
                 options,
             )

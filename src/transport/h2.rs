@@ -201,8 +201,8 @@ impl Connection {
         Box::new(err)
     }
 
-    /// The response body: a reader task takes the frames promptly; the body
-    /// hands them on and releases their credit as it goes.
+    /// The response body: a reader takes the frames promptly; the body hands
+    /// them on and releases their credit as it goes.
     fn download(
         &self,
         mut recv: h2::RecvStream,
@@ -211,7 +211,16 @@ impl Connection {
     ) -> Download {
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let flow = recv.flow_control().clone();
-        tokio::spawn(read(recv, inbox.clone(), self.shared.estimator.clone()));
+        // What is here already (a unary answer often is, whole) is taken
+        // at once; the rest by a task of its own, as it comes.
+        let estimator = self.shared.estimator.clone();
+        let mut cx = Context::from_waker(Waker::noop());
+        if take(&mut recv, &inbox, &estimator, &mut cx).is_pending() {
+            let inbox = inbox.clone();
+            tokio::spawn(std::future::poll_fn(move |cx| {
+                take(&mut recv, &inbox, &estimator, cx)
+            }));
+        }
         Download {
             inbox,
             flow,
@@ -353,42 +362,43 @@ fn lock(inbox: &Mutex<Inbox>) -> std::sync::MutexGuard<'_, Inbox> {
     inbox.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The reader task: takes every frame as it comes, then the trailers or
-/// the error. Dropping the stream when the body is gone cancels the call.
-async fn read(mut recv: h2::RecvStream, inbox: Arc<Mutex<Inbox>>, estimator: Arc<Estimator>) {
-    let end = std::future::poll_fn(|cx| {
-        loop {
-            {
-                let mut inbox = lock(&inbox);
-                if inbox.gone {
-                    return Poll::Ready(None);
-                }
-                inbox.reader = Some(cx.waker().clone());
+/// The reader: takes every frame as it comes, then the trailers or the
+/// error, into the inbox; ready when the stream has ended, or the body is
+/// gone (dropping the stream then cancels the call).
+fn take(
+    recv: &mut h2::RecvStream,
+    inbox: &Mutex<Inbox>,
+    estimator: &Estimator,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let end = loop {
+        {
+            let mut inbox = lock(inbox);
+            if inbox.gone {
+                return Poll::Ready(());
             }
-            match recv.poll_data(cx) {
-                Poll::Ready(Some(Ok(data))) => {
-                    estimator.received(data.len());
-                    let mut inbox = lock(&inbox);
-                    inbox.data.extend_from_slice(&data);
-                    inbox.wake();
-                }
-                Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(End::Failed(err))),
-                Poll::Ready(None) => break,
+            inbox.reader = Some(cx.waker().clone());
+        }
+        match recv.poll_data(cx) {
+            Poll::Ready(Some(Ok(data))) => {
+                estimator.received(data.len());
+                let mut inbox = lock(inbox);
+                inbox.data.extend_from_slice(&data);
+                inbox.wake();
+            }
+            Poll::Ready(Some(Err(err))) => break End::Failed(err),
+            Poll::Ready(None) => match recv.poll_trailers(cx) {
+                Poll::Ready(Ok(trailers)) => break End::Trailers(trailers),
+                Poll::Ready(Err(err)) => break End::Failed(err),
                 Poll::Pending => return Poll::Pending,
-            }
+            },
+            Poll::Pending => return Poll::Pending,
         }
-        match recv.poll_trailers(cx) {
-            Poll::Ready(Ok(trailers)) => Poll::Ready(Some(End::Trailers(trailers))),
-            Poll::Ready(Err(err)) => Poll::Ready(Some(End::Failed(err))),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await;
-    if let Some(end) = end {
-        let mut inbox = lock(&inbox);
-        inbox.end = Some(end);
-        inbox.wake();
-    }
+    };
+    let mut inbox = lock(inbox);
+    inbox.end = Some(end);
+    inbox.wake();
+    Poll::Ready(())
 }
 
 /// A response body as tonic (or a protocol's decoder) reads it.

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""The call path's figures (one HTTP/2 stack), side by side with the peers,
+against the grpc-go test server: each pair is run in turn, A B A B ..., and
+the ratio taken pair by pair, so that a machine whose speed drifts still
+compares like with like. Medians of N pairs after one warm-up pair.
+
+    stack.py --grpcx BIN --go-server BIN [--grpcurl-rs BIN] [--grpcurl BIN]
+             [--buf BIN] [--runs N]
+
+Rows (target in brackets, grpcx / peer):
+- unary SayHello with --proto (<= 0.8x grpcurl-rs wall), and its fixed cost
+  beside `grpcx --version` (within 1 ms);
+- unary SayHello by reflection, cold (--no-cache) and with the descriptor
+  cache (<= 0.7x grpcurl-rs wall);
+- 300k tiny messages streamed from grpc-go: client CPU (<= 0.25x
+  grpcurl-rs), wall (<= 0.2x buf curl), peak RSS (< 25 MB);
+- 32 MB (1000 x 32 KiB) over a 20 ms RTT link (bench/delay_proxy.py), down
+  (server stream) and up (client stream): wall <= 0.8x grpcurl-rs.
+
+CPU is user + system time of the process (wait4), wall is from start to
+exit, peak RSS from /usr/bin/time. Nothing is printed to a terminal.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELLO = "helloworld.Greeter/SayHello"
+STREAM = "grpcx.test.v1.Echo/Stream"
+COLLECT = "grpcx.test.v1.Echo/Collect"
+
+
+class Server:
+    """A child that prints `LISTENING addr` once it is ready."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("LISTENING "):
+            raise SystemExit(f"{argv[0]} did not start: {line!r}")
+        self.addr = line.split(" ", 1)[1]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def once(argv, stdin_path=None):
+    """One run's wall time in seconds. Fails loudly on a non-zero exit."""
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    with open(os.devnull, "wb") as devnull:
+        start = time.perf_counter()
+        proc = subprocess.run(argv, stdin=stdin, stdout=devnull, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+    if stdin_path:
+        stdin.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} exited {proc.returncode}: {proc.stderr.decode(errors='replace')[:300]}")
+    return wall
+
+
+def timed(argv, stdin_path=None):
+    """One run: (wall s, cpu s), the CPU from the child's own rusage."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = once(argv, stdin_path)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def peak_rss_mb(argv, stdin_path=None):
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.run(["/usr/bin/time", "-f", "RSS %M"] + argv, stdin=stdin,
+                              stdout=devnull, stderr=subprocess.PIPE)
+    if stdin_path:
+        stdin.close()
+    rows = [l for l in proc.stderr.decode(errors="replace").splitlines() if l.startswith("RSS ")]
+    return int(rows[-1].split()[1]) / 1024 if rows else float("nan")
+
+
+def pair(a, b, runs, stdin_path=None):
+    """A and B in turn, after one warm-up each: medians of wall and CPU, and
+    the medians of the pairwise ratios A/B."""
+    timed(a, stdin_path)
+    timed(b, stdin_path)
+    rows = []
+    for _ in range(runs):
+        ra = timed(a, stdin_path)
+        rb = timed(b, stdin_path)
+        rows.append((ra, rb))
+    med = statistics.median
+    return {
+        "a_wall": med(r[0][0] for r in rows), "b_wall": med(r[1][0] for r in rows),
+        "a_cpu": med(r[0][1] for r in rows), "b_cpu": med(r[1][1] for r in rows),
+        "wall": med(r[0][0] / r[1][0] for r in rows),
+        "cpu": med(r[0][1] / max(r[1][1], 1e-6) for r in rows),
+    }
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--grpcx", required=True)
+    p.add_argument("--go-server", required=True)
+    p.add_argument("--grpcurl-rs", dest="grpcurl_rs")
+    p.add_argument("--grpcurl", help="grpcurl (Go)")
+    p.add_argument("--buf")
+    p.add_argument("--runs", type=int, default=11)
+    args = p.parse_args()
+    gx, runs = args.grpcx, args.runs
+    proto_dir = os.path.join(ROOT, "proto")
+    rows = []
+
+    def row(name, result, peer, key, target=None):
+        ratio = result[key]
+        verdict = "" if target is None else (" ✓" if ratio <= target else " ✗")
+        bound = "" if target is None else f" (≤ {target})"
+        a, b = result[f"a_{key}"], result[f"b_{key}"]
+        rows.append(f"| {name} | {ms(a)} | {peer} {ms(b)} | {ratio:.2f}×{bound}{verdict} |")
+        print(rows[-1], file=sys.stderr)
+
+    server = Server([args.go_server])
+    tmp = tempfile.mkdtemp(prefix="grpcx-stack-")
+    env_cache = os.path.join(tmp, "cache")
+    os.environ["XDG_CACHE_HOME"] = env_cache
+    try:
+        addr = server.addr
+        hello = '{"name":"bench"}'
+        proto = [gx, "call", "--proto", "helloworld.proto", "-I", proto_dir, addr, HELLO, hello]
+        if args.grpcurl_rs:
+            peer = [args.grpcurl_rs, "-plaintext", "-import-path", proto_dir, "-proto", "helloworld.proto",
+                    "-d", hello, addr, HELLO]
+            row("unary, --proto", pair(proto, peer, runs), "grpcurl-rs", "wall", 0.8)
+        if args.grpcurl:
+            peer = [args.grpcurl, "-plaintext", "-import-path", proto_dir, "-proto", "helloworld.proto",
+                    "-d", hello, addr, HELLO]
+            row("unary, --proto", pair(proto, peer, runs), "grpcurl (Go)", "wall")
+        fixed = pair(proto, [gx, "--version"], runs)
+        gap = fixed["a_wall"] - fixed["b_wall"]
+        rows.append(f"| fixed cost of a call (connect, schema, call) | {ms(fixed['a_wall'])} | "
+                    f"`grpcx --version` {ms(fixed['b_wall'])} | +{ms(gap)} (≤ 1 ms) {'✓' if gap <= 0.001 else '✗'} |")
+        print(rows[-1], file=sys.stderr)
+        for label, extra in [("cold, --no-cache", ["--no-cache"]), ("descriptor cache", [])]:
+            ours = [gx, "call"] + extra + [addr, HELLO, hello]
+            if args.grpcurl_rs:
+                peer = [args.grpcurl_rs, "-plaintext", "-d", hello, addr, HELLO]
+                row(f"unary by reflection, {label}", pair(ours, peer, runs), "grpcurl-rs", "wall", 0.7)
+            if args.grpcurl:
+                peer = [args.grpcurl, "-plaintext", "-d", hello, addr, HELLO]
+                row(f"unary by reflection, {label}", pair(ours, peer, runs), "grpcurl (Go)", "wall")
+
+        tiny = '{"count":300000,"payloadSize":0}'
+        ours = [gx, "call", addr, STREAM, tiny]
+        if args.grpcurl_rs:
+            peer = [args.grpcurl_rs, "-plaintext", "-d", tiny, addr, STREAM]
+            row("300k tiny messages, client CPU", pair(ours, peer, max(3, runs // 3)), "grpcurl-rs", "cpu", 0.25)
+        if args.buf:
+            peer = [args.buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", tiny,
+                    f"http://{addr}/{STREAM}"]
+            row("300k tiny messages, wall", pair(ours, peer, max(3, runs // 3)), "buf curl", "wall", 0.2)
+        rss = peak_rss_mb(ours)
+        rows.append(f"| 300k tiny messages, peak RSS | {rss:.1f} MB | | < 25 MB {'✓' if rss < 25 else '✗'} |")
+        print(rows[-1], file=sys.stderr)
+
+        delay = Server([sys.executable, os.path.join(ROOT, "bench", "delay_proxy.py"),
+                        "--delay-ms", "10", "--upstream", addr])
+        try:
+            big = '{"count":1000,"payloadSize":32768}'
+            upload = os.path.join(tmp, "up.ndjson")
+            with open(upload, "w") as fh:
+                pad = "x" * 32768
+                for i in range(1000):
+                    fh.write(f'{{"seq":{i},"pad":"{pad}"}}\n')
+            if args.grpcurl_rs:
+                ours = [gx, "call", delay.addr, STREAM, big]
+                peer = [args.grpcurl_rs, "-plaintext", "-d", big, delay.addr, STREAM]
+                row("32 MB down at 20 ms RTT (server stream)", pair(ours, peer, max(3, runs // 2)),
+                    "grpcurl-rs", "wall", 0.8)
+                ours = [gx, "call", delay.addr, COLLECT, "-d", "@-"]
+                peer = [args.grpcurl_rs, "-plaintext", "-d", "@", delay.addr, COLLECT]
+                row("32 MB up at 20 ms RTT (client stream)", pair(ours, peer, max(3, runs // 2), upload),
+                    "grpcurl-rs", "wall", 0.8)
+        finally:
+            delay.stop()
+    finally:
+        server.stop()
+        subprocess.run(["rm", "-rf", tmp])
+    print(f"\n| figure | grpcx | peer | ratio (target) |\n|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"\nmedians of {runs} pairs (fewer for the long rows), run in turn")
+
+
+if __name__ == "__main__":
+    main()
