@@ -186,9 +186,7 @@ pub async fn send(ui: &Ui, body: &Value) -> Result<Value> {
     let id = call_id(body)?;
     let (requests, method, index) = {
         let calls = ui.calls.lock().expect("calls lock");
-        let live = calls
-            .get(&id)
-            .ok_or_else(|| anyhow!("call {id} is over"))?;
+        let live = calls.get(&id).ok_or_else(|| anyhow!("call {id} is over"))?;
         let requests = live
             .requests
             .clone()
@@ -366,8 +364,20 @@ impl Call {
         if status.code() == Code::Ok {
             return Vec::new();
         }
-        let schema = self.ui.schema.lock().await;
-        status::details(status, Some(schema.pool()))
+        // The detail types the built-in ones lack are fetched (2 s at most,
+        // as `call` does); past that, the built-in types do.
+        let with_schema = async {
+            let mut schema = self.ui.schema.lock().await;
+            for name in status::detail_types(status) {
+                if status::builtin_pool().get_message_by_name(&name).is_none() {
+                    let _ = schema.fetch_symbol(&name).await;
+                }
+            }
+            status::details(status, Some(schema.pool()))
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(2), with_schema)
+            .await
+            .unwrap_or_else(|_| status::details(status, None))
     }
 
     fn record(&self, status: &Status, elapsed_ms: u64) {

@@ -95,7 +95,12 @@ pub fn curl(flags: &Flags, call: &Call, unary: bool) -> Option<String> {
         ));
     }
     words.push("-d".into());
-    words.push(call.messages.first().cloned().unwrap_or_else(|| "{}".into()));
+    words.push(
+        call.messages
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "{}".into()),
+    );
     words.push(format!("{scheme}://{authority}/{}", call.method));
     Some(shell_words(&words))
 }

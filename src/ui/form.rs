@@ -207,16 +207,19 @@ impl Comments {
     /// The leading comment of the element at `path`, trimmed; `""` when the
     /// schema kept none (reflection and protosets seldom do).
     pub fn get(&mut self, file: &FileDescriptor, path: &[i32]) -> String {
-        let comments = self.files.entry(file.name().to_string()).or_insert_with(|| {
-            let Some(info) = &file.file_descriptor_proto().source_code_info else {
-                return HashMap::new();
-            };
-            info.location
-                .iter()
-                .filter(|l| l.leading_comments.is_some())
-                .map(|l| (l.path.clone(), l.leading_comments().trim().to_string()))
-                .collect()
-        });
+        let comments = self
+            .files
+            .entry(file.name().to_string())
+            .or_insert_with(|| {
+                let Some(info) = &file.file_descriptor_proto().source_code_info else {
+                    return HashMap::new();
+                };
+                info.location
+                    .iter()
+                    .filter(|l| l.leading_comments.is_some())
+                    .map(|l| (l.path.clone(), l.leading_comments().trim().to_string()))
+                    .collect()
+            });
         comments.get(path).cloned().unwrap_or_default()
     }
 }

@@ -186,7 +186,12 @@ mod tests {
     fn a_foreign_host_or_origin_is_refused() {
         let g = guard();
         let cookie = ("cookie", "grpcx-ui-8123=s3cret");
-        for host in ["evil.test:8123", "127.0.0.1:80", "127.0.0.1", "10.0.0.1:8123"] {
+        for host in [
+            "evil.test:8123",
+            "127.0.0.1:80",
+            "127.0.0.1",
+            "10.0.0.1:8123",
+        ] {
             assert!(g.check(&headers(&[("host", host), cookie]), None).is_err());
         }
         let h = headers(&[
