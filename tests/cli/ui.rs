@@ -192,7 +192,7 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
     let (code, response) = ui.http(
         "GET",
         &format!("/?token={}", ui.token()),
-        &[host.clone()],
+        std::slice::from_ref(&host),
         "",
     );
     assert_eq!(code, 303, "{response}");
