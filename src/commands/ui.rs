@@ -78,6 +78,17 @@ pub async fn run(args: UiArgs) -> Result<()> {
         next_call: AtomicU64::new(1),
     });
 
+    // Ctrl-C is caught from before the URL is printed, so that nobody who
+    // has seen the URL can interrupt the page before it listens for it.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot catch Ctrl-C")?;
+    let stop = async move {
+        #[cfg(unix)]
+        interrupt.recv().await;
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    };
     if !local.ip().is_loopback() {
         eprintln!(
             "grpcx: warning: the page listens on {local}, beyond this machine: anyone who \
@@ -94,10 +105,7 @@ pub async fn run(args: UiArgs) -> Result<()> {
     if !args.no_open {
         open_browser(&url);
     }
-    ui::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    ui::serve(listener, state, stop).await?;
     if let Some(stop) = bundled {
         let _ = stop.send(());
     }

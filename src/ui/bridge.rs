@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use bytes::Bytes;
@@ -255,7 +255,20 @@ impl Call {
             json!({ "id": self.id, "kind": super::form::kind(&self.method) }),
         )
         .await;
-        let made = self.make(channel, requests, call_metadata, started);
+        // The deadline is kept here too, not only sent as grpc-timeout: a
+        // server that ignores it must not keep the page waiting.
+        let deadline = self.timeout.or(self.ui.conn.max_time);
+        let made = async {
+            let made = self.make(channel, requests, call_metadata, started);
+            match deadline {
+                Some(secs) => tokio::time::timeout(Duration::from_secs_f64(secs), made)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Status::deadline_exceeded(format!("the deadline of {secs} s passed"))
+                    }),
+                None => made.await,
+            }
+        };
         let status = tokio::select! {
             status = made => status,
             _ = cancelled => Status::cancelled("cancelled on the page"),
@@ -280,10 +293,7 @@ impl Call {
         started: Instant,
     ) -> Status {
         let conn = &self.ui.conn;
-        let timeout = self
-            .timeout
-            .or(conn.max_time)
-            .map(std::time::Duration::from_secs_f64);
+        let timeout = self.timeout.or(conn.max_time).map(Duration::from_secs_f64);
         let options = CallOptions {
             max_message_size: conn.max_msg_size,
             timeout,

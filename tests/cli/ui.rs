@@ -136,6 +136,8 @@ fn the_page_in_a_real_browser_makes_every_kind_of_call_and_keeps_history() {
         "copy as command",
         "the JSON editor and the form stay in step",
         "a nested form with an enum, repeated, map, oneof and int64",
+        "well-known types: Any with a type picker, Timestamp, Duration, wrappers, Struct",
+        "a deadline",
         "a server stream: the first message before the status",
         "an error status with decoded details, from metadata",
         "a bidi call: send, answers, close",
@@ -243,4 +245,93 @@ fn requests_without_the_token_or_from_elsewhere_are_refused() {
         response.contains("unrecognized field name 'nam'"),
         "{response}"
     );
+}
+
+#[test]
+fn copy_as_command_gives_lines_that_make_the_same_call_over_connect() {
+    // connect-node over HTTP/1.1: it takes JSON, as the curl line sends.
+    let mut node = Command::new("node");
+    node.arg(root().join("tests/servers/node/connect_server.mjs"))
+        .arg("--http1");
+    let server = Server::start(
+        node,
+        "connect-node server (npm ci in tests/servers/node first)",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let proto = crate::util::proto("helloworld.proto");
+    let ui = Ui::start(
+        &[&server.addr, "--protocol", "connect", "--proto", &proto],
+        data.path(),
+    );
+    let (host, cookie) = (ui.host(), ui.cookie());
+    let request = r#"{"method":"helloworld.Greeter/SayHello","messages":["{\"name\":\"Connect\"}"],"metadata":[["x-trace","1"]]}"#;
+    // The page's own call goes over Connect, with the schema from the file.
+    let (code, response) = ui.http(
+        "POST",
+        "/api/call",
+        &[host.clone(), cookie.clone()],
+        request,
+    );
+    assert_eq!(code, 200, "{response}");
+    assert!(
+        response.contains(r#""message":{"message":"Hello, Connect!"}"#),
+        "{response}"
+    );
+    let (code, response) = ui.http("POST", "/api/command", &[host, cookie], request);
+    assert_eq!(code, 200, "{response}");
+    let body: serde_json::Value =
+        serde_json::from_str(&response[response.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    let grpcx = body["grpcx"].as_str().unwrap();
+    let curl = body["curl"].as_str().unwrap();
+    assert_eq!(
+        grpcx,
+        format!(
+            "grpcx call {} helloworld.Greeter/SayHello -d '{{\"name\":\"Connect\"}}' -H 'x-trace: 1' --proto {proto} --protocol connect",
+            server.addr
+        )
+    );
+    // Both lines, pasted into a shell, make the call.
+    let shell = |line: &str| {
+        let out = Command::new("sh")
+            .args(["-c", line])
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    crate::util::bin().parent().unwrap().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(shell(grpcx).trim(), r#"{"message":"Hello, Connect!"}"#);
+    assert_eq!(shell(curl).trim(), r#"{"message":"Hello, Connect!"}"#);
+}
+
+#[test]
+fn ctrl_c_stops_the_page() {
+    let data = tempfile::tempdir().unwrap();
+    let mut ui = Ui::start(&[], data.path());
+    let sent = Command::new("kill")
+        .args(["-INT", &ui.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = ui.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(TcpStream::connect(ui.addr()).is_err(), "still listening");
 }

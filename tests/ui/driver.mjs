@@ -138,6 +138,33 @@ try {
       await page.screenshot({ path: join(shots, 'ui-form.png') });
     }
 
+    // The well-known types in their own shapes: Any with a type picker, a
+    // Timestamp, a Duration, a wrapper, a Struct.
+    await openMethod('Echo');
+    await button('Set w_any').click();
+    await field('w_any @type').selectOption('grpcx.test.v1.Everything.Inner');
+    await field('name').fill('packed');
+    await field('w_timestamp').fill('2024-01-31T12:00:00Z');
+    await field('w_duration').fill('1.5s');
+    await field('w_int64').fill('-5');
+    await field('w_struct').fill('{"a": [1, true]}');
+    assert.match(await call(), /^OK/);
+    assert.deepEqual(JSON.parse(await messages.first().textContent()), {
+      wTimestamp: '2024-01-31T12:00:00Z', wDuration: '1.500s',
+      wAny: { '@type': 'type.googleapis.com/grpcx.test.v1.Everything.Inner', name: 'packed' },
+      wStruct: { a: [1, true] }, wInt64: '-5',
+    });
+    ok('well-known types: Any with a type picker, Timestamp, Duration, wrappers, Struct');
+
+    // A deadline.
+    await openMethod('Stream');
+    await field('count').fill('20');
+    await field('interval_ms').fill('100');
+    await field('Deadline (seconds)').fill('0.3');
+    assert.match(await call(), /^DEADLINE_EXCEEDED/);
+    await field('Deadline (seconds)').fill('');
+    ok('a deadline');
+
     // A server stream arrives live: the first message shows before the end.
     await openMethod('Stream');
     await field('count').fill('3');
