@@ -80,11 +80,13 @@ function renderServices() {
 
 async function openMethod(path, request, metadata) {
   let method;
+  $('layout').setAttribute('aria-busy', 'true');
   try {
     method = await api(`/api/method?path=${encodeURIComponent(path)}`);
   } catch (err) {
     $('welcome').hidden = false;
     $('welcome').textContent = err.message;
+    $('layout').setAttribute('aria-busy', 'false');
     return;
   }
   state.method = method;
@@ -106,6 +108,7 @@ async function openMethod(path, request, metadata) {
   renderForm();
   renderMetadata();
   syncJson();
+  $('layout').setAttribute('aria-busy', 'false');
 }
 
 function renderForm() {
