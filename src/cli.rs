@@ -90,6 +90,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// A one-command tour: starts the bundled server and calls it.
     Demo,
+    /// A web page for the schema and the calls, served by grpcx on loopback:
+    /// pick a method, fill a form, watch the responses arrive. Without a
+    /// TARGET (and without --proto/--protoset) it starts the bundled server.
+    Ui(UiArgs),
     /// Print a shell completion script. Bash, zsh and fish also complete the
     /// services and methods of the server on the line (by reflection, or from
     /// --proto/--protoset): `source <(grpcx completions bash)`.
@@ -573,6 +577,38 @@ pub struct ServeArgs {
     /// Require client certificates signed by this CA (PEM); needs --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+}
+
+/// `grpcx ui`: where the page is served, and the server it calls.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// The server, as for `call`. Without it (and without --proto or
+    /// --protoset) the bundled server is started in-process and called.
+    pub target: Option<String>,
+
+    /// The port to serve the page on (0, the default, picks a free one).
+    #[arg(long, default_value_t = 0)]
+    #[arg(help_heading = "Page")]
+    pub port: u16,
+
+    /// Print the URL but do not open a browser (none is opened anyway when
+    /// there is no display).
+    #[arg(long)]
+    #[arg(help_heading = "Page")]
+    pub no_open: bool,
+
+    /// Listen on this address (`IP` or `IP:PORT`) instead of 127.0.0.1.
+    /// Anyone who can reach it and has the printed URL can make calls as
+    /// you: a warning says so.
+    #[arg(long, value_name = "ADDR")]
+    #[arg(help_heading = "Page")]
+    pub listen: Option<String>,
+
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 /// `call --each`: one call per input value.

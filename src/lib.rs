@@ -25,6 +25,7 @@ mod testing;
 pub mod tls;
 pub mod transcode;
 pub mod transport;
+pub mod ui;
 pub mod verbose;
 
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
         // Bench handles Ctrl-C itself: it prints the report of what finished.
         Command::Bench(args) => commands::bench::run(args).await,
         Command::Demo => commands::demo::run().await,
+        Command::Ui(args) => commands::ui::run(args).await,
         Command::Completions(args) => commands::completions::print(args),
         Command::Complete(args) => commands::completions::complete(args).await,
         Command::Generate(args) => commands::generate::run(args),

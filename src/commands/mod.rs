@@ -11,3 +11,4 @@ pub mod each;
 pub mod generate;
 pub mod list;
 mod printing;
+pub mod ui;

@@ -23,4 +23,5 @@ mod schemas;
 mod scripting;
 mod stack;
 mod tls;
+mod ui;
 mod wire;
