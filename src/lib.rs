@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line and calls [`run`]; everything else is
 //! here so that tests and the bundled server can share it.
 
+mod calling;
 pub mod cli;
 pub mod codec;
 pub mod commands;
