@@ -10,3 +10,4 @@ pub mod describe;
 pub mod each;
 pub mod generate;
 pub mod list;
+pub mod shell;
