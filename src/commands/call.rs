@@ -18,8 +18,6 @@ use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::calling::{self, Feed, failed, receive};
-/// `call --each` prints with it too.
-pub(crate) use crate::calling::print;
 use crate::cli::CallArgs;
 use crate::input::ahead::{Ahead, Parsed};
 use crate::input::{Chunk, Chunks, DataSource};
@@ -30,6 +28,9 @@ use crate::protocol;
 use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
+
+/// `call --each` prints with it too.
+pub(crate) use crate::calling::print;
 
 /// Runs the call under `--max-time`, which covers connect, schema and call.
 pub async fn run(args: CallArgs) -> Result<()> {

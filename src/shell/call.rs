@@ -43,8 +43,7 @@ pub async fn call(session: &mut Session, input: &mut Input, rest: &str) -> Resul
     let method = session.method(name).await?;
     let metadata = session.headers.to_map()?;
     let settings = session.settings.clone();
-    let options =
-        DeserializeOptions::new().deny_unknown_fields(!settings.allow_unknown_fields);
+    let options = DeserializeOptions::new().deny_unknown_fields(!settings.allow_unknown_fields);
     let schema = &session.schema;
     let mut printer = session.printer(input);
     let json = json.trim();

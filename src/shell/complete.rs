@@ -79,7 +79,10 @@ impl Names {
                 .get_service_by_name(service)?
                 .methods()
                 .find(|m| m.name() == method)?,
-            None => match self.service().and_then(|s| s.methods().find(|m| m.name() == typed)) {
+            None => match self
+                .service()
+                .and_then(|s| s.methods().find(|m| m.name() == typed))
+            {
                 Some(method) => method,
                 None => {
                     let (service, method) = typed.rsplit_once('.')?;
@@ -216,7 +219,12 @@ fn split(line: &str) -> Vec<(usize, &str)> {
 
 /// The candidates that start with `current`, replacing from `start`, each
 /// followed by `suffix`.
-fn words_from(candidates: &[String], current: &str, start: usize, suffix: &str) -> (usize, Vec<Pair>) {
+fn words_from(
+    candidates: &[String],
+    current: &str,
+    start: usize,
+    suffix: &str,
+) -> (usize, Vec<Pair>) {
     let pairs = candidates
         .iter()
         .filter(|c| c.starts_with(current))
@@ -251,7 +259,8 @@ mod tests {
 
     fn names() -> Names {
         let pool = DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap();
-        let mut services: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
+        let mut services: Vec<String> =
+            pool.services().map(|s| s.full_name().to_string()).collect();
         services.sort();
         Names {
             pool,
@@ -269,7 +278,10 @@ mod tests {
     #[test]
     fn commands_services_and_methods() {
         let mut names = names();
-        assert_eq!(replacements(&names, "de"), (0, vec!["describe ".to_string()]));
+        assert_eq!(
+            replacements(&names, "de"),
+            (0, vec!["describe ".to_string()])
+        );
         assert_eq!(
             replacements(&names, "use hello"),
             (4, vec!["helloworld.Greeter".to_string()])
@@ -301,6 +313,9 @@ mod tests {
         let (_, values) = replacements(&names, r#"call Echo   {"fEnum": "COLOR_B"#);
         assert_eq!(values, [r#""COLOR_BLUE""#]);
         // No such method: nothing.
-        assert_eq!(replacements(&names, r#"call Nope {""#).1, Vec::<String>::new());
+        assert_eq!(
+            replacements(&names, r#"call Nope {""#).1,
+            Vec::<String>::new()
+        );
     }
 }

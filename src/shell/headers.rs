@@ -26,7 +26,11 @@ impl Headers {
     /// Sets a header from `name: value`, replacing any of that name.
     pub fn set(&mut self, text: &str) -> Result<()> {
         let name = Header::parse(text)?.name().to_string();
-        let value = text.split_once(':').map_or("", |(_, v)| v).trim().to_string();
+        let value = text
+            .split_once(':')
+            .map_or("", |(_, v)| v)
+            .trim()
+            .to_string();
         // Checked as a call will send it (an ASCII value, valid base64).
         metadata::parse_headers(&[format!("{name}: {value}")])?;
         self.0.retain(|(n, _)| *n != name);
@@ -113,6 +117,9 @@ mod tests {
         assert!(headers.remove("x-trace").is_err());
         assert!(headers.set("no colon").is_err());
         assert!(headers.set("bad-bin: !!!").is_err());
-        assert_eq!(Headers::from_map(&map).show(), "token-bin: AAEC\nx-trace: def");
+        assert_eq!(
+            Headers::from_map(&map).show(),
+            "token-bin: AAEC\nx-trace: def"
+        );
     }
 }

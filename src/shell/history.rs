@@ -50,7 +50,10 @@ impl HistoryFile {
 
     /// Writes every entry of `history`.
     pub fn save(&self, history: &mut impl rustyline::history::History) -> Result<()> {
-        let dir = self.path.parent().expect("the history file is in a directory");
+        let dir = self
+            .path
+            .parent()
+            .expect("the history file is in a directory");
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         #[cfg(unix)]
         {
@@ -109,7 +112,10 @@ mod tests {
         let entries: Vec<&String> = again.iter().collect();
         assert_eq!(
             entries,
-            ["call SayHello {\"name\":\"a\\\\b\"}", "use helloworld.Greeter"]
+            [
+                "call SayHello {\"name\":\"a\\\\b\"}",
+                "use helloworld.Greeter"
+            ]
         );
         #[cfg(unix)]
         {

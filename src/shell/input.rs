@@ -3,11 +3,15 @@
 //! line when it is a pipe. Both are read with `await`, so a call can go on
 //! printing while a line of its request stream is being typed.
 //!
-//! On a terminal, what a call prints goes through rustyline's external
-//! printer ([`Input::sink`]): while a line is being edited it is printed
-//! above the prompt, which is then drawn again.
+//! On a terminal, what a call prints while a line is being edited (a bidi
+//! reply while the next message is typed) clears the prompt's line first
+//! and draws the prompt again after it ([`Input::sink`]); what was typed so
+//! far stays in the line, and shows again with the next key (or Ctrl-L).
+//! rustyline's own external printer is not used: with it, rustyline 18
+//! takes keys that arrive together (typed ahead, or sent by a script) one
+//! at a time, each only when the next comes (rustyline issue 976).
 
-use std::io::{self, BufRead as _, Write};
+use std::io::{self, BufRead as _, IsTerminal as _, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, mpsc as std_mpsc};
 
@@ -15,7 +19,7 @@ use anyhow::{Result, anyhow};
 use prost_reflect::MessageDescriptor;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
-use rustyline::{CompletionType, Config, Editor, ExternalPrinter};
+use rustyline::{CompletionType, Config, Editor};
 use tokio::sync::{mpsc, oneshot};
 
 use super::complete::{Helper, Names};
@@ -66,9 +70,15 @@ enum Request {
 
 struct EditorThread {
     requests: std_mpsc::Sender<Request>,
-    printer: Option<Arc<Mutex<Box<dyn ExternalPrinter + Send>>>>,
-    /// True while a line is being edited.
+    /// While a line is being edited: its prompt.
+    editing: Editing,
+}
+
+/// The prompt of the line being edited, if one is.
+#[derive(Clone, Default)]
+struct Editing {
     busy: Arc<AtomicBool>,
+    prompt: Arc<Mutex<String>>,
 }
 
 impl Input {
@@ -77,8 +87,8 @@ impl Input {
     pub fn editor(names: Arc<RwLock<Names>>, history: Option<HistoryFile>) -> Result<Input> {
         let (requests, rx) = std_mpsc::channel::<Request>();
         let (ready_tx, ready_rx) = std_mpsc::channel();
-        let busy = Arc::new(AtomicBool::new(false));
-        let busy_thread = busy.clone();
+        let editing = Editing::default();
+        let editing_thread = editing.clone();
         std::thread::Builder::new()
             .name("grpcx-shell-editor".into())
             .spawn(move || {
@@ -101,11 +111,7 @@ impl Input {
                 if let Some(file) = &history {
                     file.load(editor.history_mut());
                 }
-                let printer = editor
-                    .create_external_printer()
-                    .ok()
-                    .map(|p| Arc::new(Mutex::new(Box::new(p) as Box<dyn ExternalPrinter + Send>)));
-                let _ = ready_tx.send(Ok(printer));
+                let _ = ready_tx.send(Ok(()));
                 let mut history = history;
                 for request in rx {
                     match request {
@@ -115,9 +121,10 @@ impl Input {
                             reply,
                         } => {
                             *context.lock().expect("context lock") = wanted;
-                            busy_thread.store(true, Ordering::SeqCst);
+                            *editing_thread.prompt.lock().expect("prompt lock") = prompt.clone();
+                            editing_thread.busy.store(true, Ordering::SeqCst);
                             let line = editor.readline(&prompt);
-                            busy_thread.store(false, Ordering::SeqCst);
+                            editing_thread.busy.store(false, Ordering::SeqCst);
                             let read = match line {
                                 Ok(line) => Ok(Read::Line(line)),
                                 Err(ReadlineError::Eof) => Ok(Read::Eof),
@@ -138,16 +145,12 @@ impl Input {
                     }
                 }
             })?;
-        let printer = ready_rx
+        ready_rx
             .recv()
             .map_err(|_| anyhow!("the line editor did not start"))?
             .map_err(|err| anyhow!(err))?;
         Ok(Input {
-            source: Source::Editor(EditorThread {
-                requests,
-                printer,
-                busy,
-            }),
+            source: Source::Editor(EditorThread { requests, editing }),
         })
     }
 
@@ -213,7 +216,7 @@ impl Input {
     /// read waits for that line first.
     pub fn is_editing(&self) -> bool {
         match &self.source {
-            Source::Editor(editor) => editor.busy.load(Ordering::SeqCst),
+            Source::Editor(editor) => editor.editing.busy.load(Ordering::SeqCst),
             Source::Pipe(_) => false,
         }
     }
@@ -229,16 +232,13 @@ impl Input {
         }
     }
 
-    /// Where a call's output goes on a terminal: through the line editor,
-    /// which keeps the prompt of a line being typed intact. None when piped
-    /// (or when stdout is not a terminal): stdout, as `call` prints.
+    /// Where a call's output goes on a terminal: stdout, around the prompt
+    /// of a line being edited. None when piped (or when stdout is not a
+    /// terminal): stdout, as `call` prints.
     pub fn sink(&self) -> Option<Box<dyn Write + Send>> {
         match &self.source {
-            Source::Editor(EditorThread {
-                printer: Some(printer),
-                ..
-            }) => Some(Box::new(Sink {
-                printer: printer.clone(),
+            Source::Editor(editor) if io::stdout().is_terminal() => Some(Box::new(Sink {
+                editing: editor.editing.clone(),
                 pending: Vec::new(),
             })),
             _ => None,
@@ -246,10 +246,10 @@ impl Input {
     }
 }
 
-/// Text for the external printer, handed over whole at each flush (the
-/// printer flushes after each message, and before it waits).
+/// Output written whole at each flush (the printer flushes after each
+/// message, and before it waits): above the line being edited, if any.
 struct Sink {
-    printer: Arc<Mutex<Box<dyn ExternalPrinter + Send>>>,
+    editing: Editing,
     pending: Vec<u8>,
 }
 
@@ -263,13 +263,25 @@ impl Write for Sink {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&self.pending).into_owned();
+        let mut out = io::stdout().lock();
+        if self.editing.busy.load(Ordering::SeqCst) {
+            // Back to the start of the prompt's line, cleared; the prompt
+            // again after the output. rustyline draws the rest of the line
+            // at the next key.
+            let prompt = self
+                .editing
+                .prompt
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default();
+            out.write_all(b"\r\x1b[2K")?;
+            out.write_all(&self.pending)?;
+            out.write_all(prompt.as_bytes())?;
+        } else {
+            out.write_all(&self.pending)?;
+        }
         self.pending.clear();
-        let mut printer = self
-            .printer
-            .lock()
-            .map_err(|_| io::Error::other("the line editor's printer failed"))?;
-        printer.print(text).map_err(io::Error::other)
+        out.flush()
     }
 }
 

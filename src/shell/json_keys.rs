@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(names, ["name", "value"]);
         assert_eq!(
             shown(r#"{"fMessage": {"name": "x"}, "rMessage": [{}, {"v"#),
-            Some((45, vec!["value".to_string()]))
+            Some((46, vec!["value".to_string()]))
         );
         // A map's keys are free; its message values have fields.
         assert_eq!(shown(r#"{"mInt64Inner": {""#), Some((17, vec![])));

@@ -71,7 +71,8 @@ impl Session {
     /// Copies what completion needs from the schema (the pool may have grown).
     async fn share_names(&self) {
         let pool = self.schema.lock().await.pool().clone();
-        let mut services: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
+        let mut services: Vec<String> =
+            pool.services().map(|s| s.full_name().to_string()).collect();
         services.sort();
         if let Ok(mut names) = self.names.write() {
             *names = Names {
@@ -136,11 +137,11 @@ pub async fn run(mut session: Session, mut input: Input) -> Result<()> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        input.remember(line);
         let (command, rest) = first_word(line);
         if command == "exit" {
             break;
         }
+        input.remember(line);
         // A Ctrl-C that came while nothing ran is no order for this command.
         while let Some(Some(())) = interrupts.recv().now_or_never() {}
         let outcome = tokio::select! {
@@ -224,7 +225,10 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(first_word("call  Say {\"a\": 1}"), ("call", "Say {\"a\": 1}"));
+        assert_eq!(
+            first_word("call  Say {\"a\": 1}"),
+            ("call", "Say {\"a\": 1}")
+        );
         assert_eq!(first_word("  exit"), ("exit", ""));
         assert_eq!(first_word(""), ("", ""));
     }

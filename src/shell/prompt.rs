@@ -43,7 +43,10 @@ pub async fn fill(
         options: options.clone(),
         asked: 0,
     };
-    match asker.message(message.clone(), String::new(), Vec::new()).await {
+    match asker
+        .message(message.clone(), String::new(), Vec::new())
+        .await
+    {
         Ok((fields, _)) => Ok(Filled::Message(Json::Object(fields))),
         Err(err) if err.is::<EndOfRequest>() => Ok(Filled::Ended),
         Err(err) => Err(err),
@@ -202,10 +205,12 @@ impl Asker<'_> {
                 .message(inner, format!("{here}."), stack.to_vec())
                 .await?;
             // A message left empty stays unset (but a oneof member was chosen).
-            return Ok(match fields.is_empty() && field.containing_oneof().is_none() {
-                true => Step::Skip,
-                false => Step::Set(name, Json::Object(fields)),
-            });
+            return Ok(
+                match fields.is_empty() && field.containing_oneof().is_none() {
+                    true => Step::Skip,
+                    false => Step::Set(name, Json::Object(fields)),
+                },
+            );
         }
         match self.value(message, field, &here, Shape::Single).await {
             Ok(Some(value)) => Ok(Step::Set(name, value)),
@@ -224,7 +229,9 @@ impl Asker<'_> {
         stack: &[String],
     ) -> Result<Step> {
         let entry = field.kind();
-        let entry = entry.as_message().expect("a map field's entry is a message");
+        let entry = entry
+            .as_message()
+            .expect("a map field's entry is a message");
         let key_field = entry.map_entry_key_field();
         let value_field = entry.map_entry_value_field();
         let mut entries = Map::new();
@@ -320,7 +327,9 @@ impl Asker<'_> {
             let whole = match shape {
                 Shape::Single => value.clone(),
                 Shape::Item => Json::Array(vec![value.clone()]),
-                Shape::MapValue(key) => Json::Object(Map::from_iter([(key.to_string(), value.clone())])),
+                Shape::MapValue(key) => {
+                    Json::Object(Map::from_iter([(key.to_string(), value.clone())]))
+                }
             };
             match self.check(message, field, whole) {
                 Ok(()) => return Ok(Some(value)),
@@ -330,7 +339,12 @@ impl Asker<'_> {
     }
 
     /// Whether `{field: value}` is a valid `message`, by `call`'s mapping.
-    fn check(&self, message: &MessageDescriptor, field: &FieldDescriptor, value: Json) -> Result<()> {
+    fn check(
+        &self,
+        message: &MessageDescriptor,
+        field: &FieldDescriptor,
+        value: Json,
+    ) -> Result<()> {
         let object = Json::Object(Map::from_iter([(field.json_name().to_string(), value)]));
         DynamicMessage::deserialize_with_options(message.clone(), object, &self.options)
             .map(drop)
@@ -470,9 +484,9 @@ fn to_json(kind: &Kind, text: &str) -> Json {
         },
         Kind::Enum(_) => number(),
         Kind::Message(m) => match m.full_name() {
-            "google.protobuf.Timestamp" | "google.protobuf.Duration" | "google.protobuf.FieldMask" => {
-                string()
-            }
+            "google.protobuf.Timestamp"
+            | "google.protobuf.Duration"
+            | "google.protobuf.FieldMask" => string(),
             name => match wrapped(name) {
                 Some(_) if text == "null" => Json::Null,
                 Some(inner) => to_json(&inner, text),
@@ -544,10 +558,16 @@ mod tests {
         assert_eq!(to_json(&Kind::String, "hi there"), Json::from("hi there"));
         assert_eq!(to_json(&Kind::String, r#""a\"b""#), Json::from("a\"b"));
         assert_eq!(to_json(&Kind::Int32, "42"), Json::from(42));
-        assert_eq!(to_json(&Kind::Int64, "12345678901234567890"), Json::from(12345678901234567890u64));
+        assert_eq!(
+            to_json(&Kind::Int64, "12345678901234567890"),
+            Json::from(12345678901234567890u64)
+        );
         assert_eq!(to_json(&Kind::Double, "NaN"), Json::from("NaN"));
         assert_eq!(to_json(&Kind::Bool, "true"), Json::from(true));
-        assert_eq!(to_json(&field("f_enum").kind(), "COLOR_RED"), Json::from("COLOR_RED"));
+        assert_eq!(
+            to_json(&field("f_enum").kind(), "COLOR_RED"),
+            Json::from("COLOR_RED")
+        );
         assert_eq!(to_json(&field("f_enum").kind(), "2"), Json::from(2));
         assert_eq!(
             to_json(&field("w_timestamp").kind(), "2024-01-31T12:00:00Z"),

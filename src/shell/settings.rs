@@ -94,9 +94,7 @@ impl Settings {
                 self.deadline = match value {
                     "off" | "none" => None,
                     secs => match secs.parse::<f64>() {
-                        Ok(secs) if secs > 0.0 && secs < 1e9 => {
-                            Some(Duration::from_secs_f64(secs))
-                        }
+                        Ok(secs) if secs > 0.0 && secs < 1e9 => Some(Duration::from_secs_f64(secs)),
                         _ => return Err(bad(name, value)),
                     },
                 }
@@ -219,7 +217,12 @@ mod tests {
             "invalid value 'yaml' for format: expected auto|json|ndjson|text"
         );
         assert!(s.set("deadline", "-1").is_err());
-        assert!(s.set("colour", "on").unwrap_err().to_string().starts_with("no setting"));
+        assert!(
+            s.set("colour", "on")
+                .unwrap_err()
+                .to_string()
+                .starts_with("no setting")
+        );
         assert!(s.set("envelope", "").is_err());
     }
 }

@@ -21,5 +21,6 @@ mod reliability;
 mod rotation;
 mod schemas;
 mod scripting;
+mod shell;
 mod tls;
 mod wire;
