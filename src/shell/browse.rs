@@ -26,7 +26,7 @@ pub async fn list(session: &mut Session, rest: &str) -> Result<()> {
 }
 
 /// `describe [SYMBOL]`: as proto source. A bare name is looked for in the
-/// service in use first.
+/// service in use, then in its package, first.
 pub async fn describe(session: &mut Session, rest: &str) -> Result<()> {
     let (name, _) = first_word(rest);
     let in_use = session.service.clone();
@@ -38,10 +38,21 @@ pub async fn describe(session: &mut Session, rest: &str) -> Result<()> {
             Unresolved::warn(&missing);
             services.into_iter().map(Symbol::Service).collect()
         }
+        // A bare name: a method of the service in use, or a type of its
+        // package, before a name of its own.
         (name, Some(service)) if !name.contains('.') => {
-            match schema.symbol(&format!("{service}.{name}")).await {
-                Ok(symbol) => vec![symbol],
-                Err(_) => vec![schema.symbol(name).await?],
+            let mut found = None;
+            let package = service.rsplit_once('.').map(|(package, _)| package);
+            let scopes = [Some(service.as_str()), package];
+            for scope in scopes.into_iter().flatten() {
+                if let Ok(symbol) = schema.symbol(&format!("{scope}.{name}")).await {
+                    found = Some(symbol);
+                    break;
+                }
+            }
+            match found {
+                Some(symbol) => vec![symbol],
+                None => vec![schema.symbol(name).await?],
             }
         }
         (name, _) => vec![schema.symbol(name).await?],

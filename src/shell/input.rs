@@ -70,6 +70,8 @@ enum Request {
 
 struct EditorThread {
     requests: std_mpsc::Sender<Request>,
+    /// The answer to a read nobody waits for any more.
+    open: Option<oneshot::Receiver<Result<Read, String>>>,
     /// While a line is being edited: its prompt.
     editing: Editing,
 }
@@ -150,7 +152,11 @@ impl Input {
             .map_err(|_| anyhow!("the line editor did not start"))?
             .map_err(|err| anyhow!(err))?;
         Ok(Input {
-            source: Source::Editor(EditorThread { requests, editing }),
+            source: Source::Editor(EditorThread {
+                requests,
+                open: None,
+                editing,
+            }),
         })
     }
 
@@ -182,6 +188,19 @@ impl Input {
     pub async fn read(&mut self, prompt: &str, context: Context) -> Result<Read> {
         match &mut self.source {
             Source::Editor(editor) => {
+                // A line still open from a call that ended meanwhile: what
+                // is typed there now answers this read.
+                if let Some(open) = editor.open.as_mut() {
+                    let line = open.await;
+                    editor.open = None;
+                    match line {
+                        Ok(Ok(Read::Line(line))) if !line.trim().is_empty() => {
+                            return Ok(Read::Line(line));
+                        }
+                        Ok(Err(err)) => return Err(anyhow!("cannot read the terminal: {err}")),
+                        _ => {}
+                    }
+                }
                 let (reply, answer) = oneshot::channel();
                 editor
                     .requests
@@ -191,7 +210,12 @@ impl Input {
                         reply,
                     })
                     .map_err(|_| anyhow!("the line editor stopped"))?;
-                match answer.await {
+                // Kept here while awaited: when the caller gives up on it (a
+                // stream ended), the next read takes its line.
+                let open = editor.open.insert(answer);
+                let line = open.await;
+                editor.open = None;
+                match line {
                     Ok(read) => read.map_err(|err| anyhow!("cannot read the terminal: {err}")),
                     Err(_) => Err(anyhow!("the line editor stopped")),
                 }
@@ -213,11 +237,20 @@ impl Input {
 
     /// True when a line is being edited though nobody waits for it any more
     /// (a stream ended while its next message was being typed): the next
-    /// read waits for that line first.
+    /// read takes that line.
     pub fn is_editing(&self) -> bool {
         match &self.source {
             Source::Editor(editor) => editor.editing.busy.load(Ordering::SeqCst),
             Source::Pipe(_) => false,
+        }
+    }
+
+    /// Clears the line being edited, if one is, for an error to print there.
+    pub fn clear_line(&self) {
+        if self.is_editing() && io::stdout().is_terminal() {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(b"\r\x1b[2K");
+            let _ = out.flush();
         }
     }
 

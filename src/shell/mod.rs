@@ -154,13 +154,14 @@ pub async fn run(mut session: Session, mut input: Input) -> Result<()> {
             Err(err) if err.is::<Interrupted>() || err.is::<BrokenPipe>() => return Err(err),
             Err(err) => {
                 failed = error::exit_code(&err);
+                input.clear_line();
                 error::report(&err);
             }
         }
         // A stream ended while its next message was being typed: that line
-        // is still open, and is dropped when it ends.
+        // is still open, and what is typed there is the next command.
         if input.is_editing() {
-            input.note("(the call is over: press Enter)");
+            input.note("(the call is over: type a command, or Enter)");
         }
     }
     match (terminal, failed) {
