@@ -6,9 +6,10 @@
 //! With JSON, that is the request (the first one, for a stream); without,
 //! the request is asked for field by field (`prompt.rs`). A client stream
 //! or bidi call then reads one message at a time, in the same way (a JSON
-//! line, or field by field), until an empty line or Ctrl-D; the feeder
-//! that reads them runs beside the receiver, so bidi replies print while
-//! the next message is being typed.
+//! line, or field by field), until an empty line (field by field: a message
+//! with every field skipped) or Ctrl-D; the feeder that reads them runs
+//! beside the receiver, so bidi replies print while the next message is
+//! being typed.
 
 use std::cell::Cell;
 use std::time::Duration;
@@ -154,6 +155,11 @@ impl Stream {
                 }
             } else {
                 match prompt::fill(input, &self.request, &self.options).await? {
+                    // Every field skipped (an empty line, for one field)
+                    // ends the stream, as an empty JSON line does.
+                    Filled::Message(value) if value.as_object().is_some_and(|o| o.is_empty()) => {
+                        return Ok(());
+                    }
                     Filled::Message(value) => value.to_string(),
                     Filled::Ended => return Ok(()),
                 }

@@ -32,8 +32,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "call",
         "METHOD [JSON]",
         "call METHOD with JSON; without it, each field is asked for in turn. Streams read \
-         one message a line (JSON, or field by field) until an empty line or Ctrl-D; \
-         Ctrl-C cancels the call",
+         one message at a time (JSON, or field by field) until an empty line (or a message \
+         left empty) or Ctrl-D; Ctrl-C cancels the call",
     ),
     (
         "header",

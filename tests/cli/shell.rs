@@ -384,6 +384,10 @@ call SayHelloBidiStream {"name":"a"}
 
 call SayHello
 field by field
+call SayHelloBidiStream
+c
+d
+
 header echo-trace: abc
 set envelope on
 call SayHello {"name":"two"}
@@ -400,21 +404,23 @@ call SayHello {"name":"never"}
     assert_eq!(out.stderr, "");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
-        lines[..4],
+        lines[..6],
         [
             r#"{"message":"Hello, one!"}"#,
             r#"{"message":"Hello, a!"}"#,
             r#"{"message":"Hello, b!"}"#,
             r#"{"message":"Hello, field by field!"}"#,
+            r#"{"message":"Hello, c!"}"#,
+            r#"{"message":"Hello, d!"}"#,
         ],
         "{}",
         out.stdout
     );
     // The header set in the session went with the call, and came back.
-    let headers: serde_json::Value = serde_json::from_str(lines[4]).unwrap();
+    let headers: serde_json::Value = serde_json::from_str(lines[6]).unwrap();
     assert_eq!(headers["headers"]["echo-trace"], "abc", "{}", out.stdout);
     assert_eq!(
-        lines[5..9],
+        lines[7..11],
         [
             r#"{"message":{"message":"Hello, two!"}}"#,
             r#"{"trailers":{"echo-trace":"abc"}}"#,
