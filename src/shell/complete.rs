@@ -54,8 +54,10 @@ impl Names {
         self.pool.get_service_by_name(self.service.as_deref()?)
     }
 
-    /// Services, methods (`pkg.Service.Method`), messages and enums.
-    fn symbols(&self) -> Vec<String> {
+    /// Services, methods (`pkg.Service.Method`), messages and enums; and
+    /// the fields of a message (the values of an enum) once its name and a
+    /// dot are typed.
+    fn symbols(&self, current: &str) -> Vec<String> {
         let mut symbols = Vec::new();
         if let Some(service) = self.service() {
             symbols.extend(service.methods().map(|m| m.name().to_string()));
@@ -64,8 +66,20 @@ impl Names {
             symbols.push(service.full_name().to_string());
             symbols.extend(service.methods().map(|m| m.full_name().to_string()));
         }
-        symbols.extend(self.pool.all_messages().map(|m| m.full_name().to_string()));
-        symbols.extend(self.pool.all_enums().map(|e| e.full_name().to_string()));
+        for message in self.pool.all_messages() {
+            symbols.push(message.full_name().to_string());
+            if current.starts_with(&format!("{}.", message.full_name())) {
+                symbols.extend(message.fields().map(|f| f.full_name().to_string()));
+            }
+        }
+        for enumeration in self.pool.all_enums() {
+            symbols.push(enumeration.full_name().to_string());
+            if current.starts_with(&format!("{}.", enumeration.full_name())) {
+                // `pkg.Color.RED`, which `describe` takes too.
+                let name = enumeration.full_name();
+                symbols.extend(enumeration.values().map(|v| format!("{name}.{}", v.name())));
+            }
+        }
         symbols.sort();
         symbols.dedup();
         symbols
@@ -158,7 +172,7 @@ pub fn command_line(names: &Names, before: &str) -> (usize, Vec<Pair>) {
     let arg = |i: usize| words.get(i).map(|(_, w)| *w).unwrap_or("");
     match (command, index) {
         ("list" | "use", 1) => words_from(&names.services, current, start, ""),
-        ("describe", 1) => words_from(&names.symbols(), current, start, ""),
+        ("describe", 1) => words_from(&names.symbols(current), current, start, ""),
         ("template", 1) => words_from(&names.methods(), current, start, ""),
         ("call", 1) => words_from(&names.methods(), current, start, " "),
         // The request: from the first character after the method.
@@ -297,6 +311,11 @@ mod tests {
             replacements(&names, "header -d x-"),
             (10, vec!["x-trace".to_string()])
         );
+        // Messages, then their fields.
+        let (_, symbols) = replacements(&names, "describe grpcx.test.v1.Everything.I");
+        assert_eq!(symbols, ["grpcx.test.v1.Everything.Inner"]);
+        let (_, symbols) = replacements(&names, "describe grpcx.test.v1.Everything.f_en");
+        assert_eq!(symbols, ["grpcx.test.v1.Everything.f_enum"]);
         assert_eq!(
             replacements(&names, "set format n"),
             (11, vec!["ndjson".to_string()])
