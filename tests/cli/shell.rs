@@ -485,3 +485,73 @@ call helloworld.Greeter/SayHello {"name":"b"}
         out.stdout
     );
 }
+
+#[test]
+fn a_piped_field_by_field_request_covers_every_kind_of_field() {
+    let server = Server::bundled();
+    // One answer a line, in the order of the prompts; an empty line skips.
+    #[rustfmt::skip]
+    let answers = [
+        "call grpcx.test.v1.Echo/Echo",
+        "1.5",                      // f_double
+        "",                         // f_float
+        "-3",                       // f_int32
+        "",                         // f_int64
+        "",                         // f_uint32
+        "18446744073709551615",     // f_uint64
+        "", "", "", "", "", "",     // f_sint32 .. f_sfixed64
+        "true",                     // f_bool
+        r#""quoted \"string\"""#, // f_string: quotes are optional
+        "aGk=",                     // f_bytes
+        "2",                        // f_enum, by number
+        "n", "",                    // f_message.name, .value
+        "1", "x", "2", "",          // r_int32: a bad item is asked again
+        "",                         // r_string
+        "y", "m", "4", "",          // r_message[0]: add one, fill it; no second
+        "COLOR_BLUE", "",           // r_enum
+        "",                         // r_bytes
+        "k", "5", "",               // m_string_int32
+        "7", "i", "", "",           // m_int64_inner[7].name, .value
+        "true", "yes", "",          // m_bool_string
+        "o_int32", "9",             // the oneof: which member, then its value
+        "0",                        // opt_int32: an explicit zero is kept
+        "",                         // opt_string
+        "2024-01-31T12:00:00Z",     // w_timestamp
+        "1.5s",                     // w_duration
+        "",                         // w_any
+        r#"{"a": [1, "b"]}"#,       // w_struct
+        "", "",                     // w_value, w_list
+        "fMessage.name",            // w_field_mask
+        "", "",                     // w_double, w_float
+        "5",                        // w_int64
+        "", "", "", "",             // w_uint64, w_int32, w_uint32, w_bool
+        "s",                        // w_string
+        "",                         // w_bytes
+        "",                         // child: a recursive type, entered only on "y"
+        r#"call helloworld.Greeter/SayHello {"name":"after"}"#,
+    ];
+    let out = run_with_stdin(&["shell", &server.addr], &(answers.join("\n") + "\n"));
+    out.ok();
+    let json = out.json_lines();
+    assert_eq!(
+        json,
+        [
+            serde_json::json!({
+                "fDouble": 1.5, "fInt32": -3, "fUint64": "18446744073709551615",
+                "fBool": true, "fString": "quoted \"string\"", "fBytes": "aGk=",
+                "fEnum": "COLOR_GREEN", "fMessage": {"name": "n"},
+                "rInt32": [1, 2], "rMessage": [{"name": "m", "value": 4}],
+                "rEnum": ["COLOR_BLUE"], "mStringInt32": {"k": 5},
+                "mInt64Inner": {"7": {"name": "i"}}, "mBoolString": {"true": "yes"},
+                "oInt32": 9, "optInt32": 0, "wTimestamp": "2024-01-31T12:00:00Z",
+                "wDuration": "1.500s", "wStruct": {"a": [1.0, "b"]},
+                "wFieldMask": "fMessage.name", "wInt64": "5", "wString": "s",
+            }),
+            serde_json::json!({"message": "Hello, after!"}),
+        ]
+    );
+    assert_eq!(
+        out.stderr,
+        "  invalid r_int32: invalid digit found in string\n"
+    );
+}
