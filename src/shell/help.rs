@@ -59,7 +59,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 pub fn text(topic: &str) -> Result<String> {
     let line = |(name, args, what): &(&str, &str, &str)| {
         let usage = format!("{name} {args}");
-        format!("  {:<30} {what}", usage.trim_end())
+        format!("  {:<30} {}", usage.trim_end(), wrap(what, 46, 33))
     };
     let topic = topic.trim();
     if topic.is_empty() {
@@ -82,10 +82,47 @@ pub fn text(topic: &str) -> Result<String> {
         text.push_str("\nSettings:");
         for (name, values, what) in settings::SETTINGS {
             text.push_str(&format!(
-                "\n  {:<30} {what}",
-                format!("{name} {}", values.join("|"))
+                "\n  {:<30} {}",
+                format!("{name} {}", values.join("|")),
+                wrap(what, 46, 33)
             ));
         }
     }
     Ok(text)
+}
+
+/// `text` in lines of at most `width` characters (longer words stay whole),
+/// every line after the first indented by `indent` spaces.
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut column = 0;
+    for word in text.split_whitespace() {
+        if column > 0 && column + 1 + word.chars().count() > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            column = 0;
+        } else if column > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += word.chars().count();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lines_fit_in_80_columns() {
+        for topic in ["", "set", "call"] {
+            let text = text(topic).unwrap();
+            for line in text.lines() {
+                assert!(line.chars().count() <= 80, "{line:?}");
+            }
+        }
+        assert_eq!(wrap("a bb ccc", 4, 2), "a bb\n  ccc");
+    }
 }
