@@ -43,8 +43,8 @@ _grpcx() {
             grpcx,serve)
                 cmd="grpcx__subcmd__serve"
                 ;;
-            grpcx,ui)
-                cmd="grpcx__subcmd__ui"
+            grpcx,shell)
+                cmd="grpcx__subcmd__shell"
                 ;;
             grpcx__subcmd__cache,clear)
                 cmd="grpcx__subcmd__cache__subcmd__clear"
@@ -85,8 +85,8 @@ _grpcx() {
             grpcx__subcmd__help,serve)
                 cmd="grpcx__subcmd__help__subcmd__serve"
                 ;;
-            grpcx__subcmd__help,ui)
-                cmd="grpcx__subcmd__help__subcmd__ui"
+            grpcx__subcmd__help,shell)
+                cmd="grpcx__subcmd__help__subcmd__shell"
                 ;;
             grpcx__subcmd__help__subcmd__cache,clear)
                 cmd="grpcx__subcmd__help__subcmd__cache__subcmd__clear"
@@ -98,7 +98,7 @@ _grpcx() {
 
     case "${cmd}" in
         grpcx)
-            opts="-h -V --error-format --help --version call list describe serve bench demo ui completions cache help"
+            opts="-h -V --error-format --help --version call list describe shell serve bench demo completions cache help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,7 +592,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__help)
-            opts="call list describe serve bench demo ui completions cache help"
+            opts="call list describe shell serve bench demo completions cache help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -745,7 +745,7 @@ _grpcx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        grpcx__subcmd__help__subcmd__ui)
+        grpcx__subcmd__help__subcmd__shell)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -895,21 +895,13 @@ _grpcx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        grpcx__subcmd__ui)
-            opts="-I -H -v -h -V --port --no-open --listen --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --proxy --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
+        grpcx__subcmd__shell)
+            opts="-I -H -v -h -V --allow-unknown-fields --no-history --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --proxy --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --port)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --listen)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --proto)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -984,6 +976,14 @@ _grpcx() {
                     ;;
                 --protocol)
                     COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "auto json ndjson text" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --error-format)

@@ -35,6 +35,18 @@ Exit codes:
 With --error-format json, a status is one line on stderr:
   {\"code\":\"NOT_FOUND\",\"codeNumber\":5,\"message\":\"…\",\"details\":[…]}";
 
+const SHELL_HELP: &str = "\
+Commands in the session (`help` lists them with their arguments):
+  list [SERVICE]   describe [SYMBOL]   template METHOD   use [SERVICE]
+  call METHOD [JSON]     (without JSON, asks for each field in turn)
+  header NAME: VALUE   header -d NAME   headers
+  set [NAME VALUE]       (format, deadline, color, emit-defaults, ...)
+  help [COMMAND]   exit
+
+Piped (stdin not a terminal): commands are read line by line, only results
+print, and the exit code is that of the last command that failed (0 if none).
+History: $XDG_STATE_HOME/grpcx/history (else ~/.local/state/grpcx/history).";
+
 const BENCH_NOTES: &str = "\
 In bench, --max-time is each call's deadline (a call past it counts as
 DEADLINE_EXCEEDED), not the run's; -n or -z bound the run.
@@ -82,6 +94,12 @@ pub enum Command {
     /// Show a service, method, message, enum or field as proto source, or a
     /// JSON request template.
     Describe(DescribeArgs),
+    /// An interactive session on one connection that knows the schema: list,
+    /// describe, call (asking for each field), headers and settings kept
+    /// between calls, Tab completion and history. With stdin from a pipe it
+    /// runs the commands line by line, for CI.
+    #[command(after_help = SHELL_HELP)]
+    Shell(ShellArgs),
     /// Run the bundled greeter server (with reflection and health).
     Serve(ServeArgs),
     /// Load-test a method: many calls over a pool of connections, closed
@@ -544,6 +562,31 @@ pub struct DescribeArgs {
 
     #[command(flatten)]
     pub conn: ConnArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The server (as for `call`); may be left out when --proto or --protoset
+    /// is given, for a session that browses the schema without calling.
+    pub target: Option<String>,
+
+    /// Ignore request fields the schema does not know, instead of failing
+    /// (`set allow-unknown-fields on` in the session).
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+
+    /// Neither read nor write the history file.
+    #[arg(long)]
+    pub no_history: bool,
+
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

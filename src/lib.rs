@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line and calls [`run`]; everything else is
 //! here so that tests and the bundled server can share it.
 
+mod calling;
 pub mod cli;
 pub mod codec;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod report;
 pub mod required;
 pub mod schema;
 pub mod server;
+pub mod shell;
 pub mod status;
 pub mod template;
 #[cfg(test)]
@@ -57,6 +59,8 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::Call(args) => interruptible(commands::call::run(args)).await,
         Command::List(args) => interruptible(commands::list::run(args)).await,
         Command::Describe(args) => interruptible(commands::describe::run(args)).await,
+        // The shell handles Ctrl-C itself: it cancels the call, not the session.
+        Command::Shell(args) => commands::shell::run(args).await,
         Command::Serve(args) => server::run(args).await,
         // Bench handles Ctrl-C itself: it prints the report of what finished.
         Command::Bench(args) => commands::bench::run(args).await,

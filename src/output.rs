@@ -40,7 +40,7 @@ enum Style {
 
 /// Renders the events of a call to stdout.
 pub struct Printer {
-    out: io::BufWriter<RawStdout>,
+    out: io::BufWriter<Box<dyn Write + Send>>,
     style: Style,
     color: bool,
     envelope: bool,
@@ -60,10 +60,27 @@ impl Printer {
         Self::with_terminal(args, terminal, std::env::var_os("NO_COLOR"))
     }
 
+    /// A printer that writes to `sink` rather than stdout, styled as for
+    /// stdout (`grpcx shell` prints through its line editor, which redraws
+    /// the prompt around what a stream prints while the user types).
+    pub fn with_sink(args: &OutputArgs, sink: Box<dyn Write + Send>) -> Printer {
+        let terminal = io::stdout().is_terminal();
+        Self::build(args, terminal, std::env::var_os("NO_COLOR"), sink)
+    }
+
     fn with_terminal(
         args: &OutputArgs,
         terminal: bool,
         no_color: Option<std::ffi::OsString>,
+    ) -> Printer {
+        Self::build(args, terminal, no_color, Box::new(RawStdout::new()))
+    }
+
+    fn build(
+        args: &OutputArgs,
+        terminal: bool,
+        no_color: Option<std::ffi::OsString>,
+        sink: Box<dyn Write + Send>,
     ) -> Printer {
         let style = match args.format {
             Format::Json => Style::PrettyJson,
@@ -88,7 +105,7 @@ impl Printer {
             enum_numbers: args.enum_as_number,
         };
         Printer {
-            out: io::BufWriter::with_capacity(64 * 1024, RawStdout::new()),
+            out: io::BufWriter::with_capacity(64 * 1024, sink),
             style,
             color,
             envelope: args.envelope,

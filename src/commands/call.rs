@@ -7,29 +7,29 @@
 //! Both may lock the schema (to fetch the types an Any names), so whatever
 //! the receiver awaits, it awaits beside the feeder ([`Feed::beside`]): a
 //! feeder left unpolled while it holds the lock, or is next in line for it,
-//! would stop the call for good.
+//! would stop the call for good. The receiver, `Feed` and the parsing of
+//! one request live in `crate::calling`, which `grpcx shell` shares.
 
-use std::pin::Pin;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
-use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, MethodDescriptor};
+use anyhow::{Result, anyhow};
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 use tokio::sync::{Mutex, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::printing::print;
+use crate::calling::{self, Feed, failed, receive};
 use crate::cli::CallArgs;
-use crate::error;
 use crate::input::ahead::{Ahead, Parsed};
-use crate::input::{self, Chunk, Chunks, DataSource};
-use crate::invoke::{self, CallOptions, Response};
+use crate::input::{Chunk, Chunks, DataSource};
+use crate::invoke::{self, CallOptions};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::protocol;
 use crate::schema::{self, CacheSlot, MethodName, Schema};
-use crate::status;
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
+
+/// `call --each` prints with it too.
 
 /// Runs the call under `--max-time`, which covers connect, schema and call.
 pub async fn run(args: CallArgs) -> Result<()> {
@@ -188,58 +188,6 @@ async fn call(args: CallArgs) -> Result<()> {
     result
 }
 
-/// The feeding future, polled beside whatever the call is waiting for until
-/// it has finished.
-struct Feed<F> {
-    future: Pin<Box<F>>,
-    done: bool,
-    /// The feeder's error, until [`Feed::run`] reports it.
-    error: Option<anyhow::Error>,
-}
-
-impl<F: Future<Output = Result<()>>> Feed<F> {
-    fn new(future: F) -> Self {
-        Feed {
-            future: Box::pin(future),
-            done: false,
-            error: None,
-        }
-    }
-
-    /// Drives the feeder to its end, keeping its error.
-    async fn drive(&mut self) {
-        if !self.done {
-            let result = self.future.as_mut().await;
-            self.done = true;
-            self.error = result.err();
-        }
-    }
-
-    /// Resolves only with the feeder's error; once the input is all sent, it
-    /// stays pending so that `select!` waits on the other branch alone.
-    async fn run(&mut self) -> Result<()> {
-        self.drive().await;
-        match self.error.take() {
-            Some(err) => Err(err),
-            None => std::future::pending().await,
-        }
-    }
-
-    /// `work`, with the feeder driven meanwhile: `work` may wait for the
-    /// schema's lock, which the feeder may hold or be next in line for. An
-    /// error of the feeder's waits for the next [`Feed::run`].
-    async fn beside<T>(&mut self, work: impl Future<Output = T>) -> T {
-        let mut work = std::pin::pin!(work);
-        if !self.done {
-            tokio::select! {
-                out = &mut work => return out,
-                () = self.drive() => {}
-            }
-        }
-        work.await
-    }
-}
-
 /// Turns input chunks into request messages.
 struct Feeder {
     input: MessageDescriptor,
@@ -268,27 +216,7 @@ impl Feeder {
 
     /// Parses a chunk, fetching the types its Anys name first.
     async fn parse(&mut self, chunk: &Chunk, schema: &mut Schema) -> Result<DynamicMessage> {
-        let types = schema::types_in_json(&chunk.bytes);
-        if !types.is_empty() {
-            schema
-                .fetch_types(&types)
-                .await
-                .with_context(|| format!("message {}", chunk.index))?;
-            // The pool grew: take the input type from the new pool, which
-            // knows the Any types.
-            self.input = schema
-                .pool()
-                .get_message_by_name(self.input.full_name())
-                .expect("the input type stays in the pool");
-        }
-        // Extensions named in the input that reflection has not brought yet.
-        if schema.fetch_named_extensions(&chunk.bytes).await? {
-            self.input = schema
-                .pool()
-                .get_message_by_name(self.input.full_name())
-                .expect("the input type stays in the pool");
-        }
-        input::parse_message(chunk, &self.input, &self.options)
+        calling::parse(chunk, &mut self.input, &self.options, schema).await
     }
 
     /// Sends every remaining message as soon as it is parsed (on the
@@ -343,87 +271,5 @@ impl Feeder {
                 }
             }
         }
-    }
-}
-
-/// Prints every response as it arrives, flushing whenever the next one is
-/// not already here, then checks the final status.
-async fn receive<F: Future<Output = Result<()>>>(
-    mut response: Response,
-    method: &MethodDescriptor,
-    schema: &Mutex<Schema>,
-    printer: &mut Printer,
-    feed: &mut Feed<F>,
-) -> Result<()> {
-    let output = method.output();
-    let has_any = schema::may_contain_any(&output);
-    loop {
-        let next = match response.ready_message() {
-            Some(next) => next,
-            None => {
-                printer.flush()?;
-                tokio::select! {
-                    next = response.message() => next,
-                    Err(err) = feed.run() => {
-                        // Bad input mid-stream: print what already arrived,
-                        // then stop (dropping the call cancels it).
-                        while let Some(Ok(Some(bytes))) = response.ready_message() {
-                            print(&output, &bytes, has_any, schema, printer).await?;
-                        }
-                        printer.flush()?;
-                        return Err(err);
-                    }
-                }
-            }
-        };
-        match next {
-            Ok(Some(bytes)) => {
-                feed.beside(print(&output, &bytes, has_any, schema, printer))
-                    .await?
-            }
-            Ok(None) => break,
-            Err(status) => return Err(feed.beside(failed(status, schema, printer)).await),
-        }
-    }
-    printer.flush()?;
-    match feed.beside(response.trailers()).await {
-        Ok(trailers) => {
-            printer.trailers(&trailers)?;
-            printer.status(&status::success(&trailers), &[])?;
-            printer.flush()
-        }
-        Err(status) => Err(feed.beside(failed(status, schema, printer)).await),
-    }
-}
-
-/// Ends a call with a non-OK status: decodes its details (fetching by
-/// reflection the detail types the built-in ones lack), prints the trailers
-/// and the status when every event prints, and returns the error to report.
-async fn failed(
-    status: tonic::Status,
-    schema: &Mutex<Schema>,
-    printer: &mut Printer,
-) -> anyhow::Error {
-    // Fetching the detail types the built-in ones lack is worth 2 s at most
-    // (the feeder may be fetching too); past that, the built-in types do.
-    let with_schema = async {
-        let mut schema = schema.lock().await;
-        for name in status::detail_types(&status) {
-            if status::builtin_pool().get_message_by_name(&name).is_none() {
-                let _ = schema.fetch_symbol(&name).await;
-            }
-        }
-        status::details(&status, Some(schema.pool()))
-    };
-    let details = tokio::time::timeout(std::time::Duration::from_secs(2), with_schema)
-        .await
-        .unwrap_or_else(|_| status::details(&status, None));
-    let printed = printer
-        .trailers(status.metadata())
-        .and_then(|()| printer.status(&status, &details))
-        .and_then(|()| printer.flush());
-    match printed {
-        Ok(()) => error::status_error(status, details),
-        Err(err) => err,
     }
 }

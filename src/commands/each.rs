@@ -237,7 +237,7 @@ async fn print_call(
             Event::Headers(headers) => printer.headers(&headers)?,
             // As `call` prints it: fetching the types of its Anys first.
             Event::Message(bytes) => {
-                super::printing::print(output, &bytes, has_any, schema, printer).await?
+                crate::calling::print(output, &bytes, has_any, schema, printer).await?
             }
             Event::Trailers(trailers) => {
                 printer.trailers(&trailers)?;

@@ -10,5 +10,5 @@ pub mod describe;
 pub mod each;
 pub mod generate;
 pub mod list;
-mod printing;
 pub mod ui;
+pub mod shell;

@@ -22,6 +22,7 @@ mod rotation;
 mod schemas;
 mod scripting;
 mod stack;
+mod shell;
 mod tls;
 mod ui;
 mod wire;
