@@ -49,7 +49,7 @@ async fn call(args: CallArgs) -> Result<()> {
     let metadata = RequestMetadata::from_args(&args.conn)?;
     // Reading starts now, so a file or stdin is read while we connect.
     let mut chunks = match args.data() {
-        Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
+        Some(arg) => Some(DataSource::from_arg(arg).spawn_as(args.input_format)?),
         None => None,
     };
     let channel = protocol::connect(&target, &args.conn, &verbose).await?;
@@ -270,7 +270,7 @@ impl Feeder {
 
     /// Parses a chunk, fetching the types its Anys name first.
     async fn parse(&mut self, chunk: &Chunk, schema: &mut Schema) -> Result<DynamicMessage> {
-        let types = schema::types_in_json(&chunk.bytes);
+        let types = schema::types_in_input(chunk);
         if !types.is_empty() {
             schema
                 .fetch_types(&types)

@@ -48,7 +48,7 @@ async fn each(args: CallArgs) -> Result<()> {
         .into());
     };
     // Reading starts now, and goes on as the input arrives (`tail -f | ...`).
-    let mut chunks = DataSource::from_arg(data).spawn()?;
+    let mut chunks = DataSource::from_arg(data).spawn_as(args.input_format)?;
     let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
     let mut schema = Schema::load(&args.schema, Some(&channel), &metadata.reflection, false)?
         .with_max_message_size(args.conn.max_msg_size);
@@ -128,7 +128,7 @@ pub(crate) async fn parse(
     schema: &mut Schema,
     options: &DeserializeOptions,
 ) -> Result<prost_reflect::DynamicMessage> {
-    let types = schema::types_in_json(&chunk.bytes);
+    let types = schema::types_in_input(chunk);
     if !types.is_empty() {
         schema.fetch_types(&types).await?;
         *input_type = schema

@@ -5,6 +5,8 @@ pub mod bench;
 pub mod cache;
 pub mod call;
 pub mod completions;
+pub mod conformance;
+pub mod convert;
 pub mod demo;
 pub mod describe;
 pub mod each;

@@ -290,6 +290,12 @@ fn check_duration(duration: &prost_types::Duration) -> Result<(), &'static str> 
         || duration.nanos.unsigned_abs() > MAX_DURATION_NANOS
     {
         Err("duration out of range")
+    } else if (duration.seconds < 0 && duration.nanos > 0)
+        || (duration.seconds > 0 && duration.nanos < 0)
+    {
+        // grpcx patch: seconds and nanos must have the same sign, as
+        // duration.proto says (conformance: DurationProtoNanosWrongSign).
+        Err("duration seconds and nanos have different signs")
     } else {
         Ok(())
     }
@@ -298,6 +304,10 @@ fn check_duration(duration: &prost_types::Duration) -> Result<(), &'static str> 
 fn check_timestamp(timestamp: &prost_types::Timestamp) -> Result<(), &'static str> {
     if timestamp.seconds < MIN_TIMESTAMP_SECONDS || MAX_TIMESTAMP_SECONDS < timestamp.seconds {
         Err("timestamp out of range")
+    } else if !(0..=999_999_999).contains(&timestamp.nanos) {
+        // grpcx patch: nanos count forward from the second, 0 to 999,999,999
+        // (conformance: TimestampProtoNegativeNanos, TimestampProtoNanoTooLarge).
+        Err("timestamp nanos out of range")
     } else {
         Ok(())
     }

@@ -250,6 +250,30 @@ impl Visitor<'_> for FloatVisitor {
     }
 }
 
+/// grpcx patch: an integer in a string may be written as any JSON number
+/// whose value is an integer, `"1e5"` or `"2.0"`, as protobuf's parsers
+/// read it (conformance: Int32FieldQuotedExponentialValue); `from_f64`
+/// checks the range and that it is whole, as for an unquoted number.
+fn parse_integer<T, E>(v: &str, from_f64: impl FnOnce(f64) -> Result<T, E>) -> Result<T, E>
+where
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+    E: Error,
+{
+    match v.parse() {
+        Ok(n) => Ok(n),
+        Err(err) => {
+            let number_like = v.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+            match v.parse::<f64>() {
+                Ok(f) if number_like && f.is_finite() => from_f64(f),
+                _ => Err(Error::custom(err)),
+            }
+        }
+    }
+}
+
 impl Visitor<'_> for Int32Visitor {
     type Value = i32;
 
@@ -262,7 +286,7 @@ impl Visitor<'_> for Int32Visitor {
     where
         E: Error,
     {
-        v.parse().map_err(Error::custom)
+        parse_integer(v, |f| self.visit_f64(f))
     }
 
     #[inline]
@@ -317,7 +341,7 @@ impl Visitor<'_> for Uint32Visitor {
     where
         E: Error,
     {
-        v.parse().map_err(Error::custom)
+        parse_integer(v, |f| self.visit_f64(f))
     }
 
     #[inline]
@@ -372,7 +396,7 @@ impl Visitor<'_> for Int64Visitor {
     where
         E: Error,
     {
-        v.parse().map_err(Error::custom)
+        parse_integer(v, |f| self.visit_f64(f))
     }
 
     #[inline]
@@ -419,7 +443,7 @@ impl Visitor<'_> for Uint64Visitor {
     where
         E: Error,
     {
-        v.parse().map_err(Error::custom)
+        parse_integer(v, |f| self.visit_f64(f))
     }
 
     #[inline]
@@ -565,11 +589,23 @@ impl<'de> Visitor<'de> for MessageVisitorInner<'_> {
         A: MapAccess<'de>,
     {
         let desc = self.0.descriptor();
+        // grpcx patch: a field named twice, under either of its names, is
+        // an error, as protobuf's parsers have it (conformance:
+        // FieldNameDuplicate, FieldNameDuplicateDifferentCasing1/2).
+        let mut seen: Vec<u32> = Vec::new();
+        let mut first_time = |number: u32, key: &str| {
+            if seen.contains(&number) {
+                return Err(Error::custom(format!("field '{key}' is given twice")));
+            }
+            seen.push(number);
+            Ok(())
+        };
         while let Some(key) = map.next_key::<Cow<str>>()? {
             if let Some(field) = desc
                 .get_field_by_json_name(key.as_ref())
                 .or_else(|| desc.get_field_by_name(key.as_ref()))
             {
+                first_time(field.number(), &key)?;
                 if let Some(value) =
                     map.next_value_seed(OptionalFieldDescriptorSeed(&field, self.1))?
                 {
@@ -587,6 +623,7 @@ impl<'de> Visitor<'de> for MessageVisitorInner<'_> {
                     self.0.set_field(&field, value);
                 }
             } else if let Some(extension_desc) = desc.get_extension_by_json_name(key.as_ref()) {
+                first_time(extension_desc.number(), &key)?;
                 if let Some(value) =
                     map.next_value_seed(OptionalFieldDescriptorSeed(&extension_desc, self.1))?
                 {

@@ -48,12 +48,19 @@ impl<'de> Visitor<'de> for GoogleProtobufAnyVisitor<'_> {
     {
         let mut buffered_entries = HashMap::new();
 
-        let type_url = find_field(
+        // grpcx patch: `{}` is the empty Any, as protobuf reads it
+        // (conformance: AnyWithNoType); other fields without "@type" are
+        // still an error.
+        let type_url = match find_optional_field(
             &mut map,
             &mut buffered_entries,
             "@type",
             PhantomData::<String>,
-        )?;
+        )? {
+            Some(type_url) => type_url,
+            None if buffered_entries.is_empty() => return Ok(prost_types::Any::default()),
+            None => return Err(Error::custom("expected '@type' field")),
+        };
 
         let message_name = get_type_url_message_name(&type_url).map_err(Error::custom)?;
         let message_desc = self
@@ -383,6 +390,28 @@ where
                 buffered_entries.insert(key, map.next_value()?);
             }
             None => return Err(Error::custom(format!("expected '{expected}' field"))),
+        }
+    }
+}
+
+/// grpcx patch: [`find_field`], with `None` when the map ends without it.
+fn find_optional_field<'de, A, D>(
+    map: &mut A,
+    buffered_entries: &mut HashMap<Cow<str>, serde_value::Value>,
+    expected: &str,
+    value_seed: D,
+) -> Result<Option<D::Value>, A::Error>
+where
+    A: MapAccess<'de>,
+    D: DeserializeSeed<'de>,
+{
+    loop {
+        match map.next_key::<Cow<str>>()? {
+            Some(key) if key == expected => return map.next_value_seed(value_seed).map(Some),
+            Some(key) => {
+                buffered_entries.insert(key, map.next_value()?);
+            }
+            None => return Ok(None),
         }
     }
 }

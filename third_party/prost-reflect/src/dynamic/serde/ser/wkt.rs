@@ -59,6 +59,12 @@ where
 {
     let raw: prost_types::Any = msg.transcode_to().map_err(decode_to_ser_err)?;
 
+    // grpcx patch: the empty Any prints as `{}`, as protobuf prints it
+    // (conformance: AnyWithNoType).
+    if raw.type_url.is_empty() && raw.value.is_empty() {
+        return serializer.serialize_map(Some(0))?.end();
+    }
+
     let message_name = get_type_url_message_name(&raw.type_url).map_err(Error::custom)?;
 
     let message_desc = msg

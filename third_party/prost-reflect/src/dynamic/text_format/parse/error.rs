@@ -114,6 +114,30 @@ pub(crate) enum ParseErrorKind {
     InvalidMapKey,
 }
 
+impl ParseError {
+    /// grpcx patch: the byte offset in the input where the error was found,
+    /// so that a caller can name its line and column.
+    pub fn offset(&self) -> Option<usize> {
+        match &*self.kind {
+            ParseErrorKind::InvalidToken { span }
+            | ParseErrorKind::InvalidStringCharacters { span }
+            | ParseErrorKind::InvalidStringEscape { span }
+            | ParseErrorKind::InvalidUtf8String { span }
+            | ParseErrorKind::NoSpaceBetweenIntAndIdent { span }
+            | ParseErrorKind::UnexpectedToken { span, .. }
+            | ParseErrorKind::IntegerValueOutOfRange { span, .. }
+            | ParseErrorKind::FieldNotFound { span, .. }
+            | ParseErrorKind::FieldAlreadySet { span, .. }
+            | ParseErrorKind::OneofAlreadySet { span, .. }
+            | ParseErrorKind::ExtensionNotFound { span, .. }
+            | ParseErrorKind::MessageNotFound { span, .. }
+            | ParseErrorKind::EnumValueNotFound { span, .. }
+            | ParseErrorKind::InvalidTypeForAny { span } => Some(span.start),
+            ParseErrorKind::UnexpectedEof { .. } | ParseErrorKind::InvalidMapKey => None,
+        }
+    }
+}
+
 impl Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
