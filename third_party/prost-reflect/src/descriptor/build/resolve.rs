@@ -124,7 +124,7 @@ impl Visitor for ResolveVisitor<'_> {
                 .options
                 .as_ref()
                 .map_or(syntax == Syntax::Proto3, |o| {
-                    o.value.packed.unwrap_or(syntax == Syntax::Proto3)
+                    packed_option(&o.value).unwrap_or(syntax == Syntax::Proto3)
                 }));
 
         let supports_presence = field.proto3_optional()
@@ -397,7 +397,7 @@ impl Visitor for ResolveVisitor<'_> {
                 .options
                 .as_ref()
                 .map_or(syntax == Syntax::Proto3, |o| {
-                    o.value.packed.unwrap_or(syntax == Syntax::Proto3)
+                    packed_option(&o.value).unwrap_or(syntax == Syntax::Proto3)
                 }));
 
         let default = kind.and_then(|kind| {
@@ -1007,4 +1007,20 @@ fn test_unescape_c_escape_string() {
         unescape_c_escape_string(r"\w")
     );
     assert_eq!(Err("invalid hex escape"), unescape_c_escape_string(r"\x__"));
+}
+
+/// grpcx patch: `[packed = …]` counts whether it is interpreted or still an
+/// uninterpreted option (as a parser leaves it, and options are interpreted
+/// only after fields are resolved).
+fn packed_option(options: &prost_types::FieldOptions) -> Option<bool> {
+    options.packed.or_else(|| {
+        options.uninterpreted_option.iter().find_map(|option| {
+            match (option.name.as_slice(), option.identifier_value.as_deref()) {
+                ([name], Some(value)) if !name.is_extension && name.name_part == "packed" => {
+                    value.parse().ok()
+                }
+                _ => None,
+            }
+        })
+    })
 }
