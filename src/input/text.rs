@@ -158,7 +158,7 @@ pub fn parse(chunk: &Chunk, desc: &MessageDescriptor) -> Result<DynamicMessage> 
             err.valid_up_to() + 1
         )
     })?;
-    DynamicMessage::parse_text_format(desc.clone(), text).map_err(|err| {
+    let message = DynamicMessage::parse_text_format(desc.clone(), text).map_err(|err| {
         let at = match err.offset() {
             Some(offset) => {
                 let before = &text[..offset.min(text.len())];
@@ -178,7 +178,15 @@ pub fn parse(chunk: &Chunk, desc: &MessageDescriptor) -> Result<DynamicMessage> 
             chunk.index,
             desc.full_name()
         )
-    })
+    })?;
+    crate::schema::editions::check_proto2_enums(&message).map_err(|err| {
+        anyhow!(
+            "message {}: invalid {}: {err}",
+            chunk.index,
+            desc.full_name()
+        )
+    })?;
+    Ok(message)
 }
 
 #[cfg(test)]

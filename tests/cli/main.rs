@@ -8,6 +8,7 @@ mod util;
 mod bench_lane;
 mod cache;
 mod completion;
+mod conformance;
 mod core;
 mod discovery;
 mod editions;

@@ -619,17 +619,28 @@ impl Value {
 
     /// Returns `true` if this is the default value for the given protobuf field.
     pub fn is_default_for_field(&self, field_desc: &FieldDescriptor) -> bool {
-        *self == Value::default_value_for_field(field_desc)
+        self.same_as_default(&Value::default_value_for_field(field_desc))
     }
 
     /// Returns `true` if this is the default value for the given protobuf extension field.
     pub fn is_default_for_extension(&self, extension_desc: &ExtensionDescriptor) -> bool {
-        *self == Value::default_value_for_extension(extension_desc)
+        self.same_as_default(&Value::default_value_for_extension(extension_desc))
     }
 
     /// Returns `true` if this is the default value for the given protobuf type `kind`.
     pub fn is_default(&self, kind: &Kind) -> bool {
-        *self == kind.default_value()
+        self.same_as_default(&kind.default_value())
+    }
+
+    /// grpcx patch: floats are compared bit for bit, so that `-0.0` is not
+    /// the default `0.0`: protobuf sends and prints a negative zero held by
+    /// a field without presence (conformance: FloatFieldNegativeZero).
+    fn same_as_default(&self, default: &Value) -> bool {
+        match (self, default) {
+            (Value::F32(value), Value::F32(default)) => value.to_bits() == default.to_bits(),
+            (Value::F64(value), Value::F64(default)) => value.to_bits() == default.to_bits(),
+            (value, default) => value == default,
+        }
     }
 
     /// Returns `true` if this value can be set for a given field.

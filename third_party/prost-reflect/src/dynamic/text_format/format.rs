@@ -159,8 +159,16 @@ where
     fn fmt_message_field(&mut self, field: ValueAndDescriptor) -> fmt::Result {
         match field {
             ValueAndDescriptor::Field(value, desc) => {
-                if desc.is_group() {
-                    write!(self.f, "{}", desc.kind().as_message().unwrap().name())?;
+                // grpcx patch: a group prints under its type's name only
+                // when that is its own name capitalized (group-like, as a
+                // proto2 group always is); a delimited field of another
+                // name prints under its own (conformance:
+                // DelimitedFieldLowercasedDifferent).
+                let type_name = desc.kind().as_message().map(|m| m.name().to_owned());
+                if let Some(type_name) = type_name
+                    .filter(|t| desc.is_group() && t.to_ascii_lowercase() == desc.name())
+                {
+                    write!(self.f, "{type_name}")?;
                 } else {
                     write!(self.f, "{}", desc.name())?;
                 }

@@ -78,17 +78,21 @@ impl<'a> Parser<'a> {
         };
 
         match name {
-            FieldName::Ident(field_name) => {
-                let field = find_field(&message.desc, &field_name).ok_or_else(|| {
-                    ParseErrorKind::FieldNotFound {
+            FieldName::Ident(field_name) => match find_field(&message.desc, &field_name) {
+                Some(field) => self.parse_field_value(message, &field)?,
+                // grpcx patch: a reserved name is read and dropped, as
+                // protobuf's parsers do (conformance: ReservedFieldName).
+                None if message.desc.reserved_names().any(|n| n == field_name) => {
+                    self.skip_field_value()?;
+                }
+                None => {
+                    return Err(ParseErrorKind::FieldNotFound {
                         field_name,
                         message_name: message.desc.full_name().to_owned(),
                         span,
-                    }
-                })?;
-
-                self.parse_field_value(message, &field)?;
-            }
+                    })
+                }
+            },
             FieldName::Extension(extension_name) => {
                 let extension = message
                     .desc
@@ -135,6 +139,86 @@ impl<'a> Parser<'a> {
         }
 
         Ok(())
+    }
+
+    /// grpcx patch: skips the value of a field the schema does not hold:
+    /// a message (`{…}` or `<…>`), a list (`[…]`), or a scalar (a number,
+    /// an identifier, or adjacent strings). The `:` is already read.
+    fn skip_field_value(&mut self) -> Result<(), ParseErrorKind> {
+        match self.peek()? {
+            Some((Token::LeftBrace | Token::LeftAngleBracket, _)) => self.skip_message_value(),
+            Some((Token::LeftBracket, _)) => {
+                self.bump();
+                if let Some((Token::RightBracket, _)) = self.peek()? {
+                    self.bump();
+                    return Ok(());
+                }
+                loop {
+                    self.skip_field_value()?;
+                    match self.peek()? {
+                        Some((Token::Comma, _)) => {
+                            self.bump();
+                        }
+                        Some((Token::RightBracket, _)) => {
+                            self.bump();
+                            return Ok(());
+                        }
+                        _ => self.unexpected_token("',' or ']'")?,
+                    }
+                }
+            }
+            Some((Token::StringLiteral(_), _)) => self.parse_bytes().map(drop),
+            Some((Token::Minus, _)) => {
+                self.bump();
+                match self.peek()? {
+                    Some((Token::IntLiteral(_) | Token::FloatLiteral(_) | Token::Ident(_), _)) => {
+                        self.bump();
+                        Ok(())
+                    }
+                    _ => self.unexpected_token("a number"),
+                }
+            }
+            Some((Token::IntLiteral(_) | Token::FloatLiteral(_) | Token::Ident(_), _)) => {
+                self.bump();
+                Ok(())
+            }
+            _ => self.unexpected_token("a value"),
+        }
+    }
+
+    /// grpcx patch: skips a message value, fields and all.
+    fn skip_message_value(&mut self) -> Result<(), ParseErrorKind> {
+        let terminator = match self.peek()? {
+            Some((Token::LeftBrace, _)) => Token::RightBrace,
+            Some((Token::LeftAngleBracket, _)) => Token::RightAngleBracket,
+            _ => self.unexpected_token("'{' or '<'")?,
+        };
+        self.bump();
+        loop {
+            match self.peek()? {
+                Some((tok, _)) if tok == terminator => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some((Token::Ident(_) | Token::LeftBracket, _)) => {
+                    self.parse_field_name()?;
+                    match self.peek()? {
+                        Some((Token::Colon, _)) => {
+                            self.bump();
+                            self.skip_field_value()?;
+                        }
+                        Some((Token::LeftBrace | Token::LeftAngleBracket, _)) => {
+                            self.skip_message_value()?;
+                        }
+                        _ => self.unexpected_token("':' or a message value")?,
+                    }
+                    if matches!(self.peek()?, Some((Token::Comma | Token::Semicolon, _))) {
+                        self.bump();
+                    }
+                }
+                _ => self.unexpected_token(format!("'{terminator}' or a field name"))?,
+            }
+        }
     }
 
     fn parse_field_name(&mut self) -> Result<(FieldName, Span), ParseErrorKind> {
@@ -622,10 +706,11 @@ impl<'a> Parser<'a> {
 }
 
 fn find_field(desc: &MessageDescriptor, name: &str) -> Option<FieldDescriptor> {
+    // grpcx patch: a group (or delimited) field is found by its own name
+    // too, as protobuf's parsers find it (conformance:
+    // GroupFieldLowercased, DelimitedFieldLowercased).
     if let Some(field) = desc.get_field_by_name(name) {
-        if !field.is_group() {
-            return Some(field);
-        }
+        return Some(field);
     }
 
     if let Some(field) = desc.get_field_by_name(&name.to_ascii_lowercase()) {
