@@ -157,6 +157,12 @@ async fn convert(args: ConvertArgs) -> Result<()> {
         };
         out.clear();
         render(&mut printer, &parsed, to, &mut out)?;
+        // One message means one: nothing is written when more follow.
+        if !args.delimited && source.next(false, index + 1)?.is_some() {
+            return Err(anyhow!(
+                "the input holds more than one message; give --delimited to convert a stream"
+            ));
+        }
         match to {
             Form::Binary if args.delimited => {
                 let mut framed = Vec::with_capacity(out.len() + 10);
@@ -173,11 +179,6 @@ async fn convert(args: ConvertArgs) -> Result<()> {
         if !args.delimited {
             break;
         }
-    }
-    if !args.delimited && source.next(false, index + 1)?.is_some() {
-        return Err(anyhow!(
-            "the input holds more than one message; give --delimited to convert a stream"
-        ));
     }
     printer.flush()
 }

@@ -9,6 +9,7 @@ mod bench_lane;
 mod cache;
 mod completion;
 mod conformance;
+mod convert;
 mod core;
 mod discovery;
 mod editions;
