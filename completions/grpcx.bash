@@ -28,6 +28,9 @@ _grpcx() {
             grpcx,completions)
                 cmd="grpcx__subcmd__completions"
                 ;;
+            grpcx,convert)
+                cmd="grpcx__subcmd__convert"
+                ;;
             grpcx,demo)
                 cmd="grpcx__subcmd__demo"
                 ;;
@@ -67,6 +70,9 @@ _grpcx() {
             grpcx__subcmd__help,completions)
                 cmd="grpcx__subcmd__help__subcmd__completions"
                 ;;
+            grpcx__subcmd__help,convert)
+                cmd="grpcx__subcmd__help__subcmd__convert"
+                ;;
             grpcx__subcmd__help,demo)
                 cmd="grpcx__subcmd__help__subcmd__demo"
                 ;;
@@ -92,7 +98,7 @@ _grpcx() {
 
     case "${cmd}" in
         grpcx)
-            opts="-h -V --error-format --help --version call list describe serve bench demo completions cache help"
+            opts="-h -V --error-format --help --version call list describe serve bench demo completions cache convert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,7 +336,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__call)
-            opts="-d -I -H -v -h -V --data --allow-unknown-fields --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --proxy --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --no-cache --each --concurrency --fail-fast --error-format --help --version"
+            opts="-d -I -H -v -h -V --data --allow-unknown-fields --input-format --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --proxy --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --format --color --emit-defaults --proto-names --int64-as-number --enum-as-number --envelope --protoset-out --no-cache --each --concurrency --fail-fast --error-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -342,6 +348,10 @@ _grpcx() {
                     ;;
                 -d)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --input-format)
+                    COMPREPLY=($(compgen -W "json text" -- "${cur}"))
                     return 0
                     ;;
                 --proto)
@@ -454,6 +464,116 @@ _grpcx() {
                 return 0
             fi
             case "${prev}" in
+                --error-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        grpcx__subcmd__convert)
+            opts="-I -H -v -h -V --type --from --to --delimited --allow-unknown-fields --emit-defaults --proto-names --int64-as-number --enum-as-number --color --proto --import-path --protoset --plaintext --tls --cacert --cert --key --insecure --authority --proxy --connect-timeout --max-time --keepalive --max-msg-size --compress --header --rpc-header --reflect-header --expand-headers --protocol --http2-prior-knowledge --verbose --error-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -W "binary json text" -- "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -W "binary json text" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --import-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -I)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protoset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-msg-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "gzip zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rpc-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reflect-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "grpc grpcweb connect" -- "${cur}"))
+                    return 0
+                    ;;
                 --error-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
@@ -586,7 +706,7 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__help)
-            opts="call list describe serve bench demo completions cache help"
+            opts="call list describe serve bench demo completions cache convert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,6 +776,20 @@ _grpcx() {
             return 0
             ;;
         grpcx__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        grpcx__subcmd__help__subcmd__convert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
