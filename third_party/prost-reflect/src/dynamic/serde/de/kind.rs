@@ -253,7 +253,8 @@ impl Visitor<'_> for FloatVisitor {
 /// grpcx patch: an integer in a string may be written as any JSON number
 /// whose value is an integer, `"1e5"` or `"2.0"`, as protobuf's parsers
 /// read it (conformance: Int32FieldQuotedExponentialValue); `from_f64`
-/// checks the range and that it is whole, as for an unquoted number.
+/// checks the range, as for an unquoted number. A fraction keeps the
+/// error of the integer parse.
 fn parse_integer<T, E>(v: &str, from_f64: impl FnOnce(f64) -> Result<T, E>) -> Result<T, E>
 where
     T: std::str::FromStr,
@@ -267,7 +268,7 @@ where
                 && v.bytes()
                     .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
             match v.parse::<f64>() {
-                Ok(f) if number_like && f.is_finite() => from_f64(f),
+                Ok(f) if number_like && f.is_finite() && f.fract() == 0.0 => from_f64(f),
                 _ => Err(Error::custom(err)),
             }
         }
