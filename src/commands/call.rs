@@ -284,7 +284,7 @@ impl Feeder {
                 .expect("the input type stays in the pool");
         }
         // Extensions named in the input that reflection has not brought yet.
-        if schema.fetch_named_extensions(&chunk.bytes).await? {
+        if schema.fetch_named_extensions(chunk).await? {
             self.input = schema
                 .pool()
                 .get_message_by_name(self.input.full_name())

@@ -205,18 +205,19 @@ async fn load(args: &ConvertArgs) -> Result<Schema> {
     Schema::load(&args.schema, channel.as_ref(), &metadata, false)
 }
 
-/// The types the Anys of a JSON or text input name, fetched by reflection
-/// before it is parsed; the type is taken again from the grown pool.
+/// The types the Anys of a JSON or text input name, and the extensions it
+/// names, fetched by reflection before it is parsed; the type is taken
+/// again from the grown pool.
 async fn with_any_types(
     schema: &mut Schema,
     desc: MessageDescriptor,
     chunk: &Chunk,
 ) -> Result<MessageDescriptor> {
     let types = schema::types_in_input(chunk);
-    if types.is_empty() || !schema.fetch_types(&types).await? {
-        return Ok(desc);
-    }
-    fresh(schema, &desc)
+    let grew = !types.is_empty() && schema.fetch_types(&types).await?;
+    // Extensions the input names, by name (`[pkg.ext]`).
+    let grew = schema.fetch_named_extensions(chunk).await? || grew;
+    if grew { fresh(schema, &desc) } else { Ok(desc) }
 }
 
 /// `desc` from the schema's pool, which grew since it was taken.
