@@ -3,9 +3,9 @@
 //! `grpcx __conformance`, which converts every case with `grpcx convert`'s
 //! code. Binary, JSON and text format, required and recommended cases
 //! (`--enforce_recommended`), up to edition 2023, with Google's test
-//! messages given as a protoset and as .proto files. The only cases
-//! expected to fail are in tests/conformance/failure_list.txt, each with
-//! its reason (README: "Conformance").
+//! messages given as a protoset and as .proto files. Cases expected to
+//! fail would be in tests/conformance/failure_list.txt, each with its
+//! reason (README: "Conformance"); there are none.
 //!
 //! Then every valid binary input of the suite goes through `grpcx convert`
 //! binary → JSON → binary, and must come back the same message.

@@ -11,7 +11,7 @@ use crate::{
 
 use super::{
     fields::{FieldDescriptorLike, ValueAndDescriptor},
-    unknown::UnknownField,
+    unknown::{UnknownField, UnknownFieldValue},
 };
 
 impl Message for DynamicMessage {
@@ -53,7 +53,25 @@ impl Message for DynamicMessage {
                 ctx,
             )
         } else {
-            let field = UnknownField::decode_value(number, wire_type, buf, ctx)?;
+            let field = UnknownField::decode_value(number, wire_type, buf, ctx.clone())?;
+            // grpcx patch: a MessageSet item (group 1: type_id = 2, message
+            // = 3) of a known extension is that extension's message, merged
+            // with any plain encoding of it (conformance:
+            // ValidMessageSetEncoding.SubmessageEncoding.NotUnknown). Any
+            // other item stays an unknown group.
+            if number == 1 && self.is_message_set() {
+                if let Some((extension_desc, message)) = self.message_set_item(&field) {
+                    let mut framed = Vec::with_capacity(message.len() + 10);
+                    prost::encoding::encode_varint(message.len() as u64, &mut framed);
+                    framed.extend_from_slice(&message);
+                    return self.get_extension_mut(&extension_desc).merge_field(
+                        &extension_desc,
+                        WireType::LengthDelimited,
+                        &mut framed.as_slice(),
+                        ctx,
+                    );
+                }
+            }
             self.fields.add_unknown(number, field);
             Ok(())
         }
@@ -77,6 +95,44 @@ impl Message for DynamicMessage {
 
     fn clear(&mut self) {
         self.fields.clear_all();
+    }
+}
+
+impl DynamicMessage {
+    /// grpcx patch: whether the message has `message_set_wire_format`
+    /// (interpreted, or still an uninterpreted option from a parser).
+    fn is_message_set(&self) -> bool {
+        let Some(options) = &self.desc.descriptor_proto().options else {
+            return false;
+        };
+        options.message_set_wire_format()
+            || options.uninterpreted_option.iter().any(|option| {
+                matches!(option.name.as_slice(), [name]
+                    if !name.is_extension && name.name_part == "message_set_wire_format")
+                    && option.identifier_value.as_deref() == Some("true")
+            })
+    }
+
+    /// grpcx patch: the extension a MessageSet item holds, and its message
+    /// bytes, when the extension is known.
+    fn message_set_item(
+        &self,
+        item: &UnknownField,
+    ) -> Option<(crate::ExtensionDescriptor, prost::bytes::Bytes)> {
+        let UnknownFieldValue::Group(set) = item.value() else {
+            return None;
+        };
+        let (mut type_id, mut message) = (None, None);
+        for field in set.iter() {
+            match (field.number(), field.value()) {
+                (2, UnknownFieldValue::Varint(id)) => type_id = Some(*id),
+                (3, UnknownFieldValue::LengthDelimited(bytes)) => message = Some(bytes.clone()),
+                _ => {}
+            }
+        }
+        let extension = self.desc.get_extension(u32::try_from(type_id?).ok()?)?;
+        extension.kind().as_message()?;
+        Some((extension, message?))
     }
 }
 
