@@ -147,6 +147,8 @@ struct Request {
 /// A recorded `conformance.ConformanceResponse`: whether JSON came out.
 #[derive(Clone, PartialEq, prost::Message)]
 struct Response {
+    #[prost(string, optional, tag = "1")]
+    parse_error: Option<String>,
     #[prost(string, optional, tag = "4")]
     json_payload: Option<String>,
 }
@@ -249,6 +251,39 @@ fn round_trip(recorded: &[u8], schema: &[String], dir: &Path) {
         total += inputs.len();
     }
     println!("round trip binary → JSON → binary: {total} messages, all the same");
+    refused(recorded, schema);
+}
+
+/// The suite's invalid binary inputs (truncated, bad wire types, bad
+/// UTF-8, …; a sample, one process each) are refused by `grpcx convert`
+/// with one clear line and exit 1.
+fn refused(recorded: &[u8], schema: &[String]) {
+    let mut seen = Vec::new();
+    for (request, response) in recorded_pairs(recorded) {
+        let (Some(payload), Some(_)) = (request.protobuf_payload, response.parse_error) else {
+            continue;
+        };
+        if seen.contains(&payload) || seen.len() == 15 {
+            continue;
+        }
+        let out = grpcx()
+            .args(["convert", "--type", &request.message_type])
+            .args(schema)
+            .write_stdin(payload.clone())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{payload:?}: {stderr}");
+        let prefix = format!(
+            "grpcx: error: message 1: invalid {}: ",
+            request.message_type
+        );
+        assert!(stderr.starts_with(&prefix), "{payload:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(out.stdout.is_empty());
+        seen.push(payload);
+    }
+    assert_eq!(seen.len(), 15);
 }
 
 /// The message's encoding, every NaN made the one NaN JSON can carry.
