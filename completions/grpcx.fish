@@ -35,10 +35,14 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "shell" -d 'An interacti
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "ui" -d 'A web page for the schema and the calls, served by grpcx on loopback: pick a method, fill a form, watch the responses arrive. Without a TARGET (and without --proto/--protoset) it starts the bundled server'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "cache" -d 'Manage the descriptor cache that calls by reflection keep ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx)'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "convert" -d 'Convert a message between binary, JSON and text format, stdin to stdout (as `buf convert` and `protoc --encode/--decode` do)'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s d -l data -d 'The request, as DATA above' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l input-format -d 'The format of DATA: `json` (JSON objects, NDJSON or concatenated) or `text` (protobuf text format; several messages are separated by the ASCII record separator 0x1E, as grpcurl\'s `-format text` reads them)' -r -f -a "json\t''
+text\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand call" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
@@ -252,6 +256,39 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -l error-format -d 'Ho
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l port -d 'The port to serve the page on (0, the default, picks a free one)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l listen -d 'Listen on this address (`IP` or `IP:PORT`) instead of 127.0.0.1. Anyone who can reach it and has the printed URL can make calls as you: a warning says so' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l no-open -d 'Print the URL but do not open a browser (none is opened anyway when there is no display)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -s h -l help -d 'Print help'
+complete -c grpcx -n "__fish_grpcx_using_subcommand ui" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand completions" -s h -l help -d 'Print help'
@@ -268,16 +305,64 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subco
 complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from clear" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Remove every cached entry'
 complete -c grpcx -n "__fish_grpcx_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "shell" -d 'An interactive session on one connection that knows the schema: list, describe, call (asking for each field), headers and settings kept between calls, Tab completion and history. With stdin from a pipe it runs the commands line by line, for CI'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "cache" -d 'Manage the descriptor cache that calls by reflection keep ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx)'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo completions cache help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l type -d 'The message type, by full name, as in `shop.v1.Order`' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l from -d 'The form of the input on stdin' -r -f -a "binary\t'The wire format (`.binpb`)'
+json\t'protobuf\'s JSON mapping'
+text\t'protobuf\'s text format (`.txtpb`)'"
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l to -d 'The form of the output on stdout [default: json from binary, binary from json or text]' -r -f -a "binary\t'The wire format (`.binpb`)'
+json\t'protobuf\'s JSON mapping'
+text\t'protobuf\'s text format (`.txtpb`)'"
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l color -d 'Colour JSON output: `auto` colours it on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
+json\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l delimited -d 'Binary messages come and go as length-delimited streams (each message led by its length as a varint, as `writeDelimitedTo` writes them). With --from binary, every message of the stream is converted; JSON and text input may hold several messages (text ones separated by 0x1E), written as one stream with --to binary. JSON and text output is one message per line when piped'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l allow-unknown-fields -d 'Ignore JSON fields the schema does not know, instead of failing'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l emit-defaults -d 'Print fields that hold their default value (0, "", false, empty)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l proto-names -d 'Print the .proto field names (snake_case) instead of lowerCamelCase'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l int64-as-number -d 'Print 64-bit integers as JSON numbers instead of strings'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l enum-as-number -d 'Print enum values as numbers instead of names'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c grpcx -n "__fish_grpcx_using_subcommand convert" -s V -l version -d 'Print version'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "call" -d 'Call a method: unary, server streaming, client streaming or bidi'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "shell" -d 'An interactive session on one connection that knows the schema: list, describe, call (asking for each field), headers and settings kept between calls, Tab completion and history. With stdin from a pipe it runs the commands line by line, for CI'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "ui" -d 'A web page for the schema and the calls, served by grpcx on loopback: pick a method, fill a form, watch the responses arrive. Without a TARGET (and without --proto/--protoset) it starts the bundled server'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "completions" -d 'Print a shell completion script. Bash, zsh and fish also complete the services and methods of the server on the line (by reflection, or from --proto/--protoset): `source <(grpcx completions bash)`'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "cache" -d 'Manage the descriptor cache that calls by reflection keep ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "convert" -d 'Convert a message between binary, JSON and text format, stdin to stdout (as `buf convert` and `protoc --encode/--decode` do)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clear" -d 'Remove every cached entry'
 
 # Services and methods from the server (reflection) or the --proto/--protoset

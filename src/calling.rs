@@ -33,7 +33,7 @@ pub(crate) async fn parse(
     options: &DeserializeOptions,
     schema: &mut Schema,
 ) -> Result<DynamicMessage> {
-    let types = schema::types_in_json(&chunk.bytes);
+    let types = schema::types_in_input(chunk);
     if !types.is_empty() {
         schema
             .fetch_types(&types)
@@ -45,7 +45,7 @@ pub(crate) async fn parse(
             .expect("the input type stays in the pool");
     }
     // Extensions named in the input that reflection has not brought yet.
-    if schema.fetch_named_extensions(&chunk.bytes).await? {
+    if schema.fetch_named_extensions(chunk).await? {
         *input = schema
             .pool()
             .get_message_by_name(input.full_name())

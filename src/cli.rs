@@ -47,6 +47,17 @@ Piped (stdin not a terminal): commands are read line by line, only results
 print, and the exit code is that of the last command that failed (0 if none).
 History: $XDG_STATE_HOME/grpcx/history (else ~/.local/state/grpcx/history).";
 
+const CONVERT_NOTES: &str = "\
+Examples:
+  grpcx convert --proto shop.proto --type shop.v1.Order --from json < order.json > order.binpb
+  grpcx convert --proto shop.proto --type shop.v1.Order < order.binpb | jq .
+  grpcx convert --protoset shop.pb --type shop.v1.Order --from binary --to text < order.binpb
+  grpcx convert localhost:50051 --type shop.v1.Order --from text --to json < order.txtpb
+  grpcx convert --proto shop.proto --type shop.v1.Order --delimited --to json < orders.bin
+
+Exit codes: 0 converted; 1 the input does not parse or cannot be printed in
+the output format; 2 a usage error.";
+
 const BENCH_NOTES: &str = "\
 In bench, --max-time is each call's deadline (a call past it counts as
 DEADLINE_EXCEEDED), not the run's; -n or -z bound the run.
@@ -120,6 +131,10 @@ pub enum Command {
     /// ($XDG_CACHE_HOME/grpcx, else ~/.cache/grpcx).
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Convert a message between binary, JSON and text format, stdin to
+    /// stdout (as `buf convert` and `protoc --encode/--decode` do).
+    #[command(after_help = CONVERT_NOTES)]
+    Convert(ConvertArgs),
     /// `grpcx __complete`: kept out of the parser (see [`Cli::from_env`]) so
     /// that the completion scripts never offer it.
     #[command(skip)]
@@ -128,6 +143,10 @@ pub enum Command {
     /// committed under `completions/`. Hidden like `__complete`.
     #[command(skip)]
     Generate(GenerateArgs),
+    /// `grpcx __conformance`: the testee of protobuf's conformance suite.
+    /// Hidden like `__complete`.
+    #[command(skip)]
+    Conformance(ConformanceArgs),
 }
 
 impl Cli {
@@ -149,6 +168,17 @@ impl Cli {
         {
             return Cli {
                 command: Command::Generate(GenerateArgs::parse_from(std::env::args_os().skip(1))),
+                error_format: ErrorFormat::Text,
+            };
+        }
+        if std::env::args_os()
+            .nth(1)
+            .is_some_and(|arg| arg == "__conformance")
+        {
+            return Cli {
+                command: Command::Conformance(ConformanceArgs::parse_from(
+                    std::env::args_os().skip(1),
+                )),
                 error_format: ErrorFormat::Text,
             };
         }
@@ -183,6 +213,16 @@ pub struct CompleteArgs {
 pub struct GenerateArgs {
     /// The directory to write into, e.g. `completions`.
     pub dir: PathBuf,
+}
+
+/// The testee of protobuf's conformance suite: reads the runner's requests
+/// on stdin and answers each on stdout, converting with `grpcx convert`'s
+/// code (`src/commands/conformance.rs`).
+#[derive(Debug, Parser)]
+#[command(name = "__conformance")]
+pub struct ConformanceArgs {
+    #[command(flatten)]
+    pub schema: SchemaArgs,
 }
 
 /// Where the schema comes from. With neither --proto nor --protoset, the
@@ -469,6 +509,12 @@ pub struct CallArgs {
     #[arg(long)]
     pub allow_unknown_fields: bool,
 
+    /// The format of DATA: `json` (JSON objects, NDJSON or concatenated) or
+    /// `text` (protobuf text format; several messages are separated by the
+    /// ASCII record separator 0x1E, as grpcurl's `-format text` reads them).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = InputFormat::Json)]
+    pub input_format: InputFormat,
+
     #[command(flatten)]
     pub schema: SchemaArgs,
 
@@ -652,6 +698,98 @@ pub struct UiArgs {
 
     #[command(flatten)]
     pub conn: ConnArgs,
+}
+
+/// The format of request data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum InputFormat {
+    #[default]
+    Json,
+    Text,
+}
+
+/// A form of a protobuf message, for `grpcx convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Form {
+    /// The wire format (`.binpb`).
+    Binary,
+    /// protobuf's JSON mapping.
+    Json,
+    /// protobuf's text format (`.txtpb`).
+    Text,
+}
+
+/// `grpcx convert`: one message (or a delimited stream) between forms.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// A server to take the schema from by reflection; may be left out when
+    /// --proto or --protoset is given.
+    pub target: Option<String>,
+
+    /// The message type, by full name, as in `shop.v1.Order`.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub message_type: String,
+
+    /// The form of the input on stdin.
+    #[arg(long, value_enum, value_name = "FORM", default_value_t = Form::Binary)]
+    pub from: Form,
+
+    /// The form of the output on stdout [default: json from binary, binary
+    /// from json or text].
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub to: Option<Form>,
+
+    /// Binary messages come and go as length-delimited streams (each
+    /// message led by its length as a varint, as `writeDelimitedTo` writes
+    /// them). With --from binary, every message of the stream is converted;
+    /// JSON and text input may hold several messages (text ones separated
+    /// by 0x1E), written as one stream with --to binary. JSON and text
+    /// output is one message per line when piped.
+    #[arg(long)]
+    pub delimited: bool,
+
+    /// Ignore JSON fields the schema does not know, instead of failing.
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+
+    /// Print fields that hold their default value (0, "", false, empty).
+    #[arg(long, help_heading = "Output")]
+    pub emit_defaults: bool,
+
+    /// Print the .proto field names (snake_case) instead of lowerCamelCase.
+    #[arg(long, help_heading = "Output")]
+    pub proto_names: bool,
+
+    /// Print 64-bit integers as JSON numbers instead of strings.
+    #[arg(long, help_heading = "Output")]
+    pub int64_as_number: bool,
+
+    /// Print enum values as numbers instead of names.
+    #[arg(long, help_heading = "Output")]
+    pub enum_as_number: bool,
+
+    /// Colour JSON output: `auto` colours it on a terminal unless NO_COLOR
+    /// is set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    #[arg(help_heading = "Output")]
+    pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub schema: SchemaArgs,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+impl ConvertArgs {
+    /// The output form: as given, else JSON for binary input and binary for
+    /// the others.
+    pub fn to(&self) -> Form {
+        self.to.unwrap_or(match self.from {
+            Form::Binary => Form::Json,
+            Form::Json | Form::Text => Form::Binary,
+        })
+    }
 }
 
 /// `call --each`: one call per input value.

@@ -14,6 +14,7 @@
 //! A request stream is parsed on a thread of its own too ([`ahead`]).
 
 pub mod ahead;
+pub mod text;
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -21,6 +22,8 @@ use std::io::{self, Read};
 use anyhow::{Context, Result, anyhow};
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 use tokio::sync::mpsc;
+
+use crate::cli::InputFormat;
 
 /// One JSON value of the input, with where it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +34,8 @@ pub struct Chunk {
     /// 1-based line and column of its first byte.
     pub line: usize,
     pub column: usize,
+    /// JSON, or text format (`text::Records` cuts those).
+    pub format: InputFormat,
 }
 
 /// The most chunks in one batch: bounds memory between the threads.
@@ -128,6 +133,7 @@ impl<R: Read> Splitter<R> {
                     index: self.index,
                     line: self.line,
                     column: self.column,
+                    format: InputFormat::Json,
                 },
                 depth: 0,
                 in_string: false,
@@ -254,8 +260,9 @@ fn printable(byte: u8) -> String {
     }
 }
 
-/// Parses one chunk as a message of type `desc`. Errors name the message
-/// index, the field path, and the line and column in the whole input.
+/// Parses one chunk (JSON, or text format) as a message of type `desc`.
+/// Errors name the message index, the field path, and the line and column
+/// in the whole input.
 pub fn parse_message(
     chunk: &Chunk,
     desc: &MessageDescriptor,
@@ -263,10 +270,16 @@ pub fn parse_message(
 ) -> Result<DynamicMessage> {
     // Tracking the field path costs on every field; errors are rare, so
     // parse plainly first and again, tracking, only to explain a failure.
-    let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
-    let plain = DynamicMessage::deserialize_with_options(desc.clone(), &mut de, options)
-        .and_then(|message| de.end().map(|()| message));
-    if let Ok(mut message) = plain {
+    let plain = match chunk.format {
+        InputFormat::Json => {
+            let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
+            DynamicMessage::deserialize_with_options(desc.clone(), &mut de, options)
+                .and_then(|message| de.end().map(|()| message))
+                .ok()
+        }
+        InputFormat::Text => Some(text::parse(chunk, desc)?),
+    };
+    if let Some(mut message) = plain {
         if let Some(path) = crate::required::first_missing(&message) {
             return Err(anyhow!(
                 "message {}: invalid {}: required field '{path}' is missing (line {} column {})",
@@ -353,7 +366,7 @@ impl DataSource {
         }
     }
 
-    fn open(self) -> Result<Box<dyn Read + Send>> {
+    pub fn open(self) -> Result<Box<dyn Read + Send>> {
         Ok(match self {
             DataSource::Inline(text) => Box::new(io::Cursor::new(text.into_bytes())),
             DataSource::File(path) => Box::new(
@@ -364,19 +377,34 @@ impl DataSource {
         })
     }
 
-    /// Starts a thread that splits the input and sends the chunks, in
+    /// Starts a thread that splits the input (JSON) and sends the chunks, in
     /// batches, through a small bounded channel: stdin is read with
     /// back-pressure, never slurped.
     pub fn spawn(self) -> Result<Chunks> {
+        self.spawn_as(InputFormat::Json)
+    }
+
+    /// As [`DataSource::spawn`], for input in `format`.
+    pub fn spawn_as(self, format: InputFormat) -> Result<Chunks> {
         let reader = self.open()?;
         let (tx, rx) = mpsc::channel(4);
         std::thread::Builder::new()
             .name("grpcx-input".into())
-            .spawn(move || {
-                let mut splitter = Splitter::new(reader);
-                while let Some(batch) = splitter.next_batch() {
-                    if tx.blocking_send(batch).is_err() {
-                        break;
+            .spawn(move || match format {
+                InputFormat::Json => {
+                    let mut splitter = Splitter::new(reader);
+                    while let Some(batch) = splitter.next_batch() {
+                        if tx.blocking_send(batch).is_err() {
+                            break;
+                        }
+                    }
+                }
+                InputFormat::Text => {
+                    let mut records = text::Records::new(reader);
+                    while let Some(batch) = records.next_batch() {
+                        if tx.blocking_send(batch).is_err() {
+                            break;
+                        }
                     }
                 }
             })

@@ -70,6 +70,8 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::Complete(args) => commands::completions::complete(args).await,
         Command::Generate(args) => commands::generate::run(args),
         Command::Cache(command) => commands::cache::run(command),
+        Command::Convert(args) => interruptible(commands::convert::run(args)).await,
+        Command::Conformance(args) => commands::conformance::run(args).await,
     }
 }
 

@@ -121,12 +121,24 @@ impl Printer {
         }
     }
 
+    /// A printer whose `render_*` results are used, not written: its style
+    /// is the one for a pipe (the conformance testee).
+    pub fn detached(args: &OutputArgs) -> Printer {
+        Self::with_terminal(args, false, None)
+    }
+
     /// A printer for plain lines of text.
     pub fn lines() -> Printer {
         Printer::new(&OutputArgs {
             format: Format::Ndjson,
             ..OutputArgs::default()
         })
+    }
+
+    /// Print unknown fields in text format (numbered, as protoc does), or
+    /// leave them out (the default, as JSON does).
+    pub fn show_unknown_fields(&mut self, yes: bool) {
+        self.text_options = self.text_options.clone().skip_unknown_fields(!yes);
     }
 
     /// True when every event prints (`--envelope`).
@@ -138,6 +150,13 @@ impl Printer {
     /// the wire when the fast path takes it, else decoded and written as
     /// [`Printer::message`] does.
     pub fn wire_message(&mut self, desc: &MessageDescriptor, bytes: &[u8]) -> Result<()> {
+        self.render_wire(desc, bytes)?;
+        self.emit()
+    }
+
+    /// The text [`Printer::wire_message`] would write, without its newline,
+    /// handed back instead of written (for `grpcx convert`).
+    pub fn render_wire(&mut self, desc: &MessageDescriptor, bytes: &[u8]) -> Result<&[u8]> {
         self.scratch.clear();
         let fast = match self.style {
             _ if self.envelope => match self.plans.json(desc, bytes) {
@@ -157,7 +176,8 @@ impl Printer {
             Style::Text { .. } => false,
         };
         if fast {
-            return self.emit();
+            self.printed += 1;
+            return Ok(&self.scratch);
         }
         let mut message = DynamicMessage::decode(desc.clone(), bytes).map_err(|err| {
             crate::error::StatusError(tonic::Status::internal(format!(
@@ -166,7 +186,7 @@ impl Printer {
             )))
         })?;
         crate::schema::editions::prepare_output(&mut message);
-        self.message(&message)
+        self.render_message(&message)
     }
 
     fn wire_json<F: serde_json::ser::Formatter>(
@@ -190,6 +210,13 @@ impl Printer {
 
     /// Writes one message.
     pub fn message(&mut self, message: &DynamicMessage) -> Result<()> {
+        self.render_message(message)?;
+        self.emit()
+    }
+
+    /// The text [`Printer::message`] would write, without its newline,
+    /// handed back instead of written (for `grpcx convert`).
+    pub fn render_message(&mut self, message: &DynamicMessage) -> Result<&[u8]> {
         self.scratch.clear();
         let fail = |err: serde_json::Error| {
             anyhow::anyhow!(
@@ -230,12 +257,12 @@ impl Printer {
                 }
             }
         }
-        self.emit()
+        self.printed += 1;
+        Ok(&self.scratch)
     }
 
     /// Ends the message in `scratch` with its newline and writes it whole.
     fn emit(&mut self) -> Result<()> {
-        self.printed += 1;
         self.scratch.push(b'\n');
         self.out.write_all(&self.scratch).map_err(stdout_error)
     }
@@ -284,6 +311,11 @@ impl Printer {
     /// --each`), or with nothing.
     pub fn set_call(&mut self, call: Option<usize>) {
         self.call = call;
+    }
+
+    /// Writes bytes as they are (binary messages, for `grpcx convert`).
+    pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(stdout_error)
     }
 
     /// Writes one line of plain text (names, for `list`).

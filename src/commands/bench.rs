@@ -161,7 +161,7 @@ async fn setup(args: &BenchArgs) -> Result<(Engine, Vec<DynamicMessage>)> {
         while let Some(chunk) = chunks.recv().await {
             let chunk = chunk?;
             requests
-                .push(super::each::parse(&chunk, &mut input_type, &mut schema, &options).await?);
+                .push(crate::calling::parse(&chunk, &mut input_type, &options, &mut schema).await?);
         }
     }
     if requests.is_empty() && !method.is_client_streaming() {

@@ -29,8 +29,6 @@ use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
 
-/// `call --each` prints with it too.
-
 /// Runs the call under `--max-time`, which covers connect, schema and call.
 pub async fn run(args: CallArgs) -> Result<()> {
     if args.each.each {
@@ -47,7 +45,7 @@ async fn call(args: CallArgs) -> Result<()> {
     let metadata = RequestMetadata::from_args(&args.conn)?;
     // Reading starts now, so a file or stdin is read while we connect.
     let mut chunks = match args.data() {
-        Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
+        Some(arg) => Some(DataSource::from_arg(arg).spawn_as(args.input_format)?),
         None => None,
     };
     let channel = protocol::connect(&target, &args.conn, &verbose).await?;

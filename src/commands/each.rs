@@ -20,7 +20,7 @@ use crate::cli::CallArgs;
 use crate::engine::scheduler::{self, Slot};
 use crate::engine::{Engine, Event, Pool};
 use crate::error::{self, Reported, UsageError};
-use crate::input::{self, DataSource};
+use crate::input::DataSource;
 use crate::invoke::CallOptions;
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
@@ -48,7 +48,7 @@ async fn each(args: CallArgs) -> Result<()> {
         .into());
     };
     // Reading starts now, and goes on as the input arrives (`tail -f | ...`).
-    let mut chunks = DataSource::from_arg(data).spawn()?;
+    let mut chunks = DataSource::from_arg(data).spawn_as(args.input_format)?;
     let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
     let slot = CacheSlot::for_call(
         &target,
@@ -107,7 +107,8 @@ async fn each(args: CallArgs) -> Result<()> {
         };
         // Locked only to parse, never while the input is awaited.
         let mut schema = schema.lock().await;
-        let message = parse(&chunk, &mut input_type, &mut schema, &parse_options).await;
+        let message =
+            crate::calling::parse(&chunk, &mut input_type, &parse_options, &mut schema).await;
         Some((index, message.map(|message| vec![message])))
     };
     let produce = scheduler::ordered(engine, limit, next, order_tx);
@@ -130,24 +131,6 @@ async fn each(args: CallArgs) -> Result<()> {
             result = &mut print => return result,
         }
     }
-}
-
-/// Parses one input value, fetching the types its Anys name first.
-pub(crate) async fn parse(
-    chunk: &input::Chunk,
-    input_type: &mut MessageDescriptor,
-    schema: &mut Schema,
-    options: &DeserializeOptions,
-) -> Result<prost_reflect::DynamicMessage> {
-    let types = schema::types_in_json(&chunk.bytes);
-    if !types.is_empty() {
-        schema.fetch_types(&types).await?;
-        *input_type = schema
-            .pool()
-            .get_message_by_name(input_type.full_name())
-            .expect("the input type stays in the pool");
-    }
-    input::parse_message(chunk, input_type, options)
 }
 
 /// Prints the calls in input order, each call's events as they arrive,

@@ -16,6 +16,7 @@ use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 use tokio::sync::mpsc;
 
 use super::{Chunk, Chunks, parse_message};
+use crate::cli::InputFormat;
 
 /// One chunk of the input, parsed or handed back.
 pub enum Parsed {
@@ -79,9 +80,14 @@ impl Ahead {
 
 /// The plain case, or the chunk back.
 fn parse(chunk: Chunk, input: &MessageDescriptor, options: &DeserializeOptions) -> Parsed {
-    // `"@type"` names an Any's type; a `"[pkg.ext]"` key, an extension.
+    // `"@type"` names an Any's type; a `"[pkg.ext]"` key, an extension;
+    // in text format, both are in brackets.
     let finder = |needle: &[u8]| memchr::memmem::find(&chunk.bytes, needle).is_some();
-    if finder(b"\"@type\"") || finder(b"\"[") {
+    let named = match chunk.format {
+        InputFormat::Json => finder(b"\"@type\"") || finder(b"\"["),
+        InputFormat::Text => finder(b"["),
+    };
+    if named {
         return Parsed::Chunk(chunk);
     }
     match parse_message(&chunk, input, options) {

@@ -55,6 +55,14 @@ fn types_in_value(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The type names the Anys of one input message name, JSON or text.
+pub fn types_in_input(chunk: &crate::input::Chunk) -> Vec<String> {
+    match chunk.format {
+        crate::cli::InputFormat::Json => types_in_json(&chunk.bytes),
+        crate::cli::InputFormat::Text => types_in_text(&chunk.bytes),
+    }
+}
+
 /// The type names in every `"@type"` of a JSON input. Cheap when there is
 /// none: the bytes are only parsed when they contain `"@type"`.
 pub fn types_in_json(bytes: &[u8]) -> Vec<String> {
@@ -81,6 +89,28 @@ fn walk_json(value: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
+/// The type names of every expanded Any (`[type.googleapis.com/pkg.Msg]
+/// {…}`) of a text format input. Cheap when there is none: only bracketed
+/// names with a `/` count.
+pub fn types_in_text(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for open in memchr::memchr_iter(b'[', bytes) {
+        let rest = &bytes[open + 1..];
+        let Some(close) = memchr::memchr(b']', rest) else {
+            break;
+        };
+        let Ok(name) = std::str::from_utf8(&rest[..close]) else {
+            continue;
+        };
+        let name = name.trim();
+        let url_char = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+        if name.contains('/') && name.chars().all(url_char) {
+            out.push(type_name(name).to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +120,11 @@ mod tests {
         let json = br#"{"a":{"@type":"type.googleapis.com/x.Y","v":[{"@type":"z.W"}]}}"#;
         assert_eq!(types_in_json(json), ["x.Y", "z.W"]);
         assert!(types_in_json(br#"{"a":"@type"}"#).is_empty());
+    }
+
+    #[test]
+    fn finds_types_in_text() {
+        let text = b"a { [type.googleapis.com/x.Y] { v: 1 } } [pkg.ext]: 2 s: \"[no]\"";
+        assert_eq!(types_in_text(text), ["x.Y"]);
     }
 }

@@ -116,14 +116,19 @@ impl Schema {
 }
 
 impl Schema {
-    /// Fetches, by name, the extensions a JSON input names (`"[pkg.ext]"`
-    /// keys) that the pool lacks. True when the pool grew.
-    pub async fn fetch_named_extensions(&mut self, json: &[u8]) -> Result<bool> {
+    /// Fetches, by name, the extensions an input names (`"[pkg.ext]"` keys
+    /// in JSON, `[pkg.ext]` field names in text) that the pool lacks. True
+    /// when the pool grew.
+    pub async fn fetch_named_extensions(&mut self, chunk: &crate::input::Chunk) -> Result<bool> {
         if self.reflection.is_none() {
             return Ok(false);
         }
+        let names = match chunk.format {
+            crate::cli::InputFormat::Json => names_in_json(&chunk.bytes),
+            crate::cli::InputFormat::Text => names_in_text(&chunk.bytes),
+        };
         let mut grew = false;
-        for name in names_in_json(json) {
+        for name in names {
             if self.pool.get_extension_by_name(&name).is_some() {
                 continue;
             }
@@ -176,6 +181,28 @@ fn names_in_json(bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// The extension names in every `[pkg.ext]` field name of a text format
+/// input (a bracketed name without `/`; with one it is an Any's type).
+fn names_in_text(bytes: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for open in memchr::memchr_iter(b'[', bytes) {
+        let rest = &bytes[open + 1..];
+        let Some(close) = memchr::memchr(b']', rest) else {
+            break;
+        };
+        let Ok(name) = std::str::from_utf8(&rest[..close]) else {
+            continue;
+        };
+        let name = name.trim();
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+        let starts_a_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        if starts_a_name && name.chars().all(ident) && !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -185,5 +212,11 @@ mod tests {
         names.sort();
         assert_eq!(names, ["p.x", "p.y"]);
         assert!(super::names_in_json(br#"{"a": "b"}"#).is_empty());
+    }
+
+    #[test]
+    fn extension_names_are_found_in_text_field_names() {
+        let text = b"a: [1, 2] b: [3] [p.x] { [type.googleapis.com/q.Y] { [p.y]: 1 } } [p.x] {}";
+        assert_eq!(super::names_in_text(text), ["p.x", "p.y"]);
     }
 }

@@ -28,7 +28,7 @@ use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
 use tonic::metadata::MetadataMap;
 
-pub use any::{may_contain_any, types_in_json, types_in_message};
+pub use any::{may_contain_any, types_in_input, types_in_json, types_in_message, types_in_text};
 pub use imports::Unresolved;
 pub use reflection::Reflection;
 pub use symbol::Symbol;

@@ -194,6 +194,7 @@ async fn parse(
         index,
         line: 1,
         column: 1,
+        format: crate::cli::InputFormat::Json,
     };
     let mut schema = schema.lock().await;
     calling::parse(&chunk, request, options, &mut schema).await

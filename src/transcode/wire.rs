@@ -162,7 +162,8 @@ pub(super) enum Val<'a> {
 }
 
 impl Val<'_> {
-    /// As prost-reflect's `Value == default` (so -0.0 is a default, NaN not).
+    /// As prost-reflect's `Value::is_default` (floats bit for bit: -0.0 and
+    /// NaN are not defaults).
     pub(super) fn is_default(self, arena: &Arena, ty: Ty) -> bool {
         match (self, ty) {
             (Val::Bool(v), _) => !v,
@@ -170,8 +171,8 @@ impl Val<'_> {
             (Val::I64(v), _) => v == 0,
             (Val::U32(v), _) => v == 0,
             (Val::U64(v), _) => v == 0,
-            (Val::F32(v), _) => v == 0.0,
-            (Val::F64(v), _) => v == 0.0,
+            (Val::F32(v), _) => v.to_bits() == 0,
+            (Val::F64(v), _) => v.to_bits() == 0,
             (Val::Str(v), _) => v.is_empty(),
             (Val::Bytes(v), _) => v.is_empty(),
             (Val::Enum(v), Ty::Enum(e)) => v == arena.enums[e as usize].default,

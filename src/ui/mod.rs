@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 use crate::cli::{ConnArgs, SchemaArgs};
-use crate::input::{self, Chunk};
+use crate::input::Chunk;
 use crate::protocol::Channel;
 use crate::schema::{MethodName, Schema};
 use guard::Guard;
@@ -248,18 +248,11 @@ pub(crate) async fn parse_request(
         index,
         line: 1,
         column: 1,
+        format: crate::cli::InputFormat::Json,
     };
     let mut schema = ui.schema.lock().await;
     let mut input = method.input();
-    let types = crate::schema::types_in_json(&chunk.bytes);
-    let grew = !types.is_empty() && schema.fetch_types(&types).await?;
-    if schema.fetch_named_extensions(&chunk.bytes).await? || grew {
-        input = schema
-            .pool()
-            .get_message_by_name(input.full_name())
-            .unwrap_or(input);
-    }
-    input::parse_message(&chunk, &input, &DeserializeOptions::new())
+    crate::calling::parse(&chunk, &mut input, &DeserializeOptions::new(), &mut schema).await
 }
 
 /// A message as compact canonical JSON (int64s as strings, defaults left out).

@@ -485,4 +485,24 @@ fn an_extension_named_in_the_input_is_fetched_by_name_when_numbers_are_not_serve
     // A name the server does not know stays an input error.
     let out = call(r#"{"id": "a", "[grpcx.proto2.v1.nope]": 1}"#);
     one_error_line(&out, "unrecognized field name '[grpcx.proto2.v1.nope]'");
+    // The same in text format (`call --input-format text`).
+    let text = |data: &str| {
+        run(&[
+            "call",
+            &server.addr,
+            "--plaintext",
+            "--input-format",
+            "text",
+            "grpcx.proto2.v1.Kitchen/Place",
+            "-d",
+            data,
+        ])
+    };
+    let out = text(r#"id: "a" [grpcx.proto2.v1.spice]: "cumin""#);
+    out.code(64 + 12).stderr_has("Unimplemented");
+    let out = text(r#"id: "a" [grpcx.proto2.v1.nope]: 1"#);
+    one_error_line(
+        &out,
+        "extension 'grpcx.proto2.v1.nope' not found for message 'grpcx.proto2.v1.Order'",
+    );
 }

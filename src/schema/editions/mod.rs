@@ -220,6 +220,32 @@ pub fn is_closed(enumeration: &EnumDescriptor) -> bool {
     !registry.closed.is_empty() && registry.closed.contains(enumeration.full_name())
 }
 
+/// Fails on a number that is not a value of its enum, where the enum is a
+/// proto2 file's and so closed, naming the field (protobuf's text parser
+/// refuses it). Editions files' closed enums are `prepare_input`'s.
+pub fn check_proto2_enums(message: &DynamicMessage) -> Result<()> {
+    let closed = |e: &EnumDescriptor| {
+        e.parent_file().syntax() == prost_reflect::Syntax::Proto2
+            && !registry().files.contains_key(e.parent_file().name())
+    };
+    for (field, value) in message.fields() {
+        let value_field = map_value_field(&field).unwrap_or_else(|| field.clone());
+        let check = |v: &Value| match (value_field.kind(), v) {
+            (Kind::Enum(e), Value::EnumNumber(n)) if closed(&e) && e.get_value(*n).is_none() => {
+                Err(unknown_error(&value_field, *n))
+            }
+            (_, Value::Message(inner)) => check_proto2_enums(inner),
+            _ => Ok(()),
+        };
+        match value {
+            Value::List(items) => items.iter().try_for_each(check)?,
+            Value::Map(entries) => entries.values().try_for_each(check)?,
+            other => check(other)?,
+        }
+    }
+    Ok(())
+}
+
 /// True for a field the JSON fast path must leave to the slow path: a
 /// closed enum, or implicit presence that prost-reflect does not know.
 pub fn fast_path_declines(field: &FieldDescriptor) -> bool {
@@ -305,7 +331,7 @@ fn visit(message: &mut DynamicMessage, input: bool) -> Result<()> {
                 let implicit_zero = || {
                     field.kind().as_message().is_none()
                         && registry().implicit.contains(field.full_name())
-                        && *other == Value::default_value_for_field(&field)
+                        && other.is_default_for_field(&field)
                 };
                 if !known(&field, other) || implicit_zero() {
                     clear.push(field.clone());

@@ -35,6 +35,9 @@ struct Parser<'a> {
     peek: Option<Result<(Token<'a>, Span), ()>>,
     comments: Comments,
     message_depth: u32,
+    /// grpcx patch: an editions file, where reserved names may be bare
+    /// identifiers.
+    editions: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +64,7 @@ impl<'a> Parser<'a> {
             comments: Comments::new(),
             peek: None,
             message_depth: 0,
+            editions: false,
         }
     }
 
@@ -75,6 +79,10 @@ impl<'a> Parser<'a> {
                 file_span = span.clone();
                 syntax = parsed_syntax;
                 syntax_span = Some((span, comments));
+                self.editions = matches!(
+                    syntax,
+                    ast::Syntax::Edition2023 | ast::Syntax::Edition2024
+                );
             }
             Some((_, span)) => {
                 file_span = span;
@@ -794,7 +802,18 @@ impl<'a> Parser<'a> {
                 })
             }
             Some((Token::StringLiteral(_), _)) => {
-                let (names, end) = self.parse_reserved_names()?;
+                let (names, end) = self.parse_reserved_names(Self::parse_ident_string)?;
+                let comments = self.parse_trailing_comment(leading_comments);
+                Ok(ast::Reserved {
+                    kind: ast::ReservedKind::Names(names),
+                    comments,
+                    span: join_span(start, end),
+                })
+            }
+            // grpcx patch: editions files name reserved fields as bare
+            // identifiers (`reserved foo, bar;`), and only they may.
+            Some((Token::Ident(_), _)) if self.editions => {
+                let (names, end) = self.parse_reserved_names(Self::parse_ident)?;
                 let comments = self.parse_trailing_comment(leading_comments);
                 Ok(ast::Reserved {
                     kind: ast::ReservedKind::Names(names),
@@ -831,14 +850,17 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_reserved_names(&mut self) -> Result<(Vec<ast::Ident>, Span), ()> {
-        let mut names = vec![self.parse_ident_string()?];
+    fn parse_reserved_names(
+        &mut self,
+        parse_name: fn(&mut Self) -> Result<ast::Ident, ()>,
+    ) -> Result<(Vec<ast::Ident>, Span), ()> {
+        let mut names = vec![parse_name(self)?];
 
         let end = loop {
             match self.peek_skip_comments()? {
                 Some((Token::Comma, _)) => {
                     self.bump();
-                    names.push(self.parse_ident_string()?);
+                    names.push(parse_name(self)?);
                 }
                 Some((Token::Semicolon, _)) => break self.bump(),
                 _ => self.unexpected_token("',' or ';'")?,
