@@ -18,7 +18,16 @@ fi
 apt_dir=$(mktemp -d)
 trap 'rm -rf "$apt_dir"' EXIT
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+# The machine's own Debian mirror, as apt is set up here (deb822 or one-line
+# sources), asked for the trixie suite.
+mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+  awk '/^URIs:/ {print $2; exit}')
+if [ -z "$mirror" ]; then
+  mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    sed -E 's/^deb (\[[^]]*\] )?//' | awk '{print $1; exit}')
+fi
+[ -n "$mirror" ] || { echo "runtime.sh: no Debian mirror in the apt sources" >&2; exit 1; }
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
   >"$apt_dir/sources.list"
 apt_opts=(
   -o "Dir::Etc::SourceList=$apt_dir/sources.list"
