@@ -6,6 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod tools;
+
+use tools::{CONVERT_NOTES, SHELL_HELP};
+pub use tools::{ConformanceArgs, ConvertArgs, Form, ShellArgs, UiArgs};
+
 const EXAMPLES: &str = "\
 Examples:
   grpcx serve &
@@ -34,29 +39,6 @@ Exit codes:
 
 With --error-format json, a status is one line on stderr:
   {\"code\":\"NOT_FOUND\",\"codeNumber\":5,\"message\":\"…\",\"details\":[…]}";
-
-const SHELL_HELP: &str = "\
-Commands in the session (`help` lists them with their arguments):
-  list [SERVICE]   describe [SYMBOL]   template METHOD   use [SERVICE]
-  call METHOD [JSON]     (without JSON, asks for each field in turn)
-  header NAME: VALUE   header -d NAME   headers
-  set [NAME VALUE]       (format, deadline, color, emit-defaults, ...)
-  help [COMMAND]   exit
-
-Piped (stdin not a terminal): commands are read line by line, only results
-print, and the exit code is that of the last command that failed (0 if none).
-History: $XDG_STATE_HOME/grpcx/history (else ~/.local/state/grpcx/history).";
-
-const CONVERT_NOTES: &str = "\
-Examples:
-  grpcx convert --proto shop.proto --type shop.v1.Order --from json < order.json > order.binpb
-  grpcx convert --proto shop.proto --type shop.v1.Order < order.binpb | jq .
-  grpcx convert --protoset shop.pb --type shop.v1.Order --from binary --to text < order.binpb
-  grpcx convert localhost:50051 --type shop.v1.Order --from text --to json < order.txtpb
-  grpcx convert --proto shop.proto --type shop.v1.Order --delimited --to json < orders.bin
-
-Exit codes: 0 converted; 1 the input does not parse or cannot be printed in
-the output format; 2 a usage error.";
 
 const BENCH_NOTES: &str = "\
 In bench, --max-time is each call's deadline (a call past it counts as
@@ -213,16 +195,6 @@ pub struct CompleteArgs {
 pub struct GenerateArgs {
     /// The directory to write into, e.g. `completions`.
     pub dir: PathBuf,
-}
-
-/// The testee of protobuf's conformance suite: reads the runner's requests
-/// on stdin and answers each on stdout, converting with `grpcx convert`'s
-/// code (`src/commands/conformance.rs`).
-#[derive(Debug, Parser)]
-#[command(name = "__conformance")]
-pub struct ConformanceArgs {
-    #[command(flatten)]
-    pub schema: SchemaArgs,
 }
 
 /// Where the schema comes from. With neither --proto nor --protoset, the
@@ -610,31 +582,6 @@ pub struct DescribeArgs {
     pub conn: ConnArgs,
 }
 
-#[derive(Debug, Args)]
-pub struct ShellArgs {
-    /// The server (as for `call`); may be left out when --proto or --protoset
-    /// is given, for a session that browses the schema without calling.
-    pub target: Option<String>,
-
-    /// Ignore request fields the schema does not know, instead of failing
-    /// (`set allow-unknown-fields on` in the session).
-    #[arg(long)]
-    pub allow_unknown_fields: bool,
-
-    /// Neither read nor write the history file.
-    #[arg(long)]
-    pub no_history: bool,
-
-    #[command(flatten)]
-    pub schema: SchemaArgs,
-
-    #[command(flatten)]
-    pub conn: ConnArgs,
-
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DescribeFormat {
     Text,
@@ -668,128 +615,12 @@ pub struct ServeArgs {
     pub client_ca: Option<PathBuf>,
 }
 
-/// `grpcx ui`: where the page is served, and the server it calls.
-#[derive(Debug, Args)]
-pub struct UiArgs {
-    /// The server, as for `call`. Without it (and without --proto or
-    /// --protoset) the bundled server is started in-process and called.
-    pub target: Option<String>,
-
-    /// The port to serve the page on (0, the default, picks a free one).
-    #[arg(long, default_value_t = 0)]
-    #[arg(help_heading = "Page")]
-    pub port: u16,
-
-    /// Print the URL but do not open a browser (none is opened anyway when
-    /// there is no display).
-    #[arg(long)]
-    #[arg(help_heading = "Page")]
-    pub no_open: bool,
-
-    /// Listen on this address (`IP` or `IP:PORT`) instead of 127.0.0.1.
-    /// Anyone who can reach it and has the printed URL can make calls as
-    /// you: a warning says so.
-    #[arg(long, value_name = "ADDR")]
-    #[arg(help_heading = "Page")]
-    pub listen: Option<String>,
-
-    #[command(flatten)]
-    pub schema: SchemaArgs,
-
-    #[command(flatten)]
-    pub conn: ConnArgs,
-}
-
 /// The format of request data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum InputFormat {
     #[default]
     Json,
     Text,
-}
-
-/// A form of a protobuf message, for `grpcx convert`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Form {
-    /// The wire format (`.binpb`).
-    Binary,
-    /// protobuf's JSON mapping.
-    Json,
-    /// protobuf's text format (`.txtpb`).
-    Text,
-}
-
-/// `grpcx convert`: one message (or a delimited stream) between forms.
-#[derive(Debug, Args)]
-pub struct ConvertArgs {
-    /// A server to take the schema from by reflection; may be left out when
-    /// --proto or --protoset is given.
-    pub target: Option<String>,
-
-    /// The message type, by full name, as in `shop.v1.Order`.
-    #[arg(long = "type", value_name = "TYPE")]
-    pub message_type: String,
-
-    /// The form of the input on stdin.
-    #[arg(long, value_enum, value_name = "FORM", default_value_t = Form::Binary)]
-    pub from: Form,
-
-    /// The form of the output on stdout [default: json from binary, binary
-    /// from json or text].
-    #[arg(long, value_enum, value_name = "FORM")]
-    pub to: Option<Form>,
-
-    /// Binary messages come and go as length-delimited streams (each
-    /// message led by its length as a varint, as `writeDelimitedTo` writes
-    /// them). With --from binary, every message of the stream is converted;
-    /// JSON and text input may hold several messages (text ones separated
-    /// by 0x1E), written as one stream with --to binary. JSON and text
-    /// output is one message per line when piped.
-    #[arg(long)]
-    pub delimited: bool,
-
-    /// Ignore JSON fields the schema does not know, instead of failing.
-    #[arg(long)]
-    pub allow_unknown_fields: bool,
-
-    /// Print fields that hold their default value (0, "", false, empty).
-    #[arg(long, help_heading = "Output")]
-    pub emit_defaults: bool,
-
-    /// Print the .proto field names (snake_case) instead of lowerCamelCase.
-    #[arg(long, help_heading = "Output")]
-    pub proto_names: bool,
-
-    /// Print 64-bit integers as JSON numbers instead of strings.
-    #[arg(long, help_heading = "Output")]
-    pub int64_as_number: bool,
-
-    /// Print enum values as numbers instead of names.
-    #[arg(long, help_heading = "Output")]
-    pub enum_as_number: bool,
-
-    /// Colour JSON output: `auto` colours it on a terminal unless NO_COLOR
-    /// is set.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
-    #[arg(help_heading = "Output")]
-    pub color: ColorChoice,
-
-    #[command(flatten)]
-    pub schema: SchemaArgs,
-
-    #[command(flatten)]
-    pub conn: ConnArgs,
-}
-
-impl ConvertArgs {
-    /// The output form: as given, else JSON for binary input and binary for
-    /// the others.
-    pub fn to(&self) -> Form {
-        self.to.unwrap_or(match self.from {
-            Form::Binary => Form::Json,
-            Form::Json | Form::Text => Form::Binary,
-        })
-    }
 }
 
 /// `call --each`: one call per input value.

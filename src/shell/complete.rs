@@ -15,8 +15,21 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 
-use super::input::Context;
 use super::{help, json_keys, settings};
+
+/// What is being read, for Tab completion.
+#[derive(Debug, Clone, Default)]
+pub enum Context {
+    /// A shell command.
+    #[default]
+    Command,
+    /// A request message as JSON.
+    Message(MessageDescriptor),
+    /// One of these words (enum values, oneof members, yes and no).
+    Words(Vec<String>),
+    /// Free text.
+    Plain,
+}
 
 /// What completion knows of the session.
 #[derive(Debug, Default, Clone)]

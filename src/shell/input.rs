@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, mpsc as std_mpsc};
 
 use anyhow::{Result, anyhow};
-use prost_reflect::MessageDescriptor;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{CompletionType, Config, Editor};
 use tokio::sync::{mpsc, oneshot};
 
+pub use super::complete::Context;
 use super::complete::{Helper, Names};
 use super::history::{self, HistoryFile};
 
@@ -33,20 +33,6 @@ pub enum Read {
     Eof,
     /// Ctrl-C while the line was being edited.
     Interrupted,
-}
-
-/// What is being read, for Tab completion.
-#[derive(Debug, Clone, Default)]
-pub enum Context {
-    /// A shell command.
-    #[default]
-    Command,
-    /// A request message as JSON.
-    Message(MessageDescriptor),
-    /// One of these words (enum values, oneof members, yes and no).
-    Words(Vec<String>),
-    /// Free text.
-    Plain,
 }
 
 /// The source of lines.
