@@ -38,6 +38,20 @@ pub struct Chunk {
     pub format: InputFormat,
 }
 
+impl Chunk {
+    /// One JSON value given whole (the shell's line, the page's editor),
+    /// as the `index`th value of its input.
+    pub fn json(text: &str, index: usize) -> Chunk {
+        Chunk {
+            bytes: text.as_bytes().to_vec(),
+            index,
+            line: 1,
+            column: 1,
+            format: InputFormat::Json,
+        }
+    }
+}
+
 /// The most chunks in one batch: bounds memory between the threads.
 const BATCH: usize = 256;
 /// The splitter's read buffer.

@@ -14,6 +14,7 @@ pub mod input;
 pub mod invoke;
 pub mod metadata;
 pub mod output;
+mod private;
 pub mod protocol;
 pub mod report;
 pub mod required;

@@ -13,7 +13,6 @@
 //! the next store replaces it.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -89,7 +88,7 @@ impl Cache {
 
     /// Stores the files for `symbol` at `key`, replacing any entry.
     pub fn store(&self, key: &Key, symbol: &str, files: &[FileDescriptorProto]) -> Result<()> {
-        self.make_dir()?;
+        crate::private::make_dir(&self.dir)?;
         let path = self.path(key, symbol);
         let bytes = encode(key, symbol, files);
         let tmp = self.dir.join(format!(
@@ -101,7 +100,7 @@ impl Cache {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0)
         ));
-        let written = write_private(&tmp, &bytes).and_then(|()| {
+        let written = crate::private::write_new(&tmp, &bytes).and_then(|()| {
             fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
         });
         if written.is_err() {
@@ -138,37 +137,6 @@ impl Cache {
         }
         Ok(removed)
     }
-
-    /// Creates the directory 0700 (and makes it 0700 if it was not).
-    fn make_dir(&self) -> Result<()> {
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create {}", self.dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-                .with_context(|| format!("cannot restrict {}", self.dir.display()))?;
-        }
-        Ok(())
-    }
-}
-
-/// Creates `path` readable by its owner alone, and writes `bytes` to it.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    // No fsync: it can cost more than the round trips the cache saves, and
-    // an entry a crash left torn fails its checksum and is replaced.
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// An entry: a text header (magic, key, symbol, length and checksum of the

@@ -189,13 +189,7 @@ async fn parse(
     text: &str,
     index: usize,
 ) -> Result<DynamicMessage> {
-    let chunk = Chunk {
-        bytes: text.as_bytes().to_vec(),
-        index,
-        line: 1,
-        column: 1,
-        format: crate::cli::InputFormat::Json,
-    };
+    let chunk = Chunk::json(text, index);
     let mut schema = schema.lock().await;
     calling::parse(&chunk, request, options, &mut schema).await
 }

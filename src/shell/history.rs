@@ -7,7 +7,6 @@
 //! temporary file renamed into place, so a session killed mid-write, or two
 //! sessions saving at once, never leave a torn file (the last save wins).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -50,52 +49,20 @@ impl HistoryFile {
 
     /// Writes every entry of `history`.
     pub fn save(&self, history: &mut impl rustyline::history::History) -> Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .expect("the history file is in a directory");
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .with_context(|| format!("cannot restrict {}", dir.display()))?;
-        }
-        let tmp = dir.join(format!(".history.{}.tmp", std::process::id()));
         // rustyline creates the file 0600 (and writes nothing when no entry
         // is new, so the file is made here first).
-        let written = create_private(&tmp)
-            .and_then(|()| history.save(&tmp).context("cannot write the history"))
-            .and_then(|()| {
-                fs::rename(&tmp, &self.path)
-                    .with_context(|| format!("cannot write {}", self.path.display()))
-            });
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        crate::private::replace(&self.path, |tmp| {
+            crate::private::write_new(tmp, b"")?;
+            history.save(tmp).context("cannot write the history")
+        })
     }
-}
-
-/// Creates an empty file readable by its owner alone.
-fn create_private(path: &Path) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options
-        .open(path)
-        .map(drop)
-        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rustyline::history::{DefaultHistory, History as _};
+    use std::fs;
 
     #[test]
     fn saved_entries_come_back_and_the_files_are_private() {

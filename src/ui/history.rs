@@ -9,10 +9,9 @@
 //! other's last entry, never the file.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{Value, json};
 
 /// How many calls are kept.
@@ -130,53 +129,8 @@ impl History {
         entries.truncate(KEEP);
         let values: Vec<Value> = entries.iter().map(Entry::to_json).collect();
         let bytes = serde_json::to_vec_pretty(&values)?;
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        make_private_dir(dir)?;
-        let tmp = dir.join(format!(
-            ".ui-history.{}.{}.tmp",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        let written = write_private(&tmp, &bytes).and_then(|()| {
-            fs::rename(&tmp, &self.path)
-                .with_context(|| format!("cannot write {}", self.path.display()))
-        });
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        crate::private::replace(&self.path, |tmp| crate::private::write_new(tmp, &bytes))
     }
-}
-
-/// Creates the directory 0700 (and makes it 0700 if it was not).
-fn make_private_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
-    }
-    Ok(())
-}
-
-/// Creates `path` readable by its owner alone, and writes `bytes` to it.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

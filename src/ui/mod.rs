@@ -243,13 +243,7 @@ pub(crate) async fn parse_request(
     text: &str,
     index: usize,
 ) -> Result<DynamicMessage> {
-    let chunk = Chunk {
-        bytes: text.as_bytes().to_vec(),
-        index,
-        line: 1,
-        column: 1,
-        format: crate::cli::InputFormat::Json,
-    };
+    let chunk = Chunk::json(text, index);
     let mut schema = ui.schema.lock().await;
     let mut input = method.input();
     crate::calling::parse(&chunk, &mut input, &DeserializeOptions::new(), &mut schema).await
