@@ -85,7 +85,17 @@ async fn watch(client: &Client, services: &[String]) -> Result<()> {
     let mut open = Vec::new();
     for (service, stream) in streams {
         match stream {
-            Ok(stream) => open.push(stream.map(move |item| (service, item)).boxed()),
+            // A broken stream ends at its first error.
+            Ok(stream) => open.push(
+                stream
+                    .scan(false, |failed, item| {
+                        let go = !*failed;
+                        *failed = item.is_err();
+                        futures_util::future::ready(go.then_some(item))
+                    })
+                    .map(move |item| (service, item))
+                    .boxed(),
+            ),
             Err(status) => outcome.failure(service, status),
         }
     }
