@@ -19,7 +19,7 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use crate::cli::HealthArgs;
 use crate::error::{self, Reported};
 use crate::metadata::RequestMetadata;
-use crate::protocol::{self, Channel};
+use crate::protocol::{self, CallKind, Channel};
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
 
@@ -188,11 +188,17 @@ struct Client {
 type Codec = tonic_prost::ProstCodec<HealthCheckRequest, HealthCheckResponse>;
 
 impl Client {
-    fn request(&self, service: &str) -> tonic::Request<HealthCheckRequest> {
+    /// The request, with its kind: gRPC-Web and Connect shape a unary call
+    /// and a server stream differently (and carry both over HTTP/1.1).
+    fn request(&self, service: &str, server_streaming: bool) -> tonic::Request<HealthCheckRequest> {
         let mut request = tonic::Request::new(HealthCheckRequest {
             service: service.to_owned(),
         });
         *request.metadata_mut() = self.metadata.clone();
+        request.extensions_mut().insert(CallKind {
+            client_streaming: false,
+            server_streaming,
+        });
         request
     }
 
@@ -208,7 +214,7 @@ impl Client {
         let mut grpc = self.ready().await?;
         let path = http::uri::PathAndQuery::from_static(CHECK);
         let response = grpc
-            .unary(self.request(service), path, Codec::default())
+            .unary(self.request(service, false), path, Codec::default())
             .await
             .map_err(explain)?;
         Ok(serving_status(response.get_ref()))
@@ -221,7 +227,7 @@ impl Client {
         let mut grpc = self.ready().await?;
         let path = http::uri::PathAndQuery::from_static(WATCH);
         let response = grpc
-            .server_streaming(self.request(service), path, Codec::default())
+            .server_streaming(self.request(service, true), path, Codec::default())
             .await
             .map_err(explain)?;
         Ok(response.into_inner())
