@@ -8,6 +8,7 @@
 //! does; an answer other than SERVING exits [`NOT_SERVING`]. The health
 //! messages are tonic-health's generated types: no schema is needed.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use anyhow::Result;
@@ -77,9 +78,11 @@ async fn check(client: &Client, services: &[String]) -> Result<()> {
 /// comes. Ends when every stream has ended (a stream broken by the server
 /// going away ends with its status).
 async fn watch(client: &Client, services: &[String]) -> Result<()> {
-    let streams = futures_util::future::join_all(services.iter().map(|service| async move {
-        (service.as_str(), client.watch(service).await)
-    }))
+    let streams = futures_util::future::join_all(
+        services
+            .iter()
+            .map(|service| async move { (service.as_str(), client.watch(service).await) }),
+    )
     .await;
     let mut outcome = Outcome::default();
     let mut open = Vec::new();
@@ -114,8 +117,8 @@ async fn watch(client: &Client, services: &[String]) -> Result<()> {
 struct Outcome {
     /// The exit code of the first failed call, if any.
     failed: Option<u8>,
-    /// Some service's last answer was not SERVING.
-    not_serving: bool,
+    /// The last answer of each service.
+    last: HashMap<String, ServingStatus>,
 }
 
 impl Outcome {
@@ -125,8 +128,13 @@ impl Outcome {
         writeln!(stdout, "{}: {}", label(service), status.as_str_name())
             .and_then(|()| stdout.flush())
             .map_err(error::stdout_error)?;
-        self.not_serving = status != ServingStatus::Serving;
+        self.note(service, status);
         Ok(())
+    }
+
+    /// The last answer of a service decides (a watch may see it recover).
+    fn note(&mut self, service: &str, status: ServingStatus) {
+        self.last.insert(service.to_owned(), status);
     }
 
     /// Prints a failed call on stderr, named by its service.
@@ -155,7 +163,9 @@ impl Outcome {
         match self.failed {
             // Printed already: `main` only exits with the code.
             Some(code) => Err(Reported(code).into()),
-            None if self.not_serving => Err(Reported(NOT_SERVING).into()),
+            None if self.last.values().any(|s| *s != ServingStatus::Serving) => {
+                Err(Reported(NOT_SERVING).into())
+            }
             None => Ok(()),
         }
     }
@@ -220,10 +230,7 @@ impl Client {
         Ok(serving_status(response.get_ref()))
     }
 
-    async fn watch(
-        &self,
-        service: &str,
-    ) -> Result<tonic::Streaming<HealthCheckResponse>, Status> {
+    async fn watch(&self, service: &str) -> Result<tonic::Streaming<HealthCheckResponse>, Status> {
         let mut grpc = self.ready().await?;
         let path = http::uri::PathAndQuery::from_static(WATCH);
         let response = grpc
@@ -242,6 +249,33 @@ mod tests {
     fn the_whole_server_has_a_name() {
         assert_eq!(label(""), "(server)");
         assert_eq!(label("helloworld.Greeter"), "helloworld.Greeter");
+    }
+
+    fn exit_code(outcome: Outcome) -> u8 {
+        outcome
+            .end()
+            .map_or_else(|err| error::exit_code(&err), |()| 0)
+    }
+
+    #[test]
+    fn the_exit_code_is_the_worst_outcome() {
+        let mut outcome = Outcome::default();
+        outcome.note("a", ServingStatus::Serving);
+        assert_eq!(exit_code(outcome), 0);
+        for status in [ServingStatus::NotServing, ServingStatus::Unknown] {
+            let mut outcome = Outcome::default();
+            outcome.note("a", status);
+            outcome.note("b", ServingStatus::Serving);
+            assert_eq!(exit_code(outcome), NOT_SERVING, "{status:?}");
+        }
+        let mut outcome = Outcome::default();
+        outcome.note("a", ServingStatus::NotServing);
+        outcome.note("a", ServingStatus::Serving);
+        assert_eq!(exit_code(outcome), 0, "the last answer decides");
+        let mut outcome = Outcome::default();
+        outcome.note("a", ServingStatus::NotServing);
+        outcome.failed = Some(69);
+        assert_eq!(exit_code(outcome), 69, "a failed call wins");
     }
 
     #[test]

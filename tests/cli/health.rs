@@ -73,12 +73,29 @@ fn headers_and_protocol_flags_are_those_of_call() {
             "--protocol",
             protocol,
             "-H",
-            "x-team: blue",
+            "echo-team: blue",
             "helloworld.Greeter",
         ]);
         out.ok();
         assert_eq!(out.stdout, "helloworld.Greeter: SERVING\n", "{protocol}");
     }
+    // The server logs each call with the `echo-` headers it got (its
+    // stderr is read by a thread: give it a moment).
+    let start = Instant::now();
+    let mut log = server.log();
+    while log.matches("Health/Check").count() < 2 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+        log = server.log();
+    }
+    let checks: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("/grpc.health.v1.Health/Check"))
+        .collect();
+    assert_eq!(checks.len(), 2, "{log}");
+    assert!(
+        checks.iter().all(|line| line.contains("echo-team")),
+        "{log}"
+    );
 }
 
 /// Watch sees the change: the server, told to stop (SIGTERM), first marks
@@ -125,7 +142,12 @@ fn watch_follows_each_service_until_the_server_goes_away() {
     assert_eq!(status, Some(78));
     assert!(next_is_end(lines));
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
     assert!(
         stderr
