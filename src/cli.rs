@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod tools;
 
-use tools::{CONVERT_NOTES, SHELL_HELP};
-pub use tools::{ConformanceArgs, ConvertArgs, Form, ShellArgs, UiArgs};
+use tools::{CONVERT_NOTES, HEALTH_NOTES, SHELL_HELP};
+pub use tools::{ConformanceArgs, ConvertArgs, Form, HealthArgs, ShellArgs, UiArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -117,6 +117,10 @@ pub enum Command {
     /// stdout (as `buf convert` and `protoc --encode/--decode` do).
     #[command(after_help = CONVERT_NOTES)]
     Convert(ConvertArgs),
+    /// Check the health of a server or of some of its services
+    /// (grpc.health.v1, as grpc_health_probe does), or follow it with --watch.
+    #[command(after_help = HEALTH_NOTES)]
+    Health(HealthArgs),
     /// `grpcx __complete`: kept out of the parser (see [`Cli::from_env`]) so
     /// that the completion scripts never offer it.
     #[command(skip)]

@@ -73,6 +73,7 @@ pub async fn dispatch(command: Command) -> Result<()> {
         Command::Cache(command) => commands::cache::run(command),
         Command::Convert(args) => interruptible(commands::convert::run(args)).await,
         Command::Conformance(args) => commands::conformance::run(args).await,
+        Command::Health(args) => interruptible(commands::health::run(args)).await,
     }
 }
 

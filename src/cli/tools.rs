@@ -179,3 +179,30 @@ impl ConvertArgs {
         })
     }
 }
+
+pub(super) const HEALTH_NOTES: &str = "\
+Prints `SERVICE: STATUS` per service (the whole server as `(server)`).
+
+Exit codes: 0 all SERVING; 4 one is not SERVING (NOT_SERVING, UNKNOWN,
+SERVICE_UNKNOWN); 69 an unknown service (the server's NotFound); 78 the
+connection failed (Unavailable); 64+N another gRPC status N; 2 a usage error.";
+
+/// `grpcx health`: the server, the services, and whether to follow them.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The server, as for `call`.
+    pub target: String,
+
+    /// The services to check (full names, e.g. helloworld.Greeter); none
+    /// checks the server as a whole (service "").
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Follow Health/Watch: one line per change as it comes, all services at
+    /// once, until the server ends the streams (or Ctrl-C).
+    #[arg(long)]
+    pub watch: bool,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod describe;
 pub mod each;
 pub mod generate;
+pub mod health;
 pub mod list;
 pub mod shell;
 pub mod ui;

@@ -87,6 +87,22 @@ where
     health
         .set_serving::<pb::test::echo_server::EchoServer<services::Echo>>()
         .await;
+    // Going away, the server first tells the watchers of its health (as
+    // grpc-go's health server does on Shutdown): `grpcx health --watch`
+    // sees every service turn NOT_SERVING before the connection closes.
+    let reporter = health.clone();
+    let shutdown = async move {
+        shutdown.await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        reporter
+            .set_not_serving::<pb::helloworld::greeter_server::GreeterServer<services::Greeter>>()
+            .await;
+        reporter
+            .set_not_serving::<pb::test::echo_server::EchoServer<services::Echo>>()
+            .await;
+    };
     let (v1, v1alpha) = if options.reflection {
         let builder = || {
             tonic_reflection::server::Builder::configure()

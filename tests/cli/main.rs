@@ -14,6 +14,7 @@ mod core;
 mod discovery;
 mod editions;
 mod grpc_js;
+mod health;
 mod load;
 mod longlink;
 mod memory;
