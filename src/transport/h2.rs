@@ -146,8 +146,8 @@ impl Connection {
     /// Sends one request and waits for the response head. The body goes up
     /// as the window allows, beside the response; it stops when the
     /// response is over (the server has answered) or dropped. Errors are
-    /// h2's, or a [`ConnectFailure`] when the connection's watch saw why it
-    /// failed.
+    /// h2's, or a [`ConnectFailure`](super::ConnectFailure) when the
+    /// connection's watch saw why it failed.
     pub async fn send(
         &mut self,
         request: http::Request<Body>,
