@@ -473,7 +473,8 @@ fn extension_scope(extension: &ExtensionDescriptor) -> String {
     }
 }
 
-fn scalar_name(kind: &Kind) -> &'static str {
+/// The .proto name of a scalar kind (`int64`, `bytes`, ...).
+pub(crate) fn scalar_name(kind: &Kind) -> &'static str {
     match kind {
         Kind::Double => "double",
         Kind::Float => "float",

@@ -147,28 +147,7 @@ fn kind_json(kind: &Kind) -> Value {
     match kind {
         Kind::Message(m) => json!({ "message": m.full_name() }),
         Kind::Enum(e) => json!({ "enum": e.full_name() }),
-        scalar => json!(scalar_name(scalar)),
-    }
-}
-
-fn scalar_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Double => "double",
-        Kind::Float => "float",
-        Kind::Int32 => "int32",
-        Kind::Int64 => "int64",
-        Kind::Uint32 => "uint32",
-        Kind::Uint64 => "uint64",
-        Kind::Sint32 => "sint32",
-        Kind::Sint64 => "sint64",
-        Kind::Fixed32 => "fixed32",
-        Kind::Fixed64 => "fixed64",
-        Kind::Sfixed32 => "sfixed32",
-        Kind::Sfixed64 => "sfixed64",
-        Kind::Bool => "bool",
-        Kind::String => "string",
-        Kind::Bytes => "bytes",
-        Kind::Message(_) | Kind::Enum(_) => "message",
+        scalar => json!(crate::describe::scalar_name(scalar)),
     }
 }
 
