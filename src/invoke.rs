@@ -31,6 +31,9 @@ pub struct CallOptions {
     pub max_message_size: usize,
     /// Sent as `grpc-timeout` (what is left of `--max-time`).
     pub timeout: Option<Duration>,
+    /// The `--max-time` that `timeout` is left of, named when it passes
+    /// (`timeout` itself when not set).
+    pub limit: Option<Duration>,
     /// Request compression.
     pub compress: Option<Compression>,
     pub verbose: Verbose,
@@ -41,6 +44,7 @@ impl CallOptions {
         CallOptions {
             max_message_size: args.max_msg_size,
             timeout,
+            limit: args.max_time(),
             compress: args.compress,
             verbose,
         }
@@ -89,10 +93,12 @@ where
     *request.metadata_mut() = metadata;
     if let Some(timeout) = options.timeout {
         request.set_timeout(timeout);
-        let deadline = tokio::time::Instant::now() + timeout;
         request
             .extensions_mut()
-            .insert(transport::h2::Deadline(deadline));
+            .insert(transport::h2::Deadline::after(
+                timeout,
+                options.limit.unwrap_or(timeout),
+            ));
     }
     options.verbose.request(path.as_str(), request.metadata());
     let response = grpc

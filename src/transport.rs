@@ -42,8 +42,8 @@ pub mod proxy;
 pub use client::Client;
 use dial::Dial;
 pub use failure::{
-    ConnectFailure, connection_failure, explain, find_failure, h2_status, is_unprocessed,
-    never_processed, not_ready,
+    ConnectFailure, DeadlinePassed, connection_failure, explain, find_failure, h2_status,
+    is_unprocessed, never_processed, not_ready,
 };
 pub use http::HttpClient;
 
@@ -342,11 +342,7 @@ pub async fn within<T>(
     };
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
-        Err(_) => Err(StatusError(tonic::Status::deadline_exceeded(format!(
-            "the deadline of --max-time {} s passed",
-            limit.as_secs_f64()
-        )))
-        .into()),
+        Err(_) => Err(StatusError(DeadlinePassed(limit).status()).into()),
     }
 }
 

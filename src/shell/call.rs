@@ -89,11 +89,14 @@ pub async fn call(session: &mut Session, input: &mut Input, rest: &str) -> Resul
             }
         };
         let mut feed = Feed::new(feed);
-        let call_options = CallOptions::new(
-            &session.conn,
-            settings.deadline,
-            Verbose::new(settings.verbose),
-        );
+        let call_options = CallOptions {
+            limit: settings.deadline,
+            ..CallOptions::new(
+                &session.conn,
+                settings.deadline,
+                Verbose::new(settings.verbose),
+            )
+        };
         let start = invoke::start(
             channel,
             &method,

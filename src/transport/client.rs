@@ -98,7 +98,7 @@ impl Inner {
             .path_and_query(path)
             .build()?;
         *request.version_mut() = http::Version::HTTP_2;
-        let deadline = request.extensions().get::<Deadline>().map(|d| d.0);
+        let deadline = request.extensions().get::<Deadline>().copied();
         let mut conn = self.connection().await?;
         conn.send(request, deadline).await
     }

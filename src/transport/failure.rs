@@ -19,6 +19,18 @@ use tonic::{Code, Status};
 
 use crate::cli::Compression;
 
+/// A call's deadline (`--max-time`) passed: the one wording of it, whether
+/// the call's own deadline or the command's ran out first.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the deadline of --max-time {} s passed", .0.as_secs_f64())]
+pub struct DeadlinePassed(pub std::time::Duration);
+
+impl DeadlinePassed {
+    pub fn status(self) -> Status {
+        Status::deadline_exceeded(self.to_string())
+    }
+}
+
 /// Why a connection could not be used, in words.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot connect to {target}: {cause}")]
@@ -146,10 +158,8 @@ pub fn explain(status: Status, compress: Option<Compression>) -> Status {
 fn from_source(status: &Status) -> Option<Status> {
     let mut cause = std::error::Error::source(status);
     while let Some(err) = cause {
-        if err.is::<tonic::TimeoutExpired>() {
-            return Some(Status::deadline_exceeded(
-                "the deadline of --max-time passed",
-            ));
+        if let Some(passed) = err.downcast_ref::<DeadlinePassed>() {
+            return Some(passed.status());
         }
         if let Some(failure) = find_failure(err) {
             return Some(Status::unavailable(failure.to_string()));

@@ -33,17 +33,34 @@ use tokio::time::{Instant, Sleep};
 use tonic::body::Body;
 
 use super::bdp::{self, Estimator};
-use super::failure::Failure;
+use super::failure::{DeadlinePassed, Failure};
 
 /// The connection window: the largest HTTP/2 allows (see the module).
 pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A deadline for one call, set by `invoke` as a request extension: past it
-/// the call fails with tonic's `TimeoutExpired` (worded as `--max-time`).
+/// A deadline for one call, set by `invoke` as a request extension: past
+/// `at` the call fails with [`DeadlinePassed`] naming `limit`.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline(pub Instant);
+pub struct Deadline {
+    pub at: Instant,
+    pub limit: Duration,
+}
+
+impl Deadline {
+    /// The deadline `timeout` from now, of a `limit` given by the user.
+    pub fn after(timeout: Duration, limit: Duration) -> Self {
+        Deadline {
+            at: Instant::now() + timeout,
+            limit,
+        }
+    }
+
+    fn passed(self) -> BoxError {
+        Box::new(DeadlinePassed(self.limit))
+    }
+}
 
 /// One HTTP/2 connection to the server. Clones share it.
 #[derive(Clone)]
@@ -151,7 +168,7 @@ impl Connection {
     pub async fn send(
         &mut self,
         request: http::Request<Body>,
-        deadline: Option<Instant>,
+        deadline: Option<Deadline>,
     ) -> Result<http::Response<Body>, BoxError> {
         let (parts, mut body) = request.into_parts();
         // A body that is already all here (a unary request) goes out with
@@ -172,9 +189,9 @@ impl Connection {
         }
         let response = match deadline {
             None => response.await,
-            Some(deadline) => tokio::time::timeout_at(deadline, response)
+            Some(deadline) => tokio::time::timeout_at(deadline.at, response)
                 .await
-                .map_err(|_| Box::new(tonic::TimeoutExpired(())) as BoxError)?,
+                .map_err(|_| deadline.passed())?,
         };
         let response = response.map_err(|err| {
             if super::never_processed(&err) {
@@ -206,7 +223,7 @@ impl Connection {
     fn download(
         &self,
         mut recv: h2::RecvStream,
-        deadline: Option<Instant>,
+        deadline: Option<Deadline>,
         upload: tokio::sync::oneshot::Receiver<()>,
     ) -> Download {
         let inbox = Arc::new(Mutex::new(Inbox::default()));
@@ -224,7 +241,7 @@ impl Connection {
         Download {
             inbox,
             flow,
-            deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
+            deadline: deadline.map(|d| (Box::pin(tokio::time::sleep_until(d.at)), d)),
             connection: self.clone(),
             _upload: upload,
             done: false,
@@ -405,7 +422,7 @@ fn take(
 struct Download {
     inbox: Arc<Mutex<Inbox>>,
     flow: h2::FlowControl,
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<(Pin<Box<Sleep>>, Deadline)>,
     connection: Connection,
     /// Held while the response runs: the upload stops when it is dropped.
     _upload: tokio::sync::oneshot::Receiver<()>,
@@ -446,11 +463,11 @@ impl http_body::Body for Download {
             None => {
                 inbox.consumer = Some(cx.waker().clone());
                 drop(inbox);
-                if let Some(deadline) = &mut this.deadline
-                    && deadline.as_mut().poll(cx).is_ready()
+                if let Some((sleep, deadline)) = &mut this.deadline
+                    && sleep.as_mut().poll(cx).is_ready()
                 {
                     this.done = true;
-                    return Poll::Ready(Some(Err(Box::new(tonic::TimeoutExpired(())))));
+                    return Poll::Ready(Some(Err(deadline.passed())));
                 }
                 Poll::Pending
             }

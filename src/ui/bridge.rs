@@ -297,6 +297,7 @@ impl Call {
         let options = CallOptions {
             max_message_size: conn.max_msg_size,
             timeout,
+            limit: timeout,
             compress: conn.compress,
             verbose: Verbose::new(conn.verbose),
         };
