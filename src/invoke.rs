@@ -11,16 +11,19 @@
 
 use std::time::Duration;
 
+use std::task::{Context, Poll, Waker};
+
 use bytes::Bytes;
-use futures_util::{FutureExt as _, Stream, StreamExt as _};
+use futures_util::{Stream, StreamExt as _};
+use http::HeaderValue;
 use prost_reflect::MethodDescriptor;
-use tonic::codec::CompressionEncoding;
+use tonic::Status;
 use tonic::metadata::MetadataMap;
-use tonic::{Status, Streaming};
+use tower_service::Service as _;
 
 use crate::cli::{Compression, ConnArgs};
-use crate::codec::{DynamicCodec, Outgoing};
-use crate::protocol::{CallKind, Channel};
+use crate::codec::Outgoing;
+use crate::protocol::{CallKind, Channel, grpc};
 use crate::transport;
 use crate::verbose::Verbose;
 
@@ -64,35 +67,21 @@ where
     S: Stream + Send + 'static,
     S::Item: Into<Outgoing>,
 {
-    let requests = requests.map(Into::into);
-    let channel = channel.into();
-    let fail = |status: Status| {
-        let status = transport::explain(status, options.compress);
-        options.verbose.end(status.metadata(), Some(&status));
-        status
-    };
-    let mut grpc = tonic::client::Grpc::new(channel)
-        .max_decoding_message_size(options.max_message_size)
-        .max_encoding_message_size(usize::MAX)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .accept_compressed(CompressionEncoding::Zstd);
-    if let Some(compress) = options.compress {
-        grpc = grpc.send_compressed(encoding(compress));
-    }
-    grpc.ready()
-        .await
-        .map_err(|err| fail(transport::not_ready(&*err)))?;
+    let mut channel = channel.into();
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
-    let path = http::uri::PathAndQuery::try_from(path)
+    let request = request(path, metadata, options)
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
-    let mut request = tonic::Request::new(requests);
+    options.verbose.request(
+        request.uri().path(),
+        &MetadataMap::from_headers(request.headers().clone()),
+    );
+    let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
+    let mut request = request.map(|()| body.into_body());
     request.extensions_mut().insert(CallKind {
         client_streaming: method.is_client_streaming(),
         server_streaming: method.is_server_streaming(),
     });
-    *request.metadata_mut() = metadata;
     if let Some(timeout) = options.timeout {
-        request.set_timeout(timeout);
         request
             .extensions_mut()
             .insert(transport::h2::Deadline::after(
@@ -100,39 +89,103 @@ where
                 options.limit.unwrap_or(timeout),
             ));
     }
-    options.verbose.request(path.as_str(), request.metadata());
-    let response = grpc
-        .streaming(request, path, DynamicCodec)
+    let failed = |status: Status| {
+        // A connection that failed says why first; then a call the server
+        // never took says so, marked to be made again.
+        let shown = transport::explain(status.clone(), options.compress);
+        options.verbose.failed(&status, &shown);
+        shown
+    };
+    let response = channel
+        .call(request)
         .await
-        .map_err(|status| {
-            // A connection that failed says why first; then a call the
-            // server never took says so, marked to be made again.
-            let shown = transport::explain(status.clone(), options.compress);
-            options.verbose.failed(&status, &shown);
-            shown
-        })?;
-    let (headers, stream, _) = response.into_parts();
+        .map_err(|err| failed(Status::from_error(err)))?;
+    let (parts, body) = response.into_parts();
+    // A trailers-only answer: the status is in the headers.
+    let messages = match Status::from_header_map(&parts.headers) {
+        Some(status) if status.code() != tonic::Code::Ok => return Err(failed(status)),
+        Some(_) => grpc::Messages::empty(parts.headers.clone()),
+        None => {
+            let encoding = grpc::response_encoding(&parts.headers).map_err(failed)?;
+            grpc::Messages::new(body, parts.status, encoding, options.max_message_size)
+        }
+    };
+    let headers = MetadataMap::from_headers(parts.headers);
     options.verbose.response_headers(&headers);
     Ok(Response {
         headers,
-        stream,
+        messages,
         compress: options.compress,
         verbose: options.verbose.clone(),
     })
 }
 
-fn encoding(compression: Compression) -> CompressionEncoding {
-    match compression {
-        Compression::Gzip => CompressionEncoding::Gzip,
-        Compression::Zstd => CompressionEncoding::Zstd,
+/// The request's head: the path, gRPC's headers, and the metadata (less
+/// the headers gRPC reserves).
+fn request(
+    path: String,
+    metadata: MetadataMap,
+    options: &CallOptions,
+) -> Result<http::Request<()>, http::Error> {
+    let mut headers = metadata.into_headers();
+    for reserved in [
+        "te",
+        "content-type",
+        "grpc-message",
+        "grpc-message-type",
+        "grpc-status",
+    ] {
+        headers.remove(reserved);
     }
+    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    if let Some(compress) = options.compress {
+        headers.insert("grpc-encoding", HeaderValue::from_static(compress.name()));
+    }
+    headers.insert(
+        "grpc-accept-encoding",
+        HeaderValue::from_static("gzip,zstd"),
+    );
+    if let Some(timeout) = options.timeout {
+        headers.insert("grpc-timeout", grpc_timeout(timeout));
+    }
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(path)
+        .version(http::Version::HTTP_2)
+        .body(())?;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+/// A timeout as `grpc-timeout`: at most 8 digits, in the finest unit that
+/// fits (as gRPC's implementations write it).
+fn grpc_timeout(timeout: Duration) -> HeaderValue {
+    let units: [(u128, char); 6] = [
+        (1, 'n'),
+        (1_000, 'u'),
+        (1_000_000, 'm'),
+        (1_000_000_000, 'S'),
+        (60_000_000_000, 'M'),
+        (3_600_000_000_000, 'H'),
+    ];
+    let nanos = timeout.as_nanos();
+    let (value, unit) = units
+        .iter()
+        .map(|&(per, unit)| (nanos.div_ceil(per), unit))
+        .find(|&(value, _)| value < 100_000_000)
+        .unwrap_or((99_999_999, 'H'));
+    HeaderValue::from_str(&format!("{value}{unit}")).expect("digits and a letter")
 }
 
 /// A started call: response headers, then messages (as wire bytes of the
 /// method's output type), then trailers.
 pub struct Response {
     pub headers: MetadataMap,
-    stream: Streaming<Bytes>,
+    messages: grpc::Messages,
     compress: Option<Compression>,
     verbose: Verbose,
 }
@@ -140,24 +193,23 @@ pub struct Response {
 impl Response {
     /// The next message if one is already here, without waiting.
     pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
-        let next = self.stream.message().now_or_never()?;
-        Some(next.map_err(|status| self.failed(status)))
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.messages.poll_message(&mut cx) {
+            Poll::Ready(next) => Some(next.map_err(|status| self.failed(status))),
+            Poll::Pending => None,
+        }
     }
 
     /// The next message, or `None` at the end of a successful stream.
     pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
-        let next = self.stream.message().await;
+        let next = std::future::poll_fn(|cx| self.messages.poll_message(cx)).await;
         next.map_err(|status| self.failed(status))
     }
 
     /// The trailers, after the last message.
     pub async fn trailers(&mut self) -> Result<MetadataMap, Status> {
-        let trailers = self
-            .stream
-            .trailers()
-            .await
-            .map_err(|status| self.failed(status))?
-            .unwrap_or_default();
+        while self.message().await?.is_some() {}
+        let trailers = MetadataMap::from_headers(self.messages.take_trailers());
         self.verbose.end(&trailers, None);
         Ok(trailers)
     }
@@ -175,3 +227,19 @@ impl Response {
 /// Whether the server never processed the call that `status` ended, so that
 /// it may be made again as it was.
 pub use transport::is_unprocessed;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_takes_the_finest_unit_in_8_digits() {
+        let t = |d| grpc_timeout(d).to_str().unwrap().to_string();
+        assert_eq!(t(Duration::from_millis(300)), "300000u");
+        assert_eq!(t(Duration::from_nanos(5)), "5n");
+        assert_eq!(t(Duration::from_secs(5)), "5000000u");
+        assert_eq!(t(Duration::from_secs(1000)), "1000000m");
+        assert_eq!(t(Duration::from_secs(200_000)), "200000S");
+        assert_eq!(t(Duration::from_secs(1 << 40)), "99999999H");
+    }
+}

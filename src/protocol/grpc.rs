@@ -1,11 +1,29 @@
-//! gRPC framing, the inner side of every protocol: tonic speaks gRPC to a
-//! [`super::Channel`], so the other protocols turn their answers into gRPC
-//! frames and trailers with these helpers. gRPC itself needs no
-//! translation: its requests go to tonic's own HTTP/2 channel unchanged.
+//! gRPC framing, the inner side of every protocol, and the one place for
+//! message compression and the response size limit.
+//!
+//! Calls speak gRPC to a [`super::Channel`]: [`Frames`] is a request body
+//! (messages length-prefixed, compressed with `--compress`, as many as are
+//! ready packed into one chunk), and [`Messages`] reads a response back
+//! (frames split however they arrive, without a copy when a chunk holds
+//! whole messages; decompressed; refused over `--max-msg-size`; the status
+//! from the trailers). The other protocols turn their answers into gRPC
+//! frames and trailers with the helpers here; gRPC itself needs no
+//! translation.
+
+use std::io::{Read as _, Write as _};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt as _};
 use http::HeaderMap;
+use http_body::{Body as _, Frame};
+use prost::Message as _;
+use tonic::body::Body;
 use tonic::{Code, Status};
+
+use crate::cli::Compression;
+use crate::codec::Outgoing;
 
 /// The flag of a compressed message, in gRPC, gRPC-Web and Connect alike.
 pub const COMPRESSED: u8 = 0x01;
@@ -20,9 +38,13 @@ pub fn frame(flags: u8, payload: &[u8]) -> Bytes {
 }
 
 /// Splits a byte stream into length-prefixed frames, however the bytes
-/// arrive.
+/// arrive. A frame that lies whole in one chunk is a slice of it; only
+/// frames split across chunks are copied together.
 pub struct Deframer {
+    /// The start of a frame split across chunks.
     buf: BytesMut,
+    /// The chunk being read, after `buf`.
+    chunk: Bytes,
     /// The largest frame accepted (`--max-msg-size` for responses).
     limit: usize,
 }
@@ -40,25 +62,51 @@ impl Deframer {
     pub fn with_limit(limit: usize) -> Self {
         Deframer {
             buf: BytesMut::new(),
+            chunk: Bytes::new(),
             limit,
         }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.push_bytes(Bytes::copy_from_slice(bytes));
+    }
+
+    /// The next chunk of the stream, kept as it is.
+    pub fn push_bytes(&mut self, bytes: Bytes) {
+        if self.chunk.is_empty() {
+            self.chunk = bytes;
+        } else {
+            self.buf.extend_from_slice(&self.chunk);
+            self.chunk = bytes;
+        }
+    }
+
+    /// The announced length of the frame at the front, once its header is
+    /// here.
+    fn next_len(&mut self) -> Option<usize> {
+        if self.buf.is_empty() && self.chunk.len() >= 5 {
+            let c = &self.chunk;
+            return Some(u32::from_be_bytes([c[1], c[2], c[3], c[4]]) as usize);
+        }
+        // A header split across chunks: gather it.
+        if self.buf.len() < 5 {
+            let want = (5 - self.buf.len()).min(self.chunk.len());
+            self.buf.extend_from_slice(&self.chunk.split_to(want));
+            if self.buf.len() < 5 {
+                return None;
+            }
+        }
+        let b = &self.buf;
+        Some(u32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize)
     }
 
     /// Fails when the frame being gathered announces more than the limit,
     /// so that a server cannot make grpcx buffer without end.
-    fn check(&self) -> Result<(), Status> {
-        if self.buf.len() < 5 {
-            return Ok(());
+    fn check(&mut self) -> Result<(), Status> {
+        match self.next_len() {
+            Some(len) if len > self.limit => Err(too_large(len, self.limit)),
+            _ => Ok(()),
         }
-        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
-        if len > self.limit {
-            return Err(too_large(len, self.limit));
-        }
-        Ok(())
     }
 
     /// The next whole frame, as [`pop`](Deframer::pop) gives it; an error
@@ -70,10 +118,19 @@ impl Deframer {
 
     /// The next whole frame: its flags and payload.
     pub fn pop(&mut self) -> Option<(u8, Bytes)> {
-        if self.buf.len() < 5 {
-            return None;
+        let len = self.next_len()?;
+        if self.buf.is_empty() {
+            if self.chunk.len() < 5 + len {
+                // The rest comes in later chunks.
+                self.buf.extend_from_slice(&std::mem::take(&mut self.chunk));
+                return None;
+            }
+            let flags = self.chunk[0];
+            self.chunk.advance(5);
+            return Some((flags, self.chunk.split_to(len)));
         }
-        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        let want = (5 + len - self.buf.len()).min(self.chunk.len());
+        self.buf.extend_from_slice(&self.chunk.split_to(want));
         if self.buf.len() < 5 + len {
             return None;
         }
@@ -84,7 +141,269 @@ impl Deframer {
 
     /// Bytes left over that make no whole frame.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.buf.is_empty() && self.chunk.is_empty()
+    }
+}
+
+/// A request body of gRPC frames: each message of `requests` encoded (and
+/// compressed with `compress`), as many as are ready packed into one chunk
+/// (up to [`CHUNK`]), so that a fast stream goes out in few large writes.
+pub struct Frames<S> {
+    requests: S,
+    compress: Option<Compression>,
+    done: bool,
+}
+
+/// The most bytes of messages packed into one chunk of a request body.
+const CHUNK: usize = 32 * 1024;
+
+impl<S> Frames<S>
+where
+    S: Stream<Item = Outgoing> + Send + Unpin + 'static,
+{
+    pub fn new(requests: S, compress: Option<Compression>) -> Self {
+        Frames {
+            requests,
+            compress,
+            done: false,
+        }
+    }
+
+    pub fn into_body(self) -> Body {
+        Body::new(self)
+    }
+}
+
+impl<S> http_body::Body for Frames<S>
+where
+    S: Stream<Item = Outgoing> + Unpin,
+{
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = self.get_mut();
+        let mut out = BytesMut::new();
+        while !this.done && out.len() < CHUNK {
+            match this.requests.poll_next_unpin(cx) {
+                Poll::Ready(Some(message)) => encode(&message, this.compress, &mut out)?,
+                Poll::Ready(None) => this.done = true,
+                Poll::Pending if out.is_empty() => return Poll::Pending,
+                Poll::Pending => break,
+            }
+        }
+        if out.is_empty() {
+            return Poll::Ready(None);
+        }
+        Poll::Ready(Some(Ok(Frame::data(out.freeze()))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+/// Appends `message` to `out` as one frame, compressed with `compress`.
+pub fn encode(
+    message: &Outgoing,
+    compress: Option<Compression>,
+    out: &mut BytesMut,
+) -> Result<(), Status> {
+    let start = out.len();
+    out.put_bytes(0, 5);
+    match (message, compress) {
+        (Outgoing::Encoded(bytes), None) => out.put_slice(bytes),
+        (Outgoing::Message(message), None) => message.encode_raw(out),
+        (message, Some(compress)) => {
+            let plain = match message {
+                Outgoing::Encoded(bytes) => bytes.clone(),
+                Outgoing::Message(message) => message.encode_to_vec().into(),
+            };
+            out[start] = COMPRESSED;
+            self::compress(compress, &plain, &mut (&mut *out).writer())
+                .map_err(|err| Status::internal(format!("cannot compress the request: {err}")))?;
+        }
+    }
+    let len = out.len() - start - 5;
+    let len = u32::try_from(len).map_err(|_| {
+        Status::resource_exhausted(format!(
+            "a request message of {len} bytes is over gRPC's limit of 4 GiB"
+        ))
+    })?;
+    out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+fn compress(how: Compression, data: &[u8], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    match how {
+        Compression::Gzip => {
+            let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            encoder.write_all(data)?;
+            encoder.finish().map(drop)
+        }
+        Compression::Zstd => zstd::stream::copy_encode(data, out, 0),
+    }
+}
+
+/// A response message decompressed, refused once it passes `limit` bytes
+/// (a small message may unpack to any size).
+fn decompress(how: Compression, data: &[u8], limit: usize) -> Result<Bytes, Status> {
+    let mut out = Vec::new();
+    let take = (limit as u64).saturating_add(1);
+    let read = match how {
+        Compression::Gzip => flate2::read::GzDecoder::new(data)
+            .take(take)
+            .read_to_end(&mut out),
+        Compression::Zstd => zstd::stream::read::Decoder::new(data)
+            .and_then(|decoder| decoder.take(take).read_to_end(&mut out)),
+    };
+    match read {
+        Ok(_) if out.len() > limit => Err(Status::resource_exhausted(format!(
+            "a response message is over the limit of {limit} bytes once decompressed; \
+             raise it with --max-msg-size BYTES"
+        ))),
+        Ok(_) => Ok(out.into()),
+        Err(err) => Err(Status::internal(format!(
+            "cannot decompress a {} response message: {err}",
+            how.name()
+        ))),
+    }
+}
+
+/// The compression a response names in `grpc-encoding`.
+pub fn response_encoding(headers: &HeaderMap) -> Result<Option<Compression>, Status> {
+    let Some(value) = headers.get("grpc-encoding") else {
+        return Ok(None);
+    };
+    match value.as_bytes() {
+        b"gzip" => Ok(Some(Compression::Gzip)),
+        b"zstd" => Ok(Some(Compression::Zstd)),
+        b"identity" => Ok(None),
+        other => Err(Status::unimplemented(format!(
+            "the server compressed its response with {}, which grpcx does not support",
+            String::from_utf8_lossy(other)
+        ))),
+    }
+}
+
+/// The response messages of a call, then its status: the body of a gRPC
+/// response read frame by frame.
+pub struct Messages {
+    body: Body,
+    frames: Deframer,
+    encoding: Option<Compression>,
+    /// The HTTP status, for a response that ends without `grpc-status`.
+    http_status: http::StatusCode,
+    trailers: Option<HeaderMap>,
+    ended: bool,
+}
+
+impl Messages {
+    pub fn new(
+        body: Body,
+        http_status: http::StatusCode,
+        encoding: Option<Compression>,
+        limit: usize,
+    ) -> Self {
+        Messages {
+            body,
+            frames: Deframer::with_limit(limit),
+            encoding,
+            http_status,
+            trailers: None,
+            ended: false,
+        }
+    }
+
+    /// A response that was its trailers only: no messages.
+    pub fn empty(trailers: HeaderMap) -> Self {
+        Messages {
+            body: Body::empty(),
+            frames: Deframer::default(),
+            encoding: None,
+            http_status: http::StatusCode::OK,
+            trailers: Some(trailers),
+            ended: true,
+        }
+    }
+
+    /// The next message, `Ok(None)` at the end of a successful response;
+    /// a failed one ends in its status. An error of the body itself (the
+    /// connection, the deadline) is passed on as the status's source, for
+    /// `transport::explain` to word.
+    pub fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Bytes>, Status>> {
+        loop {
+            if let Some((flags, payload)) = self.frames.next_frame()? {
+                return Poll::Ready(self.message(flags, payload).map(Some));
+            }
+            if self.ended {
+                return Poll::Ready(self.end().map(|()| None));
+            }
+            match std::task::ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => self.frames.push_bytes(data),
+                    Err(frame) => {
+                        self.ended = true;
+                        self.trailers = frame.into_trailers().ok();
+                    }
+                },
+                Some(Err(status)) => {
+                    self.ended = true;
+                    self.frames = Deframer::default();
+                    return Poll::Ready(Err(status));
+                }
+                None => self.ended = true,
+            }
+        }
+    }
+
+    fn message(&self, flags: u8, payload: Bytes) -> Result<Bytes, Status> {
+        match flags {
+            0 => Ok(payload),
+            COMPRESSED => match self.encoding {
+                Some(how) => decompress(how, &payload, self.frames.limit),
+                None => Err(Status::internal(
+                    "the server sent a compressed message but named no grpc-encoding",
+                )),
+            },
+            other => Err(Status::internal(format!(
+                "the server sent a message with flags {other:#04x}, which gRPC does not define \
+                 (is it a gRPC server?)"
+            ))),
+        }
+    }
+
+    /// The status at the end of the body: from `grpc-status`, or mapped
+    /// from the HTTP status when there is none.
+    fn end(&mut self) -> Result<(), Status> {
+        if !self.frames.is_empty() {
+            self.frames = Deframer::default();
+            return Err(Status::internal(
+                "the response ended inside a message (cut short?)",
+            ));
+        }
+        match self.trailers.as_ref().and_then(Status::from_header_map) {
+            Some(status) if status.code() == Code::Ok => Ok(()),
+            Some(status) => Err(status),
+            None if self.http_status == http::StatusCode::OK => Err(Status::unknown(
+                "the response ended without a grpc-status (cut short by a proxy?)",
+            )),
+            None => Err(Status::new(
+                code_for_http(self.http_status),
+                format!(
+                    "grpc-status header missing, mapped from HTTP status code {}",
+                    self.http_status.as_u16()
+                ),
+            )),
+        }
+    }
+
+    /// The trailers, once the messages are all read.
+    pub fn take_trailers(&mut self) -> HeaderMap {
+        self.trailers.take().unwrap_or_default()
     }
 }
 
@@ -147,6 +466,65 @@ mod tests {
         assert_eq!(got[0], (0, Bytes::from_static(b"abc")));
         assert_eq!(got[1].0, 0x80);
         assert!(deframer.is_empty());
+    }
+
+    #[test]
+    fn frames_whole_in_a_chunk_are_slices_of_it_and_split_ones_join() {
+        let mut wire = BytesMut::new();
+        for payload in [&b"one"[..], b"two", b"three", b""] {
+            encode(
+                &Outgoing::Encoded(Bytes::copy_from_slice(payload)),
+                None,
+                &mut wire,
+            )
+            .unwrap();
+        }
+        let wire = wire.freeze();
+        // Every way of cutting the wire in two gives the same frames.
+        for cut in 0..=wire.len() {
+            let mut deframer = Deframer::default();
+            let mut got = Vec::new();
+            for part in [wire.slice(..cut), wire.slice(cut..)] {
+                deframer.push_bytes(part);
+                while let Some((flags, payload)) = deframer.next_frame().unwrap() {
+                    got.push((flags, payload));
+                }
+            }
+            let payloads: Vec<&[u8]> = got.iter().map(|(_, p)| &p[..]).collect();
+            assert_eq!(
+                payloads,
+                [&b"one"[..], b"two", b"three", b""],
+                "cut at {cut}"
+            );
+            assert!(deframer.is_empty());
+        }
+        // Whole in one chunk: no copy.
+        let mut deframer = Deframer::default();
+        deframer.push_bytes(wire.clone());
+        let (_, first) = deframer.pop().unwrap();
+        assert_eq!(first.as_ptr(), wire[5..].as_ptr());
+    }
+
+    #[test]
+    fn compressed_frames_round_trip_and_unpack_within_the_limit() {
+        for how in [Compression::Gzip, Compression::Zstd] {
+            let payload = Bytes::from(vec![7u8; 10_000]);
+            let mut wire = BytesMut::new();
+            encode(&Outgoing::Encoded(payload.clone()), Some(how), &mut wire).unwrap();
+            assert_eq!(wire[0], COMPRESSED);
+            assert!(wire.len() < 1000, "{how:?} compressed to {}", wire.len());
+            let mut deframer = Deframer::default();
+            deframer.push_bytes(wire.freeze());
+            let (_, packed) = deframer.pop().unwrap();
+            assert_eq!(decompress(how, &packed, 10_000).unwrap(), payload);
+            let status = decompress(how, &packed, 9_999).unwrap_err();
+            assert_eq!(status.code(), Code::ResourceExhausted);
+            assert!(status.message().contains("--max-msg-size"));
+            assert_eq!(
+                decompress(how, b"not compressed", 100).unwrap_err().code(),
+                Code::Internal
+            );
+        }
     }
 
     #[test]
