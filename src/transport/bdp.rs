@@ -18,6 +18,12 @@ pub const INITIAL_WINDOW: u32 = 128 * 1024;
 /// The largest stream window the estimator sets (as grpc-go and hyper).
 pub const MAX_WINDOW: u32 = 16 * 1024 * 1024;
 
+/// Bytes that arrive with no probe out before one is asked for. A probe
+/// costs the server a PING to answer: traffic that small (a stream of
+/// tiny calls) could never fill a window, and sends none; a window-sized
+/// flow passes it at its first frame.
+const PROBE_AFTER: usize = 16 * 1024;
+
 /// A sample must fill this share of the window to grow it.
 const BETA: f64 = 0.66;
 /// The new window is this many times the sample.
@@ -35,6 +41,8 @@ struct State {
     window: u32,
     /// Bytes received since the probe went out.
     sample: usize,
+    /// Bytes received with no probe out, towards [`PROBE_AFTER`].
+    quiet: usize,
     /// A probe is wanted (data arrived with none out).
     wanted: bool,
     /// When the probe out was sent.
@@ -54,6 +62,7 @@ impl Default for Estimator {
         Estimator(Mutex::new(State {
             window: INITIAL_WINDOW,
             sample: 0,
+            quiet: 0,
             wanted: false,
             sent_at: None,
             rtt: 0.0,
@@ -69,14 +78,19 @@ impl Estimator {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts `len` bytes of DATA received; the first after a quiet spell
-    /// asks the driver for a probe.
+    /// Counts `len` bytes of DATA received; [`PROBE_AFTER`] of them with
+    /// no probe out ask the driver for one.
     pub fn received(&self, len: usize) {
         let mut state = self.state();
         if state.window >= MAX_WINDOW {
             return;
         }
         if state.sent_at.is_none() && !state.wanted {
+            state.quiet += len;
+            if state.quiet < PROBE_AFTER {
+                return;
+            }
+            state.quiet = 0;
             state.wanted = true;
             state.sample = 0;
             if let Some(waker) = state.driver.take() {
@@ -217,10 +231,15 @@ mod tests {
     }
 
     #[test]
-    fn only_the_first_bytes_after_a_quiet_spell_ask_for_a_probe() {
+    fn a_probe_is_asked_for_once_enough_bytes_arrive_with_none_out() {
         let estimator = Estimator::default();
         let waker = futures_util::task::noop_waker();
         let cx = Context::from_waker(&waker);
+        assert!(!estimator.probe(&cx));
+        // A trickle of tiny answers asks for none.
+        for _ in 0..PROBE_AFTER / 100 {
+            estimator.received(100);
+        }
         assert!(!estimator.probe(&cx));
         estimator.received(100);
         estimator.received(100);
