@@ -100,7 +100,8 @@ where
         .call(request)
         .await
         .map_err(|err| failed(Status::from_error(err)))?;
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    transport::h2::drop_bad_details(&mut parts.headers);
     // A trailers-only answer: the status is in the headers.
     let messages = match Status::from_header_map(&parts.headers) {
         Some(status) if status.code() != tonic::Code::Ok => return Err(failed(status)),
@@ -128,15 +129,18 @@ fn request(
     options: &CallOptions,
 ) -> Result<http::Request<()>, http::Error> {
     let mut headers = metadata.into_headers();
-    for reserved in [
-        "te",
-        "content-type",
-        "grpc-message",
-        "grpc-message-type",
-        "grpc-status",
-    ] {
-        headers.remove(reserved);
+    if !headers.is_empty() {
+        for reserved in [
+            "te",
+            "content-type",
+            "grpc-message",
+            "grpc-message-type",
+            "grpc-status",
+        ] {
+            headers.remove(reserved);
+        }
     }
+    headers.reserve(6);
     headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
     headers.insert(
         http::header::CONTENT_TYPE,

@@ -32,6 +32,7 @@ use crate::tls;
 
 pub(crate) mod bdp;
 mod client;
+mod coalesce;
 mod dial;
 pub mod eyeballs;
 mod failure;

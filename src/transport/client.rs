@@ -87,16 +87,13 @@ impl Inner {
         self: Arc<Self>,
         mut request: http::Request<Body>,
     ) -> Result<http::Response<Body>, BoxError> {
-        let path = request
-            .uri()
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-        *request.uri_mut() = http::Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path)
-            .build()?;
+        let mut uri = std::mem::take(request.uri_mut()).into_parts();
+        uri.scheme = Some(self.scheme.clone());
+        uri.authority = Some(self.authority.clone());
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        }
+        *request.uri_mut() = http::Uri::from_parts(uri)?;
         *request.version_mut() = http::Version::HTTP_2;
         let deadline = request.extensions().get::<Deadline>().copied();
         let mut conn = self.connection().await?;

@@ -702,3 +702,82 @@ fn a_slow_reader_of_a_fast_stream_loses_nothing() {
     assert_eq!(lines.len(), 200_000);
     assert_whole_run(&lines);
 }
+
+/// A server whose answer is only a status, `grpc-status-details-bin` that
+/// is not base64 included: in the trailers after a message, or in the
+/// headers of a trailers-only answer. (tonic's own reading of such a status
+/// panics.)
+fn bad_details_server(trailers_only: bool) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let _ = answer_with_bad_details(socket, trailers_only).await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+async fn answer_with_bad_details(
+    socket: tokio::net::TcpStream,
+    trailers_only: bool,
+) -> Result<(), h2::Error> {
+    let mut conn = h2::server::handshake(socket).await?;
+    while let Some(request) = conn.accept().await {
+        let (_request, mut respond) = request?;
+        let mut status = http::HeaderMap::new();
+        status.insert("grpc-status", "3".parse().unwrap());
+        status.insert("grpc-message", "bad%20name".parse().unwrap());
+        status.insert("grpc-status-details-bin", "!!not*base64".parse().unwrap());
+        let head = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc");
+        if trailers_only {
+            let mut response = head.body(()).unwrap();
+            response.headers_mut().extend(status);
+            respond.send_response(response, true)?;
+        } else {
+            let mut send = respond.send_response(head.body(()).unwrap(), false)?;
+            // HelloReply { message: "hi" }
+            send.send_data(vec![0, 0, 0, 0, 4, 0x0a, 2, b'h', b'i'].into(), false)?;
+            send.send_trailers(status)?;
+        }
+    }
+    let closed = std::future::poll_fn(|cx| conn.poll_closed(cx));
+    let _ = tokio::time::timeout(Duration::from_secs(10), closed).await;
+    Ok(())
+}
+
+/// Details a server sends that are not base64 are dropped; the status it
+/// sent still reaches the user, as one line and its exit code.
+#[test]
+fn a_status_whose_details_are_not_base64_is_still_its_status() {
+    for (trailers_only, stdout) in [(false, "{\"message\":\"hi\"}\n"), (true, "")] {
+        let addr = bad_details_server(trailers_only);
+        let out = run(&[
+            "call",
+            &addr,
+            "helloworld.Greeter/SayHello",
+            "{}",
+            "--proto",
+            &crate::util::proto("helloworld.proto"),
+        ]);
+        out.code(67);
+        assert_eq!(out.stdout, stdout, "trailers only: {trailers_only}");
+        assert_eq!(
+            out.stderr, "ERROR: InvalidArgument: bad name\n",
+            "trailers only: {trailers_only}"
+        );
+    }
+}
