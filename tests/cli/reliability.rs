@@ -464,6 +464,18 @@ enum End {
 /// `count` Chunk messages (`seq` 0..count-1), then ends the stream the given
 /// rude way. Returns its address.
 fn rude_server(count: u32, end: End) -> String {
+    h2_server(move |socket| async move {
+        let _ = serve_rudely(socket, count, end).await;
+    })
+}
+
+/// A listener on 127.0.0.1 whose every connection is served by `serve`,
+/// on a runtime of its own. Returns its address.
+fn h2_server<F, Fut>(serve: F) -> String
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     listener.set_nonblocking(true).unwrap();
@@ -476,9 +488,7 @@ fn rude_server(count: u32, end: End) -> String {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
                 let (socket, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let _ = serve_rudely(socket, count, end).await;
-                });
+                tokio::spawn(serve(socket));
             }
         });
     });
@@ -708,25 +718,9 @@ fn a_slow_reader_of_a_fast_stream_loses_nothing() {
 /// headers of a trailers-only answer. (tonic's own reading of such a status
 /// panics.)
 fn bad_details_server(trailers_only: bool) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (socket, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let _ = answer_with_bad_details(socket, trailers_only).await;
-                });
-            }
-        });
-    });
-    addr
+    h2_server(move |socket| async move {
+        let _ = answer_with_bad_details(socket, trailers_only).await;
+    })
 }
 
 async fn answer_with_bad_details(
