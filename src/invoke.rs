@@ -100,8 +100,7 @@ where
         .call(request)
         .await
         .map_err(|err| failed(Status::from_error(err)))?;
-    let (mut parts, body) = response.into_parts();
-    transport::h2::drop_bad_details(&mut parts.headers);
+    let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
     let messages = match Status::from_header_map(&parts.headers) {
         Some(status) if status.code() != tonic::Code::Ok => return Err(failed(status)),

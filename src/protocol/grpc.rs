@@ -385,10 +385,6 @@ impl Messages {
                 "the response ended inside a message (cut short?)",
             ));
         }
-        if let Some(trailers) = &mut self.trailers {
-            // gRPC-Web and Connect trailers come from the body, not h2.
-            crate::transport::h2::drop_bad_details(trailers);
-        }
         // The common end, checked without building a Status (tonic's
         // copies every trailer into it).
         if let Some(trailers) = &self.trailers

@@ -254,7 +254,8 @@ impl Connection {
 /// response's headers or trailers: tonic's `Status::from_header_map` (under
 /// reflection and health, and beside grpcx's own framing) panics on one,
 /// and nothing a server sends may make grpcx panic. The status's code and
-/// message still stand; only the unreadable details go.
+/// message still stand; only the unreadable details go. Called where
+/// responses enter: here for h2, in `protocol` for gRPC-Web and Connect.
 pub fn drop_bad_details(headers: &mut http::HeaderMap) {
     use base64::Engine as _;
     // As tonic decodes them: the standard alphabet, padded or not.

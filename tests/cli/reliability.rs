@@ -757,16 +757,33 @@ async fn answer_with_bad_details(
 /// sent still reaches the user, as one line and its exit code.
 #[test]
 fn a_status_whose_details_are_not_base64_is_still_its_status() {
-    for (trailers_only, stdout) in [(false, "{\"message\":\"hi\"}\n"), (true, "")] {
-        let addr = bad_details_server(trailers_only);
-        let out = run(&[
-            "call",
-            &addr,
-            "helloworld.Greeter/SayHello",
-            "{}",
-            "--proto",
-            &crate::util::proto("helloworld.proto"),
-        ]);
+    let cases = [
+        (false, "grpc", "{\"message\":\"hi\"}\n"),
+        (true, "grpc", ""),
+        // gRPC-Web over HTTP/1.1: its answer is read by `protocol`, not h2.
+        (true, "grpcweb", ""),
+    ];
+    for (trailers_only, protocol, stdout) in cases {
+        let addr = match protocol {
+            "grpc" => bad_details_server(trailers_only),
+            _ => fake_server(|mut socket| {
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") && socket.read(&mut byte).unwrap_or(0) == 1 {
+                    request.push(byte[0]);
+                }
+                let _ = socket.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/grpc-web+proto\r\n\
+                      grpc-status: 3\r\ngrpc-message: bad%20name\r\n\
+                      grpc-status-details-bin: !!not*base64\r\ncontent-length: 0\r\n\r\n",
+                );
+                std::thread::sleep(Duration::from_millis(500));
+            }),
+        };
+        let proto = crate::util::proto("helloworld.proto");
+        let mut args = vec!["call", &addr, "helloworld.Greeter/SayHello", "{}"];
+        args.extend(["--protocol", protocol, "--proto", &proto]);
+        let out = run(&args);
         out.code(67);
         assert_eq!(out.stdout, stdout, "trailers only: {trailers_only}");
         assert_eq!(
