@@ -219,6 +219,29 @@ fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("a string serializes")
 }
 
+/// Base64 as gRPC's binary values are read: the standard alphabet, padded
+/// or not (as tonic reads `grpc-status-details-bin`).
+pub const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// Removes a `grpc-status-details-bin` that is not base64, from a
+/// response's headers or trailers: tonic's `Status::from_header_map` (under
+/// reflection and health, and beside grpcx's own framing) panics on one,
+/// and nothing a server sends may make grpcx panic. The status's code and
+/// message still stand; only the unreadable details go. Called where
+/// responses enter: `transport::h2` for h2, `protocol` for gRPC-Web and
+/// Connect.
+pub fn drop_bad_details(headers: &mut http::HeaderMap) {
+    if let Some(value) = headers.get("grpc-status-details-bin")
+        && BASE64_ANY_PADDING.decode(value.as_bytes()).is_err()
+    {
+        headers.remove("grpc-status-details-bin");
+    }
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

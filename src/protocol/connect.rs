@@ -294,11 +294,6 @@ fn status(error: &Value, metadata: HeaderMap) -> Status {
     let metadata = MetadataMap::from_headers(metadata);
     let code = error["code"].as_str().map_or(Code::Unknown, code);
     let message = error["message"].as_str().unwrap_or_default();
-    let b64 = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
     let details: Vec<prost_types::Any> = error["details"]
         .as_array()
         .into_iter()
@@ -306,7 +301,9 @@ fn status(error: &Value, metadata: HeaderMap) -> Status {
         .filter_map(|detail| {
             Some(prost_types::Any {
                 type_url: format!("type.googleapis.com/{}", detail["type"].as_str()?),
-                value: b64.decode(detail["value"].as_str()?).ok()?,
+                value: crate::status::BASE64_ANY_PADDING
+                    .decode(detail["value"].as_str()?)
+                    .ok()?,
             })
         })
         .collect();

@@ -295,7 +295,7 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
                 // `drop_bad_details`), before tonic reads them.
                 let frame = match frame.into_trailers() {
                     Ok(mut trailers) => {
-                        crate::transport::h2::drop_bad_details(&mut trailers);
+                        crate::status::drop_bad_details(&mut trailers);
                         http_body::Frame::trailers(trailers)
                     }
                     Err(frame) => frame,
@@ -338,7 +338,7 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
 fn grpc_response(mut parts: http::response::Parts, body: Body) -> http::Response<Body> {
     parts.status = http::StatusCode::OK;
     parts.version = http::Version::HTTP_2;
-    crate::transport::h2::drop_bad_details(&mut parts.headers);
+    crate::status::drop_bad_details(&mut parts.headers);
     // What framed the body on the wire, and HTTP/1.1's hop-by-hop headers,
     // are not metadata. The content-type stays, as the server sent it.
     for name in [

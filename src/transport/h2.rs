@@ -200,7 +200,7 @@ impl Connection {
             self.error(err)
         })?;
         let (mut parts, recv) = response.into_parts();
-        drop_bad_details(&mut parts.headers);
+        crate::status::drop_bad_details(&mut parts.headers);
         let body = if recv.is_end_stream() {
             Body::empty()
         } else {
@@ -247,27 +247,6 @@ impl Connection {
             _upload: upload,
             done: false,
         }
-    }
-}
-
-/// Removes a `grpc-status-details-bin` that is not base64, from a
-/// response's headers or trailers: tonic's `Status::from_header_map` (under
-/// reflection and health, and beside grpcx's own framing) panics on one,
-/// and nothing a server sends may make grpcx panic. The status's code and
-/// message still stand; only the unreadable details go. Called where
-/// responses enter: here for h2, in `protocol` for gRPC-Web and Connect.
-pub fn drop_bad_details(headers: &mut http::HeaderMap) {
-    use base64::Engine as _;
-    // As tonic decodes them: the standard alphabet, padded or not.
-    const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    if let Some(value) = headers.get("grpc-status-details-bin")
-        && BASE64.decode(value.as_bytes()).is_err()
-    {
-        headers.remove("grpc-status-details-bin");
     }
 }
 
@@ -429,7 +408,7 @@ fn take(
             Poll::Ready(None) => match recv.poll_trailers(cx) {
                 Poll::Ready(Ok(mut trailers)) => {
                     if let Some(trailers) = &mut trailers {
-                        drop_bad_details(trailers);
+                        crate::status::drop_bad_details(trailers);
                     }
                     break End::Trailers(trailers);
                 }
