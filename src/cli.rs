@@ -6,8 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod serve;
 mod tools;
 
+use serve::SERVE_NOTES;
+pub use serve::{MockArgs, ServeArgs};
 use tools::{CONVERT_NOTES, HEALTH_NOTES, SHELL_HELP};
 pub use tools::{ConformanceArgs, ConvertArgs, Form, HealthArgs, ShellArgs, UiArgs};
 
@@ -93,7 +96,11 @@ pub enum Command {
     /// runs the commands line by line, for CI.
     #[command(after_help = SHELL_HELP)]
     Shell(ShellArgs),
-    /// Run the bundled greeter server (with reflection and health).
+    /// Run a server: the bundled greeter, or a mock of any schema answered
+    /// from stub files (--stubs), with a call log (--log), or a recording
+    /// proxy to a real server (--record DIR --upstream TARGET). Reflection
+    /// and health are always on.
+    #[command(after_help = SERVE_NOTES)]
     Serve(ServeArgs),
     /// Load-test a method: many calls over a pool of connections, closed
     /// (-c in flight) or open (--rate per second), with a latency report.
@@ -590,33 +597,6 @@ pub struct DescribeArgs {
 pub enum DescribeFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// The address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:50051")]
-    pub addr: String,
-
-    /// Do not serve the reflection service.
-    #[arg(long)]
-    pub no_reflection: bool,
-
-    /// Listen on this unix socket instead of --addr.
-    #[arg(long, value_name = "PATH")]
-    pub unix: Option<PathBuf>,
-
-    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The private key (PEM) of --tls-cert.
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Require client certificates signed by this CA (PEM); needs --tls-cert.
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    pub client_ca: Option<PathBuf>,
 }
 
 /// The format of request data.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod input;
 pub mod invoke;
 pub mod metadata;
+pub mod mock;
 pub mod output;
 mod private;
 pub mod protocol;

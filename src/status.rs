@@ -13,6 +13,17 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions, Value};
 
+/// google.rpc.Status, as `grpc-status-details-bin` carries it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+    #[prost(message, repeated, tag = "3")]
+    pub details: Vec<prost_types::Any>,
+}
+
 /// The `google.rpc` status and error-detail types (and the well-known types
 /// they import).
 pub fn builtin_pool() -> &'static DescriptorPool {
@@ -67,6 +78,25 @@ pub fn code_constant(code: tonic::Code) -> String {
         out.push(c.to_ascii_uppercase());
     }
     out
+}
+
+/// A status code from its number (0-16) or its name, in any case, with or
+/// without underscores: `5`, `NOT_FOUND`, `NotFound`.
+pub fn parse_code(text: &str) -> Option<tonic::Code> {
+    let text = text.trim();
+    if let Ok(number) = text.parse::<i32>() {
+        return (0..=16)
+            .contains(&number)
+            .then(|| tonic::Code::from_i32(number));
+    }
+    let wanted: String = text
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (0..=16)
+        .map(tonic::Code::from_i32)
+        .find(|code| format!("{code:?}").to_ascii_lowercase() == wanted)
 }
 
 /// One entry of a status's details.

@@ -75,10 +75,7 @@ const STEPS: &[(&str, &[&str])] = &[
 pub async fn run() -> Result<()> {
     let (listener, addr) = server::bind("127.0.0.1:0").await?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let options = server::Options {
-        reflection: true,
-        log: false,
-    };
+    let options = server::Options::bundled();
     let server = tokio::spawn(server::serve(listener, options, async {
         let _ = stopped.await;
     }));

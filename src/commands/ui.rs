@@ -32,10 +32,7 @@ pub async fn run(args: UiArgs) -> Result<()> {
         None => {
             let (listener, addr) = server::bind("127.0.0.1:0").await?;
             let (stop, stopped) = oneshot::channel::<()>();
-            let options = server::Options {
-                reflection: true,
-                log: false,
-            };
+            let options = server::Options::bundled();
             tokio::spawn(server::serve(listener, options, async {
                 let _ = stopped.await;
             }));

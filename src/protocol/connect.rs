@@ -10,6 +10,7 @@
 //!   the stream, whose JSON `{error, metadata}` holds status and trailers;
 //! - errors: Connect's codes (`not_found`, …) are gRPC's codes by name.
 
+use crate::status::RpcStatus;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -275,17 +276,6 @@ impl Decode for Streaming {
         }
         Ok(())
     }
-}
-
-/// google.rpc.Status, for `grpc-status-details-bin`.
-#[derive(prost::Message)]
-pub(super) struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    pub code: i32,
-    #[prost(string, tag = "2")]
-    pub message: String,
-    #[prost(message, repeated, tag = "3")]
-    pub details: Vec<prost_types::Any>,
 }
 
 /// The gRPC status of Connect's error JSON `{code, message, details}`:

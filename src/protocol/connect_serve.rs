@@ -22,8 +22,9 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 use tower_service::Service;
 
-use super::connect::{END_STREAM, RpcStatus};
+use super::connect::END_STREAM;
 use super::grpc::{self, COMPRESSED, Deframer};
+use crate::status::RpcStatus;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -250,7 +250,7 @@ fn compress(how: Compression, data: &[u8], out: &mut impl std::io::Write) -> std
 
 /// A response message decompressed, refused once it passes `limit` bytes
 /// (a small message may unpack to any size).
-fn decompress(how: Compression, data: &[u8], limit: usize) -> Result<Bytes, Status> {
+pub fn decompress(how: Compression, data: &[u8], limit: usize) -> Result<Bytes, Status> {
     let mut out = Vec::new();
     let take = (limit as u64).saturating_add(1);
     let read = match how {

@@ -46,7 +46,7 @@ impl FailPlan {
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
         };
-        let code = parse_code(text(FAIL)?)?;
+        let code = crate::status::parse_code(text(FAIL)?)?;
         Some(FailPlan {
             code,
             message: text(FAIL_MESSAGE)
@@ -79,31 +79,6 @@ impl FailPlan {
     }
 }
 
-/// A code by number (`5`) or canonical name (`NOT_FOUND`, `NotFound`).
-fn parse_code(text: &str) -> Option<Code> {
-    if let Ok(number) = text.parse::<i32>() {
-        return Some(Code::from_i32(number));
-    }
-    let wanted: String = text
-        .chars()
-        .filter(|c| *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    (1..=16)
-        .map(Code::from_i32)
-        .find(|code| format!("{code:?}").to_ascii_lowercase() == wanted)
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
-}
-
 #[derive(Clone, PartialEq, Message)]
 struct ErrorInfo {
     #[prost(string, tag = "1")]
@@ -127,7 +102,7 @@ fn details(code: Code, message: &str) -> Bytes {
         text: "detail".into(),
         stars: 5,
     };
-    let status = RpcStatus {
+    let status = crate::status::RpcStatus {
         code: code as i32,
         message: message.to_string(),
         details: vec![
@@ -309,9 +284,12 @@ mod tests {
 
     #[test]
     fn codes_by_number_and_name() {
-        assert_eq!(parse_code("5"), Some(Code::NotFound));
-        assert_eq!(parse_code("NOT_FOUND"), Some(Code::NotFound));
-        assert_eq!(parse_code("Unavailable"), Some(Code::Unavailable));
-        assert_eq!(parse_code("nope"), None);
+        assert_eq!(crate::status::parse_code("5"), Some(Code::NotFound));
+        assert_eq!(crate::status::parse_code("NOT_FOUND"), Some(Code::NotFound));
+        assert_eq!(
+            crate::status::parse_code("Unavailable"),
+            Some(Code::Unavailable)
+        );
+        assert_eq!(crate::status::parse_code("nope"), None);
     }
 }

@@ -12,6 +12,7 @@ mod relay;
 mod services;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
@@ -21,6 +22,7 @@ use tonic::transport::server::Connected;
 use tonic::codec::CompressionEncoding;
 
 use crate::cli::ServeArgs;
+use crate::mock::{Mock, MockLayer};
 
 /// Generated types and servers for the files under `proto/`.
 pub mod pb {
@@ -44,11 +46,27 @@ const STREAM_WINDOW: u32 = 64 * 1024;
 const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
 
 /// What the server offers besides the services themselves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Options {
     pub reflection: bool,
     /// Log one line per call to stderr.
     pub log: bool,
+    /// A mock of another schema, served in front of the bundled services.
+    pub mock: Option<Arc<Mock>>,
+    /// Serve the bundled greeter and test services.
+    pub greeter: bool,
+}
+
+impl Options {
+    /// The bundled services with reflection, quietly (`demo`, `ui`).
+    pub fn bundled() -> Options {
+        Options {
+            reflection: true,
+            log: false,
+            mock: None,
+            greeter: true,
+        }
+    }
 }
 
 /// Binds the listening socket; port 0 picks a free port.
@@ -81,33 +99,51 @@ where
     IO::ConnectInfo: Clone + Send + Sync + 'static,
 {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<pb::helloworld::greeter_server::GreeterServer<services::Greeter>>()
-        .await;
-    health
-        .set_serving::<pb::test::echo_server::EchoServer<services::Echo>>()
-        .await;
-    // Going away, the server first tells the watchers of its health (as
-    // grpc-go's health server does on Shutdown): `grpcx health --watch`
-    // sees every service turn NOT_SERVING before the connection closes.
+    // Every service served is SERVING by its own name; going away, the
+    // server first tells the watchers of its health (as grpc-go's health
+    // server does on Shutdown): `grpcx health --watch` sees every service
+    // turn NOT_SERVING before the connection closes.
+    let mut names: Vec<String> = Vec::new();
+    if options.greeter {
+        names.push(bundled_name::<
+            pb::helloworld::greeter_server::GreeterServer<services::Greeter>,
+        >());
+        names.push(bundled_name::<
+            pb::test::echo_server::EchoServer<services::Echo>,
+        >());
+    }
+    if let Some(mock) = &options.mock {
+        names.extend(mock.services().map(str::to_string));
+    }
+    for name in &names {
+        health
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let reporter = health.clone();
     let shutdown = async move {
         shutdown.await;
         reporter
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
-        reporter
-            .set_not_serving::<pb::helloworld::greeter_server::GreeterServer<services::Greeter>>()
-            .await;
-        reporter
-            .set_not_serving::<pb::test::echo_server::EchoServer<services::Echo>>()
-            .await;
+        for name in &names {
+            reporter
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
     };
     let (v1, v1alpha) = if options.reflection {
+        // The first file of a name wins: the mock's schema, then ours.
+        let mock_set = options.mock.as_ref().map(|m| m.descriptor_set());
         let builder = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            let mut builder = tonic_reflection::server::Builder::configure();
+            if let Some(set) = &mock_set {
+                builder = builder.register_encoded_file_descriptor_set(set);
+            }
+            if options.greeter {
+                builder = builder.register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET);
+            }
+            builder.register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
         (
             Some(builder().build_v1()?),
@@ -116,6 +152,13 @@ where
     } else {
         (None, None)
     };
+    let greeter = options.greeter;
+    let hello = greeter.then(|| {
+        pb::nopkg::hello_server::HelloServer::new(services::Hello)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .send_compressed(CompressionEncoding::Gzip)
+    });
     Server::builder()
         // h2 (0.4.16+) sends GOAWAY `too_many_data_frames` when small DATA
         // frames wait unread past a budget of half the connection window,
@@ -129,32 +172,38 @@ where
         .initial_connection_window_size(CONNECTION_WINDOW)
         // gRPC-Web (tonic-web) and Connect too, over HTTP/1.1 as well as
         // h2, so that `--protocol grpcweb|connect` and buf curl can call
-        // this server. Connect goes first: it hands tonic-web gRPC.
+        // this server. Connect goes first: it hands tonic-web gRPC. The
+        // mock then takes the calls to its schema's services.
         .accept_http1(true)
         .layer(crate::protocol::ConnectLayer)
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(MockLayer(options.mock.clone()))
         .layer(behaviour::Layer { log: options.log })
-        .add_service(pb::helloworld::greeter_server::GreeterServer::new(
-            services::Greeter,
-        ))
-        .add_service(pb::test::echo_server::EchoServer::new(services::Echo))
+        .add_optional_service(
+            greeter.then(|| pb::helloworld::greeter_server::GreeterServer::new(services::Greeter)),
+        )
+        .add_optional_service(
+            greeter.then(|| pb::test::echo_server::EchoServer::new(services::Echo)),
+        )
         // `Hello` answers in gzip when the client accepts it, and takes
         // compressed requests; the rest take none, so the tests have one of
         // each. (Not Echo: compressing every chunk would slow the streams
         // the benchmarks measure.)
-        .add_service(
-            pb::nopkg::hello_server::HelloServer::new(services::Hello)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .send_compressed(CompressionEncoding::Gzip),
+        .add_optional_service(hello)
+        .add_optional_service(
+            greeter.then(|| pb::nopkg::greet_server::GreetServer::new(services::Hello)),
         )
-        .add_service(pb::nopkg::greet_server::GreetServer::new(services::Hello))
         .add_service(health_service)
         .add_optional_service(v1)
         .add_optional_service(v1alpha)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .context("the server failed")
+}
+
+/// The name a bundled service is served by.
+fn bundled_name<S: tonic::server::NamedService>() -> String {
+    S::NAME.to_string()
 }
 
 /// `grpcx serve`: serve until Ctrl-C or SIGTERM.
@@ -167,6 +216,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         )?),
         _ => None,
     };
+    // The schema and stubs are checked before anything listens.
+    let mock = match args.mock.is_mock() {
+        true => Some(Arc::new(Mock::load(&args.mock, &args.upstream).await?)),
+        false => None,
+    };
     let (listener, local) = match &args.unix {
         Some(path) => (
             listen::Listener::unix(path)?,
@@ -177,9 +231,29 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             (listen::Listener::Tcp(listener), local.to_string())
         }
     };
+    let greeter = mock.is_none() || args.mock.greeter;
+    let what = match &mock {
+        None => "helloworld.Greeter".to_string(),
+        Some(mock) => {
+            let services: Vec<&str> = mock.services().collect();
+            let answers = match (mock.is_recording(), &args.mock.upstream) {
+                (true, Some(upstream)) => format!("recording {upstream}"),
+                _ => format!("{} stubs", mock.stub_count()),
+            };
+            format!(
+                "{} ({answers}){}",
+                services.join(", "),
+                if greeter {
+                    " and helloworld.Greeter"
+                } else {
+                    ""
+                }
+            )
+        }
+    };
     println!("LISTENING {local}");
     eprintln!(
-        "grpcx serve: helloworld.Greeter on {local} ({}, reflection {}, health on); Ctrl-C stops",
+        "grpcx serve: {what} on {local} ({}, reflection {}, health on); Ctrl-C stops",
         match (&tls, &args.client_ca) {
             (None, _) => "plaintext",
             (Some(_), None) => "TLS",
@@ -187,9 +261,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         },
         if args.no_reflection { "off" } else { "on" }
     );
+    if let Some(mock) = &mock {
+        mock.watch();
+    }
     let options = Options {
         reflection: !args.no_reflection,
-        log: true,
+        log: mock.is_none(),
+        mock,
+        greeter,
     };
     let incoming = listen::incoming(listener, tls);
     serve_incoming(incoming, options, shutdown_signal()).await?;
