@@ -37,9 +37,17 @@ func main() {
 	clientCA := flag.String("client-ca", "", "require client certificates signed by this PEM CA (needs --tls-cert)")
 	maxAge := flag.Duration("max-connection-age", 0, "close each connection (GOAWAY) after this long, as servers behind load balancers do (0: never)")
 	flag.BoolVar(&logCalls, "log-calls", false, "log every SayHello call processed, with its name, to stderr")
+	client := flag.String("client", "", "instead of serving, call a helloworld.Greeter method at this address (client.go)")
+	method := flag.String("method", "SayHello", "with -client: the method")
+	names := flag.String("names", "you", "with -client: the request names, comma-separated")
+	headers := flag.String("header", "", "with -client: request metadata, NAME=VALUE, comma-separated")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected argument %q", flag.Arg(0))
+	}
+	if *client != "" {
+		runClient(*client, *method, *names, *headers)
+		return
 	}
 
 	opts := []grpc.ServerOption{
