@@ -32,7 +32,7 @@ complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "call" -d 'Call a method
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "shell" -d 'An interactive session on one connection that knows the schema: list, describe, call (asking for each field), headers and settings kept between calls, Tab completion and history. With stdin from a pipe it runs the commands line by line, for CI'
-complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "serve" -d 'Run a server: the bundled greeter, or a mock of any schema answered from stub files (--stubs), with a call log (--log), or a recording proxy to a real server (--record DIR --upstream TARGET). Reflection and health are always on'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
 complete -c grpcx -n "__fish_grpcx_needs_command" -f -a "ui" -d 'A web page for the schema and the calls, served by grpcx on loopback: pick a method, fill a form, watch the responses arrive. Without a TARGET (and without --proto/--protoset) it starts the bundled server'
@@ -207,9 +207,41 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l unix -d 'Listen on
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l tls-cert -d 'Serve TLS with this certificate chain (PEM); needs --tls-key' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l client-ca -d 'Require client certificates signed by this CA (PEM); needs --tls-cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l proto -d 'A .proto file to parse (repeatable), found as protoc finds it: a path inside an -I root is named under that root, a name that is not a path is looked up in each -I root in order, and a file outside every root brings its own directory as a root. A directory loads every .proto under it, recursively, with the directory as an import root' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s I -l import-path -d 'A directory to resolve imports from (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l protoset -d 'A binary FileDescriptorSet, as `protoc --descriptor_set_out --include_imports` writes it (repeatable)' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l schema-from -d 'Take the schema from this running server\'s reflection' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l stubs -d 'Answer from these stubs: a .json or .yaml file, or a folder of them (read recursively). Changed files are reloaded while serving' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l log -d 'Write one JSON line per call (method, requests, headers, the stub that answered, status, time) to FILE, or `-` for stdout' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l record -d 'Forward every call to --upstream and write what passed as stub files into DIR, for a later `--stubs DIR` to replay' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l upstream -d 'The real server --record forwards to; also the schema, by reflection, unless --proto or --protoset is given' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l cacert -d 'Trust only the CA certificates in this PEM file (it may hold several) instead of the system roots' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l cert -d 'A client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l authority -d 'The :authority to send, and the name the server\'s certificate must be valid for' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l proxy -d 'Send this command through an HTTP CONNECT proxy, `http://[USER:PASS@]HOST:PORT` (loopback targets too). Without it, HTTPS_PROXY, ALL_PROXY and NO_PROXY apply to non-loopback targets' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l connect-timeout -d 'Seconds to wait for the connection (and the TLS handshake)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l max-time -d 'A deadline for the whole command (connect, reflection and call), also sent to the server as grpc-timeout. When it passes, grpcx exits 68 (DeadlineExceeded)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l keepalive -d 'Send an HTTP/2 ping every SECS seconds, to keep long streams alive through proxies and detect a dead peer' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l max-msg-size -d 'The largest response message accepted, in bytes (suffixes KiB, MiB and GiB work too)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l compress -d 'Compress request messages. gzip and zstd responses are always accepted' -r -f -a "gzip\t''
+zstd\t''"
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s H -l header -d 'A request header, `name: value` (repeatable), sent with the call and with reflection requests. Names are lowercased; values of `-bin` keys are base64. `@FILE` reads `name: value` lines from a file' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l rpc-header -d 'A header for the call only, not for reflection (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l reflect-header -d 'A header for reflection requests only (as -H)' -r
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l protocol -d 'The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1 or HTTP/2). Output and exit codes are the same for all three' -r -f -a "grpc\t''
+grpcweb\t''
+connect\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l error-format -d 'How errors are printed on stderr: `json` prints a gRPC status as one JSON object with its details decoded (the exit code is unchanged)' -r -f -a "text\t''
 json\t''"
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l no-reflection -d 'Do not serve the reflection service'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l greeter -d 'Serve the bundled greeter (and test services) next to the mock'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l plaintext -d 'Speak plaintext HTTP/2 (h2c), whatever the target looks like'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l tls -d 'Speak TLS, whatever the target looks like (even on loopback)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l insecure -d 'Do not verify the server\'s certificate (a warning says so on stderr)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l expand-headers -d 'Expand `${VAR}` in headers from the environment; a variable that is not set is an error'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -l http2-prior-knowledge -d 'With --protocol grpcweb or connect over plaintext, speak HTTP/2 (h2c) rather than HTTP/1.1. Bidi streams need it (or TLS, where ALPN picks)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s v -l verbose -d 'Print to stderr the request headers (credentials masked), response headers, trailers, status and timings. -vv shows credentials too'
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c grpcx -n "__fish_grpcx_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c grpcx -n "__fish_grpcx_using_subcommand bench" -s d -l data -d 'The requests, as DATA above' -r
@@ -384,7 +416,7 @@ complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_su
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "list" -d 'List the services of a server or schema, or the methods of one service'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "describe" -d 'Show a service, method, message, enum or field as proto source, or a JSON request template'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "shell" -d 'An interactive session on one connection that knows the schema: list, describe, call (asking for each field), headers and settings kept between calls, Tab completion and history. With stdin from a pipe it runs the commands line by line, for CI'
-complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "serve" -d 'Run the bundled greeter server (with reflection and health)'
+complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "serve" -d 'Run a server: the bundled greeter, or a mock of any schema answered from stub files (--stubs), with a call log (--log), or a recording proxy to a real server (--record DIR --upstream TARGET). Reflection and health are always on'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "bench" -d 'Load-test a method: many calls over a pool of connections, closed (-c in flight) or open (--rate per second), with a latency report'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "demo" -d 'A one-command tour: starts the bundled server and calls it'
 complete -c grpcx -n "__fish_grpcx_using_subcommand help; and not __fish_seen_subcommand_from call list describe shell serve bench demo ui completions cache convert health help" -f -a "ui" -d 'A web page for the schema and the calls, served by grpcx on loopback: pick a method, fill a form, watch the responses arrive. Without a TARGET (and without --proto/--protoset) it starts the bundled server'

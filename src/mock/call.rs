@@ -20,7 +20,7 @@ use super::Mock;
 use super::answer::{self, Scope};
 use super::log::Entry;
 use super::matcher::{Incoming, canonical};
-use super::stubs::{Stub, StubSet, method_path};
+use super::stubs::{Stub, StubSet, method_name, method_path};
 use super::wire::{Answer, Requests, trailers_only};
 
 /// Answers one call of `method`.
@@ -30,7 +30,7 @@ pub async fn serve(
     request: http::Request<Body>,
 ) -> http::Response<Body> {
     let (parts, body) = request.into_parts();
-    let name = method_path(&method).trim_start_matches('/').to_string();
+    let name = method_name(&method);
     let mut entry = Entry::new(
         &name,
         &super::wire::user_headers(&parts.headers),
@@ -63,7 +63,7 @@ pub async fn serve(
             _ => {
                 let status = Status::internal(format!(
                     "{} takes one request message; the client sent {}",
-                    method.full_name(),
+                    method_name(&method),
                     messages.len()
                 ));
                 return fail(&mock, entry, status);
@@ -270,8 +270,12 @@ fn choose<'a>(
             "no stub for {name} ({hint})"
         )));
     }
-    // Nearest first: the fewest conditions that failed.
-    misses.sort_by_key(|(_, why)| why.len());
+    // Nearest first: the fewest conditions that failed, then the most
+    // that held.
+    misses.sort_by_key(|(stub, why)| {
+        let held = stub.when.conditions().saturating_sub(why.len());
+        (why.len(), std::cmp::Reverse(held))
+    });
     let reasons: Vec<String> = misses
         .iter()
         .take(3)

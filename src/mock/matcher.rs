@@ -11,7 +11,7 @@ use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, MethodDescriptor, S
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::stubs::{Fault, parse_message};
+use super::stubs::{Fault, method_name, parse_message};
 
 /// The conditions of one stub; all that are given must hold.
 #[derive(Debug, Default)]
@@ -95,6 +95,14 @@ impl When {
             }
         }
         Ok(when)
+    }
+
+    /// How many conditions there are (each header and regex is one).
+    pub fn conditions(&self) -> usize {
+        self.headers.len()
+            + self.matches.len()
+            + usize::from(self.equals.is_some())
+            + usize::from(self.contains.is_some())
     }
 
     /// The conditions that do not hold for `request` (none: the stub
@@ -262,7 +270,7 @@ fn request_value(value: &Value, method: &MethodDescriptor, partial: bool) -> Res
                 key,
                 format!(
                     "{} is client-streaming: {key} is {{\"messages\": [...]}}",
-                    method.full_name()
+                    method_name(method)
                 ),
             ));
         }

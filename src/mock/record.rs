@@ -25,7 +25,7 @@ use tonic::metadata::MetadataMap;
 
 use super::Mock;
 use super::log::Entry;
-use super::stubs::method_path;
+use super::stubs::method_name;
 use super::wire::{Answer, Requests, trailers_only, user_headers};
 use crate::cli::ConnArgs;
 use crate::codec::Outgoing;
@@ -113,7 +113,7 @@ pub async fn forward(
         .as_ref()
         .expect("forward is called when recording");
     let (parts, body) = request.into_parts();
-    let name = method_path(&method).trim_start_matches('/').to_string();
+    let name = method_name(&method);
     let mut entry = Entry::new(&name, &user_headers(&parts.headers), mock.log.as_ref());
     entry.stub = Some("upstream".to_string());
     let mut requests = match Requests::new(body, &parts.headers, method.input()) {
@@ -293,16 +293,19 @@ fn save(mock: &Mock, method: &MethodDescriptor, tape: &Mutex<Tape>) {
     match recorder.write(method, stubs) {
         Ok(path) => eprintln!(
             "grpcx serve: recorded {} in {}",
-            method.full_name(),
+            method_name(method),
             path.display()
         ),
-        Err(err) => eprintln!("grpcx serve: cannot record {}: {err:#}", method.full_name()),
+        Err(err) => eprintln!(
+            "grpcx serve: cannot record {}: {err:#}",
+            method_name(method)
+        ),
     }
 }
 
 /// The stubs that replay one call.
 fn stubs_of(method: &MethodDescriptor, tape: &Tape) -> Vec<Value> {
-    let name = method_path(method).trim_start_matches('/').to_string();
+    let name = method_name(method);
     let stub = |when: Value, mut then: Map<String, Value>, last: bool| {
         if !tape.headers.is_empty() {
             then.insert("headers".into(), Value::Object(tape.headers.clone()));

@@ -416,7 +416,7 @@ fn compile_then(then: WrittenThen, method: &MethodDescriptor) -> Result<Then, Fa
                     "messages",
                     format!(
                         "{} is {kind}: it answers one message (then.message), not a list",
-                        method.full_name()
+                        method_name(method)
                     ),
                 ));
             }
@@ -442,7 +442,7 @@ fn compile_then(then: WrittenThen, method: &MethodDescriptor) -> Result<Then, Fa
             "status",
             format!(
                 "{} is {kind}: it answers a message or a failed status, not both",
-                method.full_name()
+                method_name(method)
             ),
         ));
     }
@@ -451,7 +451,7 @@ fn compile_then(then: WrittenThen, method: &MethodDescriptor) -> Result<Then, Fa
             "then",
             format!(
                 "{} is {kind}: an OK answer needs then.message",
-                method.full_name()
+                method_name(method)
             ),
         ));
     }
@@ -487,6 +487,11 @@ fn compile_then(then: WrittenThen, method: &MethodDescriptor) -> Result<Then, Fa
         trailers: templates(then.trailers, "trailer")?,
         delay: Duration::from_millis(then.delay_ms),
     })
+}
+
+/// `pkg.Service/Method`, as stub files and messages name a method.
+pub fn method_name(method: &MethodDescriptor) -> String {
+    method_path(method).split_off(1)
 }
 
 pub fn kind_name(method: &MethodDescriptor) -> &'static str {
@@ -622,6 +627,82 @@ fn key_line(text: &str, from: usize, until: Option<usize>, key: &str, yaml: bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn pool() -> DescriptorPool {
+        DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).unwrap()
+    }
+
+    /// JSON of any shape, its keys often those of a stub, so that random
+    /// input reaches past the first check.
+    fn json() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("method".to_string()),
+            Just("when".to_string()),
+            Just("then".to_string()),
+            Just("message".to_string()),
+            Just("messages".to_string()),
+            Just("status".to_string()),
+            Just("equals".to_string()),
+            Just("contains".to_string()),
+            Just("matches".to_string()),
+            Just("headers".to_string()),
+            Just("trailers".to_string()),
+            Just("code".to_string()),
+            Just("details".to_string()),
+            Just("delayMs".to_string()),
+            Just("priority".to_string()),
+            Just("@type".to_string()),
+            Just("name".to_string()),
+            "[a-z{}.@]{0,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            prop_oneof![
+                Just("helloworld.Greeter/SayHello".to_string()),
+                Just("grpcx.test.v1.Echo/Chat".to_string()),
+                Just("{{request.name}}".to_string()),
+                Just("NOT_FOUND".to_string()),
+                Just("type.googleapis.com/google.rpc.ErrorInfo".to_string()),
+                ".{0,12}",
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any JSON or YAML, stub-shaped or not, loads or fails with one
+        /// line naming the file and a line; it never panics.
+        #[test]
+        fn random_stub_files_never_panic(value in json(), yaml in any::<bool>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let (name, text) = match yaml {
+                true => ("s.yaml", serde_norway::to_string(&value).unwrap()),
+                false => ("s.json", serde_json::to_string_pretty(&value).unwrap()),
+            };
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).unwrap();
+            if let Err(err) = load_file(&path, &pool()) {
+                let err = format!("{err:#}");
+                let prefix = format!("{}:", path.display());
+                prop_assert!(err.starts_with(&prefix), "{}", err);
+                prop_assert!(!err.contains('\n'), "{}", err);
+            }
+        }
+    }
 
     #[test]
     fn list_elements_are_found_on_their_lines() {

@@ -18,6 +18,7 @@ mod health;
 mod load;
 mod longlink;
 mod memory;
+mod mock;
 mod protocols;
 mod proxy;
 mod reliability;

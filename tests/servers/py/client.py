@@ -75,7 +75,7 @@ def main():
     parser.add_argument("method")
     parser.add_argument("requests", nargs="*")
     parser.add_argument("-H", dest="headers", action="append", default=[])
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     server.load_protos()
 
     method = find_method(args.method)
