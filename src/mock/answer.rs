@@ -19,10 +19,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use serde_json::Value;
-use tonic::Status;
+use tonic::{Code, Status};
 
-use super::matcher::lookup;
-use super::stubs::{StatusAnswer, parse_message};
+use super::shape::{lookup, parse_message};
 use crate::status::{RpcStatus, builtin_pool};
 
 /// What a placeholder may read.
@@ -30,6 +29,15 @@ pub struct Scope<'a> {
     pub request: &'a Value,
     pub headers: &'a HeaderMap,
     pub count: u64,
+}
+
+/// A status a stub ends a call with.
+#[derive(Debug)]
+pub struct StatusAnswer {
+    pub code: Code,
+    pub message: Template,
+    /// Typed JSON, each with its "@type".
+    pub details: Vec<Value>,
 }
 
 /// JSON whose strings may hold placeholders, checked when the stub loads.

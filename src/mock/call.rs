@@ -20,7 +20,8 @@ use super::Mock;
 use super::answer::{self, Scope};
 use super::log::Entry;
 use super::matcher::{Incoming, canonical};
-use super::stubs::{Stub, StubSet, method_name, method_path};
+use super::shape::{method_name, method_path};
+use super::stubs::{Stub, StubSet};
 use super::wire::{Answer, Requests, trailers_only};
 
 /// Answers one call of `method`.

@@ -11,7 +11,7 @@ use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, MethodDescriptor, S
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::stubs::{Fault, method_name, parse_message};
+use super::shape::{Fault, lookup, method_name, parse_message};
 
 /// The conditions of one stub; all that are given must hold.
 #[derive(Debug, Default)]
@@ -214,39 +214,6 @@ fn first_difference(pattern: &Value, actual: &Value, at: &str) -> Option<String>
             short(pattern)
         )),
     }
-}
-
-/// The value at a dotted path: keys by their JSON or proto names, list
-/// elements by index.
-pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut at = root;
-    for segment in path.split('.') {
-        at = match at {
-            Value::Object(map) => map
-                .get(segment)
-                .or_else(|| map.get(&lower_camel(segment)))?,
-            Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(at)
-}
-
-/// protobuf's JSON name for a proto field name.
-fn lower_camel(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Whether the method's request is matched as all its messages (a client

@@ -9,7 +9,8 @@
 //! Connect and gRPC-Web are turned into gRPC by the layers outside it, so
 //! every protocol reaches the same stubs.
 //!
-//! - [`stubs`]: stub files, checked against the schema;
+//! - [`stubs`]: stub files, checked against the schema ([`shape`]: the
+//!   methods, messages and faults the rest share);
 //! - [`matcher`]: `when`; [`answer`]: `then` and its templates;
 //! - [`call`]: one call answered from the stubs; [`record`]: one call
 //!   forwarded and written down; [`wire`]: the gRPC framing both use;
@@ -20,6 +21,7 @@ mod call;
 mod log;
 mod matcher;
 mod record;
+mod shape;
 pub mod stubs;
 mod wire;
 

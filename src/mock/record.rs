@@ -25,7 +25,7 @@ use tonic::metadata::MetadataMap;
 
 use super::Mock;
 use super::log::Entry;
-use super::stubs::method_name;
+use super::shape::method_name;
 use super::wire::{Answer, Requests, trailers_only, user_headers};
 use crate::cli::ConnArgs;
 use crate::codec::Outgoing;

@@ -11,13 +11,14 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
+use prost_reflect::{DescriptorPool, MessageDescriptor, MethodDescriptor};
 use serde::Deserialize;
 use serde_json::Value;
 use tonic::Code;
 
-use super::answer::Template;
+use super::answer::{StatusAnswer, Template};
 use super::matcher::When;
+use super::shape::{Fault, kind_name, method_name, method_path, parse_message};
 
 /// Where a stub was written: its file and the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,14 +70,6 @@ pub struct Then {
     pub delay: Duration,
 }
 
-#[derive(Debug)]
-pub struct StatusAnswer {
-    pub code: Code,
-    pub message: Template,
-    /// Typed JSON, each with its "@type".
-    pub details: Vec<Value>,
-}
-
 /// The stubs the mock answers from, by method path (`/pkg.Service/Method`),
 /// in the order they apply.
 #[derive(Debug, Default)]
@@ -124,11 +117,6 @@ impl StubSet {
         }
         StubSet { by_path, count }
     }
-}
-
-/// `/pkg.Service/Method`, as the request's path names it.
-pub fn method_path(method: &MethodDescriptor) -> String {
-    format!("/{}/{}", method.parent_service().full_name(), method.name())
 }
 
 /// Reads every stub under `path` (a file, or a folder read recursively in
@@ -260,21 +248,6 @@ fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
-    }
-}
-
-/// What is wrong with one stub, and the key to point at.
-pub struct Fault {
-    pub key: Option<String>,
-    pub message: String,
-}
-
-impl Fault {
-    pub fn at(key: &str, message: impl Into<String>) -> Fault {
-        Fault {
-            key: Some(key.to_string()),
-            message: message.into(),
-        }
     }
 }
 
@@ -489,20 +462,6 @@ fn compile_then(then: WrittenThen, method: &MethodDescriptor) -> Result<Then, Fa
     })
 }
 
-/// `pkg.Service/Method`, as stub files and messages name a method.
-pub fn method_name(method: &MethodDescriptor) -> String {
-    method_path(method).split_off(1)
-}
-
-pub fn kind_name(method: &MethodDescriptor) -> &'static str {
-    match (method.is_client_streaming(), method.is_server_streaming()) {
-        (false, false) => "unary",
-        (false, true) => "server-streaming",
-        (true, false) => "client-streaming",
-        (true, true) => "bidi-streaming",
-    }
-}
-
 /// A message of `then`, checked against its type: every field must exist
 /// and every value not left to a template must fit.
 fn check_message(value: Value, output: &MessageDescriptor, key: &str) -> Result<Template, Fault> {
@@ -511,19 +470,6 @@ fn check_message(value: Value, output: &MessageDescriptor, key: &str) -> Result<
     parse_message(output, &probe)
         .map_err(|err| Fault::at(&err.key.unwrap_or_else(|| key.to_string()), err.message))?;
     Ok(template)
-}
-
-/// JSON as a message of `desc`; the error names the field at fault.
-pub fn parse_message(desc: &MessageDescriptor, value: &Value) -> Result<DynamicMessage, Fault> {
-    let options = prost_reflect::DeserializeOptions::new();
-    DynamicMessage::deserialize_with_options(desc.clone(), value, &options).map_err(|err| {
-        let text = err.to_string();
-        let key = text.split('\'').nth(1).or_else(|| text.split('"').nth(1));
-        Fault {
-            key: key.map(str::to_string),
-            message: format!("does not fit {}: {text}", desc.full_name()),
-        }
-    })
 }
 
 fn compile_status(status: WrittenStatus, pool: &DescriptorPool) -> Result<StatusAnswer, Fault> {
