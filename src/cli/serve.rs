@@ -84,7 +84,12 @@ pub struct MockArgs {
 
     /// Forward every call to --upstream and write what passed as stub files
     /// into DIR, for a later `--stubs DIR` to replay.
-    #[arg(long, value_name = "DIR", requires = "upstream_target", conflicts_with = "stubs")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "upstream_target",
+        conflicts_with = "stubs"
+    )]
     pub record: Option<PathBuf>,
 
     /// The real server --record forwards to; also the schema, by reflection,

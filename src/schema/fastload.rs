@@ -28,6 +28,9 @@ use protox::file::FileResolver;
 /// is noise, small enough that few parsed files wait in memory.
 const BATCH: usize = 16;
 
+/// Up to this many files are parsed on the calling thread.
+const INLINE: usize = 8;
+
 /// A file of the closure, before parsing.
 enum Pending {
     /// Read from an import root: parsed on the parser thread.
@@ -55,24 +58,21 @@ pub fn load(
             (name, pending)
         })
         .collect();
+    // A few files parse in less time than a thread takes to start.
+    if queue.len() <= INLINE {
+        let parsed = queue
+            .drain(..)
+            .map(|(name, pending)| parse(&name, pending, source_info))
+            .collect::<Option<Vec<_>>>()?;
+        let mut pool = DescriptorPool::new();
+        pool.add_file_descriptor_protos(parsed).ok()?;
+        return Some(pool);
+    }
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Option<FileDescriptorProto>>(BATCH * 2);
         scope.spawn(move || {
             for (name, pending) in queue.drain(..) {
-                let parsed = match pending {
-                    Pending::Parsed(file) => Some(*file),
-                    Pending::Source(text) => protox_parse::parse_with_edition(&name, &text)
-                        .ok()
-                        .and_then(|(mut file, edition)| {
-                            if !source_info {
-                                file.source_code_info = None;
-                            }
-                            match edition {
-                                Some(edition) => super::editions::lower_parsed(file, edition).ok(),
-                                None => Some(file),
-                            }
-                        }),
-                };
+                let parsed = parse(&name, pending, source_info);
                 let failed = parsed.is_none();
                 if tx.send(parsed).is_err() || failed {
                     return;
@@ -90,6 +90,27 @@ pub fn load(
         pool.add_file_descriptor_protos(batch).ok()?;
         Some(pool)
     })
+}
+
+/// One file of the closure as a descriptor; `None` when it does not parse
+/// (or its edition cannot be lowered).
+fn parse(name: &str, pending: Pending, source_info: bool) -> Option<FileDescriptorProto> {
+    match pending {
+        Pending::Parsed(file) => Some(*file),
+        Pending::Source(text) => {
+            protox_parse::parse_with_edition(name, &text)
+                .ok()
+                .and_then(|(mut file, edition)| {
+                    if !source_info {
+                        file.source_code_info = None;
+                    }
+                    match edition {
+                        Some(edition) => super::editions::lower_parsed(file, edition).ok(),
+                        None => Some(file),
+                    }
+                })
+        }
+    }
 }
 
 /// Reads every file the names import, transitively, by scanning their
