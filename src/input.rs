@@ -432,8 +432,36 @@ impl DataSource {
 
     /// As [`DataSource::spawn`], for input in `format`.
     pub fn spawn_as(self, format: InputFormat) -> Result<Chunks> {
+        // Input that is already in memory, or a small file, is split here:
+        // a thread takes longer to start than splitting it does.
+        let small = match &self {
+            DataSource::Inline(_) => true,
+            DataSource::File(path) => {
+                std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= SPLIT_HERE)
+            }
+            DataSource::Stdin => false,
+        };
         let reader = self.open()?;
         let (tx, rx) = mpsc::channel(4);
+        if small {
+            let mut pending = VecDeque::new();
+            match format {
+                InputFormat::Json => {
+                    let mut splitter = Splitter::new(reader);
+                    while let Some(batch) = splitter.next_batch() {
+                        pending.extend(batch);
+                    }
+                }
+                InputFormat::Text => {
+                    let mut records = text::Records::new(reader);
+                    while let Some(batch) = records.next_batch() {
+                        pending.extend(batch);
+                    }
+                }
+            }
+            drop(tx);
+            return Ok(Chunks { rx, pending });
+        }
         std::thread::Builder::new()
             .name("grpcx-input".into())
             .spawn(move || match format {
@@ -461,6 +489,9 @@ impl DataSource {
         })
     }
 }
+
+/// The largest file split on the calling thread (see [`DataSource::spawn_as`]).
+const SPLIT_HERE: u64 = 256 * 1024;
 
 /// stdin without std's own buffer (the splitter has one).
 struct StdinRaw;
