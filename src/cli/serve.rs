@@ -24,7 +24,8 @@ README.md (\"Mock server\") describes every rule. The first line on stdout is
 `LISTENING ADDRESS` once the server takes calls.
 
 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 the schema or a stub file is
-broken, or the address cannot be listened on; 2 a usage error.";
+broken, or the address cannot be listened on; 2 a usage error; 78 the
+server of --schema-from or --upstream cannot be reached.";
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
