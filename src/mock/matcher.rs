@@ -8,7 +8,7 @@
 //! A client stream is matched as `{"messages": [...]}`.
 
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor, MethodDescriptor, SerializeOptions};
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::{Map, Value};
 
 use super::shape::{Fault, lookup, method_name, parse_message};
@@ -63,7 +63,10 @@ impl When {
                         };
                         check_path(path, method)?;
                         let regex = Regex::new(pattern).map_err(|e| {
-                            Fault::at(path, format!("matches.{path}: {}", one_line(&e)))
+                            Fault::at(
+                                path,
+                                format!("matches.{path}: not a regex: {}", one_line(&e)),
+                            )
                         })?;
                         when.matches.push((path.clone(), regex));
                     }
@@ -142,8 +145,9 @@ impl When {
             };
             if !regex.is_match(&text) {
                 misses.push(format!(
-                    "matches: {path} is {}, which /{regex}/ does not match",
-                    short(value)
+                    "matches: {path} is {}, which /{}/ does not match",
+                    short(value),
+                    regex.as_str()
                 ));
             }
         }

@@ -702,7 +702,7 @@ fn bad_stub_files_stop_the_server_with_file_and_line() {
         (
             "a.json",
             "{\"method\": \"helloworld.Greeter/SayHello\", \"when\": {\"matches\": {\"name\": \"(\"}}, \"then\": {\"message\": {}}}",
-            ":1: matches.name: regex parse error",
+            ":1: matches.name: not a regex: found open group without closing ')'",
         ),
         (
             "a.json",
