@@ -17,13 +17,12 @@ Rows (target in brackets, grpcx / peer):
 - 32 MB (1000 x 32 KiB) over a 20 ms RTT link (bench/delay_proxy.py), down
   (server stream) and up (client stream): wall <= 0.8x grpcurl-rs.
 
-CPU is user + system time of the process (wait4), wall is from start to
-exit, peak RSS from /usr/bin/time. Nothing is printed to a terminal.
+CPU is user + system time of the process (wait4), wall is from
+posix_spawn to wait4, peak RSS from /usr/bin/time. Nothing is printed to a terminal.
 """
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -55,35 +54,36 @@ class Server:
 FAILED = set()
 
 
-def once(argv, stdin_path=None):
-    """One run's wall time in seconds. grpcx failing stops the run; a peer
-    failing is noted (grpcurl-rs breaks off grpc-go's 300k tiny messages
-    with ENHANCE_YOUR_CALM) and its time up to the failure kept."""
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-    with open(os.devnull, "wb") as devnull:
+def timed(argv, stdin_path=None):
+    """One run: (wall s, cpu s). The child is started with posix_spawn
+    (vfork: Python's own fork would add a millisecond or more to every
+    short run, on both sides of a pair) and reaped with wait4, whose rusage
+    is the child's own CPU. grpcx failing stops the run; a peer failing is
+    noted (grpcurl-rs breaks off grpc-go's 300k tiny messages with
+    ENHANCE_YOUR_CALM) and its time up to the failure kept."""
+    with tempfile.TemporaryFile() as err:
+        stdin = os.open(stdin_path or os.devnull, os.O_RDONLY)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        actions = [(os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+                   (os.POSIX_SPAWN_DUP2, err.fileno(), 2)]
         start = time.perf_counter()
-        proc = subprocess.run(argv, stdin=stdin, stdout=devnull, stderr=subprocess.PIPE)
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
+        _, status, usage = os.wait4(pid, 0)
         wall = time.perf_counter() - start
-    if stdin_path:
-        stdin.close()
-    if proc.returncode != 0:
-        why = f"{os.path.basename(argv[0])} exited {proc.returncode}: " \
-              f"{' '.join(proc.stderr.decode(errors='replace').split())[:200]}"
+        os.close(stdin)
+        os.close(devnull)
+        err.seek(0)
+        stderr = err.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        why = f"{os.path.basename(argv[0])} exited {code}: " \
+              f"{' '.join(stderr.decode(errors='replace').split())[:200]}"
         if os.path.basename(argv[0]) == "grpcx":
             raise SystemExit(why)
         if why not in FAILED:
             FAILED.add(why)
             print(f"PEER FAILED: {why}", file=sys.stderr)
-    return wall
-
-
-def timed(argv, stdin_path=None):
-    """One run: (wall s, cpu s), the CPU from the child's own rusage."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = once(argv, stdin_path)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb(argv, stdin_path=None):
