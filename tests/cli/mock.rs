@@ -444,6 +444,26 @@ fn buf_curl_calls_the_mock_over_grpc_grpc_web_and_connect_by_reflection() {
         );
         assert!(stderr.contains("X-Served-By: mock"), "{protocol}: {stderr}");
     }
+    // buf curl -v prints no gRPC-Web trailers; grpcx's own client shows
+    // that they arrive, in the body, over HTTP/1.1.
+    let out = run(&[
+        "call",
+        "--protocol",
+        "grpcweb",
+        "-v",
+        "-H",
+        "x-team: blue",
+        mock.addr(),
+        "helloworld.Greeter/SayHello",
+        r#"{"name":"ann"}"#,
+    ]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("Response trailers received:\ngrpc-status: 0\nx-cost: 7\n"),
+        "{}",
+        out.stderr
+    );
     // A status with details, over Connect.
     let out = Command::new(&buf)
         .args(["curl", "--protocol", "connect", "-d", r#"{"name":"bob"}"#])
