@@ -306,6 +306,14 @@ impl OptionsVisitor<'_> {
         file: FileIndex,
         path: &[i32],
     ) -> Vec<u8> {
+        // grpcx patch: options with nothing left to interpret (all of a
+        // server's reflection, a protoset, a cache entry) are kept as they
+        // were encoded. Decoding them needed descriptor.proto, and so the
+        // global pool of the well-known types (about 1 ms to build), for
+        // every file with any options at all.
+        if uninterpreted.is_empty() {
+            return options.encoded.clone();
+        }
         let desc = self.pool.get_message_by_name(desc_name).unwrap_or_else(|| {
             DescriptorPool::global()
                 .get_message_by_name(desc_name)
