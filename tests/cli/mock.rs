@@ -833,3 +833,48 @@ fn health_watch_sees_the_mocked_services_go_away() {
     let _ = watch.kill();
     let _ = watch.wait();
 }
+
+#[test]
+fn the_greeter_beside_a_mock_and_the_call_log_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let stubs = dir.path().join("echo.json");
+    write(
+        &stubs,
+        &json!({"method": "grpcx.test.v1.Echo/Echo", "then": {"message": {"fString": "mocked"}}}),
+    );
+    let mut child = grpcx_std()
+        .args(["serve", "--addr", "127.0.0.1:0", "--greeter", "--log", "-"])
+        .args(["--proto", &proto("grpcx/test/v1/everything.proto")])
+        .arg("--stubs")
+        .arg(&stubs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let addr = line.trim().strip_prefix("LISTENING ").unwrap().to_string();
+
+    // The bundled greeter answers as itself; the mocked service from stubs.
+    assert_eq!(
+        messages(&grpc_go(&addr, "SayHello", "ann", "")),
+        [json!("Hello, ann!")]
+    );
+    assert_eq!(
+        messages(&echo(&addr, json!({"fInt32": 3}), &[])),
+        [json!({"fString": "mocked"})]
+    );
+    // Only the mocked call is logged, one line on stdout after LISTENING.
+    line.clear();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let logged: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(logged["method"], "grpcx.test.v1.Echo/Echo");
+    assert_eq!(logged["requests"], json!([{"fInt32": 3}]));
+    assert!(
+        logged["stub"].as_str().unwrap().ends_with("echo.json:1"),
+        "{logged}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
