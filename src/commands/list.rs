@@ -81,12 +81,7 @@ async fn list(args: ListArgs) -> Result<()> {
 
 /// `name<TAB>kind<TAB>request<TAB>response`, for `--long`.
 fn long(method: &MethodDescriptor) -> String {
-    let kind = match (method.is_client_streaming(), method.is_server_streaming()) {
-        (false, false) => "unary",
-        (false, true) => "server-streaming",
-        (true, false) => "client-streaming",
-        (true, true) => "bidi-streaming",
-    };
+    let kind = crate::schema::method_kind(method);
     format!(
         "{}\t{kind}\t{}\t{}",
         method.full_name(),

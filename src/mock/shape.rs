@@ -30,15 +30,6 @@ pub fn method_name(method: &MethodDescriptor) -> String {
     method_path(method).split_off(1)
 }
 
-pub fn kind_name(method: &MethodDescriptor) -> &'static str {
-    match (method.is_client_streaming(), method.is_server_streaming()) {
-        (false, false) => "unary",
-        (false, true) => "server-streaming",
-        (true, false) => "client-streaming",
-        (true, true) => "bidi-streaming",
-    }
-}
-
 /// JSON as a message of `desc`; the error names the field at fault.
 pub fn parse_message(desc: &MessageDescriptor, value: &Value) -> Result<DynamicMessage, Fault> {
     let options = prost_reflect::DeserializeOptions::new();

@@ -18,7 +18,7 @@ use tonic::Code;
 
 use super::answer::{StatusAnswer, Template};
 use super::matcher::When;
-use super::shape::{Fault, kind_name, method_name, method_path, parse_message};
+use super::shape::{Fault, method_name, method_path, parse_message};
 
 /// Where a stub was written: its file and the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,7 +373,7 @@ fn find_method(pool: &DescriptorPool, name: &str) -> Result<MethodDescriptor, Fa
 
 fn compile_then(then: WrittenThen, method: &MethodDescriptor) -> Result<Then, Fault> {
     let output = method.output();
-    let kind = kind_name(method);
+    let kind = crate::schema::method_kind(method);
     let given = then.message.is_some() || then.messages.is_some();
     let messages = match (then.message, then.messages) {
         (Some(_), Some(_)) => {

@@ -382,6 +382,17 @@ fn not_found(
     }
 }
 
+/// The kind of a method, as `list --long`, the web UI and the mock name it:
+/// `unary`, `server-streaming`, `client-streaming` or `bidi-streaming`.
+pub fn method_kind(method: &MethodDescriptor) -> &'static str {
+    match (method.is_client_streaming(), method.is_server_streaming()) {
+        (false, false) => "unary",
+        (false, true) => "server-streaming",
+        (true, false) => "client-streaming",
+        (true, true) => "bidi-streaming",
+    }
+}
+
 /// The candidate nearest to `wanted`, if it is near enough to be a typo.
 pub fn closest<'a>(wanted: &str, candidates: &'a [String]) -> Option<&'a str> {
     let wanted_lower = wanted.to_ascii_lowercase();

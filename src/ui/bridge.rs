@@ -252,7 +252,7 @@ impl Call {
         let started = Instant::now();
         self.event(
             "call",
-            json!({ "id": self.id, "kind": super::form::kind(&self.method) }),
+            json!({ "id": self.id, "kind": crate::schema::method_kind(&self.method) }),
         )
         .await;
         // The deadline is kept here too, not only sent as grpc-timeout: a

@@ -11,20 +11,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use prost_reflect::{
-    DescriptorPool, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor,
-    ServiceDescriptor,
+    DescriptorPool, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, ServiceDescriptor,
 };
 use serde_json::{Map, Value, json};
-
-/// The kind of a method, as `list --long` names it.
-pub fn kind(method: &MethodDescriptor) -> &'static str {
-    match (method.is_client_streaming(), method.is_server_streaming()) {
-        (false, false) => "unary",
-        (false, true) => "server-streaming",
-        (true, false) => "client-streaming",
-        (true, true) => "bidi-streaming",
-    }
-}
 
 /// A service and its methods, for the list.
 pub fn service(service: &ServiceDescriptor, comments: &mut Comments) -> Value {
@@ -34,7 +23,7 @@ pub fn service(service: &ServiceDescriptor, comments: &mut Comments) -> Value {
             json!({
                 "name": m.name(),
                 "path": format!("{}/{}", service.full_name(), m.name()),
-                "kind": kind(&m),
+                "kind": crate::schema::method_kind(&m),
                 "input": m.input().full_name(),
                 "output": m.output().full_name(),
                 "comments": comments.get(&m.parent_file(), m.path()),

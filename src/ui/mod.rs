@@ -201,7 +201,7 @@ async fn method_info(ui: &Ui, path: &str) -> Result<Value> {
     let template = crate::template::for_message(&method.input());
     Ok(json!({
         "path": format!("{}/{}", method.parent_service().full_name(), method.name()),
-        "kind": form::kind(&method),
+        "kind": crate::schema::method_kind(&method),
         "comments": comments.get(&method.parent_file(), method.path()),
         "input": form::schema(&method.input(), &mut comments),
         "output": method.output().full_name(),
