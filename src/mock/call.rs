@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use http::HeaderMap;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
-use serde_json::json;
+use serde_json::{Value, json};
 use tonic::Status;
 use tonic::body::Body;
 
@@ -182,13 +182,12 @@ async fn bidi(
     let (response, out) = Answer::start(head);
     tokio::spawn(async move {
         let mut trailers = HeaderMap::new();
-        let mut next: Option<(DynamicMessage, Arc<Stub>)> = Some((first, stub));
+        let mut next: Option<(DynamicMessage, Value, Arc<Stub>)> = Some((first, request, stub));
         let status = loop {
-            let Some((message, stub)) = next.take() else {
+            let Some((message, request, stub)) = next.take() else {
                 break Status::ok("");
             };
             entry.request(&message);
-            let request = canonical(&message);
             let count = stub.calls.fetch_add(1, Ordering::Relaxed) + 1;
             let scope = Scope {
                 request: &request,
@@ -214,8 +213,8 @@ async fn bidi(
                         json: &request,
                         headers: &headers,
                     };
-                    match choose(&stubs, &method, &incoming) {
-                        Ok(stub) => next = Some((message, stub.clone())),
+                    match choose(&stubs, &method, &incoming).cloned() {
+                        Ok(stub) => next = Some((message, request, stub)),
                         Err(status) => {
                             entry.request(&message);
                             break status;

@@ -64,13 +64,15 @@ pub struct Entry {
     requests: Vec<Value>,
     pub stub: Option<String>,
     pub responses: usize,
+    /// Whether there is a log to write: without one, nothing is kept.
+    kept: bool,
 }
 
 impl Entry {
     pub fn new(method: &str, headers: &HeaderMap, log: Option<&CallLog>) -> Entry {
         let show = log.is_some_and(|l| l.show_secrets);
         let mut map = Map::new();
-        for (name, value) in headers {
+        for (name, value) in headers.iter().filter(|_| log.is_some()) {
             let text = match value.to_str() {
                 Ok(_) if is_secret(name.as_str()) && !show => "<masked>".to_string(),
                 Ok(text) => text.to_string(),
@@ -87,12 +89,15 @@ impl Entry {
             requests: Vec::new(),
             stub: None,
             responses: 0,
+            kept: log.is_some(),
         }
     }
 
     pub fn request(&mut self, message: &DynamicMessage) {
-        self.requests
-            .push(serde_json::to_value(message).unwrap_or(Value::Null));
+        if self.kept {
+            self.requests
+                .push(serde_json::to_value(message).unwrap_or(Value::Null));
+        }
     }
 
     /// Writes the entry with the status the call ended with.
