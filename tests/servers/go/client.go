@@ -80,19 +80,7 @@ func runClient(addr, method, names, headers string) {
 		if err != nil {
 			fatalf("%v", err)
 		}
-		header, _ = stream.Header()
-		emit(map[string]interface{}{"headers": flat(header)})
-		for {
-			reply, err := stream.Recv()
-			if err != nil {
-				if err != io.EOF {
-					callErr = err
-				}
-				break
-			}
-			emit(map[string]string{"message": reply.GetMessage()})
-		}
-		trailer = stream.Trailer()
+		header, trailer, callErr = receive(stream, stream.Recv)
 	case "SayHelloClientStream":
 		stream, err := client.SayHelloClientStream(ctx)
 		if err != nil {
@@ -124,19 +112,7 @@ func runClient(addr, method, names, headers string) {
 			}
 			stream.CloseSend()
 		}()
-		header, _ = stream.Header()
-		emit(map[string]interface{}{"headers": flat(header)})
-		for {
-			reply, err := stream.Recv()
-			if err != nil {
-				if err != io.EOF {
-					callErr = err
-				}
-				break
-			}
-			emit(map[string]string{"message": reply.GetMessage()})
-		}
-		trailer = stream.Trailer()
+		header, trailer, callErr = receive(stream, stream.Recv)
 	default:
 		fatalf("-method: no method %q in helloworld.Greeter", method)
 	}
@@ -152,6 +128,25 @@ func runClient(addr, method, names, headers string) {
 		code = strings.ToUpper(toSnake(st.Code().String()))
 	}
 	emit(map[string]interface{}{"code": code, "message": st.Message(), "trailers": flat(trailer), "details": reasons})
+}
+
+// The headers, every reply (printed as it comes), then the trailers and
+// the status of a stream of replies.
+func receive(stream grpc.ClientStream, recv func() (*hwpb.HelloReply, error)) (metadata.MD, metadata.MD, error) {
+	header, _ := stream.Header()
+	emit(map[string]interface{}{"headers": flat(header)})
+	var callErr error
+	for {
+		reply, err := recv()
+		if err != nil {
+			if err != io.EOF {
+				callErr = err
+			}
+			break
+		}
+		emit(map[string]string{"message": reply.GetMessage()})
+	}
+	return header, stream.Trailer(), callErr
 }
 
 // NotFound -> Not_Found
