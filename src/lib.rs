@@ -43,23 +43,6 @@ use error::Interrupted;
 /// runtime (cheaper to start, and a CLI has one call to make); the server
 /// gets a multi-threaded one.
 pub fn run(command: Command) -> Result<()> {
-    let protos = match &command {
-        Command::Call(args) => &args.schema.protos,
-        Command::List(args) => &args.schema.protos,
-        Command::Describe(args) => &args.schema.protos,
-        Command::Bench(args) => &args.schema.protos,
-        _ => &Vec::new(),
-    };
-    if !protos.is_empty() {
-        // Options parsed from .proto files are interpreted through
-        // descriptor.proto, which prost-reflect keeps in its global pool of
-        // the well-known types, built when first needed: about half the
-        // CPU of a unary call. The second core builds it while this one
-        // starts the runtime, connects and parses the files. (Descriptors
-        // by reflection, from a protoset or from the cache have their
-        // options interpreted already, and never need it.)
-        std::thread::spawn(|| drop(prost_reflect::DescriptorPool::global()));
-    }
     let runtime = match command {
         Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
-use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
+use protox::file::{
+    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
+};
 
 use super::diagnostic;
 use super::third_party::ThirdPartyResolver;
@@ -89,9 +91,24 @@ fn compile(
 /// google/api, google/rpc and google/type.
 fn built_in() -> ChainFileResolver {
     let mut resolver = ChainFileResolver::new();
-    resolver.add(GoogleFileResolver::new());
+    resolver.add(WellKnown);
     resolver.add(ThirdPartyResolver);
     resolver
+}
+
+/// protox's resolver of google/protobuf, built only when a schema imports
+/// one of those files: it copies prost-reflect's global pool of the
+/// well-known types, about 3M instructions to build (more than the rest of
+/// a unary call), which a schema that imports none of them never needs.
+struct WellKnown;
+
+impl FileResolver for WellKnown {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        if !name.starts_with("google/protobuf/") {
+            return Err(protox::Error::file_not_found(name));
+        }
+        GoogleFileResolver::new().open_file(name)
+    }
 }
 
 /// The names (relative to a root of `roots`) that one `--proto` argument

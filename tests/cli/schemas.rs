@@ -506,3 +506,108 @@ fn an_extension_named_in_the_input_is_fetched_by_name_when_numbers_are_not_serve
         "extension 'grpcx.proto2.v1.nope' not found for message 'grpcx.proto2.v1.Order'",
     );
 }
+
+/// The options written in a .proto file come out of `--proto` as protoc
+/// writes them: the plain ones (encoded from grpcx's table, without
+/// descriptor.proto) and a custom one beside them (interpreted in general),
+/// at every level. A plain option with a value of the wrong kind gets the
+/// general path's diagnostic, with its place in the file.
+#[test]
+fn options_from_proto_files_are_protocs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("opts.proto"),
+        r#"syntax = "proto2";
+package o;
+import "google/protobuf/descriptor.proto";
+option java_package = "com.example.o";
+option java_outer_classname = "Opts";
+option java_multiple_files = true;
+option optimize_for = CODE_SIZE;
+option go_package = "example.com/o;o";
+option deprecated = false;
+option cc_enable_arenas = true;
+option objc_class_prefix = "OPT";
+option csharp_namespace = "Example.O";
+option swift_prefix = "O";
+option php_namespace = "Example\\O";
+option ruby_package = "Example::O";
+extend google.protobuf.MessageOptions { optional int32 level = 50001; }
+message M {
+  option deprecated = true;
+  option (level) = 3;
+  repeated int32 packed = 1 [packed = true, deprecated = true];
+  optional string s = 2 [ctype = CORD, jstype = JS_NORMAL];
+  optional M lazy = 3 [lazy = true];
+}
+enum E {
+  option allow_alias = true;
+  E_ZERO = 0;
+  E_NONE = 0 [deprecated = true];
+}
+service S {
+  option deprecated = true;
+  rpc Get(M) returns (M) { option idempotency_level = NO_SIDE_EFFECTS; }
+}
+"#,
+    )
+    .unwrap();
+    let ours = dir.path().join("ours.protoset");
+    run_in(
+        dir.path(),
+        &[
+            "list",
+            "--proto",
+            "opts.proto",
+            "--protoset-out",
+            &ours.display().to_string(),
+        ],
+    )
+    .ok();
+    let theirs = dir.path().join("theirs.protoset");
+    let status = Command::new("protoc")
+        .current_dir(dir.path())
+        .arg(format!("--descriptor_set_out={}", theirs.display()))
+        .arg("opts.proto")
+        .status()
+        .expect("protoc is installed");
+    assert!(status.success());
+    let file = |path: &Path| {
+        let set = FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap();
+        let mut file = set
+            .file
+            .into_iter()
+            .find(|f| f.name() == "opts.proto")
+            .unwrap();
+        file.source_code_info = None;
+        file
+    };
+    let (ours, theirs) = (file(&ours), file(&theirs));
+    assert_eq!(ours.options, theirs.options);
+    assert_eq!(ours.message_type, theirs.message_type);
+    assert_eq!(ours.enum_type, theirs.enum_type);
+    assert_eq!(ours.service, theirs.service);
+    // The custom option is there (prost_types keeps it as unknown bytes,
+    // which its equality does not see): level = 3, field 50001, varint.
+    let message_options = ours.message_type[0].options.as_ref().unwrap();
+    assert_eq!(message_options.deprecated, Some(true));
+    let bytes = std::fs::read(dir.path().join("ours.protoset")).unwrap();
+    assert!(
+        bytes.windows(4).any(|w| w == [0x88, 0xb5, 0x18, 0x03]),
+        "(level) = 3 is encoded"
+    );
+
+    std::fs::write(
+        dir.path().join("bad.proto"),
+        "syntax = \"proto3\"; package b; option java_multiple_files = \"yes\"; message B {}",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["list", "--proto", "bad.proto"]);
+    out.code(1);
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("grpcx: error: cannot compile the .proto files: bad.proto:1:31: ")
+            && first.contains("type 'bool' for option 'java_multiple_files'"),
+        "{first:?}"
+    );
+}

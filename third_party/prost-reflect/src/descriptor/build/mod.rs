@@ -1,5 +1,6 @@
 mod names;
 mod options;
+mod plain_options;
 mod resolve;
 mod visit;
 

@@ -314,6 +314,20 @@ impl OptionsVisitor<'_> {
         if uninterpreted.is_empty() {
             return options.encoded.clone();
         }
+        // grpcx patch: plain options (`go_package`, `deprecated`, ...) are
+        // encoded without descriptor.proto; see plain_options.rs.
+        if let Some((encoded, numbers)) =
+            super::plain_options::interpret(desc_name, &options.encoded, uninterpreted)
+        {
+            for (i, number) in numbers.into_iter().enumerate() {
+                self.locations.push((
+                    file,
+                    join_path(path, &[tag::UNINTERPRETED_OPTION, i as i32]),
+                    join_path(path, &[number as i32]),
+                ));
+            }
+            return encoded;
+        }
         let desc = self.pool.get_message_by_name(desc_name).unwrap_or_else(|| {
             DescriptorPool::global()
                 .get_message_by_name(desc_name)
