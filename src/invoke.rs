@@ -16,6 +16,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::HeaderValue;
+use http::uri::PathAndQuery;
 use prost_reflect::MethodDescriptor;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
@@ -24,6 +25,7 @@ use tower_service::Service as _;
 use crate::cli::{Compression, ConnArgs};
 use crate::codec::Outgoing;
 use crate::protocol::{CallKind, Channel, grpc};
+use crate::status::names;
 use crate::transport;
 use crate::verbose::Verbose;
 
@@ -67,14 +69,40 @@ where
     S: Stream + Send + 'static,
     S::Item: Into<Outgoing>,
 {
-    let mut channel = channel.into();
+    let path = path(method)?;
+    start_at(channel, &path, method, requests, metadata, options).await
+}
+
+/// The method's HTTP/2 path, `/package.Service/Method`.
+pub fn path(method: &MethodDescriptor) -> Result<PathAndQuery, Status> {
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
-    let request = request(path, metadata, options)
+    PathAndQuery::try_from(path)
+        .map_err(|err| Status::internal(format!("invalid method path: {err}")))
+}
+
+/// [`start`] with the method's [`path`] made already, for a caller that
+/// makes many calls of one method (`bench`, `--each`).
+pub async fn start_at<S>(
+    channel: impl Into<Channel>,
+    path: &PathAndQuery,
+    method: &MethodDescriptor,
+    requests: S,
+    metadata: MetadataMap,
+    options: &CallOptions,
+) -> Result<Response, Status>
+where
+    S: Stream + Send + 'static,
+    S::Item: Into<Outgoing>,
+{
+    let mut channel = channel.into();
+    let request = request(path.clone(), metadata, options)
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
-    options.verbose.request(
-        request.uri().path(),
-        &MetadataMap::from_headers(request.headers().clone()),
-    );
+    if options.verbose.is_on() {
+        options.verbose.request(
+            request.uri().path(),
+            &MetadataMap::from_headers(request.headers().clone()),
+        );
+    }
     let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
     let mut request = request.map(|()| body.into_body());
     request.extensions_mut().insert(CallKind {
@@ -102,7 +130,11 @@ where
         .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
-    let messages = match Status::from_header_map(&parts.headers) {
+    let status = match parts.headers.contains_key(names::GRPC_STATUS) {
+        true => Status::from_header_map(&parts.headers),
+        false => None,
+    };
+    let messages = match status {
         Some(status) if status.code() != tonic::Code::Ok => return Err(failed(status)),
         Some(_) => grpc::Messages::empty(parts.headers.clone()),
         None => {
@@ -123,7 +155,7 @@ where
 /// The request's head: the path, gRPC's headers, and the metadata (less
 /// the headers gRPC reserves).
 fn request(
-    path: String,
+    path: PathAndQuery,
     metadata: MetadataMap,
     options: &CallOptions,
 ) -> Result<http::Request<()>, http::Error> {
@@ -146,14 +178,17 @@ fn request(
         HeaderValue::from_static("application/grpc"),
     );
     if let Some(compress) = options.compress {
-        headers.insert("grpc-encoding", HeaderValue::from_static(compress.name()));
+        headers.insert(
+            names::GRPC_ENCODING,
+            HeaderValue::from_static(compress.name()),
+        );
     }
     headers.insert(
-        "grpc-accept-encoding",
+        names::GRPC_ACCEPT_ENCODING,
         HeaderValue::from_static("gzip,zstd"),
     );
     if let Some(timeout) = options.timeout {
-        headers.insert("grpc-timeout", grpc_timeout(timeout));
+        headers.insert(names::GRPC_TIMEOUT, grpc_timeout(timeout));
     }
     let mut request = http::Request::builder()
         .method(http::Method::POST)

@@ -13,6 +13,20 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions, Value};
 
+/// gRPC's own header names, looked up without parsing a name each time
+/// (a lookup by `&str` parses and hashes it first: a few hundred
+/// instructions, on every response).
+pub mod names {
+    use http::HeaderName;
+
+    pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+    pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+    pub const GRPC_STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
+    pub const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+    pub const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+    pub const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+}
+
 /// google.rpc.Status, as `grpc-status-details-bin` carries it.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct RpcStatus {
@@ -265,10 +279,10 @@ pub const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::G
 /// responses enter: `transport::h2` for h2, `protocol` for gRPC-Web and
 /// Connect.
 pub fn drop_bad_details(headers: &mut http::HeaderMap) {
-    if let Some(value) = headers.get("grpc-status-details-bin")
+    if let Some(value) = headers.get(names::GRPC_STATUS_DETAILS)
         && BASE64_ANY_PADDING.decode(value.as_bytes()).is_err()
     {
-        headers.remove("grpc-status-details-bin");
+        headers.remove(names::GRPC_STATUS_DETAILS);
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
+use http::uri::PathAndQuery;
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tokio::sync::mpsc;
@@ -83,6 +84,8 @@ impl Requests {
 pub struct Engine {
     pool: Pool,
     method: MethodDescriptor,
+    /// The method's HTTP/2 path, made once for all its calls.
+    path: Result<PathAndQuery, Status>,
     metadata: MetadataMap,
     options: CallOptions,
     /// `options` without `-v`, for the calls it does not show.
@@ -105,6 +108,7 @@ impl Engine {
         };
         Engine {
             pool,
+            path: invoke::path(&method),
             method,
             metadata,
             options,
@@ -164,11 +168,16 @@ impl Engine {
         // all: nothing of it was seen yet. A server rotating its connections
         // sends GOAWAY, and neither the calls after it nor those it left
         // unprocessed may fail for it.
+        let path = match &self.path {
+            Ok(path) => path,
+            Err(status) => return status.clone(),
+        };
         let mut attempts = 0;
         let mut response = loop {
             attempts += 1;
-            let started = invoke::start(
+            let started = invoke::start_at(
                 self.pool.get(conn),
+                path,
                 &self.method,
                 requests.stream(),
                 self.metadata.clone(),

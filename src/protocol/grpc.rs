@@ -24,6 +24,7 @@ use tonic::{Code, Status};
 
 use crate::cli::Compression;
 use crate::codec::Outgoing;
+use crate::status::names;
 
 /// The flag of a compressed message, in gRPC, gRPC-Web and Connect alike.
 pub const COMPRESSED: u8 = 0x01;
@@ -275,7 +276,7 @@ pub fn decompress(how: Compression, data: &[u8], limit: usize) -> Result<Bytes, 
 
 /// The compression a response names in `grpc-encoding`.
 pub fn response_encoding(headers: &HeaderMap) -> Result<Option<Compression>, Status> {
-    let Some(value) = headers.get("grpc-encoding") else {
+    let Some(value) = headers.get(names::GRPC_ENCODING) else {
         return Ok(None);
     };
     match value.as_bytes() {
@@ -388,7 +389,9 @@ impl Messages {
         // The common end, checked without building a Status (tonic's
         // copies every trailer into it).
         if let Some(trailers) = &self.trailers
-            && trailers.get("grpc-status").is_some_and(|code| code == "0")
+            && trailers
+                .get(names::GRPC_STATUS)
+                .is_some_and(|code| code == "0")
         {
             return Ok(());
         }
