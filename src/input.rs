@@ -104,9 +104,15 @@ pub struct Splitter<R> {
 
 impl<R: Read> Splitter<R> {
     pub fn new(reader: R) -> Self {
+        Self::with_buffer(reader, READ_SIZE)
+    }
+
+    /// A splitter reading `size` bytes at a time (at least one): input
+    /// known to be small needs no 64 KiB buffer zeroed first.
+    fn with_buffer(reader: R, size: usize) -> Self {
         Splitter {
             reader,
-            buf: vec![0; READ_SIZE].into_boxed_slice(),
+            buf: vec![0; size.clamp(1, READ_SIZE)].into_boxed_slice(),
             start: 0,
             end: 0,
             eof: false,
@@ -435,19 +441,23 @@ impl DataSource {
         // Input that is already in memory, or a small file, is split here:
         // a thread takes longer to start than splitting it does.
         let small = match &self {
-            DataSource::Inline(_) => true,
-            DataSource::File(path) => {
-                std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= SPLIT_HERE)
-            }
-            DataSource::Stdin => false,
+            DataSource::Inline(text) => Some(text.len() as u64),
+            DataSource::File(path) => std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file() && m.len() <= SPLIT_HERE)
+                .map(|m| m.len()),
+            DataSource::Stdin => None,
         };
         let reader = self.open()?;
         let (tx, rx) = mpsc::channel(4);
-        if small {
+        if let Some(len) = small {
             let mut pending = VecDeque::new();
             match format {
                 InputFormat::Json => {
-                    let mut splitter = Splitter::new(reader);
+                    // One read past the end sees it (a file that grew is
+                    // read on, a read at a time).
+                    let size = usize::try_from(len).unwrap_or(READ_SIZE).saturating_add(1);
+                    let mut splitter = Splitter::with_buffer(reader, size);
                     while let Some(batch) = splitter.next_batch() {
                         pending.extend(batch);
                     }
@@ -535,6 +545,31 @@ mod tests {
             ["{\n \"a\": {\"b\": [1, {}]}\n}", "{}", "{}"]
         );
         assert!(texts("  \n\t ").is_empty());
+    }
+
+    /// A small read buffer (small input gets one of its own size) splits
+    /// the same values, at the same places, however the values fall across
+    /// reads.
+    #[test]
+    fn any_buffer_size_splits_alike() {
+        let text =
+            "{\"a\": \"}{\\\"\"}\n  {\"é\": [1, {\"b\": 2}]}{}\n{\"long\": \"0123456789abcdef\"}";
+        let key = |c: Chunk| {
+            (
+                String::from_utf8(c.bytes).unwrap(),
+                c.index,
+                c.line,
+                c.column,
+            )
+        };
+        let whole: Vec<_> = split(text).into_iter().map(|c| key(c.unwrap())).collect();
+        assert_eq!(whole.len(), 4);
+        for size in 1..=text.len() + 1 {
+            let small: Vec<_> = Splitter::with_buffer(text.as_bytes(), size)
+                .map(|c| key(c.unwrap()))
+                .collect();
+            assert_eq!(small, whole, "buffer of {size}");
+        }
     }
 
     #[test]
