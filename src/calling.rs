@@ -137,6 +137,9 @@ pub(crate) async fn receive<F: Future<Output = Result<()>>>(
             }
         };
         match next {
+            // Nothing to fetch: printed here, without the future `print`
+            // and `beside` make (moving them cost a memcpy per message).
+            Ok(Some(bytes)) if !has_any => printer.wire_message(&output, &bytes)?,
             Ok(Some(bytes)) => {
                 feed.beside(print(&output, &bytes, has_any, schema, printer))
                     .await?
