@@ -214,6 +214,9 @@ pub fn encode(
     out: &mut BytesMut,
 ) -> Result<(), Status> {
     let start = out.len();
+    if let Outgoing::Encoded(bytes) = message {
+        out.reserve(5 + bytes.len());
+    }
     out.put_bytes(0, 5);
     match (message, compress) {
         (Outgoing::Encoded(bytes), None) => out.put_slice(bytes),

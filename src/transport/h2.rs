@@ -179,12 +179,18 @@ impl Connection {
             .send
             .send_request(http::Request::from_parts(parts, ()), end)
             .map_err(|err| self.error(err))?;
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        // Only an upload still running needs to hear that the response
+        // is over.
+        let mut stop = None;
         match ready {
             _ if end => {}
             // h2 queues what the window cannot take yet: it is small.
             Ready::All => drop(stream.send_data(head, true)),
-            Ready::Some => drop(tokio::spawn(upload(head, body, stream, stop_tx))),
+            Ready::Some => {
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                stop = Some(stop_rx);
+                drop(tokio::spawn(upload(head, body, stream, stop_tx)));
+            }
             Ready::Failed => stream.send_reset(h2::Reason::CANCEL),
         }
         let response = match deadline {
@@ -204,7 +210,7 @@ impl Connection {
         let body = if recv.is_end_stream() {
             Body::empty()
         } else {
-            Body::new(self.download(recv, deadline, stop_rx))
+            Body::new(self.download(recv, deadline, stop))
         };
         Ok(http::Response::from_parts(parts, body))
     }
@@ -225,20 +231,28 @@ impl Connection {
         &self,
         mut recv: h2::RecvStream,
         deadline: Option<Deadline>,
-        upload: tokio::sync::oneshot::Receiver<()>,
+        upload: Option<tokio::sync::oneshot::Receiver<()>>,
     ) -> Download {
-        let inbox = Arc::new(Mutex::new(Inbox::default()));
-        let flow = recv.flow_control().clone();
         // What is here already (a unary answer often is, whole) is taken
         // at once; the rest by a task of its own, as it comes.
+        let inbox = Mutex::new(Inbox::default());
         let estimator = self.shared.estimator.clone();
         let mut cx = Context::from_waker(Waker::noop());
-        if take(&mut recv, &inbox, &estimator, &mut cx).is_pending() {
-            let inbox = inbox.clone();
+        let (inbox, flow) = if take(&mut recv, &inbox, &estimator, &mut cx).is_ready() {
+            // The whole response is here: its credit goes back now, and
+            // the body owns it, with no lock and no stream to hold.
+            let inbox = inbox.into_inner().unwrap_or_else(|e| e.into_inner());
+            let _ = recv.flow_control().release_capacity(inbox.data.len());
+            (Held::Whole(inbox), None)
+        } else {
+            let inbox = Arc::new(inbox);
+            let flow = recv.flow_control().clone();
+            let reader = inbox.clone();
             tokio::spawn(std::future::poll_fn(move |cx| {
-                take(&mut recv, &inbox, &estimator, cx)
+                take(&mut recv, &reader, &estimator, cx)
             }));
-        }
+            (Held::Shared(inbox), Some(flow))
+        };
         Download {
             inbox,
             flow,
@@ -272,20 +286,50 @@ enum Ready {
 /// (up to 64 KiB; past that the rest goes as the window allows).
 fn take_ready(body: &mut Body) -> (Bytes, Ready) {
     let mut cx = Context::from_waker(Waker::noop());
-    let mut head = BytesMut::new();
+    let mut head = Head::default();
     while head.len() < 64 * 1024 {
         match Pin::new(&mut *body).poll_frame(&mut cx) {
             Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                Ok(data) => head.extend_from_slice(&data),
+                Ok(data) => head.push(data),
                 // gRPC requests have no trailers.
-                Err(_) => return (head.freeze(), Ready::All),
+                Err(_) => return (head.into_bytes(), Ready::All),
             },
-            Poll::Ready(None) => return (head.freeze(), Ready::All),
-            Poll::Ready(Some(Err(_))) => return (head.freeze(), Ready::Failed),
+            Poll::Ready(None) => return (head.into_bytes(), Ready::All),
+            Poll::Ready(Some(Err(_))) => return (head.into_bytes(), Ready::Failed),
             Poll::Pending => break,
         }
     }
-    (head.freeze(), Ready::Some)
+    (head.into_bytes(), Ready::Some)
+}
+
+/// The start of a request body: one chunk kept as it came (a unary
+/// request is one), more gathered into one buffer.
+#[derive(Default)]
+struct Head {
+    first: Bytes,
+    more: Option<BytesMut>,
+}
+
+impl Head {
+    fn len(&self) -> usize {
+        self.more.as_ref().map_or(self.first.len(), BytesMut::len)
+    }
+
+    fn push(&mut self, data: Bytes) {
+        match &mut self.more {
+            Some(more) => more.extend_from_slice(&data),
+            None if self.first.is_empty() => self.first = data,
+            None => {
+                let mut more = BytesMut::from(&self.first[..]);
+                more.extend_from_slice(&data);
+                self.more = Some(more);
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        self.more.map_or(self.first, BytesMut::freeze)
+    }
 }
 
 /// The request body, sent as the window allows, until it ends or the
@@ -426,13 +470,56 @@ fn take(
 
 /// A response body as tonic (or a protocol's decoder) reads it.
 struct Download {
-    inbox: Arc<Mutex<Inbox>>,
-    flow: h2::FlowControl,
+    inbox: Held,
+    /// The stream's credit, released as the body hands data on; none when
+    /// the response came whole (released at once).
+    flow: Option<h2::FlowControl>,
     deadline: Option<(Pin<Box<Sleep>>, Deadline)>,
     connection: Connection,
     /// Held while the response runs: the upload stops when it is dropped.
-    _upload: tokio::sync::oneshot::Receiver<()>,
+    _upload: Option<tokio::sync::oneshot::Receiver<()>>,
     done: bool,
+}
+
+/// A response's inbox: shared with its reader task, or, when the response
+/// was all here at once, the body's own.
+enum Held {
+    Shared(Arc<Mutex<Inbox>>),
+    Whole(Inbox),
+}
+
+/// The inbox, locked when it is shared.
+enum Guard<'a> {
+    Locked(std::sync::MutexGuard<'a, Inbox>),
+    Owned(&'a mut Inbox),
+}
+
+impl Held {
+    fn get(&mut self) -> Guard<'_> {
+        match self {
+            Held::Shared(inbox) => Guard::Locked(lock(inbox)),
+            Held::Whole(inbox) => Guard::Owned(inbox),
+        }
+    }
+}
+
+impl std::ops::Deref for Guard<'_> {
+    type Target = Inbox;
+    fn deref(&self) -> &Inbox {
+        match self {
+            Guard::Locked(inbox) => inbox,
+            Guard::Owned(inbox) => inbox,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Guard<'_> {
+    fn deref_mut(&mut self) -> &mut Inbox {
+        match self {
+            Guard::Locked(inbox) => inbox,
+            Guard::Owned(inbox) => inbox,
+        }
+    }
 }
 
 impl http_body::Body for Download {
@@ -447,11 +534,13 @@ impl http_body::Body for Download {
         if this.done {
             return Poll::Ready(None);
         }
-        let mut inbox = lock(&this.inbox);
+        let mut inbox = this.inbox.get();
         if !inbox.data.is_empty() {
             let data = inbox.data.split().freeze();
             drop(inbox);
-            let _ = this.flow.release_capacity(data.len());
+            if let Some(flow) = &mut this.flow {
+                let _ = flow.release_capacity(data.len());
+            }
             return Poll::Ready(Some(Ok(Frame::data(data))));
         }
         match inbox.end.take() {
@@ -487,10 +576,13 @@ impl http_body::Body for Download {
 
 impl Drop for Download {
     fn drop(&mut self) {
-        let mut inbox = lock(&self.inbox);
-        inbox.gone = true;
-        if let Some(reader) = inbox.reader.take() {
-            reader.wake();
+        // A whole response has no reader left to tell.
+        if let Held::Shared(inbox) = &self.inbox {
+            let mut inbox = lock(inbox);
+            inbox.gone = true;
+            if let Some(reader) = inbox.reader.take() {
+                reader.wake();
+            }
         }
     }
 }
