@@ -792,3 +792,42 @@ fn a_status_whose_details_are_not_base64_is_still_its_status() {
         );
     }
 }
+
+/// Clients that cancel reflection streams at once (grpcx itself cancels the
+/// loser of its v1/v1alpha race) leave `grpcx serve` serving. tonic-reflection
+/// before 0.14.9 panicked when its answer found the stream gone, and a panic
+/// aborts a release build: the server died.
+#[test]
+fn cancelled_reflection_streams_leave_the_server_serving() {
+    let server = Server::bundled();
+    let python = std::env::var("GRPCX_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = r#"
+import sys, grpc
+channel = grpc.insecure_channel(sys.argv[1])
+for version in ["v1alpha", "v1"]:
+    info = channel.stream_stream(
+        f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+        request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    for _ in range(300):
+        # list_services, four times over, then cancelled at once
+        info(iter([b"\x3a\x00"] * 4)).cancel()
+print("cancelled 600")
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script, &server.addr])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "cancelled 600",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["list", &server.addr]);
+    assert!(
+        out.ok().stdout.lines().any(|l| l == "helloworld.Greeter"),
+        "{}",
+        out.stdout
+    );
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
