@@ -63,13 +63,20 @@ impl Inner {
     /// A connection ready for one more call: the current one unless it is
     /// going away; then a new one.
     async fn connection(&self) -> Result<Connection, BoxError> {
-        let usable = |conn: Option<Connection>| conn.filter(|c| !c.is_going_away());
-        if let Some(conn) = usable(self.current()) {
+        if let Some(conn) = self.current().filter(|c| !c.is_going_away()) {
             match conn.clone().ready().await {
                 Ok(ready) => return Ok(ready),
                 Err(_) => conn.retire(),
             }
         }
+        // Boxed: waiting for a dial is rare, and its future is large;
+        // unboxed, every call's future would be its size.
+        Box::pin(self.redial()).await
+    }
+
+    /// A new connection, or the one another call dialed meanwhile.
+    async fn redial(&self) -> Result<Connection, BoxError> {
+        let usable = |conn: Option<Connection>| conn.filter(|c| !c.is_going_away());
         let _dialing = self.dialing.lock().await;
         // Another call may have dialed meanwhile.
         if let Some(conn) = usable(self.current()) {
@@ -85,8 +92,22 @@ impl Inner {
 
     async fn call(
         self: Arc<Self>,
-        mut request: http::Request<Body>,
+        request: http::Request<Body>,
     ) -> Result<http::Response<Body>, BoxError> {
+        // Made before the first await, so that the future (boxed for
+        // every call) keeps only the finished request: under 1 KiB, it is
+        // allocated from malloc's per-thread cache.
+        let (request, deadline) = self.addressed(request)?;
+        let mut conn = self.connection().await?;
+        conn.send(request, deadline).await
+    }
+
+    /// The request with this target's scheme and authority, as HTTP/2, and
+    /// its deadline.
+    fn addressed(
+        &self,
+        mut request: http::Request<Body>,
+    ) -> Result<(http::Request<Body>, Option<Deadline>), http::Error> {
         let mut uri = std::mem::take(request.uri_mut()).into_parts();
         uri.scheme = Some(self.scheme.clone());
         uri.authority = Some(self.authority.clone());
@@ -96,8 +117,7 @@ impl Inner {
         *request.uri_mut() = http::Uri::from_parts(uri)?;
         *request.version_mut() = http::Version::HTTP_2;
         let deadline = request.extensions().get::<Deadline>().copied();
-        let mut conn = self.connection().await?;
-        conn.send(request, deadline).await
+        Ok((request, deadline))
     }
 }
 

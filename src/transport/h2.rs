@@ -195,7 +195,9 @@ impl Connection {
         }
         let response = match deadline {
             None => response.await,
-            Some(deadline) => tokio::time::timeout_at(deadline.at, response)
+            // Boxed: the timer is most of the future's size, and most calls
+            // have no deadline.
+            Some(deadline) => Box::pin(tokio::time::timeout_at(deadline.at, response))
                 .await
                 .map_err(|_| deadline.passed())?,
         };
