@@ -130,9 +130,10 @@ where
         .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
-    let status = match parts.headers.contains_key(names::GRPC_STATUS) {
-        true => Status::from_header_map(&parts.headers),
-        false => None,
+    let status = if parts.headers.contains_key(names::GRPC_STATUS) {
+        Status::from_header_map(&parts.headers)
+    } else {
+        None
     };
     let messages = match status {
         Some(status) if status.code() != tonic::Code::Ok => return Err(failed(status)),

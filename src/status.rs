@@ -20,7 +20,6 @@ pub mod names {
     use http::HeaderName;
 
     pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
-    pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
     pub const GRPC_STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
     pub const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
     pub const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");

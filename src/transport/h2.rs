@@ -242,9 +242,11 @@ impl Connection {
         let mut cx = Context::from_waker(Waker::noop());
         let (inbox, flow) = if take(&mut recv, &inbox, &estimator, &mut cx).is_ready() {
             // The whole response is here: its credit goes back now, and
-            // the body owns it, with no lock and no stream to hold.
-            let inbox = inbox.into_inner().unwrap_or_else(|e| e.into_inner());
-            let _ = recv.flow_control().release_capacity(inbox.data.len());
+            // the body owns it, with no reader to share it and no stream
+            // to hold.
+            let _ = recv
+                .flow_control()
+                .release_capacity(lock(&inbox).data.len());
             (Held::Whole(inbox), None)
         } else {
             let inbox = Arc::new(inbox);
@@ -484,42 +486,17 @@ struct Download {
 }
 
 /// A response's inbox: shared with its reader task, or, when the response
-/// was all here at once, the body's own.
+/// was all here at once, the body's own (no allocation to share it).
 enum Held {
     Shared(Arc<Mutex<Inbox>>),
-    Whole(Inbox),
-}
-
-/// The inbox, locked when it is shared.
-enum Guard<'a> {
-    Locked(std::sync::MutexGuard<'a, Inbox>),
-    Owned(&'a mut Inbox),
+    Whole(Mutex<Inbox>),
 }
 
 impl Held {
-    fn get(&mut self) -> Guard<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inbox> {
         match self {
-            Held::Shared(inbox) => Guard::Locked(lock(inbox)),
-            Held::Whole(inbox) => Guard::Owned(inbox),
-        }
-    }
-}
-
-impl std::ops::Deref for Guard<'_> {
-    type Target = Inbox;
-    fn deref(&self) -> &Inbox {
-        match self {
-            Guard::Locked(inbox) => inbox,
-            Guard::Owned(inbox) => inbox,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Guard<'_> {
-    fn deref_mut(&mut self) -> &mut Inbox {
-        match self {
-            Guard::Locked(inbox) => inbox,
-            Guard::Owned(inbox) => inbox,
+            Held::Shared(inbox) => lock(inbox),
+            Held::Whole(inbox) => lock(inbox),
         }
     }
 }
@@ -536,7 +513,7 @@ impl http_body::Body for Download {
         if this.done {
             return Poll::Ready(None);
         }
-        let mut inbox = this.inbox.get();
+        let mut inbox = this.inbox.lock();
         if !inbox.data.is_empty() {
             let data = inbox.data.split().freeze();
             drop(inbox);
