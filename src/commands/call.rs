@@ -48,37 +48,51 @@ async fn call(args: CallArgs) -> Result<()> {
         Some(arg) => Some(DataSource::from_arg(arg).spawn_as(args.input_format)?),
         None => None,
     };
-    let channel = protocol::connect(&target, &args.conn, &verbose).await?;
-    // A cached method starts the call at once; `pending` re-validates it.
-    let slot = CacheSlot::for_call(
-        &target,
-        &args.conn,
-        args.no_cache || args.protoset_out.is_some(),
-    );
+    let max_msg_size = args.conn.max_msg_size;
+    let (channel, resolved) = if args.schema.is_offline() {
+        // Files are compiled while the connection is made (a long link's
+        // handshake, or a large tree's parse, is not paid twice), and a
+        // mistake in them is reported at once.
+        tokio::try_join!(
+            protocol::connect(&target, &args.conn, &verbose),
+            schema::resolve(
+                &args.schema,
+                None,
+                None,
+                &metadata.reflection,
+                max_msg_size,
+                &name
+            ),
+        )?
+    } else {
+        let channel = protocol::connect(&target, &args.conn, &verbose).await?;
+        // A cached method starts the call at once; `pending` re-validates it.
+        let slot = CacheSlot::for_call(
+            &target,
+            &args.conn,
+            args.no_cache || args.protoset_out.is_some(),
+        );
+        let resolved = schema::resolve(
+            &args.schema,
+            slot,
+            Some(&channel),
+            &metadata.reflection,
+            max_msg_size,
+            &name,
+        )
+        .await?;
+        (channel, resolved)
+    };
     let schema::Resolved {
         mut schema,
         mut method,
         mut pending,
-    } = schema::resolve(
-        &args.schema,
-        slot,
-        &channel,
-        &metadata.reflection,
-        args.conn.max_msg_size,
-        &name,
-    )
-    .await?;
+    } = resolved;
     if let Some(path) = &args.protoset_out {
         schema.write_protoset(path)?;
     }
     let cached = if pending.is_some() { " (cached)" } else { "" };
     verbose.phase("schema", &format!("found {}{cached}", method.full_name()));
-    // A stream of requests is encoded with the server's current schema.
-    if method.is_client_streaming()
-        && let Some(revalidation) = pending.take()
-    {
-        (schema, method) = revalidation.settle(false).await?;
-    }
     let mut printer = Printer::new(&args.output);
 
     let mut feeder = Feeder {
@@ -109,6 +123,15 @@ async fn call(args: CallArgs) -> Result<()> {
     // upload made 37k writes with 16 places, 9k with 1024, and took 0.47 s
     // instead of 0.32 s). A full queue still stops the parsing.
     let (tx, rx) = mpsc::channel::<DynamicMessage>(1024);
+    // A stream of requests starts with a cached request type (a round trip
+    // sooner), but it is not ended before the server's current schema
+    // confirms that type: `hold` keeps it open. If the type changed, the
+    // call fails with the stream still open, so it is cancelled and the
+    // server never takes it for a complete input.
+    let mut confirm = pending
+        .take_if(|_| method.is_client_streaming())
+        .map(|revalidation| Box::pin(revalidation.confirm()));
+    let mut hold = confirm.as_ref().map(|_| tx.clone());
     if method.is_client_streaming() {
         if let Some(message) = first {
             tx.try_send(message).expect("room for the first message");
@@ -145,34 +168,56 @@ async fn call(args: CallArgs) -> Result<()> {
         metadata.call,
         &options,
     );
-    let response = tokio::select! {
-        response = start => match response {
-            Ok(response) => response,
-            // A trailers-only answer: no headers, no messages. The cache
-            // is brought up to date all the same (the method may be gone).
-            Err(status) => {
-                if let Some(revalidation) = pending.take()
-                    && let Ok((fresh, _)) = feed.beside(revalidation.settle(false)).await
-                {
-                    *feed.beside(schema.lock()).await = fresh;
-                }
-                return Err(feed.beside(failed(status, &schema, &mut printer)).await);
+    let mut start = std::pin::pin!(start);
+    let mut confirmed = None;
+    let response = loop {
+        tokio::select! {
+            response = &mut start => break response,
+            // A bad message mid-stream ends the call: returning drops it,
+            // which cancels the stream, so the server never takes a cut-off
+            // input for a complete one.
+            Err(err) = feed.run() => return Err(err),
+            settled = async { confirm.as_mut().expect("guarded").await }, if confirm.is_some() => {
+                confirm = None;
+                let (fresh, method) = settled?;
+                *feed.beside(schema.lock()).await = fresh;
+                confirmed = Some(method);
+                hold = None;
             }
-        },
-        // A bad message mid-stream ends the call: returning drops it, which
-        // cancels the stream, so the server never takes a cut-off input
-        // for a complete one.
-        Err(err) = feed.run() => return Err(err),
+        }
+    };
+    let response = match response {
+        Ok(response) => response,
+        // A trailers-only answer: no headers, no messages. The cache is
+        // brought up to date all the same (the method may be gone).
+        Err(status) => {
+            let settled = match (pending.take(), confirm.take()) {
+                (Some(revalidation), _) => feed.beside(revalidation.settle(false)).await.ok(),
+                (None, Some(confirm)) => feed.beside(confirm).await.ok(),
+                (None, None) => None,
+            };
+            if let Some((fresh, _)) = settled {
+                *feed.beside(schema.lock()).await = fresh;
+            }
+            return Err(feed.beside(failed(status, &schema, &mut printer)).await);
+        }
     };
     // Responses are printed with the server's current schema, never a
-    // cached one.
-    let method = match pending {
-        Some(revalidation) => {
+    // cached one (an early answer to a stream waits for it here).
+    let method = match (pending, confirm, confirmed) {
+        (Some(revalidation), ..) => {
             let (fresh, method) = feed.beside(revalidation.settle(true)).await?;
             *feed.beside(schema.lock()).await = fresh;
             method
         }
-        None => method.clone(),
+        (None, Some(confirm), _) => {
+            let (fresh, method) = feed.beside(confirm).await?;
+            *feed.beside(schema.lock()).await = fresh;
+            drop(hold);
+            method
+        }
+        (None, None, Some(method)) => method,
+        (None, None, None) => method.clone(),
     };
     printer.headers(&response.headers)?;
     let result = receive(response, &method, &schema, &mut printer, &mut feed).await;

@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 
+use crate::error::hinted;
 use crate::protocol::Channel;
 use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor};
@@ -52,17 +53,18 @@ pub struct Resolved {
 }
 
 /// Resolves `name`: from the cache when `slot` holds it, otherwise from the
-/// schema arguments (reflection or files), storing what reflection gave.
+/// schema arguments (reflection or files), storing what reflection gave. An
+/// offline schema needs no `channel`.
 pub async fn resolve(
     args: &SchemaArgs,
     slot: Option<CacheSlot>,
-    channel: &Channel,
+    channel: Option<&Channel>,
     metadata: &MetadataMap,
     max_message_size: usize,
     name: &MethodName,
 ) -> Result<Resolved> {
     let load = || {
-        Schema::load(args, Some(channel), metadata, false)
+        Schema::load(args, channel, metadata, false)
             .map(|schema| schema.with_max_message_size(max_message_size))
     };
     let slot = slot.filter(|_| !args.is_offline());
@@ -113,7 +115,7 @@ pub async fn resolve_settled(
     max_message_size: usize,
     name: &MethodName,
 ) -> Result<(Schema, MethodDescriptor)> {
-    let resolved = resolve(args, slot, channel, metadata, max_message_size, name).await?;
+    let resolved = resolve(args, slot, Some(channel), metadata, max_message_size, name).await?;
     match resolved.pending {
         Some(revalidation) => revalidation.settle(false).await,
         None => Ok((resolved.schema, resolved.method)),
@@ -200,6 +202,24 @@ impl Revalidation {
                     self.cached.input().full_name()
                 );
             }
+        }
+        Ok((schema, method))
+    }
+
+    /// Settles a stream of requests that began with the cached request
+    /// type: fails if the server's request type is no longer that one.
+    pub async fn confirm(self) -> Result<(Schema, MethodDescriptor)> {
+        let cached = self.cached.input();
+        let (schema, method) = self.settle(false).await?;
+        if !same_type(&cached, &method.input()) {
+            return Err(hinted(
+                format!(
+                    "the server has changed {} since grpcx cached its schema; the stream \
+                     of requests began with the old type, so it was cancelled before its end",
+                    cached.full_name()
+                ),
+                "run the call again: the cache now holds the new schema",
+            ));
         }
         Ok((schema, method))
     }

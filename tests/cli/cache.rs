@@ -141,6 +141,41 @@ fn a_warm_cache_sends_the_call_with_the_reflection_request() {
     );
 }
 
+/// A stream of requests starts with the cached request type too: it
+/// leaves with the reflection request that re-validates that type, not a
+/// round trip after it.
+#[test]
+fn a_warm_cache_sends_a_client_stream_with_the_reflection_request() {
+    let cache = tempfile::tempdir().unwrap();
+    let server = python(&[]);
+    let link = slow_link(&server.addr);
+    let stream = |cache: &Path| {
+        call(
+            cache,
+            &[
+                "call",
+                "-v",
+                &link.addr,
+                "helloworld.Greeter/SayHelloClientStream",
+                r#"{"name":"a"} {"name":"b"}"#,
+            ],
+        )
+    };
+    stream(cache.path()).ok();
+    let before = arrivals(&server).len();
+    let out = stream(cache.path());
+    out.ok()
+        .stderr_has("found helloworld.Greeter.SayHelloClientStream (cached)");
+    assert_eq!(out.stdout.trim(), r#"{"message":"Hello, a, b!"}"#);
+    let log = arrivals(&server)[before..].to_vec();
+    let reflection = when(&log, "/grpc.reflection.v1alpha.ServerReflection/");
+    let call = when(&log, "/helloworld.Greeter/SayHelloClientStream");
+    assert!(
+        (call - reflection).abs() < DELAY_MS,
+        "the stream waited for reflection: {log:?}"
+    );
+}
+
 #[test]
 fn the_cache_is_private_and_keyed_by_target() {
     let cache = tempfile::tempdir().unwrap();
@@ -362,6 +397,43 @@ fn a_request_the_cached_schema_cannot_read_waits_for_the_new_one() {
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
     assert!(
         out.stdout.contains(r#""shout":"Hello, c!""#),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A stream of requests that began with a cached request type the server
+/// has changed since is cancelled before its end (the server never takes
+/// it for a complete input), and says so; the next call uses the new type.
+#[test]
+fn a_client_stream_begun_with_a_changed_request_type_is_cancelled() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut server = python(&[]);
+    let addr = server.addr.clone();
+    hello(cache.path(), &addr, &[]).ok();
+    server.kill();
+    let protos = changed_protos(true);
+    let proto_dir = protos.path().display().to_string();
+    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    let stream = |cache: &Path| {
+        call(
+            cache,
+            &[
+                "call",
+                &addr,
+                "helloworld.Greeter/SayHelloClientStream",
+                r#"{"name":"a"} {"name":"b"}"#,
+            ],
+        )
+    };
+    let out = stream(cache.path());
+    out.code(1)
+        .stderr_has("the server has changed helloworld.HelloRequest since grpcx cached its schema");
+    assert_eq!(out.stdout, "", "no answer to a cancelled stream");
+    let out = stream(cache.path());
+    out.ok();
+    assert!(
+        out.stdout.contains(r#""shout":"Hello, a, b!""#),
         "{}",
         out.stdout
     );
