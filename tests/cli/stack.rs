@@ -2,13 +2,17 @@
 //! server from every command and protocol; headers that belong to the
 //! connection are refused up front, naming the header; and a server that
 //! rotates its connections (GOAWAY) in the middle of a `bench` or an
-//! `--each` run loses no call and gets none twice.
+//! `--each` run loses no call and gets none twice. And two things h2 does
+//! for grpcx (third_party/h2/NOTES.md), judged at a server that reads the
+//! frames: repeated headers are table references, and a PING's ACK does
+//! not overtake the data its window let out.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{Server, names, run};
+use crate::util::{Server, names, root, run, run_with_stdin};
 
 const HELLO: &str = "helloworld.Greeter/SayHello";
 
@@ -192,4 +196,87 @@ fn bench_across_goaways_loses_no_call_and_makes_none_twice() {
     assert_eq!(report["status"], json!({"OK": 20000}));
     let seen = processed(&server, 20_000);
     assert_eq!(seen.len(), 20_000, "the server processed each call once");
+}
+
+/// tests/servers/py/raw_h2.py, which answers at the level of frames.
+fn raw_h2(extra: &[&str]) -> Server {
+    let mut cmd = Command::new("python3");
+    cmd.arg(root().join("tests/servers/py/raw_h2.py"))
+        .args(extra);
+    Server::start(cmd, "raw HTTP/2 server")
+}
+
+/// What raw_h2.py found of `what`: the rest of each `raw-h2: WHAT …` line.
+fn findings(server: &Server, what: &str) -> Vec<String> {
+    let prefix = format!("raw-h2: {what} ");
+    server
+        .log()
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
+/// One method called again and again on a connection: after the first
+/// call, each header, `:path` too, is a one-byte reference to HPACK's
+/// table, not a literal the server decodes every time.
+#[test]
+fn repeated_calls_send_their_headers_as_table_references() {
+    let server = raw_h2(&[]);
+    let protos = root().join("proto").display().to_string();
+    let out = run_with_stdin(
+        &[
+            "call",
+            "--each",
+            "--concurrency",
+            "1",
+            "--proto",
+            "helloworld.proto",
+            "-I",
+            &protos,
+            &server.addr,
+            HELLO,
+            "@-",
+        ],
+        "{\"name\":\"a\"}\n{\"name\":\"b\"}\n{\"name\":\"c\"}\n",
+    );
+    assert_eq!(out.ok().json_lines().len(), 3, "{}", out.stdout);
+    let sizes: Vec<usize> = findings(&server, "headers")
+        .iter()
+        .map(|line| line.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(sizes.len(), 3, "{}", server.log());
+    // :method, :scheme, :path, :authority, te, content-type,
+    // grpc-accept-encoding and user-agent: eight bytes.
+    assert!(sizes[0] > 40, "the first call names its headers: {sizes:?}");
+    assert_eq!(&sizes[1..], [8, 8], "header block sizes");
+}
+
+/// A server that opens its window and sends a PING in one write, as
+/// grpc-go's BDP estimator does, sees the data that window lets out
+/// before the PING's ACK, so it counts that data in the round trip it
+/// measures (and grows its window every round trip, not every other).
+#[test]
+fn data_the_window_lets_out_goes_before_the_ping_ack() {
+    let server = raw_h2(&["--ping-after-window"]);
+    let protos = root().join("proto").display().to_string();
+    let pad = "x".repeat(32 * 1024);
+    let input: String = (0..4)
+        .map(|seq| format!("{{\"seq\":{seq},\"pad\":\"{pad}\"}}\n"))
+        .collect();
+    let out = run_with_stdin(
+        &[
+            "call",
+            "--proto",
+            "grpcx/test/v1/everything.proto",
+            "-I",
+            &protos,
+            &server.addr,
+            "grpcx.test.v1.Echo/Collect",
+            "-d",
+            "@-",
+        ],
+        &input,
+    );
+    assert_eq!(out.ok().stdout, "{}\n");
+    assert_eq!(findings(&server, "order"), ["data"], "{}", server.log());
 }
