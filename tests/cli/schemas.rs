@@ -108,6 +108,36 @@ fn proto_names_resolve_under_import_roots_like_protoc() {
     );
 }
 
+/// `--proto` files are compiled while the connection is made, and a
+/// mistake in them is the error, whatever the server does (here: nothing
+/// listens).
+#[test]
+fn a_broken_proto_file_is_the_error_even_when_no_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.proto"),
+        "syntax = \"proto3\";\nmessage {\n",
+    )
+    .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let out = run_in(
+        dir.path(),
+        &[
+            "call",
+            "--proto",
+            "broken.proto",
+            &addr,
+            "helloworld.Greeter/SayHello",
+            "{}",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("broken.proto:2"), "{}", out.stderr);
+    assert!(!out.stderr.contains("connect"), "{}", out.stderr);
+}
+
 #[test]
 fn a_proto_directory_loads_every_file_under_it() {
     let root = proto2_root().display().to_string();
