@@ -319,16 +319,25 @@ fn port(addr: &str) -> &str {
     addr.rsplit_once(':').unwrap().1
 }
 
-#[test]
-fn a_server_redeployed_with_new_fields_shows_them_on_the_next_call() {
+/// A grpcio server called once (so the cache, returned, holds its schema),
+/// then redeployed on the same address serving `protos`; the last part
+/// keeps that server and its files until the test ends.
+fn redeployed(
+    protos: tempfile::TempDir,
+) -> (tempfile::TempDir, String, (Server, tempfile::TempDir)) {
     let cache = tempfile::tempdir().unwrap();
     let mut server = python(&[]);
     let addr = server.addr.clone();
     hello(cache.path(), &addr, &[]).ok();
     server.kill();
-    let protos = changed_protos(false);
     let proto_dir = protos.path().display().to_string();
-    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    let server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    (cache, addr, (server, protos))
+}
+
+#[test]
+fn a_server_redeployed_with_new_fields_shows_them_on_the_next_call() {
+    let (cache, addr, _server) = redeployed(changed_protos(false));
     let out = hello(cache.path(), &addr, &[]);
     out.ok().stderr_has("(cached)");
     assert_eq!(
@@ -341,14 +350,7 @@ fn a_server_redeployed_with_new_fields_shows_them_on_the_next_call() {
 
 #[test]
 fn a_changed_request_type_is_reported() {
-    let cache = tempfile::tempdir().unwrap();
-    let mut server = python(&[]);
-    let addr = server.addr.clone();
-    hello(cache.path(), &addr, &[]).ok();
-    server.kill();
-    let protos = changed_protos(true);
-    let proto_dir = protos.path().display().to_string();
-    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    let (cache, addr, _server) = redeployed(changed_protos(true));
     let out = hello(cache.path(), &addr, &[]);
     out.ok()
         .stderr_has("the request was encoded with the cached schema of helloworld.HelloRequest");
@@ -375,14 +377,7 @@ fn a_changed_request_type_is_reported() {
 
 #[test]
 fn a_request_the_cached_schema_cannot_read_waits_for_the_new_one() {
-    let cache = tempfile::tempdir().unwrap();
-    let mut server = python(&[]);
-    let addr = server.addr.clone();
-    hello(cache.path(), &addr, &[]).ok();
-    server.kill();
-    let protos = changed_protos(true);
-    let proto_dir = protos.path().display().to_string();
-    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    let (cache, addr, _server) = redeployed(changed_protos(true));
     // `times` is unknown to the cached schema, known to the server's.
     let out = call(
         cache.path(),
@@ -407,14 +402,7 @@ fn a_request_the_cached_schema_cannot_read_waits_for_the_new_one() {
 /// it for a complete input), and says so; the next call uses the new type.
 #[test]
 fn a_client_stream_begun_with_a_changed_request_type_is_cancelled() {
-    let cache = tempfile::tempdir().unwrap();
-    let mut server = python(&[]);
-    let addr = server.addr.clone();
-    hello(cache.path(), &addr, &[]).ok();
-    server.kill();
-    let protos = changed_protos(true);
-    let proto_dir = protos.path().display().to_string();
-    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    let (cache, addr, _server) = redeployed(changed_protos(true));
     let stream = |cache: &Path| {
         call(
             cache,
@@ -459,16 +447,9 @@ fn describe_asks_for_every_service_in_one_round() {
 
 #[test]
 fn a_method_gone_from_the_server_leaves_the_cache() {
-    let cache = tempfile::tempdir().unwrap();
-    let mut server = python(&[]);
-    let addr = server.addr.clone();
-    hello(cache.path(), &addr, &[]).ok();
-    server.kill();
-    let protos = changed_protos_with(|text| {
+    let (cache, addr, _server) = redeployed(changed_protos_with(|text| {
         text.replace("  rpc SayHello(HelloRequest) returns (HelloReply) {}\n", "")
-    });
-    let proto_dir = protos.path().display().to_string();
-    let _server = python(&["--port", port(&addr), "--proto-dir", &proto_dir]);
+    }));
     // The cached method went out, and the server said it has no such method.
     hello(cache.path(), &addr, &[]).code(64 + 12);
     // The entry is gone: the next call asks reflection first.
