@@ -7,6 +7,7 @@
 //! `tests/servers/`.
 
 mod behaviour;
+mod drain;
 mod listen;
 mod relay;
 mod services;
@@ -173,8 +174,10 @@ where
         // gRPC-Web (tonic-web) and Connect too, over HTTP/1.1 as well as
         // h2, so that `--protocol grpcweb|connect` and buf curl can call
         // this server. Connect goes first: it hands tonic-web gRPC. The
-        // mock then takes the calls to its schema's services.
+        // mock then takes the calls to its schema's services. Outermost, an
+        // HTTP/1.1 body a service answers without is still read (`drain`).
         .accept_http1(true)
+        .layer(drain::Layer)
         .layer(crate::protocol::ConnectLayer)
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(MockLayer(options.mock.clone()))

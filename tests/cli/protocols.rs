@@ -590,6 +590,32 @@ fn grpcx_serve_answers_grpc_web_and_connect_with_reflection_over_either_http() {
     }
 }
 
+/// A call the server fails at once, before it reads the request, still gets
+/// its status over HTTP/1.1, however large the request: `grpcx serve` reads
+/// the rest of the request, so closing the connection cannot reset the answer
+/// away (buf curl saw "unexpected EOF" or "broken pipe" before).
+#[test]
+fn an_http1_call_failed_before_its_request_is_read_still_gets_its_status() {
+    let server = Server::bundled();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, json!({ "name": "x".repeat(1 << 20) }).to_string()).unwrap();
+    let data = format!("@{}", big.display());
+    for protocol in ["grpcweb", "connect"] {
+        for _ in 0..3 {
+            same_as_buf_curl(
+                protocol,
+                false,
+                &server,
+                "helloworld.Greeter/SayHello",
+                &data,
+                &["x-grpcx-fail: NOT_FOUND"],
+            )
+            .code(69);
+        }
+    }
+}
+
 #[test]
 fn the_deadline_reaches_the_server() {
     let server = connect_node(true);
