@@ -178,9 +178,16 @@ impl Watch {
             }
             Some(_) => "",
         };
+        // Over HTTP/1.1 the server may have spoken: a reset (it closed with
+        // our request unread) takes its answer with it.
+        let what = if self.dial.http1 {
+            "before its answer reached grpcx"
+        } else {
+            "without speaking HTTP/2"
+        };
         self.fail(
             kind,
-            &format!("the server closed the connection without speaking HTTP/2{hint}"),
+            &format!("the server closed the connection {what}{hint}"),
         )
     }
 
