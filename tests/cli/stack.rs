@@ -251,6 +251,46 @@ fn repeated_calls_send_their_headers_as_table_references() {
     assert_eq!(&sizes[1..], [8, 8], "header block sizes");
 }
 
+/// A header block sent again as the same bytes (h2's encoder keeps the
+/// last one) is sent only while the headers are the same: on one connection,
+/// a header set, changed and dropped between calls reaches the server as it
+/// was at each call. (The shell is the one command that changes headers
+/// between the calls of one connection.)
+#[test]
+fn headers_changed_between_calls_on_one_connection_reach_the_server() {
+    let server = Server::bundled();
+    let session = "use helloworld.Greeter\n\
+        set envelope on\n\
+        call SayHello {\"name\":\"1\"}\n\
+        call SayHello {\"name\":\"2\"}\n\
+        call SayHello {\"name\":\"3\"}\n\
+        header echo-trace: abc\n\
+        call SayHello {\"name\":\"4\"}\n\
+        call SayHello {\"name\":\"5\"}\n\
+        call SayHello {\"name\":\"6\"}\n\
+        header -d echo-trace\n\
+        call SayHello {\"name\":\"7\"}\n\
+        call SayHello {\"name\":\"8\"}\n\
+        header echo-trace: xyz\n\
+        call SayHello {\"name\":\"9\"}\n\
+        call SayHello {\"name\":\"10\"}\n";
+    let out = run_with_stdin(&["shell", &server.addr], session);
+    out.ok();
+    let echoed: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|v| v.get("headers").cloned())
+        .map(|headers| headers["echo-trace"].as_str().unwrap_or("-").to_string())
+        .collect();
+    assert_eq!(
+        echoed,
+        ["-", "-", "-", "abc", "abc", "abc", "-", "-", "xyz", "xyz"],
+        "{}",
+        out.stdout
+    );
+}
+
 /// A server that opens its window and sends a PING in one write, as
 /// grpc-go's BDP estimator does, sees the data that window lets out
 /// before the PING's ACK, so it counts that data in the round trip it

@@ -18,6 +18,45 @@ pub struct Encoder {
     /// across frames instead of being allocated and freed per frame. See
     /// `take_scratch` / `return_scratch`.
     scratch: BytesMut,
+    /// grpcx patch: the last header block, kept to be sent again as it is.
+    last: LastBlock,
+}
+
+/// grpcx patch: the last header block encoded, and its bytes.
+///
+/// Encoding depends only on the headers and the table. A block that added
+/// nothing to the table (every header a reference or a literal not indexed)
+/// left the table as it found it, so the same headers encode to the same
+/// bytes again until another block or a size update changes the table. A
+/// gRPC connection sends the same block with every call: comparing it is a
+/// tenth of the work of encoding it.
+#[derive(Debug, Default)]
+struct LastBlock {
+    headers: Vec<Header<Option<HeaderName>>>,
+    bytes: Vec<u8>,
+    /// The block left the table unchanged, and nothing has changed it since.
+    reusable: bool,
+    /// The headers of the block being encoded (kept for its allocation).
+    incoming: Vec<Header<Option<HeaderName>>>,
+}
+
+/// grpcx patch: whether two headers encode alike: the same name and value,
+/// and the same sensitivity (a sensitive value is never indexed).
+fn same_header(a: &Header<Option<HeaderName>>, b: &Header<Option<HeaderName>>) -> bool {
+    match (a, b) {
+        (
+            Header::Field { name, value },
+            Header::Field {
+                name: other_name,
+                value: other_value,
+            },
+        ) => {
+            name == other_name
+                && value == other_value
+                && value.is_sensitive() == other_value.is_sensitive()
+        }
+        _ => a == b,
+    }
 }
 
 #[derive(Debug, Copy, Clone, Eq, PartialEq)]
@@ -35,6 +74,7 @@ impl Encoder {
             max_allowed_size: DEFAULT_MAX_ALLOWED_SIZE,
             size_update: None,
             scratch: BytesMut::new(),
+            last: LastBlock::default(),
         }
     }
 
@@ -105,17 +145,43 @@ impl Encoder {
         let span = tracing::trace_span!("hpack::encode");
         let _e = span.enter();
 
+        // grpcx patch: the last block again, while the table is as it left it.
+        let mut incoming = std::mem::take(&mut self.last.incoming);
+        incoming.clear();
+        incoming.extend(headers);
+        let repeated = self.last.reusable
+            && self.size_update.is_none()
+            && incoming.len() == self.last.headers.len()
+            && incoming
+                .iter()
+                .zip(&self.last.headers)
+                .all(|(a, b)| same_header(a, b));
+        if repeated {
+            dst.extend_from_slice(&self.last.bytes);
+            incoming.clear();
+            self.last.incoming = incoming;
+            return;
+        }
+        let start = dst.len();
+        let mut reusable = self.size_update.is_none();
+        self.last.headers.clear();
+        self.last.headers.extend(incoming.iter().cloned());
+
         self.encode_size_updates(dst);
 
         let mut last_index = None;
 
-        for header in headers {
+        for header in incoming.drain(..) {
             match header.reify() {
                 // The header has an associated name. In which case, try to
                 // index it in the table.
                 Ok(header) => {
                     let index = self.table.index(header);
                     self.encode_header(&index, dst);
+                    // grpcx patch: an insert changes the table.
+                    if matches!(index, Index::Inserted(_) | Index::InsertedValue(..)) {
+                        reusable = false;
+                    }
 
                     last_index = Some(index);
                 }
@@ -134,6 +200,12 @@ impl Encoder {
                 }
             }
         }
+
+        // grpcx patch: keep this block's bytes for its next time.
+        self.last.bytes.clear();
+        self.last.bytes.extend_from_slice(&dst[start..]);
+        self.last.reusable = reusable;
+        self.last.incoming = incoming;
     }
 
     fn encode_size_updates(&mut self, dst: &mut BytesMut) {
