@@ -9,7 +9,9 @@ compares like with like. Medians of N pairs after one warm-up pair.
 
 Rows (target in brackets, grpcx / peer):
 - unary SayHello with --proto (<= 0.8x grpcurl-rs wall), and its fixed cost
-  beside `grpcx --version` (within 1 ms);
+  beside `grpcx --version` (within 1 ms); for scale, the same fixed cost
+  of grpcurl-rs (its call beside its --version) and of h2load (one request
+  on one connection, `-n 1 -c 1`, beside `h2load --version`);
 - unary SayHello by reflection, cold (--no-cache) and with the descriptor
   cache (<= 0.7x grpcurl-rs wall);
 - 300k tiny messages streamed from grpc-go: client CPU (<= 0.25x
@@ -127,6 +129,7 @@ def main():
     p.add_argument("--grpcurl-rs", dest="grpcurl_rs")
     p.add_argument("--grpcurl", help="grpcurl (Go)")
     p.add_argument("--buf")
+    p.add_argument("--h2load", help="h2load, for its own fixed cost of one request")
     p.add_argument("--runs", type=int, default=11)
     args = p.parse_args()
     gx, runs = args.grpcx, args.runs
@@ -162,6 +165,26 @@ def main():
         rows.append(f"| fixed cost of a call (connect, schema, call) | {ms(fixed['a_wall'])} | "
                     f"`grpcx --version` {ms(fixed['b_wall'])} | +{ms(gap)} (≤ 1 ms) {'✓' if gap <= 0.001 else '✗'} |")
         print(rows[-1], file=sys.stderr)
+        # The peers' own fixed cost, for scale: the same difference for them.
+        peers = []
+        if args.grpcurl_rs:
+            peers.append(("grpcurl-rs", [args.grpcurl_rs, "-plaintext", "-import-path", proto_dir,
+                                         "-proto", "helloworld.proto", "-d", hello, addr, HELLO],
+                          [args.grpcurl_rs, "--version"]))
+        if args.h2load:
+            frame = os.path.join(tmp, "hello.bin")
+            with open(frame, "wb") as f:
+                f.write(b"\x00\x00\x00\x00\x07\x0a\x05bench")
+            peers.append(("h2load `-n 1 -c 1`", [args.h2load, "-n", "1", "-c", "1", "-d", frame,
+                                                "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                                f"http://{addr}/{HELLO}"],
+                          [args.h2load, "--version"]))
+        for name, call, version in peers:
+            theirs = pair(call, version, runs)
+            gap = theirs["a_wall"] - theirs["b_wall"]
+            rows.append(f"| fixed cost of a call, {name} (for scale) | {ms(theirs['a_wall'])} | "
+                        f"its `--version` {ms(theirs['b_wall'])} | +{ms(gap)} |")
+            print(rows[-1], file=sys.stderr)
         for label, extra in [("cold, --no-cache", ["--no-cache"]), ("descriptor cache", [])]:
             ours = [gx, "call"] + extra + [addr, HELLO, hello]
             if args.grpcurl_rs:
