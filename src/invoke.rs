@@ -130,7 +130,7 @@ where
         .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
-    let status = if parts.headers.contains_key(names::GRPC_STATUS) {
+    let status = if names::find(&parts.headers, &names::GRPC_STATUS).is_some() {
         Status::from_header_map(&parts.headers)
     } else {
         None

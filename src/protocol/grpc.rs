@@ -279,7 +279,7 @@ pub fn decompress(how: Compression, data: &[u8], limit: usize) -> Result<Bytes, 
 
 /// The compression a response names in `grpc-encoding`.
 pub fn response_encoding(headers: &HeaderMap) -> Result<Option<Compression>, Status> {
-    let Some(value) = headers.get(names::GRPC_ENCODING) else {
+    let Some(value) = names::find(headers, &names::GRPC_ENCODING) else {
         return Ok(None);
     };
     match value.as_bytes() {
@@ -392,9 +392,7 @@ impl Messages {
         // The common end, checked without building a Status (tonic's
         // copies every trailer into it).
         if let Some(trailers) = &self.trailers
-            && trailers
-                .get(names::GRPC_STATUS)
-                .is_some_and(|code| code == "0")
+            && names::find(trailers, &names::GRPC_STATUS).is_some_and(|code| code == "0")
         {
             return Ok(());
         }
