@@ -11,7 +11,9 @@
 //! an unread stream is reset alone, and the connection is not closed.
 //!
 //! So an unread HTTP/1.x body is handed to a task that reads it to its end,
-//! as a client that sent it expects; the connection then ends cleanly.
+//! as a client that sent it expects; the connection then ends cleanly. Up to
+//! [`READ_MAX`]: a body that goes on past it is dropped, and the connection
+//! closed as before, so an endless body cannot keep the server reading.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,6 +23,9 @@ use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use tonic::Status;
 use tonic::body::Body;
+
+/// How much of an unread body is read to let its connection end cleanly.
+const READ_MAX: usize = 64 << 20;
 
 /// The tower layer: outermost, so that it sees the body every other layer
 /// may drop.
@@ -93,10 +98,17 @@ impl Drop for ReadToEnd {
         let Some(mut body) = self.0.take().filter(|body| !body.is_end_stream()) else {
             return;
         };
-        // The task ends with the body: at its end, at an error, or when the
-        // connection closes.
+        // The task ends with the body: at its end, at an error, when the
+        // connection closes, or at READ_MAX.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { while let Some(Ok(_)) = body.frame().await {} });
+            runtime.spawn(async move {
+                let mut read = 0;
+                while read < READ_MAX
+                    && let Some(Ok(frame)) = body.frame().await
+                {
+                    read += frame.data_ref().map_or(0, Bytes::len);
+                }
+            });
         }
     }
 }
