@@ -11,7 +11,8 @@ use std::ops;
 #[derive(Debug)]
 pub(super) struct Store {
     slab: slab::Slab<Stream>,
-    ids: IndexMap<StreamId, SlabIndex>,
+    // grpcx patch: foldhash, seeded per process, instead of SipHash.
+    ids: IndexMap<StreamId, SlabIndex, foldhash::fast::RandomState>,
 }
 
 /// "Pointer" to an entry in the store
@@ -82,7 +83,7 @@ impl Store {
     pub fn new() -> Self {
         Store {
             slab: slab::Slab::new(),
-            ids: IndexMap::new(),
+            ids: IndexMap::default(),
         }
     }
 
