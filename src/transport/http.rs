@@ -164,10 +164,20 @@ impl Inner {
                 let conn = Connection::handshake(watch, failure, route, self.dial.keepalive);
                 return Ok::<_, std::io::Error>(Conn::H2(conn.await?));
             }
-            let route = watch.route.clone();
+            let (route, failure) = (watch.route.clone(), watch.failure.clone());
             let io = TokioIo::new(watch);
-            let (send, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
+            let (mut send, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
             tokio::spawn(conn);
+            // Ready once its task has run: until then `is_ready` says no,
+            // and the first request would dial a second connection. A
+            // connection that failed meanwhile (its first bytes were not
+            // HTTP/1.1) says why, not hyper's "channel closed".
+            if let Err(err) = send.ready().await {
+                return Err(match failure.get() {
+                    Some(failure) => failure.io(std::io::ErrorKind::InvalidData),
+                    None => std::io::Error::other(err),
+                });
+            }
             Ok(Conn::H1(send, route))
         };
         match tokio::time::timeout(self.dial.timeout, work).await {
