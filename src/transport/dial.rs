@@ -178,16 +178,16 @@ impl Watch {
             }
             Some(_) => "",
         };
-        // Over HTTP/1.1 the server may have spoken: a reset (it closed with
-        // our request unread) takes its answer with it.
-        let what = if self.dial.http1 {
-            "before its answer reached grpcx"
-        } else {
-            "without speaking HTTP/2"
-        };
+        if self.dial.http1 {
+            // HTTP/1.1 has no handshake: the request went out, and the
+            // server may have answered (a close with our request unread is
+            // a reset, which takes the answer with it).
+            let why = format!("the server closed it before its answer reached grpcx{hint}");
+            return self.record(ConnectFailure::broken(&self.dial.target, &why).io(kind));
+        }
         self.fail(
             kind,
-            &format!("the server closed the connection {what}{hint}"),
+            &format!("the server closed the connection without speaking HTTP/2{hint}"),
         )
     }
 

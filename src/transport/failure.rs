@@ -33,8 +33,11 @@ impl DeadlinePassed {
 
 /// Why a connection could not be used, in words.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("cannot connect to {target}: {cause}")]
+#[error("{lead} {target}: {cause}")]
 pub struct ConnectFailure {
+    /// "cannot connect to", or "the connection broke to" once the request
+    /// was sent (HTTP/1.1 has no handshake to fail first).
+    lead: &'static str,
     target: String,
     cause: String,
 }
@@ -42,8 +45,17 @@ pub struct ConnectFailure {
 impl ConnectFailure {
     pub fn new(target: &impl std::fmt::Display, cause: &str) -> Self {
         ConnectFailure {
+            lead: "cannot connect to",
             target: target.to_string(),
             cause: cause.to_string(),
+        }
+    }
+
+    /// A connection that was made, then broke before the server's answer.
+    pub fn broken(target: &impl std::fmt::Display, cause: &str) -> Self {
+        ConnectFailure {
+            lead: "the connection broke to",
+            ..ConnectFailure::new(target, cause)
         }
     }
 

@@ -741,6 +741,44 @@ fn the_demo_shows_a_connect_call() {
     );
 }
 
+/// An HTTP/1.1 server that reads the request and hangs up without an
+/// answer: the connection was made and the request sent, so the error says
+/// the connection broke, not that grpcx could not connect. And one call
+/// is one connection: the one dialed to learn the HTTP version carries it.
+#[test]
+fn an_http1_server_that_hangs_up_unanswered_broke_the_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().flatten() {
+            ACCEPTED.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = std::io::Read::read(&mut socket, &mut buf);
+            });
+        }
+    });
+    for protocol in ["connect", "grpcweb"] {
+        let mut args = vec!["call", &addr, "helloworld.Greeter/SayHello", "-d", "{}"];
+        args.extend(["--protocol", protocol]);
+        let schema = schema();
+        args.extend(schema.iter().map(String::as_str));
+        let out = run(&args);
+        out.code(78).stderr_has(&format!(
+            "ERROR: Unavailable: the connection broke to {addr}: \
+             the server closed it before its answer reached grpcx"
+        ));
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+    assert_eq!(
+        ACCEPTED.load(Ordering::SeqCst),
+        2,
+        "connections for two calls"
+    );
+}
+
 #[test]
 fn a_mismatched_http_version_says_what_to_do() {
     let h1 = connect_node(true);
