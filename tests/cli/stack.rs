@@ -254,8 +254,9 @@ fn repeated_calls_send_their_headers_as_table_references() {
 /// A header block sent again as the same bytes (h2's encoder keeps the
 /// last one) is sent only while the headers are the same: on one connection,
 /// a header set, changed and dropped between calls reaches the server as it
-/// was at each call. (The shell is the one command that changes headers
-/// between the calls of one connection.)
+/// was at each call, and its echo comes back the same way (the server's h2
+/// keeps its last block too). The shell changes headers between the calls
+/// of one connection.
 #[test]
 fn headers_changed_between_calls_on_one_connection_reach_the_server() {
     let server = Server::bundled();
