@@ -128,9 +128,9 @@ impl<R: Read> Splitter<R> {
     fn consume(&mut self, n: usize) {
         let bytes = &self.buf[self.start..self.start + n];
         let chars = |b: &[u8]| b.len() - continuation_bytes(b);
-        match memchr::memrchr(b'\n', bytes) {
+        match crate::scan::rfind(b'\n', bytes) {
             Some(last) => {
-                self.line += memchr::memchr_iter(b'\n', bytes).count();
+                self.line += crate::scan::count(b'\n', bytes);
                 self.column = 1 + chars(&bytes[last + 1..]);
             }
             None => self.column += chars(bytes),
@@ -192,7 +192,7 @@ impl<R: Read> Splitter<R> {
                 }
                 // Strings are most of the bytes: jump to their next quote
                 // or backslash.
-                match memchr::memchr2(b'"', b'\\', &unscanned[i..]) {
+                match crate::scan::find2(b'"', b'\\', &unscanned[i..]) {
                     Some(at) => {
                         i += at;
                         match unscanned[i] {

@@ -19,6 +19,7 @@ mod private;
 pub mod protocol;
 pub mod report;
 pub mod required;
+pub mod scan;
 pub mod schema;
 pub mod server;
 pub mod shell;

@@ -82,7 +82,7 @@ impl Ahead {
 fn parse(chunk: Chunk, input: &MessageDescriptor, options: &DeserializeOptions) -> Parsed {
     // `"@type"` names an Any's type; a `"[pkg.ext]"` key, an extension;
     // in text format, both are in brackets.
-    let finder = |needle: &[u8]| memchr::memmem::find(&chunk.bytes, needle).is_some();
+    let finder = |needle: &[u8]| crate::scan::contains(&chunk.bytes, needle);
     let named = match chunk.format {
         InputFormat::Json => finder(b"\"@type\"") || finder(b"\"["),
         InputFormat::Text => finder(b"["),

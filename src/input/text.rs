@@ -55,7 +55,7 @@ impl<R: Read> Records<R> {
     /// The next record complete in what has been read, without reading.
     fn next_buffered(&mut self) -> Option<Chunk> {
         loop {
-            let cut = match memchr::memchr(SEPARATOR, &self.pending[self.scanned..]) {
+            let cut = match crate::scan::find(SEPARATOR, &self.pending[self.scanned..]) {
                 Some(at) => self.scanned + at,
                 None if self.eof && !self.pending.is_empty() => self.pending.len(),
                 None => {

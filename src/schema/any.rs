@@ -67,7 +67,7 @@ pub fn types_in_input(chunk: &crate::input::Chunk) -> Vec<String> {
 /// none: the bytes are only parsed when they contain `"@type"`.
 pub fn types_in_json(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    if memchr::memmem::find(bytes, b"\"@type\"").is_none() {
+    if !crate::scan::contains(bytes, b"\"@type\"") {
         return out;
     }
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
@@ -94,15 +94,7 @@ fn walk_json(value: &serde_json::Value, out: &mut Vec<String>) {
 /// names with a `/` count.
 pub fn types_in_text(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    for open in memchr::memchr_iter(b'[', bytes) {
-        let rest = &bytes[open + 1..];
-        let Some(close) = memchr::memchr(b']', rest) else {
-            break;
-        };
-        let Ok(name) = std::str::from_utf8(&rest[..close]) else {
-            continue;
-        };
-        let name = name.trim();
+    for name in crate::scan::bracketed(bytes) {
         let url_char = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
         if name.contains('/') && name.chars().all(url_char) {
             out.push(type_name(name).to_string());

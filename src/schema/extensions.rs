@@ -155,7 +155,7 @@ impl Schema {
 /// when there is none: the bytes are only parsed when they contain `"[`.
 fn names_in_json(bytes: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    if memchr::memmem::find(bytes, b"\"[").is_none() {
+    if !crate::scan::contains(bytes, b"\"[") {
         return out;
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
@@ -185,15 +185,7 @@ fn names_in_json(bytes: &[u8]) -> Vec<String> {
 /// input (a bracketed name without `/`; with one it is an Any's type).
 fn names_in_text(bytes: &[u8]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for open in memchr::memchr_iter(b'[', bytes) {
-        let rest = &bytes[open + 1..];
-        let Some(close) = memchr::memchr(b']', rest) else {
-            break;
-        };
-        let Ok(name) = std::str::from_utf8(&rest[..close]) else {
-            continue;
-        };
-        let name = name.trim();
+    for name in crate::scan::bracketed(bytes) {
         let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
         let starts_a_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
         if starts_a_name && name.chars().all(ident) && !out.iter().any(|n| n == name) {
