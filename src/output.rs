@@ -141,11 +141,6 @@ impl Printer {
         self.text_options = self.text_options.clone().skip_unknown_fields(!yes);
     }
 
-    /// True when every event prints (`--envelope`).
-    pub fn is_envelope(&self) -> bool {
-        self.envelope
-    }
-
     /// Writes one message given as wire bytes of type `desc`: straight from
     /// the wire when the fast path takes it, else decoded and written as
     /// [`Printer::message`] does.
