@@ -121,8 +121,8 @@ def pair(a, b, runs, stdin_path=None):
     }
 
 
-def ms(seconds):
-    return f"{seconds * 1000:.1f} ms"
+def ms(seconds, digits=1):
+    return f"{seconds * 1000:.{digits}f} ms"
 
 
 def main():
@@ -169,7 +169,7 @@ def main():
         fixed = pair(proto, [gx, "--version"], short_runs)
         gap = fixed["gap"]
         rows.append(f"| fixed cost of a call (connect, schema, call) | {ms(fixed['a_wall'])} | "
-                    f"`grpcx --version` {ms(fixed['b_wall'])} | +{ms(gap)} (≤ 1 ms) {'✓' if gap <= 0.001 else '✗'} |")
+                    f"`grpcx --version` {ms(fixed['b_wall'])} | +{ms(gap, 2)} (≤ 1 ms) {'✓' if gap <= 0.001 else '✗'} |")
         print(rows[-1], file=sys.stderr)
         # The peers' own fixed cost, for scale: the same difference for them.
         peers = []
@@ -189,7 +189,7 @@ def main():
             theirs = pair(call, version, short_runs)
             gap = theirs["gap"]
             rows.append(f"| fixed cost of a call, {name} (for scale) | {ms(theirs['a_wall'])} | "
-                        f"its `--version` {ms(theirs['b_wall'])} | +{ms(gap)} |")
+                        f"its `--version` {ms(theirs['b_wall'])} | +{ms(gap, 2)} |")
             print(rows[-1], file=sys.stderr)
         for label, extra in [("cold, --no-cache", ["--no-cache"]), ("descriptor cache", [])]:
             ours = [gx, "call"] + extra + [addr, HELLO, hello]
