@@ -4,53 +4,47 @@
 //! several `cpuid` instructions. In a virtual machine each one traps to the
 //! hypervisor: about 30 µs in all, paid by every `grpcx call` that reads its
 //! input, more than scanning a call's input takes. These use memchr's SSE2
-//! searchers on x86_64 (SSE2 is part of x86_64) and its portable
-//! word-at-a-time ones elsewhere: no detection, on any machine.
+//! searchers on x86_64 (SSE2 is part of x86_64, known when compiling) and
+//! its portable word-at-a-time ones otherwise: no detection, on any machine.
 
+use memchr::arch::all::memchr as portable;
 #[cfg(target_arch = "x86_64")]
-mod arch {
-    use memchr::arch::x86_64::sse2::memchr::{One, Two};
-
-    pub fn one(needle: u8) -> One {
-        One::new(needle).expect("SSE2 is part of x86_64")
-    }
-
-    pub fn two(a: u8, b: u8) -> Two {
-        Two::new(a, b).expect("SSE2 is part of x86_64")
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-mod arch {
-    use memchr::arch::all::memchr::{One, Two};
-
-    pub fn one(needle: u8) -> One {
-        One::new(needle)
-    }
-
-    pub fn two(a: u8, b: u8) -> Two {
-        Two::new(a, b)
-    }
-}
+use memchr::arch::x86_64::sse2::memchr as sse2;
 
 /// The first `needle` in `haystack`.
 pub fn find(needle: u8, haystack: &[u8]) -> Option<usize> {
-    arch::one(needle).find(haystack)
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = sse2::One::new(needle) {
+        return one.find(haystack);
+    }
+    portable::One::new(needle).find(haystack)
 }
 
 /// The last `needle` in `haystack`.
 pub fn rfind(needle: u8, haystack: &[u8]) -> Option<usize> {
-    arch::one(needle).rfind(haystack)
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = sse2::One::new(needle) {
+        return one.rfind(haystack);
+    }
+    portable::One::new(needle).rfind(haystack)
 }
 
 /// How many times `needle` is in `haystack`.
 pub fn count(needle: u8, haystack: &[u8]) -> usize {
-    arch::one(needle).count(haystack)
+    #[cfg(target_arch = "x86_64")]
+    if let Some(one) = sse2::One::new(needle) {
+        return one.count(haystack);
+    }
+    portable::One::new(needle).count(haystack)
 }
 
 /// The first `a` or `b` in `haystack`.
 pub fn find2(a: u8, b: u8, haystack: &[u8]) -> Option<usize> {
-    arch::two(a, b).find(haystack)
+    #[cfg(target_arch = "x86_64")]
+    if let Some(two) = sse2::Two::new(a, b) {
+        return two.find(haystack);
+    }
+    portable::Two::new(a, b).find(haystack)
 }
 
 /// Whether `needle` is in `haystack`.
@@ -84,15 +78,21 @@ mod tests {
     #[test]
     fn answers_as_a_plain_scan_does() {
         let text = b"ab\ncd\"e\\f\n[ x.Y ] [\xff] [a/b]tail[open";
-        let plain = |n: u8| text.iter().position(|&b| b == n);
-        for n in [b'\n', b'"', b'\\', b'[', b']', b'z'] {
-            assert_eq!(find(n, text), plain(n));
-            assert_eq!(rfind(n, text), text.iter().rposition(|&b| b == n));
-            assert_eq!(count(n, text), text.iter().filter(|&&b| b == n).count());
+        // Short and long, so that the vector loops run, not only the tails.
+        let long = [&b"x".repeat(70)[..], text, &b"y".repeat(90)[..], text].concat();
+        for hay in [&text[..], &long[..]] {
+            for n in [b'\n', b'"', b'\\', b'[', b']', b'z'] {
+                assert_eq!(find(n, hay), hay.iter().position(|&b| b == n));
+                assert_eq!(rfind(n, hay), hay.iter().rposition(|&b| b == n));
+                assert_eq!(count(n, hay), hay.iter().filter(|&&b| b == n).count());
+            }
+            let quote_or_slash = hay.iter().position(|&b| b == b'"' || b == b'\\');
+            assert_eq!(find2(b'"', b'\\', hay), quote_or_slash);
+            assert!(contains(hay, b"cd\"e") && !contains(hay, b"ce"));
         }
-        assert_eq!(find2(b'"', b'\\', text), Some(5));
-        assert!(contains(text, b"cd\"e") && !contains(text, b"ce"));
         let names: Vec<&str> = bracketed(text).collect();
         assert_eq!(names, ["x.Y", "a/b"]);
+        // The first copy's `[open` runs to the second copy's first `]`.
+        assert_eq!(bracketed(&long).count(), 5);
     }
 }
