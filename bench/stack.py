@@ -5,7 +5,7 @@ the ratio taken pair by pair, so that a machine whose speed drifts still
 compares like with like. Medians of N pairs after one warm-up pair.
 
     stack.py --grpcx BIN --go-server BIN [--grpcurl-rs BIN] [--grpcurl BIN]
-             [--buf BIN] [--runs N]
+             [--buf BIN] [--h2load BIN] [--runs N]
 
 Rows (target in brackets, grpcx / peer):
 - unary SayHello with --proto (<= 0.8x grpcurl-rs wall), and its fixed cost
@@ -103,7 +103,7 @@ def peak_rss_mb(argv, stdin_path=None):
 
 def pair(a, b, runs, stdin_path=None):
     """A and B in turn, after one warm-up each: medians of wall and CPU, and
-    the medians of the pairwise ratios A/B."""
+    the medians of the pairwise ratios A/B and of the wall differences A-B."""
     timed(a, stdin_path)
     timed(b, stdin_path)
     rows = []
