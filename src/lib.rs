@@ -1,37 +1,38 @@
 //! grpcx: a fast, pipeline-friendly command-line gRPC client.
 //!
 //! `main.rs` parses the command line and calls [`run`]; everything else is
-//! here so that tests and the bundled server can share it.
+//! here so that the commands and the bundled server can share it. Only what
+//! `main.rs` needs is public, so that the compiler reports dead code.
 
 mod calling;
 pub mod cli;
-pub mod codec;
-pub mod commands;
-pub mod describe;
-pub mod engine;
+mod codec;
+mod commands;
+mod describe;
+mod engine;
 pub mod error;
-pub mod input;
-pub mod invoke;
-pub mod metadata;
-pub mod mock;
-pub mod output;
+mod input;
+pub mod invoke; // public for bench/ceiling.rs
+mod metadata;
+mod mock;
+mod output;
 mod private;
-pub mod protocol;
-pub mod report;
-pub mod required;
-pub mod scan;
-pub mod schema;
-pub mod server;
-pub mod shell;
-pub mod status;
-pub mod template;
+mod protocol;
+mod report;
+mod required;
+mod scan;
+mod schema;
+pub mod server; // public for bench/ceiling.rs
+mod shell;
+mod status;
+mod template;
 #[cfg(test)]
 mod testing;
-pub mod tls;
-pub mod transcode;
-pub mod transport;
-pub mod ui;
-pub mod verbose;
+mod tls;
+mod transcode;
+pub mod transport; // public for bench/ceiling.rs
+mod ui;
+mod verbose;
 
 use std::time::Duration;
 

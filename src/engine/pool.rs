@@ -41,17 +41,4 @@ impl Pool {
     pub fn get(&self, index: usize) -> Channel {
         self.channels[index % self.channels.len()].clone()
     }
-
-    /// Connection `index`, modulo the pool's size, borrowed.
-    pub fn channel(&self, index: usize) -> &Channel {
-        &self.channels[index % self.channels.len()]
-    }
-
-    pub fn len(&self) -> usize {
-        self.channels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.channels.is_empty()
-    }
 }

@@ -119,11 +119,6 @@ impl Pacer {
         self.measure
     }
 
-    /// Calls handed out so far, counted ones only.
-    pub fn counted(&self) -> u64 {
-        self.counted.get()
-    }
-
     /// Hands out no more tickets.
     pub fn stop(&self) {
         self.stopped.set(true);

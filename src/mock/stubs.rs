@@ -89,10 +89,6 @@ impl StubSet {
         self.count
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// The methods that have stubs, as `pkg.Service/Method`, sorted.
     pub fn methods(&self) -> Vec<String> {
         let mut names: Vec<String> = self

@@ -28,11 +28,11 @@ use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, MethodDescriptor, ServiceDescriptor};
 use tonic::metadata::MetadataMap;
 
-pub use any::{may_contain_any, types_in_input, types_in_json, types_in_message, types_in_text};
+pub use any::{may_contain_any, types_in_input, types_in_message};
 pub use imports::Unresolved;
 pub use reflection::Reflection;
 pub use symbol::Symbol;
-pub use warm::{CacheSlot, Resolved, Revalidation, resolve, resolve_settled};
+pub use warm::{CacheSlot, Resolved, resolve, resolve_settled};
 
 use crate::cli::SchemaArgs;
 use crate::error::hinted;
@@ -278,22 +278,6 @@ impl Schema {
         }))
     }
 
-    /// Every service, sorted by name, each fetched when by reflection.
-    pub async fn services(&mut self) -> Result<Vec<ServiceDescriptor>> {
-        let names = self.service_names().await?;
-        self.fetch_symbols(&names).await?;
-        // Taken from the final pool: descriptors from a pool that grew since
-        // would be stale.
-        let services: Vec<ServiceDescriptor> = names
-            .iter()
-            .filter_map(|name| self.pool.get_service_by_name(name))
-            .collect();
-        for service in &services {
-            self.record(service.parent_file().name());
-        }
-        Ok(services)
-    }
-
     fn knows(&self, symbol: &str) -> bool {
         self.pool.get_service_by_name(symbol).is_some()
             || self.pool.get_message_by_name(symbol).is_some()
@@ -449,6 +433,7 @@ impl MethodName {
     }
 
     /// The HTTP/2 path: `/pkg.Service/Method`.
+    #[cfg(test)]
     pub fn path(&self) -> String {
         format!("/{}/{}", self.service, self.method)
     }

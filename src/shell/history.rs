@@ -35,6 +35,7 @@ impl HistoryFile {
         })
     }
 
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -148,11 +148,6 @@ impl Connection {
         self.shared.going_away.store(true, Ordering::Relaxed);
     }
 
-    /// Whether two handles are the same connection.
-    pub fn same(&self, other: &Connection) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
-    }
-
     /// Waits until the connection can open one more stream; fails when it
     /// cannot open any (the server sent GOAWAY, or it is gone).
     pub async fn ready(self) -> Result<Connection, h2::Error> {
