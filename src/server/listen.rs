@@ -1,15 +1,14 @@
 //! Where the bundled server listens: TCP or a unix socket, plaintext or
 //! TLS (`--tls-cert`, `--tls-key`, and `--client-ca` to require client
-//! certificates). Every accepted connection becomes a [`Conn`] on one stream.
+//! certificates). Every accepted connection is relayed (`relay.rs`), and
+//! the pipe tonic serves comes out on one stream.
 
 use std::io;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use anyhow::{Context as _, Result};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::DuplexStream;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -53,7 +52,7 @@ impl Listener {
 pub fn incoming(
     listener: Listener,
     tls: Option<rustls::ServerConfig>,
-) -> ReceiverStream<io::Result<Conn>> {
+) -> ReceiverStream<io::Result<DuplexStream>> {
     let (tx, rx) = mpsc::channel(16);
     let acceptor = tls.map(|config| TlsAcceptor::from(Arc::new(config)));
     tokio::spawn(async move {
@@ -67,8 +66,7 @@ pub fn incoming(
             };
             match &acceptor {
                 None => {
-                    let stream = Box::new(super::relay::far_side(stream));
-                    if tx.send(Ok(Conn(stream))).await.is_err() {
+                    if tx.send(Ok(super::relay::far_side(stream))).await.is_err() {
                         return;
                     }
                 }
@@ -78,7 +76,7 @@ pub fn incoming(
                         match acceptor.accept(stream).await {
                             Ok(stream) => {
                                 let stream = super::relay::far_side(Box::new(stream));
-                                let _ = tx.send(Ok(Conn(Box::new(stream)))).await;
+                                let _ = tx.send(Ok(stream)).await;
                             }
                             Err(err) => eprintln!("grpcx serve: TLS handshake failed: {err}"),
                         }
@@ -88,53 +86,4 @@ pub fn incoming(
         }
     });
     ReceiverStream::new(rx)
-}
-
-/// One accepted connection, plain or TLS.
-pub struct Conn(Box<dyn Io>);
-
-impl tonic::transport::server::Connected for Conn {
-    type ConnectInfo = ();
-
-    fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
 }
