@@ -7,7 +7,7 @@
 //! JSON mapping rejects two members of one oneof.
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 /// The template for a message type.
@@ -29,20 +29,8 @@ impl Serialize for Node {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Node::Leaf(value) => value.serialize(serializer),
-            Node::Object(fields) => {
-                let mut map = serializer.serialize_map(Some(fields.len()))?;
-                for (key, value) in fields {
-                    map.serialize_entry(key, value)?;
-                }
-                map.end()
-            }
-            Node::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
+            Node::Object(fields) => serializer.collect_map(fields.iter().map(|(k, v)| (k, v))),
+            Node::Array(items) => serializer.collect_seq(items),
         }
     }
 }

@@ -179,7 +179,7 @@ fn round(value: f64, digits: i32) -> f64 {
 }
 
 /// Latency figures in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Latency {
     pub min: f64,
     pub mean: f64,
@@ -213,18 +213,13 @@ pub struct Statuses(pub Vec<(String, u64)>);
 
 impl Serialize for Statuses {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, count) in &self.0 {
-            map.serialize_entry(name, count)?;
-        }
-        map.end()
+        serializer.collect_map(self.0.iter().map(|(name, count)| (name, count)))
     }
 }
 
 /// The figures every format prints. The JSON object has the first seven
 /// fields, exactly.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub requests: u64,
     pub ok: u64,
@@ -233,43 +228,17 @@ pub struct Summary {
     pub rps: f64,
     pub latency_ms: Latency,
     pub status: Statuses,
+    #[serde(skip)]
     pub messages: u64,
+    #[serde(skip)]
     pub messages_per_s: f64,
+    #[serde(skip)]
     pub waited: u64,
+    #[serde(skip)]
     pub samples: Vec<(String, u64)>,
     /// (upper bound in ms, count) per band.
+    #[serde(skip)]
     pub histogram: Vec<(f64, u64)>,
-}
-
-impl Serialize for Latency {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(8))?;
-        map.serialize_entry("min", &self.min)?;
-        map.serialize_entry("mean", &self.mean)?;
-        map.serialize_entry("p50", &self.p50)?;
-        map.serialize_entry("p90", &self.p90)?;
-        map.serialize_entry("p95", &self.p95)?;
-        map.serialize_entry("p99", &self.p99)?;
-        map.serialize_entry("p999", &self.p999)?;
-        map.serialize_entry("max", &self.max)?;
-        map.end()
-    }
-}
-
-impl Serialize for Summary {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(7))?;
-        map.serialize_entry("requests", &self.requests)?;
-        map.serialize_entry("ok", &self.ok)?;
-        map.serialize_entry("errors", &self.errors)?;
-        map.serialize_entry("duration_s", &self.duration_s)?;
-        map.serialize_entry("rps", &self.rps)?;
-        map.serialize_entry("latency_ms", &self.latency_ms)?;
-        map.serialize_entry("status", &self.status)?;
-        map.end()
-    }
 }
 
 impl Summary {
