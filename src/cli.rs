@@ -136,32 +136,18 @@ impl Cli {
     /// Parses the process's arguments. `grpcx __complete --line LINE`, which
     /// the completion scripts call, is parsed on its own.
     pub fn from_env() -> Cli {
-        if std::env::args_os()
-            .nth(1)
-            .is_some_and(|arg| arg == "__complete")
-        {
+        let args = || std::env::args_os().skip(1);
+        let hidden = match std::env::args_os().nth(1).as_ref().and_then(|a| a.to_str()) {
+            Some("__complete") => Some(Command::Complete(CompleteArgs::parse_from(args()))),
+            Some("__generate") => Some(Command::Generate(GenerateArgs::parse_from(args()))),
+            Some("__conformance") => {
+                Some(Command::Conformance(ConformanceArgs::parse_from(args())))
+            }
+            _ => None,
+        };
+        if let Some(command) = hidden {
             return Cli {
-                command: Command::Complete(CompleteArgs::parse_from(std::env::args_os().skip(1))),
-                error_format: ErrorFormat::Text,
-            };
-        }
-        if std::env::args_os()
-            .nth(1)
-            .is_some_and(|arg| arg == "__generate")
-        {
-            return Cli {
-                command: Command::Generate(GenerateArgs::parse_from(std::env::args_os().skip(1))),
-                error_format: ErrorFormat::Text,
-            };
-        }
-        if std::env::args_os()
-            .nth(1)
-            .is_some_and(|arg| arg == "__conformance")
-        {
-            return Cli {
-                command: Command::Conformance(ConformanceArgs::parse_from(
-                    std::env::args_os().skip(1),
-                )),
+                command,
                 error_format: ErrorFormat::Text,
             };
         }
