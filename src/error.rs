@@ -123,6 +123,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
 }
 
+/// A status for people: `NotFound: gone`, then a `details:` line per
+/// decoded detail.
+pub fn status_text(status: &tonic::Status, details: &[status::Detail]) -> String {
+    let mut text = format!("{}: {}", code_name(status.code()), status.message());
+    for detail in details {
+        text.push_str("\n  details: ");
+        text.push_str(&detail.to_text());
+    }
+    text
+}
+
 /// Prints the error once, on stderr, and returns the exit code. A closed
 /// stdout and Ctrl-C print nothing. Writing to a closed stderr is ignored:
 /// reporting must never panic.
@@ -147,12 +158,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         if json {
             status::to_json(status, &details)
         } else {
-            let mut text = format!("ERROR: {}: {}", code_name(status.code()), status.message());
-            for detail in &details {
-                text.push_str("\n  details: ");
-                text.push_str(&detail.to_text());
-            }
-            text
+            format!("ERROR: {}", status_text(status, &details))
         }
     } else if json {
         let mut object = serde_json::json!({ "error": one_line(err), "exitCode": code });

@@ -237,16 +237,10 @@ fn call_error(index: usize, status: &tonic::Status, details: &[status::Detail]) 
         let json = status::to_json(status, details);
         format!("{{\"call\":{index},{}", &json[1..])
     } else {
-        let mut text = format!(
-            "ERROR: call {index}: {}: {}",
-            error::code_name(status.code()),
-            status.message()
-        );
-        for detail in details {
-            text.push_str("\n  details: ");
-            text.push_str(&detail.to_text());
-        }
-        text
+        format!(
+            "ERROR: call {index}: {}",
+            error::status_text(status, details)
+        )
     };
     eprintln!("{text}");
 }

@@ -146,11 +146,7 @@ impl Outcome {
         if error::is_json() {
             eprintln!("{}", crate::status::to_json(&status, &[]));
         } else {
-            eprintln!(
-                "ERROR: {}: {}",
-                error::code_name(status.code()),
-                status.message()
-            );
+            eprintln!("ERROR: {}", error::status_text(&status, &[]));
         }
         if self.failed.is_none() {
             self.failed = Some(64 + status.code() as u8);
