@@ -429,14 +429,9 @@ impl DataSource {
         })
     }
 
-    /// Starts a thread that splits the input (JSON) and sends the chunks, in
-    /// batches, through a small bounded channel: stdin is read with
-    /// back-pressure, never slurped.
-    pub fn spawn(self) -> Result<Chunks> {
-        self.spawn_as(InputFormat::Json)
-    }
-
-    /// As [`DataSource::spawn`], for input in `format`.
+    /// Starts a thread that splits the input (in `format`) and sends the
+    /// chunks, in batches, through a small bounded channel: stdin is read
+    /// with back-pressure, never slurped.
     pub fn spawn_as(self, format: InputFormat) -> Result<Chunks> {
         // Input that is already in memory, or a small file, is split here:
         // a thread takes longer to start than splitting it does.
@@ -503,8 +498,8 @@ impl DataSource {
 /// The largest file split on the calling thread (see [`DataSource::spawn_as`]).
 const SPLIT_HERE: u64 = 256 * 1024;
 
-/// stdin without std's own buffer (the splitter has one).
-struct StdinRaw;
+/// stdin without std's own buffer (the readers have one).
+pub struct StdinRaw;
 
 impl Read for StdinRaw {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

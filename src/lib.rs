@@ -46,13 +46,11 @@ use error::Interrupted;
 /// gets a multi-threaded one.
 pub fn run(command: Command) -> Result<()> {
     let runtime = match command {
-        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-        _ => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
+        Command::Serve(_) => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
     }
+    .enable_all()
+    .build()
     .context("cannot start the async runtime")?;
     runtime.block_on(dispatch(command))
 }

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use prost_reflect::{DeserializeOptions, DynamicMessage};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::{BenchArgs, BenchFormat};
+use crate::cli::{BenchArgs, BenchFormat, InputFormat};
 use crate::engine::scheduler::{self, Load, Pacer, Ticket};
 use crate::engine::{Engine, Pool, Requests};
 use crate::error::{Interrupted, stdout_error};
@@ -138,7 +138,7 @@ async fn setup(args: &BenchArgs) -> Result<(Engine, Vec<DynamicMessage>)> {
     let name = MethodName::parse(&args.method)?;
     let metadata = RequestMetadata::from_args(&args.conn)?;
     let mut chunks = match args.data() {
-        Some(arg) => Some(DataSource::from_arg(arg).spawn()?),
+        Some(arg) => Some(DataSource::from_arg(arg).spawn_as(InputFormat::Json)?),
         None => None,
     };
     let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;

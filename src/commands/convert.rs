@@ -8,7 +8,7 @@
 //! conformance testee (`commands::conformance`) runs them on every case of
 //! protobuf's conformance suite.
 
-use std::io::{self, BufReader, Read};
+use std::io::{BufReader, Read};
 
 use anyhow::{Context as _, Result, anyhow};
 use prost::Message as _;
@@ -16,7 +16,7 @@ use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, Refle
 
 use crate::cli::{ConvertArgs, Form, Format, InputFormat, OutputArgs};
 use crate::error::UsageError;
-use crate::input::{self, Chunk};
+use crate::input::{self, Chunk, StdinRaw};
 use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::{self, Schema, Symbol};
@@ -236,17 +236,17 @@ enum Input {
 
 /// stdin, cut into messages as the input form says.
 enum Source {
-    Binary(BufReader<RawStdin>),
-    Json(input::Splitter<RawStdin>),
-    Text(input::text::Records<RawStdin>),
+    Binary(BufReader<StdinRaw>),
+    Json(input::Splitter<StdinRaw>),
+    Text(input::text::Records<StdinRaw>),
 }
 
 impl Source {
     fn new(from: Form) -> Source {
         match from {
-            Form::Binary => Source::Binary(BufReader::with_capacity(64 * 1024, RawStdin)),
-            Form::Json => Source::Json(input::Splitter::new(RawStdin)),
-            Form::Text => Source::Text(input::text::Records::new(RawStdin)),
+            Form::Binary => Source::Binary(BufReader::with_capacity(64 * 1024, StdinRaw)),
+            Form::Json => Source::Json(input::Splitter::new(StdinRaw)),
+            Form::Text => Source::Text(input::text::Records::new(StdinRaw)),
         }
     }
 
@@ -283,15 +283,6 @@ impl Source {
             None if index == 1 => return Err(anyhow!("the input holds no JSON object")),
             None => None,
         })
-    }
-}
-
-/// stdin without std's own buffer (the readers have one).
-struct RawStdin;
-
-impl Read for RawStdin {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        io::stdin().lock().read(buf)
     }
 }
 

@@ -111,7 +111,9 @@ mod tests {
             .get_message_by_name("helloworld.HelloRequest")
             .unwrap();
         let text = r#"{"name":"a"} {"name":1} {"name":"[b]"} {"name":"c"} {"#;
-        let chunks = DataSource::Inline(text.into()).spawn().unwrap();
+        let chunks = DataSource::Inline(text.into())
+            .spawn_as(crate::cli::InputFormat::Json)
+            .unwrap();
         let mut ahead = Ahead::spawn(chunks, input, DeserializeOptions::new()).unwrap();
         let mut seen = Vec::new();
         while let Some(next) = ahead.recv().await {

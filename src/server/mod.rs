@@ -106,12 +106,13 @@ where
     // turn NOT_SERVING before the connection closes.
     let mut names: Vec<String> = Vec::new();
     if options.greeter {
-        names.push(bundled_name::<
-            pb::helloworld::greeter_server::GreeterServer<services::Greeter>,
-        >());
-        names.push(bundled_name::<
-            pb::test::echo_server::EchoServer<services::Echo>,
-        >());
+        names.extend(
+            [
+                pb::helloworld::greeter_server::SERVICE_NAME,
+                pb::test::echo_server::SERVICE_NAME,
+            ]
+            .map(String::from),
+        );
     }
     if let Some(mock) = &options.mock {
         names.extend(mock.services().map(str::to_string));
@@ -204,11 +205,6 @@ where
         .context("the server failed")
 }
 
-/// The name a bundled service is served by.
-fn bundled_name<S: tonic::server::NamedService>() -> String {
-    S::NAME.to_string()
-}
-
 /// `grpcx serve`: serve until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<()> {
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -283,15 +279,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
