@@ -57,7 +57,14 @@ pub struct Lowered {
 /// Lowers `file`, an editions file of `edition`.
 pub fn lower(mut file: DynamicMessage, edition: i32) -> Lowered {
     let mut explicit = Explicit::new();
-    each_options(&mut file, &mut Vec::new(), &mut |path, options| {
+    each_element(&mut file, &mut Vec::new(), &mut |path, element| {
+        // Checked first: `get_field_by_name_mut` creates a missing field.
+        if !element.has_field_by_name("options") {
+            return;
+        }
+        let Some(Value::Message(options)) = element.get_field_by_name_mut("options") else {
+            return;
+        };
         let found = features::take(options);
         if found.iter().any(|v| *v != 0) {
             explicit.insert(path.to_vec(), found);
@@ -396,36 +403,6 @@ fn each_element(
                     path.truncate(path.len() - 2);
                 }
             }
-        }
-    }
-}
-
-/// Calls `visit` with the path and the options message of every element
-/// that has options (creating none).
-fn each_options(
-    message: &mut DynamicMessage,
-    path: &mut Vec<i32>,
-    visit: &mut dyn FnMut(&[i32], &mut DynamicMessage),
-) {
-    let descriptor = message.descriptor();
-    for field in descriptor.fields() {
-        if !message.has_field(&field) {
-            continue;
-        }
-        let value = message.get_field_mut(&field);
-        let number = field.number() as i32;
-        match value {
-            Value::Message(child) if field.name() == "options" => visit(path, child),
-            Value::List(items) if is_element(field.name()) => {
-                for (i, item) in items.iter_mut().enumerate() {
-                    if let Value::Message(child) = item {
-                        path.extend([number, i as i32]);
-                        each_options(child, path, visit);
-                        path.truncate(path.len() - 2);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 }
