@@ -231,6 +231,16 @@ struct Universe<'a> {
     deps: HashMap<String, (Vec<String>, Vec<String>)>,
 }
 
+/// The declared dependencies and public dependencies of `file`.
+fn imports_of(file: &FileDescriptorProto) -> (Vec<String>, Vec<String>) {
+    let public = file
+        .public_dependency
+        .iter()
+        .filter_map(|&i| file.dependency.get(usize::try_from(i).ok()?).cloned())
+        .collect();
+    (file.dependency.clone(), public)
+}
+
 impl<'a> Universe<'a> {
     fn new(pool: &'a DescriptorPool, files: &[FileDescriptorProto]) -> Universe<'a> {
         let mut universe = Universe {
@@ -257,14 +267,9 @@ impl<'a> Universe<'a> {
             for x in &file.extension {
                 universe.define(&prefix, x.name(), file.name());
             }
-            let public = file
-                .public_dependency
-                .iter()
-                .filter_map(|&i| file.dependency.get(usize::try_from(i).ok()?).cloned())
-                .collect();
             universe
                 .deps
-                .insert(file.name().to_string(), (file.dependency.clone(), public));
+                .insert(file.name().to_string(), imports_of(file));
         }
         universe
     }
@@ -360,37 +365,23 @@ impl<'a> Universe<'a> {
     /// the direct imports, and whatever those re-export publicly.
     fn visible(&self, file: &str) -> HashSet<String> {
         let mut visible: HashSet<String> = HashSet::new();
-        let mut queue: Vec<String> = self.direct(file);
+        let mut queue: Vec<String> = self.imports(file).0;
         while let Some(next) = queue.pop() {
             if visible.insert(next.clone()) {
-                queue.extend(self.public(&next));
+                queue.extend(self.imports(&next).1);
             }
         }
         visible
     }
 
-    fn direct(&self, file: &str) -> Vec<String> {
+    /// The declared dependencies and public dependencies of `file`.
+    fn imports(&self, file: &str) -> (Vec<String>, Vec<String>) {
         match self.deps.get(file) {
-            Some((deps, _)) => deps.clone(),
+            Some(imports) => imports.clone(),
             None => self
                 .pool
                 .get_file_by_name(file)
-                .map(|f| f.dependencies().map(|d| d.name().to_string()).collect())
-                .unwrap_or_default(),
-        }
-    }
-
-    fn public(&self, file: &str) -> Vec<String> {
-        match self.deps.get(file) {
-            Some((_, public)) => public.clone(),
-            None => self
-                .pool
-                .get_file_by_name(file)
-                .map(|f| {
-                    f.public_dependencies()
-                        .map(|d| d.name().to_string())
-                        .collect()
-                })
+                .map(|f| imports_of(f.file_descriptor_proto()))
                 .unwrap_or_default(),
         }
     }
@@ -405,7 +396,7 @@ impl<'a> Universe<'a> {
                 return true;
             }
             if seen.insert(next.clone()) {
-                queue.extend(self.direct(&next));
+                queue.extend(self.imports(&next).0);
             }
         }
         false
