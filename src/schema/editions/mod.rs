@@ -363,36 +363,31 @@ fn map_value_field(field: &FieldDescriptor) -> Option<FieldDescriptor> {
 
 /// The `syntax` (field 12) of an encoded FileDescriptorProto, read without
 /// decoding the rest.
-fn syntax_of(mut bytes: &[u8]) -> Option<String> {
-    let mut syntax = None;
-    while !bytes.is_empty() {
-        let (number, wire_type) = decode_key(&mut bytes).ok()?;
-        if number == 12 && wire_type == WireType::LengthDelimited {
-            let len = decode_varint(&mut bytes).ok()? as usize;
-            let text = bytes.get(..len)?;
-            syntax = Some(String::from_utf8_lossy(text).into_owned());
-            bytes = &bytes[len..];
-        } else {
-            skip_field(wire_type, number, &mut bytes, DecodeContext::default()).ok()?;
-        }
-    }
-    syntax
+fn syntax_of(bytes: &[u8]) -> Option<String> {
+    let text = *delimited(bytes, 12)?.last()?;
+    Some(String::from_utf8_lossy(text).into_owned())
 }
 
 /// The encoded files of an encoded FileDescriptorSet (field 1).
-fn set_files(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
-    let mut files = Vec::new();
+fn set_files(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    delimited(bytes, 1)
+}
+
+/// Each length-delimited field `number` of an encoded message, in order;
+/// `None` when the message does not decode.
+fn delimited(mut bytes: &[u8], number: u32) -> Option<Vec<&[u8]>> {
+    let mut found = Vec::new();
     while !bytes.is_empty() {
-        let (number, wire_type) = decode_key(&mut bytes).ok()?;
-        if number == 1 && wire_type == WireType::LengthDelimited {
+        let (key, wire_type) = decode_key(&mut bytes).ok()?;
+        if key == number && wire_type == WireType::LengthDelimited {
             let len = decode_varint(&mut bytes).ok()? as usize;
-            files.push(bytes.get(..len)?);
+            found.push(bytes.get(..len)?);
             bytes = &bytes[len..];
         } else {
-            skip_field(wire_type, number, &mut bytes, DecodeContext::default()).ok()?;
+            skip_field(wire_type, key, &mut bytes, DecodeContext::default()).ok()?;
         }
     }
-    Some(files)
+    Some(found)
 }
 
 #[cfg(test)]
