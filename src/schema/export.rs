@@ -11,13 +11,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor};
 
 /// Writes the closure of `roots` (file names in `pool`) to `path`.
 pub fn write(pool: &DescriptorPool, roots: &[String], path: &Path) -> Result<()> {
-    let mut order = Vec::new();
-    let mut seen = HashSet::new();
-    for root in roots {
-        if let Some(file) = pool.get_file_by_name(root) {
-            visit(file, &mut seen, &mut order);
-        }
-    }
+    let order = with_imports(roots.iter().filter_map(|root| pool.get_file_by_name(root)));
     // Each file is copied as it was encoded, so custom options survive; the
     // set is `repeated FileDescriptorProto file = 1`, written by hand.
     let mut out = Vec::new();
@@ -30,15 +24,34 @@ pub fn write(pool: &DescriptorPool, roots: &[String], path: &Path) -> Result<()>
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Post-order: imports first.
-fn visit(file: FileDescriptor, seen: &mut HashSet<String>, order: &mut Vec<FileDescriptor>) {
-    if !seen.insert(file.name().to_string()) {
-        return;
+/// The `roots` and every file they import, each once, imports first (a
+/// depth-first post-order, imports in declaration order, as `protoc`
+/// writes them). A loop, not recursion: deep import chains must not
+/// overflow the stack.
+pub(super) fn with_imports(roots: impl IntoIterator<Item = FileDescriptor>) -> Vec<FileDescriptor> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    // Pushed in reverse, so that the first is popped first.
+    let mut stack: Vec<(FileDescriptor, bool)> = roots.into_iter().map(|f| (f, false)).collect();
+    stack.reverse();
+    while let Some((file, expanded)) = stack.pop() {
+        if expanded {
+            order.push(file);
+            continue;
+        }
+        if !seen.insert(file.name().to_string()) {
+            continue;
+        }
+        stack.push((file.clone(), true));
+        let first = stack.len();
+        for dep in file.dependencies() {
+            if !seen.contains(dep.name()) {
+                stack.push((dep, false));
+            }
+        }
+        stack[first..].reverse();
     }
-    for dep in file.dependencies() {
-        visit(dep, seen, order);
-    }
-    order.push(file);
+    order
 }
 
 #[cfg(test)]

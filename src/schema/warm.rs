@@ -147,25 +147,10 @@ fn store(slot: &CacheSlot, service: &ServiceDescriptor) {
 
 /// The file of `service` and every file it imports, imports first.
 fn files_of(service: &ServiceDescriptor) -> Vec<FileDescriptorProto> {
-    let mut order = Vec::new();
-    let mut seen = HashSet::new();
-    let mut stack = vec![(service.parent_file(), false)];
-    while let Some((file, expanded)) = stack.pop() {
-        if expanded {
-            order.push(file.file_descriptor_proto().clone());
-            continue;
-        }
-        if !seen.insert(file.name().to_string()) {
-            continue;
-        }
-        stack.push((file.clone(), true));
-        for dep in file.dependencies() {
-            if !seen.contains(dep.name()) {
-                stack.push((dep, false));
-            }
-        }
-    }
-    order
+    super::export::with_imports([service.parent_file()])
+        .iter()
+        .map(|file| file.file_descriptor_proto().clone())
+        .collect()
 }
 
 /// Reflection asking again for a method that came from the cache.
