@@ -88,19 +88,6 @@ fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
 }
 
 impl Schema {
-    /// `method` as the grown pool has it.
-    pub(super) fn find_method_again(
-        &self,
-        method: &prost_reflect::MethodDescriptor,
-    ) -> Result<prost_reflect::MethodDescriptor> {
-        self.pool
-            .get_service_by_name(method.parent_service().full_name())
-            .and_then(|s| s.methods().find(|m| m.name() == method.name()))
-            .ok_or_else(|| anyhow!("{} vanished from the schema", method.full_name()))
-    }
-}
-
-impl Schema {
     /// A message symbol with the extensions the server knows of it, so that
     /// `describe` can show them; any other symbol as it is.
     pub(super) async fn with_extensions(&mut self, found: Symbol) -> Result<Symbol> {

@@ -325,7 +325,12 @@ impl Schema {
                 .fetch_extensions(&[method.input(), method.output()])
                 .await?
             {
-                return self.find_method_again(&method);
+                // `method` as the grown pool has it.
+                return self
+                    .pool
+                    .get_service_by_name(method.parent_service().full_name())
+                    .and_then(|s| s.methods().find(|m| m.name() == method.name()))
+                    .ok_or_else(|| anyhow!("{} vanished from the schema", method.full_name()));
             }
             return Ok(method);
         }
