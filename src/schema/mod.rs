@@ -59,27 +59,22 @@ impl Schema {
         metadata: &MetadataMap,
         source_info: bool,
     ) -> Result<Schema> {
-        if args.is_offline() {
-            return Ok(Schema {
-                pool: files::load(args, source_info)?,
-                reflection: None,
-                used: Vec::new(),
-                written: 0,
-            });
-        }
-        let channel = channel.ok_or_else(|| {
-            hinted(
-                "no schema: give a server to ask by reflection",
-                "or pass --proto or --protoset to work offline",
-            )
-        })?;
+        let (pool, reflection) = if args.is_offline() {
+            (files::load(args, source_info)?, None)
+        } else {
+            let channel = channel.ok_or_else(|| {
+                hinted(
+                    "no schema: give a server to ask by reflection",
+                    "or pass --proto or --protoset to work offline",
+                )
+            })?;
+            let reflection =
+                Reflection::new(channel.clone(), metadata.clone(), DEFAULT_MAX_MESSAGE_SIZE);
+            (DescriptorPool::new(), Some(reflection))
+        };
         Ok(Schema {
-            pool: DescriptorPool::new(),
-            reflection: Some(Reflection::new(
-                channel.clone(),
-                metadata.clone(),
-                DEFAULT_MAX_MESSAGE_SIZE,
-            )),
+            pool,
+            reflection,
             used: Vec::new(),
             written: 0,
         })
