@@ -193,7 +193,7 @@ impl super::Schema {
 
 /// The file that defines `symbol`, also under grpc-js's spelling for
 /// package-less names (`.Ping`).
-async fn fetch(
+pub(super) async fn fetch(
     reflection: &mut Reflection,
     symbol: &str,
     known: &(dyn Fn(&str) -> bool + Sync),

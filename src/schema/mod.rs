@@ -125,11 +125,7 @@ impl Schema {
         };
         let pool = &self.pool;
         let known = |name: &str| pool.get_file_by_name(name).is_some();
-        let mut files = reflection.file_containing_symbol(symbol, &known).await?;
-        if let (None, Some(dotted)) = (&files, imports::package_less_spelling(symbol)) {
-            files = reflection.file_containing_symbol(&dotted, &known).await?;
-        }
-        let Some(files) = files else {
+        let Some(files) = imports::fetch(reflection, symbol, &known).await? else {
             return Ok(false);
         };
         self.add_files(files)
