@@ -156,12 +156,7 @@ pub fn put(options: &mut DynamicMessage, features: &Features) {
     let mut bytes = Vec::new();
     for (i, value) in features.iter().enumerate() {
         if *value != 0 {
-            prost::encoding::encode_key(
-                i as u32 + 1,
-                prost::encoding::WireType::Varint,
-                &mut bytes,
-            );
-            prost::encoding::encode_varint(*value as u64, &mut bytes);
+            prost::encoding::int32::encode(i as u32 + 1, value, &mut bytes);
         }
     }
     // Unknown numbers (2024's features, NONE = 3) ride as unknown fields.
