@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use prost::encoding::{WireType, encode_key, encode_varint};
 use prost_reflect::{DescriptorPool, FileDescriptor};
 
 /// Writes the closure of `roots` (file names in `pool`) to `path`.
@@ -17,9 +16,7 @@ pub fn write(pool: &DescriptorPool, roots: &[String], path: &Path) -> Result<()>
     let mut out = Vec::new();
     for file in &order {
         let bytes = super::editions::original(file).unwrap_or_else(|| file.encode_to_vec());
-        encode_key(1, WireType::LengthDelimited, &mut out);
-        encode_varint(bytes.len() as u64, &mut out);
-        out.extend_from_slice(&bytes);
+        prost::encoding::bytes::encode(1, &bytes, &mut out);
     }
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
