@@ -289,7 +289,7 @@ impl Renderer {
                 .options
                 .as_ref()
                 .is_some_and(|o| o.deprecated());
-            let mut options = editions::field_options(&file, field.path());
+            let mut options = schema::editions::shown(file.name(), field.path());
             if deprecated {
                 options.insert(0, "deprecated = true".to_string());
             }

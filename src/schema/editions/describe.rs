@@ -29,8 +29,3 @@ pub fn options(out: &mut String, file: &FileDescriptor, path: &[i32], depth: usi
         let _ = writeln!(out, "{}option {feature};", INDENT.repeat(depth));
     }
 }
-
-/// `features.x = Y` for a field's `[...]`.
-pub fn field_options(file: &FileDescriptor, path: &[i32]) -> Vec<String> {
-    editions::shown(file.name(), path)
-}
