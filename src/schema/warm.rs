@@ -25,6 +25,7 @@ use crate::cli::{ConnArgs, SchemaArgs};
 use crate::transport::Target;
 
 /// Where a command's descriptors may be cached: the cache and the target's key.
+#[derive(Clone)]
 pub struct CacheSlot {
     pub cache: Cache,
     pub key: Key,
@@ -84,10 +85,7 @@ pub async fn resolve(
             method: cached.clone(),
             pending: Some(Revalidation {
                 task,
-                slot: CacheSlot {
-                    cache: slot.cache.clone(),
-                    key: slot.key.clone(),
-                },
+                slot: slot.clone(),
                 cached,
             }),
         });
