@@ -25,15 +25,14 @@ use super::Reflection;
 const MAX_ROUNDS: usize = 8;
 
 /// Adds the dependencies the reflected `files` leave out, fetching the files
-/// that define names nobody has sent yet. Files the pool already holds are
-/// dropped (the pool's copy may itself be repaired). Names that stay
-/// unresolved are left for the pool to report.
+/// that define names nobody has sent yet. `files` must hold none the pool
+/// already holds (the caller drops those; the pool's copy may itself be
+/// repaired). Names that stay unresolved are left for the pool to report.
 pub async fn repair(
     mut files: Vec<FileDescriptorProto>,
     pool: &DescriptorPool,
     reflection: &mut Reflection,
 ) -> Result<Vec<FileDescriptorProto>> {
-    files.retain(|f| pool.get_file_by_name(f.name()).is_none());
     let mut tried: HashSet<String> = HashSet::new();
     for _ in 0..MAX_ROUNDS {
         let unknown = Universe::new(pool, &files).unresolved(&files);
