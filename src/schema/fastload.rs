@@ -48,9 +48,8 @@ pub fn load(
     fallback: &dyn FileResolver,
     source_info: bool,
 ) -> Option<DescriptorPool> {
-    let (files, imports) = closure(names, roots, fallback)?;
+    let (mut files, imports) = closure(names, roots, fallback)?;
     let order = dependency_order(names, &imports)?;
-    let mut files = files;
     let mut queue: Vec<(String, Pending)> = order
         .into_iter()
         .map(|name| {
