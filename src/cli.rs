@@ -155,7 +155,7 @@ impl Cli {
         // before the command runs, so that the command's own allocations
         // reuse its pages: leaking it instead saved the freeing (~8% of a
         // unary call's instructions) but cost 35 more page faults, and a
-        // unary call took 0.12-0.17 ms longer. On the way out (help, version, a
+        // unary call took 0.15-0.2 ms longer. On the way out (help, version, a
         // usage error) there is nothing to reuse them for.
         let mut command = <Cli as clap::CommandFactory>::command();
         let parsed = command
