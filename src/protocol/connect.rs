@@ -309,26 +309,37 @@ fn status(error: &Value, metadata: HeaderMap) -> Status {
     Status::with_details_and_metadata(code, message, encoded.into(), metadata)
 }
 
-/// Connect's code names are gRPC's, in snake case.
+/// Connect's code names, by gRPC code number: gRPC's names in snake case,
+/// but "canceled".
+pub(super) const CODE_NAMES: [&str; 17] = [
+    "ok",
+    "canceled",
+    "unknown",
+    "invalid_argument",
+    "deadline_exceeded",
+    "not_found",
+    "already_exists",
+    "permission_denied",
+    "resource_exhausted",
+    "failed_precondition",
+    "aborted",
+    "out_of_range",
+    "unimplemented",
+    "internal",
+    "unavailable",
+    "data_loss",
+    "unauthenticated",
+];
+
+/// The code a Connect error names; an unknown name (and "ok", which no
+/// error has) is Unknown.
 fn code(name: &str) -> Code {
     match name {
-        "canceled" | "cancelled" => Code::Cancelled,
-        "unknown" => Code::Unknown,
-        "invalid_argument" => Code::InvalidArgument,
-        "deadline_exceeded" => Code::DeadlineExceeded,
-        "not_found" => Code::NotFound,
-        "already_exists" => Code::AlreadyExists,
-        "permission_denied" => Code::PermissionDenied,
-        "resource_exhausted" => Code::ResourceExhausted,
-        "failed_precondition" => Code::FailedPrecondition,
-        "aborted" => Code::Aborted,
-        "out_of_range" => Code::OutOfRange,
-        "unimplemented" => Code::Unimplemented,
-        "internal" => Code::Internal,
-        "unavailable" => Code::Unavailable,
-        "data_loss" => Code::DataLoss,
-        "unauthenticated" => Code::Unauthenticated,
-        _ => Code::Unknown,
+        "cancelled" => Code::Cancelled,
+        _ => match CODE_NAMES.iter().position(|known| *known == name) {
+            Some(number) if number > 0 => Code::from_i32(number as i32),
+            _ => Code::Unknown,
+        },
     }
 }
 
@@ -390,5 +401,14 @@ mod tests {
         assert_eq!(code("not_found"), Code::NotFound);
         assert_eq!(code("canceled"), Code::Cancelled);
         assert_eq!(code("made_up"), Code::Unknown);
+        assert_eq!(code("cancelled"), Code::Cancelled);
+        assert_eq!(code("ok"), Code::Unknown);
+        for number in 1..=16 {
+            let name = CODE_NAMES[number as usize];
+            assert_eq!(code(name), Code::from_i32(number), "{name}");
+            // The name is gRPC's, in snake case.
+            let grpc = crate::status::code_constant(Code::from_i32(number)).to_lowercase();
+            assert!(name == grpc || (name, grpc.as_str()) == ("canceled", "cancelled"));
+        }
     }
 }

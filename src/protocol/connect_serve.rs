@@ -22,7 +22,7 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 use tower_service::Service;
 
-use super::connect::END_STREAM;
+use super::connect::{CODE_NAMES, END_STREAM};
 use super::grpc::{self, COMPRESSED, Deframer};
 use crate::status::RpcStatus;
 
@@ -297,25 +297,7 @@ fn error_json(status: &Status) -> Value {
 }
 
 fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "ok",
-        Code::Cancelled => "canceled",
-        Code::Unknown => "unknown",
-        Code::InvalidArgument => "invalid_argument",
-        Code::DeadlineExceeded => "deadline_exceeded",
-        Code::NotFound => "not_found",
-        Code::AlreadyExists => "already_exists",
-        Code::PermissionDenied => "permission_denied",
-        Code::ResourceExhausted => "resource_exhausted",
-        Code::FailedPrecondition => "failed_precondition",
-        Code::Aborted => "aborted",
-        Code::OutOfRange => "out_of_range",
-        Code::Unimplemented => "unimplemented",
-        Code::Internal => "internal",
-        Code::Unavailable => "unavailable",
-        Code::DataLoss => "data_loss",
-        Code::Unauthenticated => "unauthenticated",
-    }
+    CODE_NAMES[code as usize]
 }
 
 /// The HTTP status of a unary Connect error (Connect's protocol spec).
