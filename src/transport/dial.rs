@@ -203,6 +203,19 @@ impl Watch {
         }
     }
 
+    /// A failed read or write, in words: TLS's own, or the server hanging
+    /// up before it spoke; recorded for every call on the connection.
+    fn io_error(&self, err: io::Error) -> io::Error {
+        let tls_error = err
+            .get_ref()
+            .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
+        self.record(if tls_error {
+            self.dial.tls_failure(err)
+        } else {
+            self.early_error(err)
+        })
+    }
+
     /// Checks the server's first bytes.
     fn first_bytes(&self, bytes: &[u8]) -> Option<io::Error> {
         if bytes.is_empty() {
@@ -225,7 +238,7 @@ impl Watch {
         }
         // A TLS record (alert or handshake): no h2 frame starts with these,
         // as its length would be over 1 MiB.
-        if bytes.len() >= 2 && matches!(bytes[0], 0x15 | 0x16) && bytes[1] == 0x03 {
+        if tls_record {
             return Some(self.fail(
                 io::ErrorKind::InvalidData,
                 "the server speaks TLS on this port, not plaintext (use https:// or --tls)",
@@ -279,14 +292,7 @@ impl AsyncRead for Watch {
             Poll::Ready(result) => result,
         };
         if let Err(err) = result {
-            let tls_error = err
-                .get_ref()
-                .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
-            return Poll::Ready(Err(this.record(if tls_error {
-                this.dial.tls_failure(err)
-            } else {
-                this.early_error(err)
-            })));
+            return Poll::Ready(Err(this.io_error(err)));
         }
         if !this.seen {
             if let Some(err) = this.first_bytes(&buf.filled()[before..]) {
@@ -299,19 +305,6 @@ impl AsyncRead for Watch {
     }
 }
 
-impl Watch {
-    fn write_error(&self, err: io::Error) -> io::Error {
-        let tls_error = err
-            .get_ref()
-            .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
-        self.record(if tls_error {
-            self.dial.tls_failure(err)
-        } else {
-            self.early_error(err)
-        })
-    }
-}
-
 impl AsyncWrite for Watch {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -319,7 +312,7 @@ impl AsyncWrite for Watch {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let result = ready!(Pin::new(&mut self.inner).poll_write(cx, buf));
-        Poll::Ready(result.map_err(|err| self.write_error(err)))
+        Poll::Ready(result.map_err(|err| self.io_error(err)))
     }
 
     fn poll_write_vectored(
@@ -328,7 +321,7 @@ impl AsyncWrite for Watch {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let result = ready!(Pin::new(&mut self.inner).poll_write_vectored(cx, bufs));
-        Poll::Ready(result.map_err(|err| self.write_error(err)))
+        Poll::Ready(result.map_err(|err| self.io_error(err)))
     }
 
     fn is_write_vectored(&self) -> bool {
