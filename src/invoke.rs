@@ -117,13 +117,7 @@ where
                 options.limit.unwrap_or(timeout),
             ));
     }
-    let failed = |status: Status| {
-        // A connection that failed says why first; then a call the server
-        // never took says so, marked to be made again.
-        let shown = transport::explain(status.clone(), options.compress);
-        options.verbose.failed(&status, &shown);
-        shown
-    };
+    let failed = |status| failed(status, options.compress, &options.verbose);
     let response = channel
         .call(request)
         .await
@@ -189,7 +183,7 @@ fn request(
         HeaderValue::from_static("gzip,zstd"),
     );
     if let Some(timeout) = options.timeout {
-        headers.insert(names::GRPC_TIMEOUT, grpc_timeout(timeout));
+        headers.insert(names::GRPC_TIMEOUT, grpc::timeout(timeout));
     }
     let mut request = http::Request::builder()
         .method(http::Method::POST)
@@ -198,26 +192,6 @@ fn request(
         .body(())?;
     *request.headers_mut() = headers;
     Ok(request)
-}
-
-/// A timeout as `grpc-timeout`: at most 8 digits, in the finest unit that
-/// fits (as gRPC's implementations write it).
-fn grpc_timeout(timeout: Duration) -> HeaderValue {
-    let units: [(u128, char); 6] = [
-        (1, 'n'),
-        (1_000, 'u'),
-        (1_000_000, 'm'),
-        (1_000_000_000, 'S'),
-        (60_000_000_000, 'M'),
-        (3_600_000_000_000, 'H'),
-    ];
-    let nanos = timeout.as_nanos();
-    let (value, unit) = units
-        .iter()
-        .map(|&(per, unit)| (nanos.div_ceil(per), unit))
-        .find(|&(value, _)| value < 100_000_000)
-        .unwrap_or((99_999_999, 'H'));
-    HeaderValue::from_str(&format!("{value}{unit}")).expect("digits and a letter")
 }
 
 /// A started call: response headers, then messages (as wire bytes of the
@@ -234,7 +208,9 @@ impl Response {
     pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
         let mut cx = Context::from_waker(Waker::noop());
         match self.messages.poll_message(&mut cx) {
-            Poll::Ready(next) => Some(next.map_err(|status| self.failed(status))),
+            Poll::Ready(next) => {
+                Some(next.map_err(|status| failed(status, self.compress, &self.verbose)))
+            }
             Poll::Pending => None,
         }
     }
@@ -242,7 +218,7 @@ impl Response {
     /// The next message, or `None` at the end of a successful stream.
     pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
         let next = std::future::poll_fn(|cx| self.messages.poll_message(cx)).await;
-        next.map_err(|status| self.failed(status))
+        next.map_err(|status| failed(status, self.compress, &self.verbose))
     }
 
     /// The trailers, after the last message.
@@ -252,33 +228,17 @@ impl Response {
         self.verbose.end(&trailers, None);
         Ok(trailers)
     }
+}
 
-    /// Words a failed call the way the user can act on: what broke under
-    /// the call first (a recorded connection failure, a size limit), then
-    /// what HTTP/2 said.
-    fn failed(&self, status: Status) -> Status {
-        let shown = transport::explain(status.clone(), self.compress);
-        self.verbose.failed(&status, &shown);
-        shown
-    }
+/// Words a failed call the way the user can act on: what broke under the
+/// call first (a recorded connection failure, a size limit, a call the
+/// server never took, marked to be made again), then what HTTP/2 said.
+fn failed(status: Status, compress: Option<Compression>, verbose: &Verbose) -> Status {
+    let shown = transport::explain(status.clone(), compress);
+    verbose.failed(&status, &shown);
+    shown
 }
 
 /// Whether the server never processed the call that `status` ended, so that
 /// it may be made again as it was.
 pub use transport::is_unprocessed;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_timeout_takes_the_finest_unit_in_8_digits() {
-        let t = |d| grpc_timeout(d).to_str().unwrap().to_string();
-        assert_eq!(t(Duration::from_millis(300)), "300000u");
-        assert_eq!(t(Duration::from_nanos(5)), "5n");
-        assert_eq!(t(Duration::from_secs(5)), "5000000u");
-        assert_eq!(t(Duration::from_secs(1000)), "1000000m");
-        assert_eq!(t(Duration::from_secs(200_000)), "200000S");
-        assert_eq!(t(Duration::from_secs(1 << 40)), "99999999H");
-    }
-}

@@ -251,84 +251,79 @@ pub fn set_user_agent(headers: &mut ::http::HeaderMap) {
     headers.insert(::http::header::USER_AGENT, value);
 }
 
-/// What TLS needs to dial the target, when it speaks TLS: the connector
-/// (warning once about `--insecure`) and the name the certificate must
-/// carry. `alpn` replaces the protocols offered (gRPC offers h2 only).
-pub(crate) fn tls_connector(
+/// What dialing the target needs, checked before any dial: the dialer (TLS
+/// with its connector and the name the certificate must carry, warning once
+/// about `--insecure`; the proxy; the timeouts), the scheme and the
+/// `:authority`. gRPC offers h2 only; the HTTP client (`http`) lets ALPN
+/// choose between h2 and http/1.1, and over plaintext speaks HTTP/1.1 unless
+/// `--http2-prior-knowledge`.
+fn dialer(
     target: &Target,
     args: &ConnArgs,
-    use_tls: bool,
-    alpn: Option<Vec<Vec<u8>>>,
-) -> Result<
-    Option<(
-        tokio_rustls::TlsConnector,
-        rustls_pki_types::ServerName<'static>,
-    )>,
-> {
-    if !use_tls {
-        return Ok(None);
-    }
-    if args.insecure {
-        eprintln!("grpcx: warning: --insecure: the server's certificate is not verified");
-    }
-    let mut config = tls::client_config(args)?;
-    if let Some(alpn) = alpn {
-        Arc::make_mut(&mut config).alpn_protocols = alpn;
-    }
-    let name = tls::server_name(args.authority.as_deref(), target.host())?;
-    Ok(Some((tokio_rustls::TlsConnector::from(config), name)))
+    http: bool,
+) -> Result<(Arc<Dial>, ::http::uri::Scheme, ::http::uri::Authority)> {
+    let use_tls = uses_tls(target, args)?;
+    let authority = args.authority.clone().unwrap_or_else(|| target.authority());
+    let authority = ::http::uri::Authority::try_from(authority.as_str())
+        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
+    let tls = match use_tls {
+        false => None,
+        true => {
+            if args.insecure {
+                eprintln!("grpcx: warning: --insecure: the server's certificate is not verified");
+            }
+            let mut config = tls::client_config(args)?;
+            if http {
+                let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+                Arc::make_mut(&mut config).alpn_protocols = alpn;
+            }
+            let name = tls::server_name(args.authority.as_deref(), target.host())?;
+            Some((tokio_rustls::TlsConnector::from(config), name))
+        }
+    };
+    let dial = Arc::new(Dial {
+        target: target.clone(),
+        tls,
+        client_cert: args.cert.is_some(),
+        timeout: Duration::from_secs_f64(args.connect_timeout),
+        http1: http && (use_tls || !args.http2_prior_knowledge),
+        proxy: proxy::choose(target, args.proxy.as_deref())?,
+        // HTTP/2 pings (HTTP/1.1 has none).
+        keepalive: args.keepalive.map(Duration::from_secs_f64),
+    });
+    let scheme = match use_tls {
+        true => ::http::uri::Scheme::HTTPS,
+        false => ::http::uri::Scheme::HTTP,
+    };
+    Ok((dial, scheme, authority))
 }
 
 /// Opens a channel to the target and waits until it is connected, so that a
 /// refused connection or a failed TLS handshake fails here, fast, naming the
 /// cause.
 pub async fn connect(target: &Target, args: &ConnArgs) -> Result<Client> {
-    let use_tls = uses_tls(target, args)?;
-    let authority = args.authority.clone().unwrap_or_else(|| target.authority());
-    let authority = ::http::uri::Authority::try_from(authority.as_str())
-        .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
-    let dial = Arc::new(Dial {
-        target: target.clone(),
-        tls: tls_connector(target, args, use_tls, None)?,
-        client_cert: args.cert.is_some(),
-        timeout: Duration::from_secs_f64(args.connect_timeout),
-        http1: false,
-        proxy: proxy::choose(target, args.proxy.as_deref())?,
-        keepalive: args.keepalive.map(Duration::from_secs_f64),
-    });
+    let (dial, scheme, authority) = dialer(target, args, false)?;
     let first = dial
         .connect()
         .await
         .map_err(|err| dial_failed(target, &err))?;
-    let scheme = match use_tls {
-        true => ::http::uri::Scheme::HTTPS,
-        false => ::http::uri::Scheme::HTTP,
-    };
     Ok(Client::new(dial, scheme, authority, first))
 }
 
-/// A dial's io error as the status the command exits with.
+/// A dial's io error as the status the command exits with: the failure the
+/// dialer saw, else the innermost cause, which names what actually went wrong.
 fn dial_failed(target: &Target, err: &std::io::Error) -> anyhow::Error {
-    match find_failure(err) {
-        Some(failure) => StatusError(tonic::Status::unavailable(failure.to_string())).into(),
-        None => connect_failed(target, &cause(err)),
-    }
-}
-
-fn connect_failed(target: &Target, why: &str) -> anyhow::Error {
-    StatusError(tonic::Status::unavailable(
-        ConnectFailure::new(target, why).to_string(),
-    ))
-    .into()
-}
-
-/// The innermost cause of an error, which names what actually went wrong.
-fn cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut inner = err;
-    while let Some(source) = inner.source() {
-        inner = source;
-    }
-    inner.to_string()
+    let why = match find_failure(err) {
+        Some(failure) => failure.to_string(),
+        None => {
+            let mut inner: &(dyn std::error::Error + 'static) = err;
+            while let Some(source) = inner.source() {
+                inner = source;
+            }
+            ConnectFailure::new(target, &inner.to_string()).to_string()
+        }
+    };
+    StatusError(tonic::Status::unavailable(why)).into()
 }
 
 /// Runs a command's work under `--max-time`: past the deadline the work is

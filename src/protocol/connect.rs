@@ -92,20 +92,9 @@ pub async fn request(
     ))
 }
 
-/// gRPC's `grpc-timeout` (digits and a unit) in milliseconds, rounded up.
+/// gRPC's `grpc-timeout` in milliseconds, rounded up, in Connect's 10 digits.
 fn timeout_ms(value: &str) -> Option<u64> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    let nanos: u128 = match unit {
-        "H" => n as u128 * 3_600_000_000_000,
-        "M" => n as u128 * 60_000_000_000,
-        "S" => n as u128 * 1_000_000_000,
-        "m" => n as u128 * 1_000_000,
-        "u" => n as u128 * 1_000,
-        "n" => n as u128,
-        _ => return None,
-    };
-    Some(nanos.div_ceil(1_000_000).min(9_999_999_999) as u64)
+    grpc::timeout_nanos(value).map(|n| n.div_ceil(1_000_000).min(9_999_999_999) as u64)
 }
 
 /// The response parser; `limit` is the largest message accepted.
@@ -136,12 +125,7 @@ pub async fn response(
         };
         return super::failed(parts, &status);
     }
-    let content_type = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = super::content_type(&parts.headers);
     let want = if kind.is_unary() {
         "application/proto"
     } else {

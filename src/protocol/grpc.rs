@@ -13,10 +13,11 @@
 use std::io::{Read as _, Write as _};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt as _};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use http_body::{Body as _, Frame};
 use prost::Message as _;
 use tonic::body::Body;
@@ -28,6 +29,38 @@ use crate::status::names;
 
 /// The flag of a compressed message, in gRPC, gRPC-Web and Connect alike.
 pub const COMPRESSED: u8 = 0x01;
+
+/// `grpc-timeout`'s units in nanoseconds, finest first.
+const TIMEOUT_UNITS: [(u128, u8); 6] = [
+    (1, b'n'),
+    (1_000, b'u'),
+    (1_000_000, b'm'),
+    (1_000_000_000, b'S'),
+    (60_000_000_000, b'M'),
+    (3_600_000_000_000, b'H'),
+];
+
+/// A timeout as `grpc-timeout`: at most 8 digits, in the finest unit that
+/// fits (as gRPC's implementations write it).
+pub fn timeout(timeout: Duration) -> HeaderValue {
+    let nanos = timeout.as_nanos();
+    let (value, unit) = TIMEOUT_UNITS
+        .iter()
+        .map(|&(per, unit)| (nanos.div_ceil(per), unit))
+        .find(|&(value, _)| value < 100_000_000)
+        .unwrap_or((99_999_999, b'H'));
+    HeaderValue::from_str(&format!("{value}{}", unit as char)).expect("digits and a letter")
+}
+
+/// A `grpc-timeout` value (digits and a unit) in nanoseconds.
+pub fn timeout_nanos(value: &str) -> Option<u128> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let &(per, _) = TIMEOUT_UNITS
+        .iter()
+        .find(|(_, u)| unit.as_bytes() == [*u])?;
+    Some(n as u128 * per)
+}
 
 /// One length-prefixed message: flags, 4-byte big-endian length, payload.
 pub fn frame(flags: u8, payload: &[u8]) -> Bytes {
@@ -461,6 +494,17 @@ pub fn http_error(status: http::StatusCode, what: &str) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_take_the_finest_unit_in_8_digits() {
+        let t = |d| timeout(d).to_str().unwrap().to_string();
+        assert_eq!(t(Duration::from_millis(300)), "300000u");
+        assert_eq!(t(Duration::from_nanos(5)), "5n");
+        assert_eq!(t(Duration::from_secs(5)), "5000000u");
+        assert_eq!(t(Duration::from_secs(1000)), "1000000m");
+        assert_eq!(t(Duration::from_secs(200_000)), "200000S");
+        assert_eq!(t(Duration::from_secs(1 << 40)), "99999999H");
+    }
 
     #[test]
     fn frames_split_however_they_arrive() {

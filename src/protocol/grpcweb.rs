@@ -41,12 +41,7 @@ pub fn response(response: http::Response<Body>, limit: usize) -> http::Response<
         let status = grpc::http_error(parts.status, "no grpc-status");
         return super::failed(parts, &status);
     }
-    let content_type = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = super::content_type(&parts.headers);
     if !content_type.starts_with("application/grpc-web") && !has_status {
         let status = Status::unknown(format!(
             "the server answered content-type '{content_type}', not gRPC-Web"

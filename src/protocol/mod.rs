@@ -354,6 +354,13 @@ fn grpc_response(mut parts: http::response::Parts, body: Body) -> http::Response
 
 /// A trailers-only gRPC response: the status (and the headers that came
 /// with it, as its metadata) in the headers, no body.
+/// The content-type, in lower case ("" when missing or not text).
+fn content_type(headers: &http::HeaderMap) -> String {
+    let value = headers.get(http::header::CONTENT_TYPE);
+    let text = value.and_then(|v| v.to_str().ok()).unwrap_or("");
+    text.to_ascii_lowercase()
+}
+
 fn failed(mut parts: http::response::Parts, status: &Status) -> http::Response<Body> {
     for (name, value) in grpc::trailers(status) {
         if let Some(name) = name {

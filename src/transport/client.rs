@@ -60,14 +60,24 @@ impl Inner {
             .clone()
     }
 
+    /// The current connection, ready for one more call, unless it is going
+    /// away or broke (then it is retired).
+    async fn reuse(&self) -> Option<Connection> {
+        let conn = self.current().filter(|c| !c.is_going_away())?;
+        match conn.clone().ready().await {
+            Ok(ready) => Some(ready),
+            Err(_) => {
+                conn.retire();
+                None
+            }
+        }
+    }
+
     /// A connection ready for one more call: the current one unless it is
     /// going away; then a new one.
     async fn connection(&self) -> Result<Connection, BoxError> {
-        if let Some(conn) = self.current().filter(|c| !c.is_going_away()) {
-            match conn.clone().ready().await {
-                Ok(ready) => return Ok(ready),
-                Err(_) => conn.retire(),
-            }
+        if let Some(ready) = self.reuse().await {
+            return Ok(ready);
         }
         // Boxed: waiting for a dial is rare, and its future is large;
         // unboxed, every call's future would be its size.
@@ -76,14 +86,10 @@ impl Inner {
 
     /// A new connection, or the one another call dialed meanwhile.
     async fn redial(&self) -> Result<Connection, BoxError> {
-        let usable = |conn: Option<Connection>| conn.filter(|c| !c.is_going_away());
         let _dialing = self.dialing.lock().await;
         // Another call may have dialed meanwhile.
-        if let Some(conn) = usable(self.current()) {
-            match conn.clone().ready().await {
-                Ok(ready) => return Ok(ready),
-                Err(_) => conn.retire(),
-            }
+        if let Some(ready) = self.reuse().await {
+            return Ok(ready);
         }
         let conn = self.dial.connect().await?;
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());

@@ -9,7 +9,6 @@
 //! one request at a time, so a busy one is left alone and another dialed.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::Result;
 use hyper::client::conn::http1;
@@ -20,9 +19,8 @@ use tower_service::Service as _;
 use super::client::Client;
 use super::dial::Dial;
 use super::h2::Connection;
-use super::{Target, dial_failed, uses_tls};
+use super::{Target, dial_failed};
 use crate::cli::ConnArgs;
-use crate::error::UsageError;
 
 /// A connected HTTP client for one target.
 #[derive(Clone)]
@@ -47,32 +45,11 @@ impl HttpClient {
     /// Dials the target and settles the HTTP version, so that a refused
     /// connection or a failed handshake fails here, naming the cause.
     pub async fn connect(target: &Target, args: &ConnArgs) -> Result<HttpClient> {
-        let use_tls = uses_tls(target, args)?;
-        let timeout = Duration::from_secs_f64(args.connect_timeout);
-        let authority = args.authority.clone().unwrap_or_else(|| target.authority());
-        // ALPN lets the server choose: gRPC-Web and Connect work over both.
-        let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let tls = super::tls_connector(target, args, use_tls, Some(alpn))?;
-        let authority = http::uri::Authority::try_from(authority.as_str())
-            .map_err(|_| UsageError(format!("invalid authority '{authority}'")))?;
-        let dial = Arc::new(Dial {
-            target: target.clone(),
-            tls,
-            client_cert: args.cert.is_some(),
-            timeout,
-            http1: use_tls || !args.http2_prior_knowledge,
-            proxy: super::proxy::choose(target, args.proxy.as_deref())?,
-            // HTTP/2 pings (HTTP/1.1 has none).
-            keepalive: args.keepalive.map(Duration::from_secs_f64),
-        });
+        let (dial, scheme, authority) = super::dialer(target, args, true)?;
         let mut client = Inner {
             dial,
             target: target.clone(),
-            scheme: if use_tls {
-                http::uri::Scheme::HTTPS
-            } else {
-                http::uri::Scheme::HTTP
-            },
+            scheme,
             authority,
             h2: None,
             route: None,
