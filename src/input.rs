@@ -284,15 +284,20 @@ impl<R: Read> Iterator for Splitter<R> {
     }
 }
 
-/// The receiving end of the input thread: chunks in order.
-pub struct Chunks {
-    rx: mpsc::Receiver<Vec<Result<Chunk>>>,
-    pending: VecDeque<Result<Chunk>>,
+/// The receiving end of a thread that sends its work in batches: the items
+/// one at a time, in order. `Chunks` for the input, and the parsed messages
+/// of `ahead.rs`.
+pub struct Batches<T> {
+    rx: mpsc::Receiver<Vec<Result<T>>>,
+    pending: VecDeque<Result<T>>,
 }
 
-impl Chunks {
-    /// The next chunk, or `None` at the end of the input.
-    pub async fn recv(&mut self) -> Option<Result<Chunk>> {
+/// The chunks of the input, in order.
+pub type Chunks = Batches<Chunk>;
+
+impl<T> Batches<T> {
+    /// The next item, or `None` at the end.
+    pub async fn recv(&mut self) -> Option<Result<T>> {
         if self.pending.is_empty() {
             self.pending.extend(self.rx.recv().await?);
         }
@@ -443,55 +448,39 @@ impl DataSource {
                 .map(|m| m.len()),
             DataSource::Stdin => None,
         };
+        // One read past the end of a small input sees it (a file that grew
+        // is read on, a read at a time).
+        let size = small.map_or(READ_SIZE, |len| {
+            usize::try_from(len).unwrap_or(READ_SIZE).saturating_add(1)
+        });
         let reader = self.open()?;
-        let (tx, rx) = mpsc::channel(4);
-        if let Some(len) = small {
-            let mut pending = VecDeque::new();
-            match format {
-                InputFormat::Json => {
-                    // One read past the end sees it (a file that grew is
-                    // read on, a read at a time).
-                    let size = usize::try_from(len).unwrap_or(READ_SIZE).saturating_add(1);
-                    let mut splitter = Splitter::with_buffer(reader, size);
-                    while let Some(batch) = splitter.next_batch() {
-                        pending.extend(batch);
-                    }
-                }
-                InputFormat::Text => {
-                    let mut records = text::Records::new(reader);
-                    while let Some(batch) = records.next_batch() {
-                        pending.extend(batch);
-                    }
-                }
+        let mut next: Box<dyn FnMut() -> Option<Vec<Result<Chunk>>> + Send> = match format {
+            InputFormat::Json => {
+                let mut splitter = Splitter::with_buffer(reader, size);
+                Box::new(move || splitter.next_batch())
             }
-            drop(tx);
-            return Ok(Chunks { rx, pending });
+            InputFormat::Text => {
+                let mut records = text::Records::new(reader);
+                Box::new(move || records.next_batch())
+            }
+        };
+        let (tx, rx) = mpsc::channel(4);
+        if small.is_some() {
+            let pending = std::iter::from_fn(next).flatten().collect();
+            return Ok(Batches { rx, pending });
         }
         std::thread::Builder::new()
             .name("grpcx-input".into())
-            .spawn(move || match format {
-                InputFormat::Json => {
-                    let mut splitter = Splitter::new(reader);
-                    while let Some(batch) = splitter.next_batch() {
-                        if tx.blocking_send(batch).is_err() {
-                            break;
-                        }
-                    }
-                }
-                InputFormat::Text => {
-                    let mut records = text::Records::new(reader);
-                    while let Some(batch) = records.next_batch() {
-                        if tx.blocking_send(batch).is_err() {
-                            break;
-                        }
+            .spawn(move || {
+                while let Some(batch) = next() {
+                    if tx.blocking_send(batch).is_err() {
+                        break;
                     }
                 }
             })
             .context("cannot start the input thread")?;
-        Ok(Chunks {
-            rx,
-            pending: VecDeque::new(),
-        })
+        let pending = VecDeque::new();
+        Ok(Batches { rx, pending })
     }
 }
 

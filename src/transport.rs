@@ -108,11 +108,9 @@ impl Target {
             Some("https") => (true, Some(443)),
             Some(other) => return Err(usage(&format!("unknown scheme '{other}'")).into()),
         };
-        let port = match (port, default_port) {
-            (Some(port), _) => port,
-            (None, Some(port)) => port,
-            (None, None) => return Err(usage("a port is needed, as in host:port").into()),
-        };
+        let port = port
+            .or(default_port)
+            .ok_or_else(|| usage("a port is needed, as in host:port"))?;
         Ok(Target {
             address: Address::Tcp { host, port },
             tls,
@@ -174,13 +172,8 @@ fn split_host_port(text: &str) -> Result<(String, Option<u16>), &'static str> {
     if host.is_empty() {
         return Err("no host");
     }
-    let port = match port {
-        None => None,
-        Some(port) => Some(
-            port.parse::<u16>()
-                .map_err(|_| "the port is not a number from 0 to 65535")?,
-        ),
-    };
+    let port = port.map(str::parse::<u16>).transpose();
+    let port = port.map_err(|_| "the port is not a number from 0 to 65535")?;
     Ok((host.to_string(), port))
 }
 

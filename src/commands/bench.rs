@@ -49,10 +49,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let pacer = Pacer::new(load, Instant::now());
     let measure = pacer.measure_start();
     let stats = RefCell::new(Stats::new());
-    let csv = match args.format {
-        BenchFormat::Csv => Some(RefCell::new(CsvRows::new()?)),
-        _ => None,
-    };
+    let csv = matches!(args.format, BenchFormat::Csv).then(CsvRows::new);
+    let csv = csv.transpose()?.map(RefCell::new);
     let csv_failed = RefCell::new(None);
     // Unary and server-streaming calls cycle through the messages;
     // client-streaming and bidi calls send them all. Each set is encoded
@@ -137,10 +135,8 @@ async fn setup(args: &BenchArgs) -> Result<(Engine, Vec<DynamicMessage>)> {
     let target = Target::parse(&args.target)?;
     let name = MethodName::parse(&args.method)?;
     let metadata = RequestMetadata::from_args(&args.conn)?;
-    let mut chunks = match args.data() {
-        Some(arg) => Some(DataSource::from_arg(arg).spawn_as(InputFormat::Json)?),
-        None => None,
-    };
+    let data = args.data().map(DataSource::from_arg);
+    let mut chunks = data.map(|d| d.spawn_as(InputFormat::Json)).transpose()?;
     let channel = crate::protocol::connect(&target, &args.conn, &verbose).await?;
     let slot = CacheSlot::for_call(&target, &args.conn, false);
     let (mut schema, method) = schema::resolve_settled(

@@ -19,7 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::calling::{self, Feed, failed, receive};
 use crate::cli::CallArgs;
-use crate::input::ahead::{Ahead, Parsed};
+use crate::input::ahead::{self, Parsed};
 use crate::input::{Chunk, Chunks, DataSource};
 use crate::invoke::{self, CallOptions};
 use crate::metadata::RequestMetadata;
@@ -44,10 +44,8 @@ async fn call(args: CallArgs) -> Result<()> {
     let name = MethodName::parse(&args.method)?;
     let metadata = RequestMetadata::from_args(&args.conn)?;
     // Reading starts now, so a file or stdin is read while we connect.
-    let mut chunks = match args.data() {
-        Some(arg) => Some(DataSource::from_arg(arg).spawn_as(args.input_format)?),
-        None => None,
-    };
+    let data = args.data().map(DataSource::from_arg);
+    let mut chunks = data.map(|d| d.spawn_as(args.input_format)).transpose()?;
     let max_msg_size = args.conn.max_msg_size;
     let (channel, resolved) = if args.schema.is_offline() {
         // Files are compiled while the connection is made (a long link's
@@ -272,7 +270,7 @@ impl Feeder {
         tx: mpsc::Sender<DynamicMessage>,
     ) -> Result<()> {
         let mut ahead = match chunks.take() {
-            Some(chunks) => Some(Ahead::spawn(
+            Some(chunks) => Some(ahead::spawn(
                 chunks,
                 self.input.clone(),
                 self.options.clone(),

@@ -146,16 +146,8 @@ async fn print(
     let mut first_failure = None;
     let mut calls = 0usize;
     loop {
-        let slot = match order.try_recv() {
-            Ok(slot) => slot,
-            Err(TryRecvError::Empty) => {
-                printer.flush()?;
-                match order.recv().await {
-                    Some(slot) => slot,
-                    None => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
+        let Some(slot) = recv_or_flush(&mut order, printer).await? else {
+            break;
         };
         let code = match slot {
             Slot::Failed(index, err) => {
@@ -194,6 +186,19 @@ async fn print(
     }
 }
 
+/// The next item of `rx`, flushing the printer first when it would wait;
+/// `None` when the sender is gone.
+async fn recv_or_flush<T>(rx: &mut mpsc::Receiver<T>, printer: &mut Printer) -> Result<Option<T>> {
+    match rx.try_recv() {
+        Ok(item) => Ok(Some(item)),
+        Err(TryRecvError::Empty) => {
+            printer.flush()?;
+            Ok(rx.recv().await)
+        }
+        Err(TryRecvError::Disconnected) => Ok(None),
+    }
+}
+
 /// Prints one call's events until its end, and returns its status.
 async fn print_call(
     mut events: mpsc::Receiver<Event>,
@@ -203,19 +208,8 @@ async fn print_call(
 ) -> Result<tonic::Status> {
     let has_any = schema::may_contain_any(output);
     loop {
-        let event = match events.try_recv() {
-            Ok(event) => event,
-            Err(TryRecvError::Empty) => {
-                printer.flush()?;
-                events
-                    .recv()
-                    .await
-                    .ok_or_else(|| anyhow!("a call ended without a status"))?
-            }
-            Err(TryRecvError::Disconnected) => {
-                return Err(anyhow!("a call ended without a status"));
-            }
-        };
+        let event = recv_or_flush(&mut events, printer).await?;
+        let event = event.ok_or_else(|| anyhow!("a call ended without a status"))?;
         match event {
             Event::Headers(headers) => printer.headers(&headers)?,
             // As `call` prints it: fetching the types of its Anys first.

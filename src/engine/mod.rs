@@ -149,74 +149,66 @@ impl Engine {
         let shown = self.shows_call();
         let options = if shown { &self.options } else { &self.quiet };
         let mut messages = 0;
-        let status = self
-            .run(conn, requests, events, options, &mut messages)
-            .await;
-        Outcome { messages, status }
-    }
-
-    async fn run(
-        &self,
-        conn: usize,
-        requests: Requests,
-        events: Option<&mpsc::Sender<Event>>,
-        options: &CallOptions,
-        messages: &mut u64,
-    ) -> Status {
-        // The adapter: the only call into invoke. A call the server never
-        // processed is made again, on a new connection, up to ATTEMPTS in
-        // all: nothing of it was seen yet. A server rotating its connections
-        // sends GOAWAY, and neither the calls after it nor those it left
-        // unprocessed may fail for it.
-        let path = match &self.path {
-            Ok(path) => path,
-            Err(status) => return status.clone(),
-        };
-        let mut attempts = 0;
-        let mut response = loop {
-            attempts += 1;
-            let started = invoke::start_at(
-                self.pool.get(conn),
-                path,
-                &self.method,
-                requests.stream(),
-                self.metadata.clone(),
-                options,
-            )
-            .await;
-            match started {
-                Ok(response) => break response,
-                Err(status) if attempts < ATTEMPTS && invoke::is_unprocessed(&status) => continue,
-                Err(status) => return status,
-            }
-        };
-        let send = async |event| match events {
-            Some(tx) => tx.send(event).await.is_ok(),
-            None => true,
-        };
-        if events.is_some() && !send(Event::Headers(response.headers.clone())).await {
-            return Status::cancelled("the receiver went away");
-        }
-        loop {
-            match response.message().await {
-                Ok(Some(bytes)) => {
-                    *messages += 1;
-                    if events.is_some() && !send(Event::Message(bytes)).await {
-                        return Status::cancelled("the receiver went away");
+        let status = async {
+            // The adapter: the only call into invoke. A call the server never
+            // processed is made again, on a new connection, up to ATTEMPTS in
+            // all: nothing of it was seen yet. A server rotating its connections
+            // sends GOAWAY, and neither the calls after it nor those it left
+            // unprocessed may fail for it.
+            let path = match &self.path {
+                Ok(path) => path,
+                Err(status) => return status.clone(),
+            };
+            let mut attempts = 0;
+            let mut response = loop {
+                attempts += 1;
+                let started = invoke::start_at(
+                    self.pool.get(conn),
+                    path,
+                    &self.method,
+                    requests.stream(),
+                    self.metadata.clone(),
+                    options,
+                )
+                .await;
+                match started {
+                    Ok(response) => break response,
+                    Err(status) if attempts < ATTEMPTS && invoke::is_unprocessed(&status) => {
+                        continue;
                     }
+                    Err(status) => return status,
                 }
-                Ok(None) => break,
-                Err(status) => return status,
+            };
+            let send = async |event| match events {
+                Some(tx) => tx.send(event).await.is_ok(),
+                None => true,
+            };
+            if events.is_some() && !send(Event::Headers(response.headers.clone())).await {
+                return Status::cancelled("the receiver went away");
+            }
+            loop {
+                match response.message().await {
+                    Ok(Some(bytes)) => {
+                        messages += 1;
+                        if events.is_some() && !send(Event::Message(bytes)).await {
+                            return Status::cancelled("the receiver went away");
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(status) => return status,
+                }
+            }
+            match response.trailers().await {
+                Ok(trailers) => {
+                    if events.is_some() {
+                        send(Event::Trailers(trailers)).await;
+                    }
+                    Status::ok("")
+                }
+                Err(status) => status,
             }
         }
-        match response.trailers().await {
-            Ok(trailers) => {
-                if events.is_some() {
-                    send(Event::Trailers(trailers)).await;
-                }
-                Status::ok("")
-            }
-            Err(status) => status,
-        }
+        .await;
+        Outcome { messages, status }
     }
 }

@@ -15,7 +15,7 @@ use anyhow::{Context as _, Result};
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 use tokio::sync::mpsc;
 
-use super::{Chunk, Chunks, parse_message};
+use super::{Batches, Chunk, Chunks, parse_message};
 use crate::cli::InputFormat;
 
 /// One chunk of the input, parsed or handed back.
@@ -26,56 +26,43 @@ pub enum Parsed {
 }
 
 /// The parsed input, in order.
-pub struct Ahead {
-    rx: mpsc::Receiver<Vec<Result<Parsed>>>,
-    pending: VecDeque<Result<Parsed>>,
-}
+pub type Ahead = Batches<Parsed>;
 
-impl Ahead {
-    /// Starts the thread: it parses `chunks` as messages of type `input`.
-    pub fn spawn(
-        chunks: Chunks,
-        input: MessageDescriptor,
-        options: DeserializeOptions,
-    ) -> Result<Ahead> {
-        // A batch is what one read of the input held (up to 256 chunks);
-        // two in flight keep both threads busy and memory bounded.
-        let (tx, rx) = mpsc::channel(2);
-        let Chunks {
-            rx: mut batches,
-            pending,
-        } = chunks;
-        std::thread::Builder::new()
-            .name("grpcx-parse".into())
-            .spawn(move || {
-                let first = (!pending.is_empty()).then(|| Vec::from(pending));
-                let batches = first
+/// Starts the thread: it parses `chunks` as messages of type `input`.
+pub fn spawn(
+    chunks: Chunks,
+    input: MessageDescriptor,
+    options: DeserializeOptions,
+) -> Result<Ahead> {
+    // A batch is what one read of the input held (up to 256 chunks);
+    // two in flight keep both threads busy and memory bounded.
+    let (tx, rx) = mpsc::channel(2);
+    let Batches {
+        rx: mut batches,
+        pending,
+    } = chunks;
+    std::thread::Builder::new()
+        .name("grpcx-parse".into())
+        .spawn(move || {
+            let first = (!pending.is_empty()).then(|| Vec::from(pending));
+            let batches = first
+                .into_iter()
+                .chain(std::iter::from_fn(|| batches.blocking_recv()));
+            for batch in batches {
+                let parsed = batch
                     .into_iter()
-                    .chain(std::iter::from_fn(|| batches.blocking_recv()));
-                for batch in batches {
-                    let parsed = batch
-                        .into_iter()
-                        .map(|chunk| chunk.map(|chunk| parse(chunk, &input, &options)))
-                        .collect();
-                    if tx.blocking_send(parsed).is_err() {
-                        break;
-                    }
+                    .map(|chunk| chunk.map(|chunk| parse(chunk, &input, &options)))
+                    .collect();
+                if tx.blocking_send(parsed).is_err() {
+                    break;
                 }
-            })
-            .context("cannot start the parsing thread")?;
-        Ok(Ahead {
-            rx,
-            pending: VecDeque::new(),
+            }
         })
-    }
-
-    /// The next chunk, parsed or handed back; `None` at the end of the input.
-    pub async fn recv(&mut self) -> Option<Result<Parsed>> {
-        if self.pending.is_empty() {
-            self.pending.extend(self.rx.recv().await?);
-        }
-        self.pending.pop_front()
-    }
+        .context("cannot start the parsing thread")?;
+    Ok(Batches {
+        rx,
+        pending: VecDeque::new(),
+    })
 }
 
 /// The plain case, or the chunk back.
@@ -114,7 +101,7 @@ mod tests {
         let chunks = DataSource::Inline(text.into())
             .spawn_as(crate::cli::InputFormat::Json)
             .unwrap();
-        let mut ahead = Ahead::spawn(chunks, input, DeserializeOptions::new()).unwrap();
+        let mut ahead = spawn(chunks, input, DeserializeOptions::new()).unwrap();
         let mut seen = Vec::new();
         while let Some(next) = ahead.recv().await {
             seen.push(match next {

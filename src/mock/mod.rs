@@ -4,7 +4,7 @@
 //! call log (`--log`), and the recording proxy (`--record DIR --upstream`).
 //!
 //! The mock is a tower layer in front of the bundled server's routes
-//! ([`MockLayer`]): a gRPC call to one of the schema's services is answered
+//! ([`MockService`]): a gRPC call to one of the schema's services is answered
 //! here; anything else (reflection, health, the greeter) passes through.
 //! Connect and gRPC-Web are turned into gRPC by the layers outside it, so
 //! every protocol reaches the same stubs.
@@ -227,26 +227,12 @@ fn fingerprint(path: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
         .collect()
 }
 
-/// The layer: `Server::builder().layer(MockLayer(mock))`; without a mock,
-/// everything passes through.
-#[derive(Clone)]
-pub struct MockLayer(pub Option<Arc<Mock>>);
-
-impl<S> tower_layer::Layer<S> for MockLayer {
-    type Service = MockService<S>;
-
-    fn layer(&self, inner: S) -> MockService<S> {
-        MockService {
-            inner,
-            mock: self.0.clone(),
-        }
-    }
-}
-
+/// The mock in front of the bundled server's routes, as a tower layer.
 #[derive(Clone)]
 pub struct MockService<S> {
-    inner: S,
-    mock: Option<Arc<Mock>>,
+    pub inner: S,
+    /// Without a mock, everything passes through.
+    pub mock: Option<Arc<Mock>>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -44,35 +44,27 @@ pub async fn request(
     {
         headers.insert("connect-timeout-ms", HeaderValue::from(ms));
     }
-    let (content_encoding, accept_encoding) = if kind.is_unary() {
-        (
-            http::header::CONTENT_ENCODING,
-            http::header::ACCEPT_ENCODING,
-        )
+    let (content_type, content_encoding, accept_encoding) = if kind.is_unary() {
+        ("application/proto", "content-encoding", "accept-encoding")
     } else {
         (
-            HeaderName::from_static("connect-content-encoding"),
-            HeaderName::from_static("connect-accept-encoding"),
+            "application/connect+proto",
+            "connect-content-encoding",
+            "connect-accept-encoding",
         )
     };
     let encoding = headers.remove("grpc-encoding");
     if let Some(accept) = headers.remove("grpc-accept-encoding") {
         headers.insert(accept_encoding, accept);
     }
+    let content_type = HeaderValue::from_static(content_type);
+    headers.insert(http::header::CONTENT_TYPE, content_type);
     if !kind.is_unary() {
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/connect+proto"),
-        );
         if let Some(encoding) = encoding {
             headers.insert(content_encoding, encoding);
         }
         return Ok(http::Request::from_parts(parts, body));
     }
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/proto"),
-    );
     let bytes = body.collect().await?.to_bytes();
     let mut frames = Deframer::default();
     frames.push(&bytes);

@@ -28,21 +28,10 @@ use crate::status::RpcStatus;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The layer: `Server::builder().layer(ConnectLayer)`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ConnectLayer;
-
-impl<S> tower_layer::Layer<S> for ConnectLayer {
-    type Service = ConnectService<S>;
-
-    fn layer(&self, inner: S) -> ConnectService<S> {
-        ConnectService { inner }
-    }
-}
-
+/// The Connect protocol in front of a gRPC service, as a tower layer.
 #[derive(Debug, Clone)]
 pub struct ConnectService<S> {
-    inner: S,
+    pub inner: S,
 }
 
 impl<S, ResBody> Service<http::Request<Body>> for ConnectService<S>

@@ -36,7 +36,7 @@ mod connect_serve;
 pub mod grpc;
 mod grpcweb;
 
-pub use connect_serve::ConnectLayer;
+pub use connect_serve::ConnectService;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -30,9 +30,7 @@ const SAMPLES: usize = 5;
 /// The running figures of a bench run.
 pub struct Stats {
     latency: Histogram<u64>,
-    ok: u64,
-    errors: u64,
-    /// Calls per status code (0..=16).
+    /// Calls per status code (0..=16): every call is counted here.
     by_code: [u64; 17],
     samples: Vec<(String, u64)>,
     /// Response messages (server streams report messages per second).
@@ -51,8 +49,6 @@ impl Stats {
     pub fn new() -> Stats {
         Stats {
             latency: Histogram::new_with_bounds(1, HIGHEST_US, 3).expect("valid histogram bounds"),
-            ok: 0,
-            errors: 0,
             by_code: [0; 17],
             samples: Vec::new(),
             messages: 0,
@@ -75,10 +71,8 @@ impl Stats {
         let code = status.code();
         self.by_code[(code as usize).min(16)] += 1;
         if code == Code::Ok {
-            self.ok += 1;
             return;
         }
-        self.errors += 1;
         let text = format!("{}: {}", code_constant(code), status.message());
         if let Some((_, count)) = self.samples.iter_mut().find(|(sample, _)| *sample == text) {
             *count += 1;
@@ -89,11 +83,11 @@ impl Stats {
 
     /// Finished calls.
     pub fn requests(&self) -> u64 {
-        self.ok + self.errors
+        self.by_code.iter().sum()
     }
 
     pub fn errors(&self) -> u64 {
-        self.errors
+        self.requests() - self.by_code[0]
     }
 
     /// The figures of a run that took `elapsed` (its counted part).
@@ -107,14 +101,14 @@ impl Stats {
                 0.0
             }
         };
-        let ms = |us: u64| us as f64 / 1000.0;
+        let ms = |us: u64| round(us as f64 / 1000.0, 3);
         let h = &self.latency;
         let latency_ms = if requests == 0 {
             Latency::default()
         } else {
             Latency {
                 min: ms(h.min()),
-                mean: h.mean() / 1000.0,
+                mean: round(h.mean() / 1000.0, 3),
                 p50: ms(h.value_at_quantile(0.50)),
                 p90: ms(h.value_at_quantile(0.90)),
                 p95: ms(h.value_at_quantile(0.95)),
@@ -134,11 +128,11 @@ impl Stats {
             .collect();
         Summary {
             requests,
-            ok: self.ok,
-            errors: self.errors,
+            ok: self.by_code[0],
+            errors: self.errors(),
             duration_s: round(duration_s, 6),
             rps: round(per_second(requests), 3),
-            latency_ms: latency_ms.rounded(),
+            latency_ms,
             status: Statuses(status),
             messages: self.messages,
             messages_per_s: per_second(self.messages),
@@ -189,22 +183,6 @@ pub struct Latency {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
-}
-
-impl Latency {
-    fn rounded(self) -> Latency {
-        let r = |v: f64| round(v, 3);
-        Latency {
-            min: r(self.min),
-            mean: r(self.mean),
-            p50: r(self.p50),
-            p90: r(self.p90),
-            p95: r(self.p95),
-            p99: r(self.p99),
-            p999: r(self.p999),
-            max: r(self.max),
-        }
-    }
 }
 
 /// Calls per canonical status name, in code order.

@@ -123,27 +123,11 @@ fn details(code: Code, message: &str) -> Bytes {
     status.encode_to_vec().into()
 }
 
-/// The tower layer that applies the behaviour to every call.
-#[derive(Debug, Clone, Copy)]
-pub struct Layer {
-    pub log: bool,
-}
-
-impl<S> tower_layer::Layer<S> for Layer {
-    type Service = Behaviour<S>;
-
-    fn layer(&self, inner: S) -> Behaviour<S> {
-        Behaviour {
-            inner,
-            log: self.log,
-        }
-    }
-}
-
+/// The service, as a tower layer, that applies the behaviour to every call.
 #[derive(Debug, Clone)]
 pub struct Behaviour<S> {
-    inner: S,
-    log: bool,
+    pub inner: S,
+    pub log: bool,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

@@ -27,21 +27,10 @@ use tonic::body::Body;
 /// How much of an unread body is read to let its connection end cleanly.
 const READ_MAX: usize = 64 << 20;
 
-/// The tower layer: outermost, so that it sees the body every other layer
-/// may drop.
-#[derive(Clone, Copy)]
-pub struct Layer;
-
-impl<S> tower_layer::Layer<S> for Layer {
-    type Service = Drain<S>;
-
-    fn layer(&self, inner: S) -> Drain<S> {
-        Drain(inner)
-    }
-}
-
+/// The service, as the outermost layer, so that it sees the body every other
+/// layer may drop.
 #[derive(Clone)]
-pub struct Drain<S>(S);
+pub struct Drain<S>(pub S);
 
 impl<S> tower_service::Service<http::Request<Body>> for Drain<S>
 where

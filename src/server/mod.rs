@@ -19,11 +19,14 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::Connected;
+use tower_layer::layer_fn;
 
 use tonic::codec::CompressionEncoding;
 
 use crate::cli::ServeArgs;
-use crate::mock::{Mock, MockLayer};
+use crate::mock::{Mock, MockService};
+use crate::protocol::ConnectService;
+use behaviour::Behaviour;
 
 /// Generated types and servers for the files under `proto/`.
 pub mod pb {
@@ -154,7 +157,7 @@ where
     } else {
         (None, None)
     };
-    let greeter = options.greeter;
+    let (greeter, log, mock) = (options.greeter, options.log, options.mock.clone());
     let hello = greeter.then(|| {
         pb::nopkg::hello_server::HelloServer::new(services::Hello)
             .accept_compressed(CompressionEncoding::Gzip)
@@ -178,11 +181,14 @@ where
         // mock then takes the calls to its schema's services. Outermost, an
         // HTTP/1.1 body a service answers without is still read (`drain`).
         .accept_http1(true)
-        .layer(drain::Layer)
-        .layer(crate::protocol::ConnectLayer)
+        .layer(layer_fn(drain::Drain))
+        .layer(layer_fn(|inner| ConnectService { inner }))
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(MockLayer(options.mock.clone()))
-        .layer(behaviour::Layer { log: options.log })
+        .layer(layer_fn(move |inner| MockService {
+            inner,
+            mock: mock.clone(),
+        }))
+        .layer(layer_fn(move |inner| Behaviour { inner, log }))
         .add_optional_service(
             greeter.then(|| pb::helloworld::greeter_server::GreeterServer::new(services::Greeter)),
         )
