@@ -222,11 +222,7 @@ impl Renderer {
         self.comment(out, &extension.parent_file(), extension.path(), depth);
         let package = extension.package_name().to_string();
         let kind = extension.kind();
-        let ty = match &kind {
-            Kind::Message(m) => relative(m.full_name(), scope, &package),
-            Kind::Enum(e) => relative(e.full_name(), scope, &package),
-            scalar => scalar_name(scalar).to_string(),
-        };
+        let ty = type_name(&kind, scope, &package);
         let proto = extension.field_descriptor_proto();
         let label = match extension.cardinality() {
             Cardinality::Repeated => "repeated ",
@@ -250,11 +246,7 @@ impl Renderer {
         let message = field.parent_message();
         self.comment(out, &message.parent_file(), field.path(), depth);
         let package = message.package_name();
-        let type_name = |kind: &Kind| match kind {
-            Kind::Message(m) => relative(m.full_name(), scope, package),
-            Kind::Enum(e) => relative(e.full_name(), scope, package),
-            scalar => scalar_name(scalar).to_string(),
-        };
+        let type_name = |kind: &Kind| type_name(kind, scope, package);
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
         let file = message.parent_file();
         let editions = schema::editions::edition_of(file.name()).is_some();
@@ -473,52 +465,32 @@ fn extension_scope(extension: &ExtensionDescriptor) -> String {
     }
 }
 
-/// The .proto name of a scalar kind (`int64`, `bytes`, ...).
-pub(crate) fn scalar_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Double => "double",
-        Kind::Float => "float",
-        Kind::Int32 => "int32",
-        Kind::Int64 => "int64",
-        Kind::Uint32 => "uint32",
-        Kind::Uint64 => "uint64",
-        Kind::Sint32 => "sint32",
-        Kind::Sint64 => "sint64",
-        Kind::Fixed32 => "fixed32",
-        Kind::Fixed64 => "fixed64",
-        Kind::Sfixed32 => "sfixed32",
-        Kind::Sfixed64 => "sfixed64",
-        Kind::Bool => "bool",
-        Kind::String => "string",
-        Kind::Bytes => "bytes",
-        Kind::Message(_) | Kind::Enum(_) => unreachable!("not a scalar"),
-    }
+/// How a field's type is written in `.proto`: a scalar's keyword, or a
+/// message's or enum's name relative to `scope` (prost-reflect's `Debug` for
+/// `Kind` writes the keyword or the full name).
+fn type_name(kind: &Kind, scope: &str, package: &str) -> String {
+    relative(&format!("{kind:?}"), scope, package)
 }
 
 /// The symbol's own descriptor (DescriptorProto, ServiceDescriptorProto, ...)
 /// as a message, for `--format json`.
 pub fn descriptor_message(symbol: &Symbol) -> DynamicMessage {
-    let path = match symbol {
-        Symbol::Service(s) => s.path(),
-        Symbol::Method(m) => m.path(),
-        Symbol::Message(m) => m.path(),
-        Symbol::Enum(e) => e.path(),
-        Symbol::EnumValue(v) => v.path(),
-        Symbol::Field(f) => f.path(),
-        Symbol::Extension(e) => e.path(),
+    let (path, own) = match symbol {
+        Symbol::Service(s) => (
+            s.path(),
+            s.service_descriptor_proto().transcode_to_dynamic(),
+        ),
+        Symbol::Method(m) => (m.path(), m.method_descriptor_proto().transcode_to_dynamic()),
+        Symbol::Message(m) => (m.path(), m.descriptor_proto().transcode_to_dynamic()),
+        Symbol::Enum(e) => (e.path(), e.enum_descriptor_proto().transcode_to_dynamic()),
+        Symbol::EnumValue(v) => (
+            v.path(),
+            v.enum_value_descriptor_proto().transcode_to_dynamic(),
+        ),
+        Symbol::Field(f) => (f.path(), f.field_descriptor_proto().transcode_to_dynamic()),
+        Symbol::Extension(e) => (e.path(), e.field_descriptor_proto().transcode_to_dynamic()),
     };
-    if let Some(original) = schema::editions::original_element(&symbol.file(), path) {
-        return original;
-    }
-    match symbol {
-        Symbol::Service(s) => s.service_descriptor_proto().transcode_to_dynamic(),
-        Symbol::Method(m) => m.method_descriptor_proto().transcode_to_dynamic(),
-        Symbol::Message(m) => m.descriptor_proto().transcode_to_dynamic(),
-        Symbol::Enum(e) => e.enum_descriptor_proto().transcode_to_dynamic(),
-        Symbol::EnumValue(v) => v.enum_value_descriptor_proto().transcode_to_dynamic(),
-        Symbol::Field(f) => f.field_descriptor_proto().transcode_to_dynamic(),
-        Symbol::Extension(e) => e.field_descriptor_proto().transcode_to_dynamic(),
-    }
+    schema::editions::original_element(&symbol.file(), path).unwrap_or(own)
 }
 
 #[cfg(test)]

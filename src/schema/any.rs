@@ -11,19 +11,29 @@ const ANY: &str = "google.protobuf.Any";
 
 /// True when a message of this type can hold an Any somewhere inside.
 pub fn may_contain_any(desc: &MessageDescriptor) -> bool {
-    fn walk(desc: &MessageDescriptor, seen: &mut HashSet<String>) -> bool {
-        if desc.full_name() == ANY {
-            return true;
+    reachable(std::slice::from_ref(desc))
+        .iter()
+        .any(|m| m.full_name() == ANY)
+}
+
+/// The message types reachable from `roots` through message fields, the
+/// roots included, each once, in the order met (depth first).
+pub(super) fn reachable(roots: &[MessageDescriptor]) -> Vec<MessageDescriptor> {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<MessageDescriptor> = roots.to_vec();
+    let mut found = Vec::new();
+    while let Some(message) = stack.pop() {
+        if !seen.insert(message.full_name().to_string()) {
+            continue;
         }
-        if !seen.insert(desc.full_name().to_string()) {
-            return false;
+        for field in message.fields() {
+            if let Kind::Message(inner) = field.kind() {
+                stack.push(inner);
+            }
         }
-        desc.fields().any(|field| match field.kind() {
-            Kind::Message(inner) => walk(&inner, seen),
-            _ => false,
-        })
+        found.push(message);
     }
-    walk(desc, &mut HashSet::new())
+    found
 }
 
 /// The type names of every Any in a message, nested Anys included.

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use anyhow::{Result, anyhow};
-use prost_reflect::{Kind, MessageDescriptor};
+use prost_reflect::MessageDescriptor;
 
 use super::Schema;
 use super::symbol::{self, Symbol};
@@ -68,23 +68,9 @@ impl Schema {
 /// The full names of the message types reachable from `roots` (through
 /// message fields) that declare extension ranges, in the order met.
 fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    let mut stack: Vec<MessageDescriptor> = roots.to_vec();
-    let mut found = Vec::new();
-    while let Some(message) = stack.pop() {
-        if !seen.insert(message.full_name().to_string()) {
-            continue;
-        }
-        if !message.descriptor_proto().extension_range.is_empty() {
-            found.push(message.full_name().to_string());
-        }
-        for field in message.fields() {
-            if let Kind::Message(inner) = field.kind() {
-                stack.push(inner);
-            }
-        }
-    }
-    found
+    let messages = super::any::reachable(roots).into_iter();
+    let extendable = messages.filter(|m| !m.descriptor_proto().extension_range.is_empty());
+    extendable.map(|m| m.full_name().to_string()).collect()
 }
 
 impl Schema {

@@ -49,12 +49,13 @@ pub fn load(
     source_info: bool,
 ) -> Option<DescriptorPool> {
     let (mut files, imports) = closure(names, roots, fallback)?;
-    let order = dependency_order(names, &imports)?;
+    let imports_of = |f: &str| imports.get(f).map_or(&[][..], Vec::as_slice);
+    let order = dependency_order(names.iter().map(String::as_str), imports_of).ok()?;
     let mut queue: Vec<(String, Pending)> = order
         .into_iter()
         .map(|name| {
-            let pending = files.remove(&name).expect("every ordered file was read");
-            (name, pending)
+            let pending = files.remove(name).expect("every ordered file was read");
+            (name.to_string(), pending)
         })
         .collect();
     // A few files parse in less time than a thread takes to start.
@@ -145,29 +146,32 @@ fn closure(
     Some((files, imports))
 }
 
-/// Every file after the files it imports (depth first from the names).
-/// `None` on an import cycle, which protox reports properly.
-fn dependency_order(
-    names: &[String],
-    imports: &HashMap<String, Vec<String>>,
-) -> Option<Vec<String>> {
-    let mut order = Vec::with_capacity(imports.len());
+/// Every file after the files it imports, depth first from `starts`; a file
+/// `imports` does not know is a leaf. An import cycle is the error, as the
+/// names along it (validate.rs words it; fastload leaves it to protox).
+pub(super) fn dependency_order<'a>(
+    starts: impl IntoIterator<Item = &'a str>,
+    imports: impl Fn(&str) -> &'a [String],
+) -> Result<Vec<&'a str>, Vec<String>> {
+    let mut order = Vec::new();
     let mut done: HashSet<&str> = HashSet::new();
     let mut open: HashSet<&str> = HashSet::new();
-    // An explicit stack: a chain of hundreds of imports must not recurse.
-    for name in names {
-        let mut stack: Vec<(&str, usize)> = vec![(name.as_str(), 0)];
+    // An explicit stack: a chain of thousands of imports must not recurse.
+    for start in starts {
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
         while let Some((file, next)) = stack.pop() {
             if next == 0 {
                 if done.contains(file) {
                     continue;
                 }
                 if !open.insert(file) {
-                    return None;
+                    let path = stack.iter().map(|(n, _)| n.to_string());
+                    let mut cycle: Vec<String> = path.skip_while(|n| n != file).collect();
+                    cycle.push(file.to_string());
+                    return Err(cycle);
                 }
             }
-            let deps = &imports[file];
-            if let Some(dep) = deps.get(next) {
+            if let Some(dep) = imports(file).get(next) {
                 stack.push((file, next + 1));
                 if !done.contains(dep.as_str()) {
                     stack.push((dep.as_str(), 0));
@@ -175,11 +179,11 @@ fn dependency_order(
             } else {
                 open.remove(file);
                 done.insert(file);
-                order.push(file.to_string());
+                order.push(file);
             }
         }
     }
-    Some(order)
+    Ok(order)
 }
 
 /// The text of `name` under the first root that has it.
@@ -305,11 +309,13 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
         .collect();
-        let order = dependency_order(&["top".to_string()], &imports).unwrap();
-        assert_eq!(order, ["c", "b", "a", "top"]);
+        let order = |imports: &HashMap<String, Vec<String>>| {
+            dependency_order(["top"], |f| &imports[f][..]).map(|o| o.join(" "))
+        };
+        assert_eq!(order(&imports).unwrap(), "c b a top");
         let mut cyclic = imports.clone();
         cyclic.insert("c".into(), vec!["top".into()]);
-        assert!(dependency_order(&["top".to_string()], &cyclic).is_none());
+        assert_eq!(order(&cyclic).unwrap_err(), ["top", "a", "b", "c", "top"]);
     }
 
     #[test]
@@ -346,29 +352,22 @@ mod tests {
     fn problems_fall_back() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
-        std::fs::write(root.join("bad.proto"), "syntax = \"proto3\"; message {").unwrap();
-        std::fs::write(
-            root.join("missing.proto"),
-            "syntax = \"proto3\"; import \"nope.proto\";",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("unresolved.proto"),
-            "syntax = \"proto3\"; message A { B b = 1; }",
-        )
-        .unwrap();
         let google = protox::file::GoogleFileResolver::new();
-        for name in ["bad.proto", "missing.proto", "unresolved.proto"] {
-            assert!(
-                load(
-                    &[name.to_string()],
-                    std::slice::from_ref(&root),
-                    &google,
-                    false
-                )
-                .is_none(),
-                "{name}"
-            );
+        for (name, text) in [
+            ("bad.proto", "syntax = \"proto3\"; message {"),
+            (
+                "missing.proto",
+                "syntax = \"proto3\"; import \"nope.proto\";",
+            ),
+            (
+                "unresolved.proto",
+                "syntax = \"proto3\"; message A { B b = 1; }",
+            ),
+        ] {
+            std::fs::write(root.join(name), text).unwrap();
+            let names = [name.to_string()];
+            let loaded = load(&names, std::slice::from_ref(&root), &google, false);
+            assert!(loaded.is_none(), "{name}");
         }
     }
 }

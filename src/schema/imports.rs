@@ -213,10 +213,12 @@ pub fn package_less_spelling(symbol: &str) -> Option<String> {
     (!symbol.is_empty() && !symbol.contains('.')).then(|| format!(".{symbol}"))
 }
 
-/// A type name used by a file, with the scope it is resolved in.
-struct Reference {
+/// A type name used by a file, with the scope it is resolved in and the
+/// field or method that uses it.
+pub(super) struct Reference {
     scope: String,
-    name: String,
+    pub name: String,
+    pub user: String,
 }
 
 /// Every name defined by the pool and the new files, and which file defines it.
@@ -446,7 +448,7 @@ fn join(scope: &str, name: &str) -> String {
 }
 
 /// Every type name the file uses: field types, extendees and method types.
-fn references(file: &FileDescriptorProto) -> Vec<Reference> {
+pub(super) fn references(file: &FileDescriptorProto) -> Vec<Reference> {
     let mut out = Vec::new();
     let package = file.package();
     for message in &file.message_type {
@@ -458,7 +460,7 @@ fn references(file: &FileDescriptorProto) -> Vec<Reference> {
     for service in &file.service {
         for method in &service.method {
             for name in [method.input_type(), method.output_type()] {
-                push(&mut out, package, name);
+                push(&mut out, package, name, method.name());
             }
         }
     }
@@ -480,15 +482,16 @@ fn field_references(
     field: &prost_types::FieldDescriptorProto,
     out: &mut Vec<Reference>,
 ) {
-    push(out, scope, field.type_name());
-    push(out, scope, field.extendee());
+    push(out, scope, field.type_name(), field.name());
+    push(out, scope, field.extendee(), field.name());
 }
 
-fn push(out: &mut Vec<Reference>, scope: &str, name: &str) {
+fn push(out: &mut Vec<Reference>, scope: &str, name: &str, user: &str) {
     if !name.is_empty() {
         out.push(Reference {
             scope: scope.to_string(),
             name: name.to_string(),
+            user: user.to_string(),
         });
     }
 }

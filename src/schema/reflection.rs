@@ -433,22 +433,17 @@ fn message(request: &MessageRequest) -> ServerReflectionRequest {
 async fn read_answers(stream: &mut OpenStream, count: usize) -> Vec<Answer> {
     let mut answers = Vec::with_capacity(count);
     for _ in 0..count {
-        match stream.rx.message().await {
-            Ok(Some(response)) => match response.message_response {
-                Some(answer) => answers.push(Ok(answer)),
-                None => {
-                    answers.push(Err(Status::internal("an empty reflection response")));
-                    break;
-                }
-            },
-            Ok(None) => {
-                answers.push(Err(Status::unavailable("the reflection stream ended")));
-                break;
-            }
-            Err(status) => {
-                answers.push(Err(status));
-                break;
-            }
+        let answer = match stream.rx.message().await {
+            Ok(Some(response)) => response
+                .message_response
+                .ok_or_else(|| Status::internal("an empty reflection response")),
+            Ok(None) => Err(Status::unavailable("the reflection stream ended")),
+            Err(status) => Err(status),
+        };
+        let broken = answer.is_err();
+        answers.push(answer);
+        if broken {
+            break;
         }
     }
     answers

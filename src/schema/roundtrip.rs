@@ -3,8 +3,8 @@
 
 use crate::testing::Rng;
 use prost_reflect::{
-    DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MapKey,
-    MessageDescriptor, ReflectMessage as _, SerializeOptions, Value,
+    DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
+    ReflectMessage as _, SerializeOptions, Value,
 };
 
 /// The values this test draws, on top of the shared generator.
@@ -105,7 +105,12 @@ fn message(desc: &MessageDescriptor, rng: &mut Rng, depth: u32) -> DynamicMessag
             };
             let (key, value) = (entry.map_entry_key_field(), entry.map_entry_value_field());
             let map = (0..=rng.below(2))
-                .map(|_| (map_key(&key, rng), single(&value, rng, depth)))
+                .map(|_| {
+                    (
+                        single(&key, rng, 0).into_map_key().expect("a map key"),
+                        single(&value, rng, depth),
+                    )
+                })
                 .collect();
             Value::Map(map)
         } else if field.is_list() {
@@ -140,18 +145,6 @@ fn single(field: &FieldDescriptor, rng: &mut Rng, depth: u32) -> Value {
             Value::EnumNumber(values[rng.below(values.len() as u64) as usize])
         }
         Kind::Message(m) => Value::Message(message(&m, rng, depth + 1)),
-    }
-}
-
-fn map_key(field: &FieldDescriptor, rng: &mut Rng) -> MapKey {
-    match single(field, rng, 0) {
-        Value::I32(v) => MapKey::I32(v),
-        Value::I64(v) => MapKey::I64(v),
-        Value::U32(v) => MapKey::U32(v),
-        Value::U64(v) => MapKey::U64(v),
-        Value::Bool(v) => MapKey::Bool(v),
-        Value::String(v) => MapKey::String(v),
-        other => unreachable!("not a map key: {other:?}"),
     }
 }
 

@@ -72,7 +72,8 @@ pub fn files(files: &[FileDescriptorProto], base: Option<&DescriptorPool>) -> Re
             }
         }
     }
-    if let Some(cycle) = find_cycle(files, &by_name) {
+    let imports = |n: &str| by_name.get(n).map_or(&[][..], |f| &f.dependency[..]);
+    if let Err(cycle) = super::fastload::dependency_order(files.iter().map(|f| f.name()), imports) {
         return Err(anyhow!("import cycle: {}", cycle.join(" → ")));
     }
     check_type_names(files, base)
@@ -94,50 +95,6 @@ pub fn ready_for_pool(files: &[FileDescriptorProto]) -> Result<()> {
         )),
         None => Ok(()),
     }
-}
-
-/// An import cycle among the set's own files, as the names along it.
-fn find_cycle(
-    files: &[FileDescriptorProto],
-    by_name: &HashMap<&str, &FileDescriptorProto>,
-) -> Option<Vec<String>> {
-    let mut done: HashSet<&str> = HashSet::new();
-    for start in files {
-        // Depth first with an explicit stack: a chain of thousands of
-        // imports must not overflow ours.
-        let mut path: Vec<(&str, usize)> = vec![(start.name(), 0)];
-        let mut on_path: HashSet<&str> = HashSet::from([start.name()]);
-        if done.contains(start.name()) {
-            continue;
-        }
-        while let Some((name, next)) = path.pop() {
-            let deps = by_name.get(name).map(|f| &f.dependency[..]).unwrap_or(&[]);
-            match deps.get(next) {
-                Some(dep) => {
-                    path.push((name, next + 1));
-                    let dep = dep.as_str();
-                    if on_path.contains(dep) {
-                        let mut cycle: Vec<String> = path
-                            .iter()
-                            .map(|(n, _)| n.to_string())
-                            .skip_while(|n| n != dep)
-                            .collect();
-                        cycle.push(dep.to_string());
-                        return Some(cycle);
-                    }
-                    if by_name.contains_key(dep) && !done.contains(dep) {
-                        on_path.insert(dep);
-                        path.push((dep, 0));
-                    }
-                }
-                None => {
-                    on_path.remove(name);
-                    done.insert(name);
-                }
-            }
-        }
-    }
-    None
 }
 
 /// Every fully-qualified type name used (field types, extendees, method
@@ -164,26 +121,13 @@ fn check_type_names(files: &[FileDescriptorProto], base: Option<&DescriptorPool>
             })
     };
     for file in files {
-        let mut used: Vec<(&str, &str)> = Vec::new();
-        for message in &file.message_type {
-            used_in_message(message, &mut used);
-        }
-        for field in &file.extension {
-            used.push((field.name(), field.type_name()));
-            used.push((field.name(), field.extendee()));
-        }
-        for service in &file.service {
-            for method in &service.method {
-                used.push((method.name(), method.input_type()));
-                used.push((method.name(), method.output_type()));
-            }
-        }
-        for (user, name) in used {
-            if name.starts_with('.') && !known(name) {
+        for used in super::imports::references(file) {
+            if used.name.starts_with('.') && !known(&used.name) {
                 return Err(anyhow!(
-                    "{}: '{user}' uses the type '{}', which nothing defines",
+                    "{}: '{}' uses the type '{}', which nothing defines",
                     file.name(),
-                    &name[1..]
+                    used.user,
+                    &used.name[1..]
                 ));
             }
         }
@@ -237,16 +181,6 @@ fn define_message(message: &DescriptorProto, scope: &str, defined: &mut HashSet<
         defined.insert(format!("{name}.{}", enumeration.name()));
     }
     defined.insert(name);
-}
-
-fn used_in_message<'a>(message: &'a DescriptorProto, used: &mut Vec<(&'a str, &'a str)>) {
-    for field in message.field.iter().chain(&message.extension) {
-        used.push((field.name(), field.type_name()));
-        used.push((field.name(), field.extendee()));
-    }
-    for nested in &message.nested_type {
-        used_in_message(nested, used);
-    }
 }
 
 #[cfg(test)]

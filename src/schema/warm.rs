@@ -10,10 +10,6 @@
 //! then a warning on stderr says so. On a miss (or with the cache off) the
 //! method is resolved by reflection first, and the files it needed stored.
 
-use std::collections::HashSet;
-
-use crate::error::hinted;
-use crate::protocol::Channel;
 use anyhow::{Result, anyhow};
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor};
 use prost_types::FileDescriptorProto;
@@ -22,6 +18,8 @@ use tonic::metadata::MetadataMap;
 use super::cache::{Cache, Key};
 use super::{MethodName, Schema};
 use crate::cli::{ConnArgs, SchemaArgs};
+use crate::error::hinted;
+use crate::protocol::Channel;
 use crate::transport::Target;
 
 /// Where a command's descriptors may be cached: the cache and the target's key.
@@ -215,28 +213,18 @@ fn same_type(old: &MessageDescriptor, new: &MessageDescriptor) -> bool {
         return false;
     }
     let pool = new.parent_pool();
-    let mut seen = HashSet::new();
-    let mut stack = vec![old.clone()];
-    while let Some(message) = stack.pop() {
-        if !seen.insert(message.full_name().to_string()) {
-            continue;
-        }
-        match pool.get_message_by_name(message.full_name()) {
-            Some(now) if now.descriptor_proto() == message.descriptor_proto() => {}
-            _ => return false,
-        }
-        for field in message.fields() {
-            match field.kind() {
-                Kind::Message(inner) => stack.push(inner),
-                Kind::Enum(e) => match pool.get_enum_by_name(e.full_name()) {
-                    Some(now) if now.enum_descriptor_proto() == e.enum_descriptor_proto() => {}
-                    _ => return false,
-                },
-                _ => {}
-            }
-        }
-    }
-    true
+    super::any::reachable(std::slice::from_ref(old))
+        .iter()
+        .all(|message| {
+            let now = pool.get_message_by_name(message.full_name());
+            now.is_some_and(|now| now.descriptor_proto() == message.descriptor_proto())
+                && message.fields().all(|field| match field.kind() {
+                    Kind::Enum(e) => pool.get_enum_by_name(e.full_name()).is_some_and(|now| {
+                        now.enum_descriptor_proto() == e.enum_descriptor_proto()
+                    }),
+                    _ => true,
+                })
+        })
 }
 
 #[cfg(test)]

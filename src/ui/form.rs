@@ -136,7 +136,8 @@ fn kind_json(kind: &Kind) -> Value {
     match kind {
         Kind::Message(m) => json!({ "message": m.full_name() }),
         Kind::Enum(e) => json!({ "enum": e.full_name() }),
-        scalar => json!(crate::describe::scalar_name(scalar)),
+        // prost-reflect's `Debug` writes a scalar's .proto keyword.
+        scalar => json!(format!("{scalar:?}")),
     }
 }
 

@@ -283,7 +283,10 @@ impl<'a> Walk<'a> {
                 let expanded = resolved[features::REPEATED] == features::EXPANDED;
                 // proto2 is expanded and proto3 packed unless told otherwise.
                 if expanded == self.proto3 {
-                    set_option(field, "FieldOptions", "packed", Value::Bool(!expanded));
+                    // A missing `options` is created, as an empty FieldOptions.
+                    if let Some(Value::Message(options)) = field.get_field_by_name_mut("options") {
+                        options.set_field_by_name("packed", Value::Bool(!expanded));
+                    }
                 }
             }
             return;
@@ -344,19 +347,10 @@ pub fn raise(
         if found.is_none() && !(is_field && element.has_field_by_name("options")) {
             return;
         }
-        let Some(kind) = element
-            .descriptor()
-            .get_field_by_name("options")
-            .and_then(|f| f.kind().as_message().cloned())
-        else {
+        // An unset `options` reads as an empty message of its type.
+        let options = element.get_field_by_name("options");
+        let Some(mut options) = options.and_then(|v| v.as_message().cloned()) else {
             return;
-        };
-        let mut options = match element.get_field_by_name("options") {
-            Some(value) if element.has_field_by_name("options") => value
-                .as_message()
-                .cloned()
-                .unwrap_or_else(|| DynamicMessage::new(kind)),
-            _ => DynamicMessage::new(kind),
         };
         if is_field {
             options.clear_field_by_name("packed");
@@ -431,18 +425,6 @@ fn for_each(message: &mut DynamicMessage, name: &str, mut f: impl FnMut(i32, &mu
                 f(i as i32, child);
             }
         }
-    }
-}
-
-fn set_option(field: &mut DynamicMessage, options_type: &str, name: &str, value: Value) {
-    if !field.has_field_by_name("options") {
-        field.set_field_by_name(
-            "options",
-            Value::Message(DynamicMessage::new(features::descriptor_type(options_type))),
-        );
-    }
-    if let Some(Value::Message(options)) = field.get_field_by_name_mut("options") {
-        options.set_field_by_name(name, value);
     }
 }
 
