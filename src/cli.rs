@@ -680,23 +680,17 @@ mod tests {
     }
 
     #[test]
-    fn each_flags_need_each() {
-        let err = Cli::try_parse_from(["grpcx", "call", "h:1", "a.B/C", "--concurrency", "4"])
-            .unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-    }
-
-    #[test]
-    fn plaintext_and_tls_conflict() {
-        let err = Cli::try_parse_from(["grpcx", "call", "h:1", "a.B/C", "--tls", "--plaintext"])
-            .unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-    }
-
-    #[test]
-    fn data_twice_is_a_usage_error() {
-        let err =
-            Cli::try_parse_from(["grpcx", "call", "h:1", "a.B/C", "{}", "-d", "{}"]).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
+    fn conflicting_flags_are_usage_errors() {
+        // --each's flags need --each; --tls and --plaintext conflict; the
+        // request given twice.
+        for args in [
+            &["--concurrency", "4"][..],
+            &["--tls", "--plaintext"],
+            &["{}", "-d", "{}"],
+        ] {
+            let line = ["grpcx", "call", "h:1", "a.B/C"].iter().chain(args);
+            let err = Cli::try_parse_from(line).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
     }
 }

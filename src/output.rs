@@ -428,38 +428,45 @@ fn painted<W: ?Sized + Write>(
     writer.write_all(RESET)
 }
 
-macro_rules! colored_numbers {
-    ($($method:ident: $ty:ty),*) => {
+/// Formatter methods that paint what the inner formatter writes in a colour
+/// (`COLOR: method(arg: type)`).
+macro_rules! paint {
+    ($($color:ident: $method:ident($($arg:ident: $ty:ty)?)),* $(,)?) => {
         $(
-            fn $method<W: ?Sized + Write>(&mut self, writer: &mut W, value: $ty) -> io::Result<()> {
-                painted(writer, NUMBER, |w| self.inner.$method(w, value))
+            fn $method<W: ?Sized + Write>(&mut self, writer: &mut W $(, $arg: $ty)?) -> io::Result<()> {
+                painted(writer, $color, |w| self.inner.$method(w $(, $arg)?))
+            }
+        )*
+    };
+}
+
+/// Formatter methods that only forward to the inner formatter.
+macro_rules! forwarded {
+    ($($method:ident($($arg:ident: $ty:ty)?)),* $(,)?) => {
+        $(
+            fn $method<W: ?Sized + Write>(&mut self, writer: &mut W $(, $arg: $ty)?) -> io::Result<()> {
+                self.inner.$method(writer $(, $arg)?)
             }
         )*
     };
 }
 
 impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Colored<F> {
-    fn write_null<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        painted(writer, NULL, |w| self.inner.write_null(w))
-    }
-
-    fn write_bool<W: ?Sized + Write>(&mut self, writer: &mut W, value: bool) -> io::Result<()> {
-        painted(writer, BOOL, |w| self.inner.write_bool(w, value))
-    }
-
-    colored_numbers!(
-        write_i8: i8, write_i16: i16, write_i32: i32, write_i64: i64, write_i128: i128,
-        write_u8: u8, write_u16: u16, write_u32: u32, write_u64: u64, write_u128: u128,
-        write_f32: f32, write_f64: f64
+    paint!(
+        NULL: write_null(), BOOL: write_bool(value: bool),
+        NUMBER: write_i8(value: i8), NUMBER: write_i16(value: i16),
+        NUMBER: write_i32(value: i32), NUMBER: write_i64(value: i64),
+        NUMBER: write_i128(value: i128), NUMBER: write_u8(value: u8),
+        NUMBER: write_u16(value: u16), NUMBER: write_u32(value: u32),
+        NUMBER: write_u64(value: u64), NUMBER: write_u128(value: u128),
+        NUMBER: write_f32(value: f32), NUMBER: write_f64(value: f64),
+        NUMBER: write_number_str(value: &str),
     );
 
-    fn write_number_str<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        value: &str,
-    ) -> io::Result<()> {
-        painted(writer, NUMBER, |w| self.inner.write_number_str(w, value))
-    }
+    forwarded!(
+        begin_array(), end_array(), begin_array_value(first: bool), end_array_value(),
+        begin_object(), end_object(), begin_object_value(), end_object_value(),
+    );
 
     fn begin_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         writer.write_all(if self.in_key { KEY } else { STRING })?;
@@ -469,34 +476,6 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Colored<F> {
     fn end_string<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.inner.end_string(writer)?;
         writer.write_all(RESET)
-    }
-
-    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.begin_array(writer)
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.end_array(writer)
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.inner.begin_array_value(writer, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.end_array_value(writer)
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.begin_object(writer)
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.end_object(writer)
     }
 
     fn begin_object_key<W: ?Sized + Write>(
@@ -511,14 +490,6 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Colored<F> {
     fn end_object_key<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.in_key = false;
         self.inner.end_object_key(writer)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.begin_object_value(writer)
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        self.inner.end_object_value(writer)
     }
 }
 

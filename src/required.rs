@@ -91,23 +91,18 @@ mod tests {
 
     #[test]
     fn the_path_to_the_first_missing_field_is_named() {
-        assert_eq!(missing("{}").as_deref(), Some("id"));
-        assert_eq!(missing(r#"{"id": ""}"#), None);
-        assert_eq!(
-            missing(r#"{"id": "", "one": {}}"#).as_deref(),
-            Some("one.n")
-        );
-        assert_eq!(
-            missing(r#"{"id": "", "many": [{"n": 1}, {}]}"#).as_deref(),
-            Some("many[1].n")
-        );
-        assert_eq!(
-            missing(r#"{"id": "", "byName": {"k": {}}}"#).as_deref(),
-            Some("by_name[\"k\"].n")
-        );
-        assert_eq!(
-            missing(r#"{"id": "", "[r.ext]": {}}"#).as_deref(),
-            Some("[r.ext].n")
-        );
+        for (json, path) in [
+            ("{}", Some("id")),
+            (r#"{"id": ""}"#, None),
+            (r#"{"id": "", "one": {}}"#, Some("one.n")),
+            (r#"{"id": "", "many": [{"n": 1}, {}]}"#, Some("many[1].n")),
+            (
+                r#"{"id": "", "byName": {"k": {}}}"#,
+                Some("by_name[\"k\"].n"),
+            ),
+            (r#"{"id": "", "[r.ext]": {}}"#, Some("[r.ext].n")),
+        ] {
+            assert_eq!(missing(json).as_deref(), path, "{json}");
+        }
     }
 }

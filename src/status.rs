@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions, Value};
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
 /// gRPC's own header names, looked up without parsing a name each time
 /// (a lookup by `&str` parses and hashes it first: a few hundred
@@ -226,28 +227,11 @@ pub fn details(status: &tonic::Status, schema: Option<&DescriptorPool>) -> Vec<D
 /// The (type URL, bytes) of each Any in `grpc-status-details-bin`; empty
 /// when there is none or it does not parse.
 fn anys(status: &tonic::Status) -> Vec<(String, Vec<u8>)> {
-    if status.details().is_empty() {
-        return Vec::new();
-    }
-    let desc = builtin_pool()
-        .get_message_by_name("google.rpc.Status")
-        .expect("google.rpc.Status is built in");
-    let Ok(rpc_status) = DynamicMessage::decode(desc, status.details()) else {
+    let Ok(rpc_status) = RpcStatus::decode(status.details()) else {
         return Vec::new();
     };
-    let Some(Value::List(items)) = rpc_status.get_field_by_name("details").as_deref().cloned()
-    else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|item| {
-            let any = item.as_message()?;
-            let url = any.get_field_by_number(1)?.as_str()?.to_string();
-            let value = any.get_field_by_number(2)?.as_bytes()?.to_vec();
-            Some((url, value))
-        })
-        .collect()
+    let details = rpc_status.details.into_iter();
+    details.map(|any| (any.type_url, any.value)).collect()
 }
 
 /// A status as one compact JSON object:
@@ -305,6 +289,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_reflect::Value;
 
     #[test]
     fn find_answers_as_a_hashed_lookup_does_in_small_and_large_maps() {
@@ -340,7 +325,6 @@ mod tests {
         trailers.insert("grpc-message", "caf%C3%A9 100%25 %zz".parse().unwrap());
         assert_eq!(success(&trailers).message(), "café 100% %zz");
     }
-    use prost::Message as _;
 
     #[test]
     fn code_constants() {

@@ -365,14 +365,22 @@ impl<'a> Universe<'a> {
     /// Files reachable from `file` through its imports, as protoc sees them:
     /// the direct imports, and whatever those re-export publicly.
     fn visible(&self, file: &str) -> HashSet<String> {
-        let mut visible: HashSet<String> = HashSet::new();
-        let mut queue: Vec<String> = self.imports(file).0;
-        while let Some(next) = queue.pop() {
-            if visible.insert(next.clone()) {
-                queue.extend(self.imports(&next).1);
+        self.walk(self.imports(file).0, |imports| imports.1)
+    }
+
+    /// The files met from `queue`, following `next` of each file's imports.
+    fn walk(
+        &self,
+        mut queue: Vec<String>,
+        next: impl Fn((Vec<String>, Vec<String>)) -> Vec<String>,
+    ) -> HashSet<String> {
+        let mut seen = HashSet::new();
+        while let Some(file) = queue.pop() {
+            if seen.insert(file.clone()) {
+                queue.extend(next(self.imports(&file)));
             }
         }
-        visible
+        seen
     }
 
     /// The declared dependencies and public dependencies of `file`.
@@ -390,17 +398,8 @@ impl<'a> Universe<'a> {
     /// True when `from` already reaches `to` through any imports (a new
     /// import `to → from` would then close a cycle).
     fn reaches(&self, from: &str, to: &str) -> bool {
-        let mut seen = HashSet::new();
-        let mut queue = vec![from.to_string()];
-        while let Some(next) = queue.pop() {
-            if next == to {
-                return true;
-            }
-            if seen.insert(next.clone()) {
-                queue.extend(self.imports(&next).0);
-            }
-        }
-        false
+        self.walk(vec![from.to_string()], |imports| imports.0)
+            .contains(to)
     }
 
     /// Adds, to each file, the files defining the names it uses but cannot

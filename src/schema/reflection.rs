@@ -306,15 +306,7 @@ impl Reflection {
     /// costs no extra round trip. The stream not kept is dropped, which
     /// cancels it.
     async fn pick_version(&mut self, requests: &[MessageRequest]) -> Result<Vec<Answer>> {
-        let ask = |version| {
-            attempt(
-                self.channel.clone(),
-                self.metadata.clone(),
-                self.max_message_size,
-                version,
-                requests.to_vec(),
-            )
-        };
+        let ask = |version| self.ask(version, requests);
         // Aborted on every way out, so that no stream outlives its use.
         let mut alpha = AbortOnDrop(tokio::spawn(ask(Version::V1Alpha)));
         let mut first_failure = None;
@@ -358,20 +350,30 @@ impl Reflection {
         }
     }
 
+    /// Opens a stream of `version` with `requests` queued, and reads an
+    /// answer for each ([`attempt`]); the future owns what it needs.
+    fn ask(
+        &self,
+        version: Version,
+        requests: &[MessageRequest],
+    ) -> impl Future<Output = (Vec<Answer>, Opened)> + Send + 'static {
+        let (channel, metadata) = (self.channel.clone(), self.metadata.clone());
+        attempt(
+            channel,
+            metadata,
+            self.max_message_size,
+            version,
+            requests.to_vec(),
+        )
+    }
+
     /// Sends the requests on the open stream (opening one if needed) and reads
     /// an answer for each. A broken stream answers the first unanswered
     /// request with its status; the rest are left out.
     async fn send_and_read(&mut self, requests: &[MessageRequest]) -> Vec<Answer> {
         let Some(mut stream) = self.stream.take() else {
             let version = self.version.expect("version chosen");
-            let (answers, stream) = attempt(
-                self.channel.clone(),
-                self.metadata.clone(),
-                self.max_message_size,
-                version,
-                requests.to_vec(),
-            )
-            .await;
+            let (answers, stream) = self.ask(version, requests).await;
             self.stream = stream.ok().flatten();
             return answers;
         };

@@ -165,43 +165,34 @@ pub fn put(options: &mut DynamicMessage, features: &Features) {
     }
 }
 
+/// The parts of an uninterpreted option's name, as (name, is_extension);
+/// `None` for a part that is not one.
+fn name_parts(option: &DynamicMessage) -> Vec<Option<(String, bool)>> {
+    let Some(Value::List(parts)) = option.get_field_by_name("name").map(|v| v.into_owned()) else {
+        return Vec::new();
+    };
+    let part = |part: &Value| -> Option<(String, bool)> {
+        let part = part.as_message()?;
+        let name = part.get_field_by_name("name_part")?.as_str()?.to_string();
+        Some((name, part.get_field_by_name("is_extension")?.as_bool()?))
+    };
+    parts.iter().map(part).collect()
+}
+
 /// True for any `features.…` uninterpreted option.
 fn is_features(option: &DynamicMessage) -> bool {
-    let Some(Value::List(parts)) = option.get_field_by_name("name").map(|v| v.into_owned()) else {
-        return false;
-    };
-    parts
-        .first()
-        .and_then(Value::as_message)
-        .is_some_and(|part| {
-            part.get_field_by_name("name_part")
-                .is_some_and(|n| n.as_str() == Some("features"))
-                && part
-                    .get_field_by_name("is_extension")
-                    .is_some_and(|e| e.as_bool() == Some(false))
-        })
+    matches!(name_parts(option).first(), Some(Some((name, false))) if name == "features")
 }
 
 /// `features.field_presence = IMPLICIT` as an uninterpreted option.
 fn uninterpreted(option: &DynamicMessage) -> Option<(usize, i32)> {
-    let Value::List(parts) = option.get_field_by_name("name")?.into_owned() else {
+    let [Some((first, false)), Some((feature, false))] = &name_parts(option)[..] else {
         return None;
     };
-    let part = |i: usize| -> Option<(String, bool)> {
-        let Value::Message(part) = parts.get(i)? else {
-            return None;
-        };
-        let name = part.get_field_by_name("name_part")?.as_str()?.to_string();
-        let extension = part.get_field_by_name("is_extension")?.as_bool()?;
-        Some((name, extension))
-    };
-    if parts.len() != 2 || part(0)? != ("features".to_string(), false) {
+    if first != "features" {
         return None;
     }
-    let (feature, false) = part(1)? else {
-        return None;
-    };
-    let index = TABLE.iter().position(|(name, _)| *name == feature)?;
+    let index = TABLE.iter().position(|(name, _)| name == feature)?;
     let value = option.get_field_by_name("identifier_value")?;
     let value = value.as_str()?;
     let number = TABLE[index]
