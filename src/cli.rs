@@ -425,6 +425,23 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    #[command(flatten)]
+    pub json: JsonArgs,
+
+    /// Print every event of the call as one tagged JSON object per line:
+    /// {"headers":…}, {"message":…} for each message, {"trailers":…}, and
+    /// last {"status":{"code","codeNumber","message","details"}}.
+    #[arg(long)]
+    #[arg(help_heading = "Scripting")]
+    pub envelope: bool,
+}
+
+// The JSON options: one set for `call`, `shell` and `convert`, and for both
+// JSON paths (the fast one of `transcode` and prost-reflect's), so that they
+// cannot disagree. (A `//` comment: a `///` one would be help text.)
+#[derive(Debug, Args, Clone, Copy, PartialEq, Eq, Default)]
+#[command(next_help_heading = "Output")]
+pub struct JsonArgs {
     /// Print fields that hold their default value (0, "", false, empty).
     #[arg(long)]
     pub emit_defaults: bool,
@@ -440,13 +457,6 @@ pub struct OutputArgs {
     /// Print enum values as numbers instead of names.
     #[arg(long)]
     pub enum_as_number: bool,
-
-    /// Print every event of the call as one tagged JSON object per line:
-    /// {"headers":…}, {"message":…} for each message, {"trailers":…}, and
-    /// last {"status":{"code","codeNumber","message","details"}}.
-    #[arg(long)]
-    #[arg(help_heading = "Scripting")]
-    pub envelope: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

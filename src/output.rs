@@ -24,7 +24,7 @@ use tonic::metadata::MetadataMap;
 use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::error::stdout_error;
 use crate::status::{self, Detail};
-use crate::transcode::{self, JsonOptions, Plans};
+use crate::transcode::{self, Plans};
 
 /// How messages are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,22 +98,16 @@ impl Printer {
                 ColorChoice::Never => false,
                 ColorChoice::Auto => terminal && !no_color,
             };
-        let json_options = JsonOptions {
-            emit_defaults: args.emit_defaults,
-            proto_names: args.proto_names,
-            int64_as_number: args.int64_as_number,
-            enum_numbers: args.enum_as_number,
-        };
         Printer {
             out: io::BufWriter::with_capacity(64 * 1024, sink),
             style,
             color,
             envelope: args.envelope,
-            options: json_options.serialize_options(),
-            plans: Plans::new(&json_options),
+            options: args.json.serialize_options(),
+            plans: Plans::new(&args.json),
             text_options: FormatOptions::new()
                 .pretty(terminal)
-                .skip_default_fields(!args.emit_defaults)
+                .skip_default_fields(!args.json.emit_defaults)
                 .expand_any(true),
             scratch: Vec::with_capacity(1024),
             printed: 0,

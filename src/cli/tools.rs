@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, ValueEnum};
 
-use super::{ColorChoice, ConnArgs, OutputArgs, SchemaArgs};
+use super::{ColorChoice, ConnArgs, JsonArgs, OutputArgs, SchemaArgs};
 
 pub(super) const SHELL_HELP: &str = "\
 Commands in the session (`help` lists them with their arguments):
@@ -140,21 +140,8 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub allow_unknown_fields: bool,
 
-    /// Print fields that hold their default value (0, "", false, empty).
-    #[arg(long, help_heading = "Output")]
-    pub emit_defaults: bool,
-
-    /// Print the .proto field names (snake_case) instead of lowerCamelCase.
-    #[arg(long, help_heading = "Output")]
-    pub proto_names: bool,
-
-    /// Print 64-bit integers as JSON numbers instead of strings.
-    #[arg(long, help_heading = "Output")]
-    pub int64_as_number: bool,
-
-    /// Print enum values as numbers instead of names.
-    #[arg(long, help_heading = "Output")]
-    pub enum_as_number: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
 
     /// Colour JSON output: `auto` colours it on a terminal unless NO_COLOR
     /// is set.

@@ -94,10 +94,7 @@ pub fn output_args(args: &ConvertArgs) -> OutputArgs {
             Form::Json | Form::Binary => Format::Auto,
         },
         color: args.color,
-        emit_defaults: args.emit_defaults,
-        proto_names: args.proto_names,
-        int64_as_number: args.int64_as_number,
-        enum_as_number: args.enum_as_number,
+        json: args.json,
         envelope: false,
     }
 }

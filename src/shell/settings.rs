@@ -110,10 +110,10 @@ impl Settings {
             _ => {
                 let on = switch(value).ok_or_else(|| bad(name, value))?;
                 match name {
-                    "emit-defaults" => out.emit_defaults = on,
-                    "proto-names" => out.proto_names = on,
-                    "int64-as-number" => out.int64_as_number = on,
-                    "enum-as-number" => out.enum_as_number = on,
+                    "emit-defaults" => out.json.emit_defaults = on,
+                    "proto-names" => out.json.proto_names = on,
+                    "int64-as-number" => out.json.int64_as_number = on,
+                    "enum-as-number" => out.json.enum_as_number = on,
                     "envelope" => out.envelope = on,
                     "allow-unknown-fields" => self.allow_unknown_fields = on,
                     _ => unreachable!("every setting is handled"),
@@ -136,10 +136,10 @@ impl Settings {
                 "format" => name_of(out.format),
                 "color" => name_of(out.color),
                 "deadline" => deadline.clone(),
-                "emit-defaults" => on(out.emit_defaults).into(),
-                "proto-names" => on(out.proto_names).into(),
-                "int64-as-number" => on(out.int64_as_number).into(),
-                "enum-as-number" => on(out.enum_as_number).into(),
+                "emit-defaults" => on(out.json.emit_defaults).into(),
+                "proto-names" => on(out.json.proto_names).into(),
+                "int64-as-number" => on(out.json.int64_as_number).into(),
+                "enum-as-number" => on(out.json.enum_as_number).into(),
                 "envelope" => on(out.envelope).into(),
                 "allow-unknown-fields" => on(self.allow_unknown_fields).into(),
                 "verbose" => self.verbose.to_string(),
@@ -200,7 +200,7 @@ mod tests {
         s.set("verbose", "2").unwrap();
         assert_eq!(s.output.format, Format::Ndjson);
         assert_eq!(s.deadline, Some(Duration::from_millis(2500)));
-        assert!(s.output.emit_defaults);
+        assert!(s.output.json.emit_defaults);
         let shown = s.show();
         assert!(shown.contains("format ndjson\ndeadline 2.5\n"), "{shown}");
         assert!(shown.contains("emit-defaults on"), "{shown}");

@@ -110,17 +110,7 @@ pub struct Plans {
 /// The JSON options grpcx's flags choose. Both paths are built from this
 /// one value: [`JsonOptions::serialize_options`] for prost-reflect's, and
 /// [`Plans::new`] for the fast path, so the two cannot disagree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct JsonOptions {
-    /// Print zero-valued fields (`--emit-defaults`).
-    pub emit_defaults: bool,
-    /// .proto field names instead of lowerCamelCase (`--proto-names`).
-    pub proto_names: bool,
-    /// 64-bit integers as JSON numbers, not strings (`--int64-as-number`).
-    pub int64_as_number: bool,
-    /// Enums by number, not name (`--enum-as-number`).
-    pub enum_numbers: bool,
-}
+pub use crate::cli::JsonArgs as JsonOptions;
 
 impl JsonOptions {
     /// prost-reflect's options for the same choices.
@@ -129,7 +119,7 @@ impl JsonOptions {
             .skip_default_fields(!self.emit_defaults)
             .use_proto_field_name(self.proto_names)
             .stringify_64_bit_integers(!self.int64_as_number)
-            .use_enum_numbers(self.enum_numbers)
+            .use_enum_numbers(self.enum_as_number)
     }
 }
 
@@ -146,7 +136,7 @@ impl Opts {
     fn from(options: &JsonOptions) -> Option<Opts> {
         (!options.emit_defaults).then_some(Opts {
             stringify_64: !options.int64_as_number,
-            enum_numbers: options.enum_numbers,
+            enum_numbers: options.enum_as_number,
             proto_names: options.proto_names,
         })
     }

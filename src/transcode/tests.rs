@@ -398,7 +398,7 @@ fn all_options() -> Vec<JsonOptions> {
     (0..8)
         .map(|i| JsonOptions {
             int64_as_number: i & 1 != 0,
-            enum_numbers: i & 2 != 0,
+            enum_as_number: i & 2 != 0,
             proto_names: i & 4 != 0,
             emit_defaults: false,
         })
