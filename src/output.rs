@@ -24,7 +24,7 @@ use tonic::metadata::MetadataMap;
 use crate::cli::{ColorChoice, Format, OutputArgs};
 use crate::error::stdout_error;
 use crate::status::{self, Detail};
-use crate::transcode::{self, Plans};
+use crate::transcode::Plans;
 
 /// How messages are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,23 +147,26 @@ impl Printer {
     /// handed back instead of written (for `grpcx convert`).
     pub fn render_wire(&mut self, desc: &MessageDescriptor, bytes: &[u8]) -> Result<&[u8]> {
         self.scratch.clear();
-        let fast = match self.style {
-            _ if self.envelope => match self.plans.json(desc, bytes) {
-                Some(json) => {
-                    let mut ser = serde_json::Serializer::new(&mut self.scratch);
-                    Tagged("message", &json, self.call)
-                        .serialize(&mut ser)
-                        .is_ok()
-                }
-                None => false,
-            },
+        // The fast path, when it takes this message; a decline fails the
+        // serializing part-way, and the slow path starts the text afresh.
+        let json = match self.style {
+            Style::Text { .. } if !self.envelope => None,
+            _ => self.plans.json(desc, bytes),
+        };
+        let (out, color) = (&mut self.scratch, self.color);
+        let fast = json.is_some_and(|json| match self.style {
+            _ if self.envelope => {
+                let mut ser = serde_json::Serializer::new(out);
+                Tagged("message", &json, self.call)
+                    .serialize(&mut ser)
+                    .is_ok()
+            }
             Style::PrettyJson => {
                 let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-                self.wire_json(desc, bytes, pretty)
+                write_json(out, &json, pretty, color).is_ok()
             }
-            Style::CompactJson => self.wire_json(desc, bytes, serde_json::ser::CompactFormatter),
-            Style::Text { .. } => false,
-        };
+            _ => write_json(out, &json, serde_json::ser::CompactFormatter, color).is_ok(),
+        });
         if fast {
             self.printed += 1;
             return Ok(&self.scratch);
@@ -176,25 +179,6 @@ impl Printer {
         })?;
         crate::schema::editions::prepare_output(&mut message);
         self.render_message(&message)
-    }
-
-    fn wire_json<F: serde_json::ser::Formatter>(
-        &mut self,
-        desc: &MessageDescriptor,
-        bytes: &[u8],
-        formatter: F,
-    ) -> bool {
-        if self.color {
-            transcode::write_json(
-                &mut self.plans,
-                desc,
-                bytes,
-                &mut self.scratch,
-                Colored::new(formatter),
-            )
-        } else {
-            transcode::write_json(&mut self.plans, desc, bytes, &mut self.scratch, formatter)
-        }
     }
 
     /// Writes one message.

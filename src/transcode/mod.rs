@@ -8,10 +8,11 @@
 //! per message, `serialize_seq(Some(len))` per list, `collect_str` for 64-bit
 //! integers and bytes, and so on), so any formatter sees identical events.
 //!
-//! The contract is "fast or nothing": [`write_json`] either appends the whole
-//! JSON text to `out` and returns `true`, or leaves `out` exactly as it found
-//! it and returns `false`, and the caller then takes the slow path (decode +
-//! `serialize_with_options`), which is always correct. It declines:
+//! The contract is "fast or nothing": [`Plans::json`] declines a type it
+//! does not plan for, and a [`WireJson`] fails part-way on wire it does not
+//! take; the caller then drops what was written and takes the slow path
+//! (decode + `serialize_with_options`), which is always correct. (The tests'
+//! [`write_json`] does both for one message.) It declines:
 //! - types it does not plan for: maps, groups, extensions, proto2 explicit
 //!   defaults, any `google.protobuf.*` message (well-known types have their
 //!   own JSON forms), and any type that reaches one of those;
@@ -34,7 +35,6 @@ use base64::display::Base64Display;
 use base64::prelude::BASE64_STANDARD;
 use prost_reflect::{DescriptorPool, EnumDescriptor, Kind, MessageDescriptor, SerializeOptions};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::ser::Formatter;
 
 /// Nesting deeper than this declines. prost's decoder gives up at 100, and
 /// the slow path should be the one to say so.
@@ -49,7 +49,8 @@ const NO_FIELD: u32 = u32::MAX;
 /// and returns `true`; or returns `false` with `out` untouched when the fast
 /// path does not handle this type, these options or this particular wire
 /// (see the module header). Never allocates per message beyond `out` itself.
-pub fn write_json<F: Formatter>(
+#[cfg(test)]
+pub fn write_json<F: serde_json::ser::Formatter>(
     plans: &mut Plans,
     desc: &MessageDescriptor,
     bytes: &[u8],

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use prost::Message as _;
 use prost::encoding::{WireType, encode_key, encode_varint};
 use prost_reflect::{DynamicMessage, Value};
-use serde_json::ser::{CompactFormatter, PrettyFormatter};
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 use super::*;
 use crate::testing::Rng;
