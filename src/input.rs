@@ -454,24 +454,29 @@ impl DataSource {
             usize::try_from(len).unwrap_or(READ_SIZE).saturating_add(1)
         });
         let reader = self.open()?;
-        let mut next: Box<dyn FnMut() -> Option<Vec<Result<Chunk>>> + Send> = match format {
-            InputFormat::Json => {
-                let mut splitter = Splitter::with_buffer(reader, size);
-                Box::new(move || splitter.next_batch())
-            }
-            InputFormat::Text => {
-                let mut records = text::Records::new(reader);
-                Box::new(move || records.next_batch())
+        // The splitter, made where it runs (its buffer is zeroed there).
+        type Next = Box<dyn FnMut() -> Option<Vec<Result<Chunk>>> + Send>;
+        let splitter = move || -> Next {
+            match format {
+                InputFormat::Json => {
+                    let mut splitter = Splitter::with_buffer(reader, size);
+                    Box::new(move || splitter.next_batch())
+                }
+                InputFormat::Text => {
+                    let mut records = text::Records::new(reader);
+                    Box::new(move || records.next_batch())
+                }
             }
         };
         let (tx, rx) = mpsc::channel(4);
         if small.is_some() {
-            let pending = std::iter::from_fn(next).flatten().collect();
+            let pending = std::iter::from_fn(splitter()).flatten().collect();
             return Ok(Batches { rx, pending });
         }
         std::thread::Builder::new()
             .name("grpcx-input".into())
             .spawn(move || {
+                let mut next = splitter();
                 while let Some(batch) = next() {
                     if tx.blocking_send(batch).is_err() {
                         break;

@@ -352,8 +352,6 @@ fn grpc_response(mut parts: http::response::Parts, body: Body) -> http::Response
     http::Response::from_parts(parts, body)
 }
 
-/// A trailers-only gRPC response: the status (and the headers that came
-/// with it, as its metadata) in the headers, no body.
 /// The content-type, in lower case ("" when missing or not text).
 fn content_type(headers: &http::HeaderMap) -> String {
     let value = headers.get(http::header::CONTENT_TYPE);
@@ -361,6 +359,8 @@ fn content_type(headers: &http::HeaderMap) -> String {
     text.to_ascii_lowercase()
 }
 
+/// A trailers-only gRPC response: the status (and the headers that came
+/// with it, as its metadata) in the headers, no body.
 fn failed(mut parts: http::response::Parts, status: &Status) -> http::Response<Body> {
     for (name, value) in grpc::trailers(status) {
         if let Some(name) = name {
