@@ -60,9 +60,8 @@ mod tests {
     use prost_reflect::DescriptorPool;
 
     fn pool() -> DescriptorPool {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("r.proto"),
+        crate::testing::compile(&[(
+            "r.proto",
             r#"syntax = "proto2"; package r;
                message Leaf { required int32 n = 1; }
                message Top {
@@ -73,13 +72,7 @@ mod tests {
                  extensions 100 to 200;
                }
                extend Top { optional Leaf ext = 100; }"#,
-        )
-        .unwrap();
-        protox::Compiler::new([dir.path()])
-            .unwrap()
-            .open_files(["r.proto"])
-            .unwrap()
-            .descriptor_pool()
+        )])
     }
 
     fn missing(json: &str) -> Option<String> {

@@ -1,5 +1,20 @@
 //! Test support shared by unit tests: a small seeded random generator, so a
-//! failing generated case repeats from its seed.
+//! failing generated case repeats from its seed, and a pool compiled from
+//! .proto sources.
+
+/// A pool of `files` (name, source), compiled by protox from a temporary
+/// directory, with the well-known types they import.
+pub(crate) fn compile(files: &[(&str, &str)]) -> prost_reflect::DescriptorPool {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, source) in files {
+        std::fs::write(dir.path().join(name), source).unwrap();
+    }
+    let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    compiler
+        .open_files(files.iter().map(|(name, _)| name))
+        .unwrap();
+    compiler.descriptor_pool()
+}
 
 /// xorshift64*: seeded, deterministic, good enough to generate test inputs.
 pub(crate) struct Rng(pub u64);

@@ -401,16 +401,8 @@ mod tests {
         assert!(uses_tls(&t("unix:/s"), &args(|a| a.tls = true)).unwrap());
         let err = uses_tls(&t("http://h:1"), &args(|a| a.cacert = Some("ca".into()))).unwrap_err();
         assert!(err.is::<UsageError>(), "{err}");
-        assert!(
-            uses_tls(
-                &remote,
-                &args(|a| {
-                    a.plaintext = true;
-                    a.insecure = true
-                })
-            )
-            .is_err()
-        );
+        let both = args(|a| (a.plaintext, a.insecure) = (true, true));
+        assert!(uses_tls(&remote, &both).is_err());
     }
 
     #[test]

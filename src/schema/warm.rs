@@ -231,13 +231,6 @@ fn same_type(old: &MessageDescriptor, new: &MessageDescriptor) -> bool {
 mod tests {
     use super::*;
 
-    fn pool(source: &str) -> DescriptorPool {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("t.proto"), source).unwrap();
-        let files = protox::compile(["t.proto"], [dir.path()]).unwrap();
-        DescriptorPool::from_file_descriptor_set(files).unwrap()
-    }
-
     const BASE: &str = "syntax = \"proto3\"; package t;
         message Req { Inner inner = 1; E e = 2; }
         message Inner { string a = 1; }
@@ -246,7 +239,8 @@ mod tests {
         service S { rpc M(Req) returns (Reply); }";
 
     fn req(source: &str) -> MessageDescriptor {
-        pool(source).get_message_by_name("t.Req").unwrap()
+        let pool = crate::testing::compile(&[("t.proto", source)]);
+        pool.get_message_by_name("t.Req").unwrap()
     }
 
     #[test]
@@ -262,19 +256,13 @@ mod tests {
 
     #[test]
     fn files_of_a_service_come_imports_first() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("a.proto"),
-            "syntax = \"proto3\"; package t; message A {}",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("b.proto"),
-            "syntax = \"proto3\"; package t; import \"a.proto\"; service S { rpc M(A) returns (A); }",
-        )
-        .unwrap();
-        let set = protox::compile(["b.proto"], [dir.path()]).unwrap();
-        let pool = DescriptorPool::from_file_descriptor_set(set).unwrap();
+        let pool = crate::testing::compile(&[
+            ("a.proto", "syntax = \"proto3\"; package t; message A {}"),
+            (
+                "b.proto",
+                "syntax = \"proto3\"; package t; import \"a.proto\"; service S { rpc M(A) returns (A); }",
+            ),
+        ]);
         let names: Vec<String> = files_of(&pool.get_service_by_name("t.S").unwrap())
             .into_iter()
             .map(|f| f.name().to_string())

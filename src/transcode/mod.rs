@@ -650,7 +650,7 @@ fn non_finite(v: f64) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod wire;
 
 use wire::{Val, Wire};

@@ -198,7 +198,9 @@ fn a_file_wide_delimited_leaves_enum_fields_alone() {
 
 #[test]
 fn the_json_fast_path_prints_editions_messages_as_the_slow_path_does() {
-    use crate::transcode::{JsonOptions, Plans, write_json};
+    use crate::transcode::tests::{fast, slow};
+    use crate::transcode::{JsonOptions, Plans};
+    use serde_json::ser::CompactFormatter;
     let pool = pool();
     let flat = pool.get_message_by_name("grpcx.editions.v1.Flat").unwrap();
     let mut de = serde_json::Deserializer::from_str(
@@ -209,39 +211,12 @@ fn the_json_fast_path_prints_editions_messages_as_the_slow_path_does() {
     let wire = message.encode_to_vec();
     let options = JsonOptions::default();
     let mut plans = Plans::new(&options);
-    let mut fast = Vec::new();
-    assert!(
-        write_json(
-            &mut plans,
-            &flat,
-            &wire,
-            &mut fast,
-            serde_json::ser::CompactFormatter
-        ),
-        "the fast path takes Flat"
-    );
-    let decoded = prost_reflect::DynamicMessage::decode(flat, wire.as_slice()).unwrap();
-    let mut slow = Vec::new();
-    decoded
-        .serialize_with_options(
-            &mut serde_json::Serializer::new(&mut slow),
-            &options.serialize_options(),
-        )
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(fast).unwrap(),
-        String::from_utf8(slow).unwrap()
-    );
+    let json = fast(&mut plans, &flat, &wire, CompactFormatter).expect("the fast path takes Flat");
+    assert_eq!(Some(json), slow(&flat, &wire, &options, CompactFormatter));
 
     // Thing has a closed enum: the fast path leaves it to the slow one.
     let thing = pool.get_message_by_name("grpcx.editions.v1.Thing").unwrap();
-    assert!(!write_json(
-        &mut plans,
-        &thing,
-        &[],
-        &mut Vec::new(),
-        serde_json::ser::CompactFormatter
-    ));
+    assert_eq!(fast(&mut plans, &thing, &[], CompactFormatter), None);
 }
 
 #[test]
