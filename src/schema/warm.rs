@@ -213,18 +213,16 @@ fn same_type(old: &MessageDescriptor, new: &MessageDescriptor) -> bool {
         return false;
     }
     let pool = new.parent_pool();
-    super::any::reachable(std::slice::from_ref(old))
-        .iter()
-        .all(|message| {
-            let now = pool.get_message_by_name(message.full_name());
-            now.is_some_and(|now| now.descriptor_proto() == message.descriptor_proto())
-                && message.fields().all(|field| match field.kind() {
-                    Kind::Enum(e) => pool.get_enum_by_name(e.full_name()).is_some_and(|now| {
-                        now.enum_descriptor_proto() == e.enum_descriptor_proto()
-                    }),
-                    _ => true,
-                })
-        })
+    super::any::reachable(std::slice::from_ref(old)).all(|message| {
+        let now = pool.get_message_by_name(message.full_name());
+        now.is_some_and(|now| now.descriptor_proto() == message.descriptor_proto())
+            && message.fields().all(|field| match field.kind() {
+                Kind::Enum(e) => pool
+                    .get_enum_by_name(e.full_name())
+                    .is_some_and(|now| now.enum_descriptor_proto() == e.enum_descriptor_proto()),
+                _ => true,
+            })
+    })
 }
 
 #[cfg(test)]
