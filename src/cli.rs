@@ -635,11 +635,34 @@ pub struct EachArgs {
     pub fail_fast: bool,
 }
 
+/// A command line as a POSIX shell reads it back: each word as it is when
+/// it is plain, else in single quotes. For the lines grpcx shows to copy.
+pub fn shell_words<S: AsRef<str>>(words: &[S]) -> String {
+    let quoted = words.iter().map(|word| {
+        let word = word.as_ref();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@=,+".contains(c);
+        if !word.is_empty() && word.chars().all(plain) {
+            word.to_string()
+        } else {
+            format!("'{}'", word.replace('\'', r"'\''"))
+        }
+    });
+    quoted.collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::bench::{parse_duration, parse_rate};
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn shell_words_quote_what_a_shell_would_split() {
+        assert_eq!(
+            shell_words(&["call", "a b", "{\"x\":1}", "it's", "", "a=b,c+d"]),
+            r#"call 'a b' '{"x":1}' 'it'\''s' '' a=b,c+d"#
+        );
+    }
 
     #[test]
     fn cli_is_consistent() {

@@ -88,7 +88,7 @@ pub async fn run() -> Result<()> {
             .map(|arg| if *arg == "ADDR" { addr.as_str() } else { arg })
             .collect();
         println!("\n# {title}");
-        println!("$ grpcx {}", shell_words(&args));
+        println!("$ grpcx {}", crate::cli::shell_words(&args));
         let cli = Cli::try_parse_from(std::iter::once("grpcx").chain(args.iter().copied()))
             .context("a demo step does not parse")?;
         if let Err(err) = Box::pin(crate::dispatch(cli.command)).await {
@@ -100,33 +100,4 @@ pub async fn run() -> Result<()> {
     let _ = stop.send(());
     server.await.context("the demo server panicked")??;
     Ok(())
-}
-
-/// Quotes arguments the way a POSIX shell would need them.
-fn shell_words(args: &[&str]) -> String {
-    args.iter()
-        .map(|arg| {
-            if !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:@=".contains(c))
-            {
-                arg.to_string()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn quoting() {
-        assert_eq!(
-            super::shell_words(&["call", "a b", "{\"x\":1}", "it's"]),
-            r#"call 'a b' '{"x":1}' 'it'\''s'"#
-        );
-    }
 }

@@ -2,7 +2,7 @@
 //! page, with the flags `grpcx ui` was given, and for a unary call over
 //! Connect the `curl` line too. Ready to paste into a POSIX shell.
 
-use crate::cli::{ConnArgs, Protocol, SchemaArgs};
+use crate::cli::{ConnArgs, Protocol, SchemaArgs, shell_words};
 use crate::transport::{self, Address, Target};
 
 /// What a call is made to, and with which flags.
@@ -167,25 +167,6 @@ fn conn_flags(conn: &ConnArgs, words: &mut Vec<String>) {
             words.push(value.clone());
         }
     }
-}
-
-/// Quotes words the way a POSIX shell needs them.
-pub fn shell_words(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|word| {
-            if !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:@=,+".contains(c))
-            {
-                word.clone()
-            } else {
-                format!("'{}'", word.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]
