@@ -26,7 +26,7 @@ use crate::cli::{Compression, ConnArgs};
 use crate::codec::Outgoing;
 use crate::protocol::{CallKind, Channel, grpc};
 use crate::status::names;
-use crate::transport;
+use crate::transport::{self, h2::Deadline};
 use crate::verbose::Verbose;
 
 /// How a call is made, beyond its method and messages.
@@ -109,15 +109,13 @@ where
         client_streaming: method.is_client_streaming(),
         server_streaming: method.is_server_streaming(),
     });
-    if let Some(timeout) = options.timeout {
-        request
-            .extensions_mut()
-            .insert(transport::h2::Deadline::after(
-                timeout,
-                options.limit.unwrap_or(timeout),
-            ));
+    let deadline = options
+        .timeout
+        .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout)));
+    if let Some(deadline) = deadline {
+        request.extensions_mut().insert(deadline);
     }
-    let failed = |status| failed(status, options.compress, &options.verbose);
+    let failed = |status| failed(status, options.compress, &options.verbose, deadline);
     let response = channel
         .call(request)
         .await
@@ -144,6 +142,7 @@ where
         messages,
         compress: options.compress,
         verbose: options.verbose.clone(),
+        deadline,
     })
 }
 
@@ -201,6 +200,7 @@ pub struct Response {
     messages: grpc::Messages,
     compress: Option<Compression>,
     verbose: Verbose,
+    deadline: Option<Deadline>,
 }
 
 impl Response {
@@ -208,9 +208,9 @@ impl Response {
     pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
         let mut cx = Context::from_waker(Waker::noop());
         match self.messages.poll_message(&mut cx) {
-            Poll::Ready(next) => {
-                Some(next.map_err(|status| failed(status, self.compress, &self.verbose)))
-            }
+            Poll::Ready(next) => Some(
+                next.map_err(|status| failed(status, self.compress, &self.verbose, self.deadline)),
+            ),
             Poll::Pending => None,
         }
     }
@@ -218,7 +218,7 @@ impl Response {
     /// The next message, or `None` at the end of a successful stream.
     pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
         let next = std::future::poll_fn(|cx| self.messages.poll_message(cx)).await;
-        next.map_err(|status| failed(status, self.compress, &self.verbose))
+        next.map_err(|status| failed(status, self.compress, &self.verbose, self.deadline))
     }
 
     /// The trailers, after the last message.
@@ -233,8 +233,26 @@ impl Response {
 /// Words a failed call the way the user can act on: what broke under the
 /// call first (a recorded connection failure, a size limit, a call the
 /// server never took, marked to be made again), then what HTTP/2 said.
-fn failed(status: Status, compress: Option<Compression>, verbose: &Verbose) -> Status {
-    let shown = transport::explain(status.clone(), compress);
+///
+/// A server that ends the call as cancelled once its deadline has passed
+/// ended it for the deadline (tonic's servers answer `Cancelled: Timeout
+/// expired` so), and whichever of that answer and our own timer came first,
+/// the call failed by its deadline.
+fn failed(
+    status: Status,
+    compress: Option<Compression>,
+    verbose: &Verbose,
+    deadline: Option<Deadline>,
+) -> Status {
+    let shown = match deadline {
+        Some(deadline)
+            if status.code() == tonic::Code::Cancelled
+                && tokio::time::Instant::now() >= deadline.at =>
+        {
+            transport::DeadlinePassed(deadline.limit).status()
+        }
+        _ => transport::explain(status.clone(), compress),
+    };
     verbose.failed(&status, &shown);
     shown
 }
@@ -242,3 +260,28 @@ fn failed(status: Status, compress: Option<Compression>, verbose: &Verbose) -> S
 /// Whether the server never processed the call that `status` ended, so that
 /// it may be made again as it was.
 pub use transport::is_unprocessed;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cancel_after_the_deadline_is_the_deadline() {
+        let limit = Duration::from_millis(500);
+        let passed = Deadline::after(Duration::ZERO, limit);
+        let ahead = Deadline::after(Duration::from_secs(60), limit);
+        let fail = |status, deadline| failed(status, None, &Verbose::default(), deadline);
+        let shown = fail(Status::cancelled("Timeout expired"), Some(passed));
+        assert_eq!(shown.code(), tonic::Code::DeadlineExceeded);
+        assert_eq!(shown.message(), "the deadline of --max-time 0.5 s passed");
+        // Before the deadline, or another code, or no deadline: as the server said.
+        for (status, deadline) in [
+            (Status::cancelled("Timeout expired"), Some(ahead)),
+            (Status::cancelled("Timeout expired"), None),
+            (Status::not_found("gone"), Some(passed)),
+        ] {
+            let code = status.code();
+            assert_eq!(fail(status, deadline).code(), code);
+        }
+    }
+}
