@@ -221,12 +221,13 @@ impl Input {
         }
     }
 
-    /// True when a line is being edited though nobody waits for it any more
+    /// True when a line was asked for though nobody waits for it any more
     /// (a stream ended while its next message was being typed): the next
-    /// read takes that line.
+    /// read takes that line. Known from the read left open, not from the
+    /// editor thread, which may not have shown its prompt yet.
     pub fn is_editing(&self) -> bool {
         match &self.source {
-            Source::Editor(editor) => editor.editing.busy.load(Ordering::SeqCst),
+            Source::Editor(editor) => editor.open.is_some(),
             Source::Pipe(_) => false,
         }
     }
