@@ -10,7 +10,7 @@ use prost::Message as _;
 use prost_types::FileDescriptorSet;
 use serde_json::{Value, json};
 
-use crate::util::{Run, Server, grpcx, root, run};
+use crate::util::{Run, Server, grpcx, root, run, wait_for};
 
 /// The proto2 test schema's import root.
 fn proto2_root() -> PathBuf {
@@ -511,7 +511,12 @@ fn an_extension_named_in_the_input_is_fetched_by_name_when_numbers_are_not_serve
     // out, to a server that has only reflection: UNIMPLEMENTED.
     let out = call(r#"{"id": "a", "[grpcx.proto2.v1.spice]": "cumin"}"#);
     out.code(64 + 12).stderr_has("Unimplemented");
-    assert!(server.log().contains("file_containing_symbol"));
+    wait_for(|| {
+        server
+            .log()
+            .contains("file_containing_symbol")
+            .then_some(())
+    });
     // A name the server does not know stays an input error.
     let out = call(r#"{"id": "a", "[grpcx.proto2.v1.nope]": 1}"#);
     one_error_line(&out, "unrecognized field name '[grpcx.proto2.v1.nope]'");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{Server, names, root, run, run_with_stdin};
+use crate::util::{Server, names, root, run, run_with_stdin, wait_for};
 
 const HELLO: &str = "helloworld.Greeter/SayHello";
 
@@ -87,21 +87,6 @@ fn every_command_and_protocol_sends_one_user_agent() {
                 "{args:?}: the server saw {seen:?}, not {expected:?}"
             );
         }
-    }
-}
-
-/// Polls `check` for up to 10 s: the server's log arrives on its own pipe.
-fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server logged nothing in time"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -206,14 +191,18 @@ fn raw_h2(extra: &[&str]) -> Server {
     Server::start(cmd, "raw HTTP/2 server")
 }
 
-/// What raw_h2.py found of `what`: the rest of each `raw-h2: WHAT …` line.
-fn findings(server: &Server, what: &str) -> Vec<String> {
+/// What raw_h2.py found of `what`: the rest of each `raw-h2: WHAT …` line,
+/// once there are `count` of them.
+fn findings(server: &Server, what: &str, count: usize) -> Vec<String> {
     let prefix = format!("raw-h2: {what} ");
-    server
-        .log()
-        .lines()
-        .filter_map(|line| line.strip_prefix(&prefix).map(str::to_string))
-        .collect()
+    wait_for(|| {
+        let found: Vec<String> = server
+            .log()
+            .lines()
+            .filter_map(|line| line.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        (found.len() >= count).then_some(found)
+    })
 }
 
 /// One method called again and again on a connection: after the first
@@ -240,7 +229,7 @@ fn repeated_calls_send_their_headers_as_table_references() {
         "{\"name\":\"a\"}\n{\"name\":\"b\"}\n{\"name\":\"c\"}\n",
     );
     assert_eq!(out.ok().json_lines().len(), 3, "{}", out.stdout);
-    let sizes: Vec<usize> = findings(&server, "headers")
+    let sizes: Vec<usize> = findings(&server, "headers", 3)
         .iter()
         .map(|line| line.split(' ').nth(1).unwrap().parse().unwrap())
         .collect();
@@ -319,5 +308,5 @@ fn data_the_window_lets_out_goes_before_the_ping_ack() {
         &input,
     );
     assert_eq!(out.ok().stdout, "{}\n");
-    assert_eq!(findings(&server, "order"), ["data"], "{}", server.log());
+    assert_eq!(findings(&server, "order", 1), ["data"], "{}", server.log());
 }

@@ -275,6 +275,22 @@ impl Drop for Server {
     }
 }
 
+/// Polls `check` for up to 10 s: a server's log arrives on a pipe read by
+/// a thread of the test's, and can trail the answer and grpcx's exit.
+pub fn wait_for<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not log it in time"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A protoset of every file under `proto/`, written by protoc itself
 /// (`protoc --descriptor_set_out --include_imports`), once per test run.
 pub fn protoset() -> &'static Path {
