@@ -115,7 +115,12 @@ where
     if let Some(deadline) = deadline {
         request.extensions_mut().insert(deadline);
     }
-    let failed = |status| failed(status, options.compress, &options.verbose, deadline);
+    let failures = Failures {
+        compress: options.compress,
+        verbose: options.verbose.clone(),
+        deadline,
+    };
+    let failed = |status| failures.word(status);
     let response = channel
         .call(request)
         .await
@@ -140,9 +145,7 @@ where
     Ok(Response {
         headers,
         messages,
-        compress: options.compress,
-        verbose: options.verbose.clone(),
-        deadline,
+        failures,
     })
 }
 
@@ -198,9 +201,7 @@ fn request(
 pub struct Response {
     pub headers: MetadataMap,
     messages: grpc::Messages,
-    compress: Option<Compression>,
-    verbose: Verbose,
-    deadline: Option<Deadline>,
+    failures: Failures,
 }
 
 impl Response {
@@ -208,9 +209,7 @@ impl Response {
     pub fn ready_message(&mut self) -> Option<Result<Option<Bytes>, Status>> {
         let mut cx = Context::from_waker(Waker::noop());
         match self.messages.poll_message(&mut cx) {
-            Poll::Ready(next) => Some(
-                next.map_err(|status| failed(status, self.compress, &self.verbose, self.deadline)),
-            ),
+            Poll::Ready(next) => Some(next.map_err(|status| self.failures.word(status))),
             Poll::Pending => None,
         }
     }
@@ -218,43 +217,49 @@ impl Response {
     /// The next message, or `None` at the end of a successful stream.
     pub async fn message(&mut self) -> Result<Option<Bytes>, Status> {
         let next = std::future::poll_fn(|cx| self.messages.poll_message(cx)).await;
-        next.map_err(|status| failed(status, self.compress, &self.verbose, self.deadline))
+        next.map_err(|status| self.failures.word(status))
     }
 
     /// The trailers, after the last message.
     pub async fn trailers(&mut self) -> Result<MetadataMap, Status> {
         while self.message().await?.is_some() {}
         let trailers = MetadataMap::from_headers(self.messages.take_trailers());
-        self.verbose.end(&trailers, None);
+        self.failures.verbose.end(&trailers, None);
         Ok(trailers)
     }
 }
 
-/// Words a failed call the way the user can act on: what broke under the
-/// call first (a recorded connection failure, a size limit, a call the
-/// server never took, marked to be made again), then what HTTP/2 said.
-///
-/// A server that ends the call as cancelled once its deadline has passed
-/// ended it for the deadline (tonic's servers answer `Cancelled: Timeout
-/// expired` so), and whichever of that answer and our own timer came first,
-/// the call failed by its deadline.
-fn failed(
-    status: Status,
+/// What a call's failures are worded with: its compression, its `-v`, and
+/// its deadline.
+struct Failures {
     compress: Option<Compression>,
-    verbose: &Verbose,
+    verbose: Verbose,
     deadline: Option<Deadline>,
-) -> Status {
-    let shown = match deadline {
-        Some(deadline)
-            if status.code() == tonic::Code::Cancelled
-                && tokio::time::Instant::now() >= deadline.at =>
-        {
-            transport::DeadlinePassed(deadline.limit).status()
-        }
-        _ => transport::explain(status.clone(), compress),
-    };
-    verbose.failed(&status, &shown);
-    shown
+}
+
+impl Failures {
+    /// Words a failed call the way the user can act on: what broke under
+    /// the call first (a recorded connection failure, a size limit, a call
+    /// the server never took, marked to be made again), then what HTTP/2
+    /// said.
+    ///
+    /// A server that ends the call as cancelled once its deadline has passed
+    /// ended it for the deadline (tonic's servers answer `Cancelled: Timeout
+    /// expired` so), and whichever of that answer and our own timer came
+    /// first, the call failed by its deadline.
+    fn word(&self, status: Status) -> Status {
+        let shown = match self.deadline {
+            Some(deadline)
+                if status.code() == tonic::Code::Cancelled
+                    && tokio::time::Instant::now() >= deadline.at =>
+            {
+                transport::DeadlinePassed(deadline.limit).status()
+            }
+            _ => transport::explain(status.clone(), self.compress),
+        };
+        self.verbose.failed(&status, &shown);
+        shown
+    }
 }
 
 /// Whether the server never processed the call that `status` ended, so that
@@ -270,7 +275,14 @@ mod tests {
         let limit = Duration::from_millis(500);
         let passed = Deadline::after(Duration::ZERO, limit);
         let ahead = Deadline::after(Duration::from_secs(60), limit);
-        let fail = |status, deadline| failed(status, None, &Verbose::default(), deadline);
+        let fail = |status, deadline| {
+            let failures = Failures {
+                compress: None,
+                verbose: Verbose::default(),
+                deadline,
+            };
+            failures.word(status)
+        };
         let shown = fail(Status::cancelled("Timeout expired"), Some(passed));
         assert_eq!(shown.code(), tonic::Code::DeadlineExceeded);
         assert_eq!(shown.message(), "the deadline of --max-time 0.5 s passed");
