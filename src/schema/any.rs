@@ -1,8 +1,6 @@
 //! `google.protobuf.Any`: which message types an input or a response names,
 //! so that reflection can fetch them before JSON is parsed or printed.
 
-use std::collections::HashSet;
-
 use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage, Value};
 
 use crate::status::type_name;
@@ -11,27 +9,7 @@ const ANY: &str = "google.protobuf.Any";
 
 /// True when a message of this type can hold an Any somewhere inside.
 pub fn may_contain_any(desc: &MessageDescriptor) -> bool {
-    reachable(std::slice::from_ref(desc)).any(|m| m.full_name() == ANY)
-}
-
-/// The message types reachable from `roots` through message fields, the
-/// roots included, each once, in the order met (depth first). Lazy, so that
-/// a search ends where it finds what it looks for.
-pub(super) fn reachable(roots: &[MessageDescriptor]) -> impl Iterator<Item = MessageDescriptor> {
-    let mut seen = HashSet::new();
-    let mut stack: Vec<MessageDescriptor> = roots.to_vec();
-    std::iter::from_fn(move || {
-        while let Some(message) = stack.pop() {
-            if seen.insert(message.full_name().to_string()) {
-                let inner = message
-                    .fields()
-                    .filter_map(|f| f.kind().as_message().cloned());
-                stack.extend(inner);
-                return Some(message);
-            }
-        }
-        None
-    })
+    super::graph::reachable(std::slice::from_ref(desc)).any(|m| m.full_name() == ANY)
 }
 
 /// The type names of every Any in a message, nested Anys included.

@@ -68,7 +68,7 @@ impl Schema {
 /// The full names of the message types reachable from `roots` (through
 /// message fields) that declare extension ranges, in the order met.
 fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
-    let messages = super::any::reachable(roots);
+    let messages = super::graph::reachable(roots);
     let extendable = messages.filter(|m| !m.descriptor_proto().extension_range.is_empty());
     extendable.map(|m| m.full_name().to_string()).collect()
 }

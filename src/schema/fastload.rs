@@ -16,7 +16,7 @@
 //! compiler, which gives the detailed diagnostic. Errors are rare; paying
 //! twice for them is fine.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -50,7 +50,8 @@ pub fn load(
 ) -> Option<DescriptorPool> {
     let (mut files, imports) = closure(names, roots, fallback)?;
     let imports_of = |f: &str| imports.get(f).map_or(&[][..], Vec::as_slice);
-    let order = dependency_order(names.iter().map(String::as_str), imports_of).ok()?;
+    let order =
+        super::graph::dependency_order(names.iter().map(String::as_str), imports_of).ok()?;
     let mut queue: Vec<(String, Pending)> = order
         .into_iter()
         .map(|name| {
@@ -144,46 +145,6 @@ fn closure(
         files.insert(name, pending);
     }
     Some((files, imports))
-}
-
-/// Every file after the files it imports, depth first from `starts`; a file
-/// `imports` does not know is a leaf. An import cycle is the error, as the
-/// names along it (validate.rs words it; fastload leaves it to protox).
-pub(super) fn dependency_order<'a>(
-    starts: impl IntoIterator<Item = &'a str>,
-    imports: impl Fn(&str) -> &'a [String],
-) -> Result<Vec<&'a str>, Vec<String>> {
-    let mut order = Vec::new();
-    let mut done: HashSet<&str> = HashSet::new();
-    let mut open: HashSet<&str> = HashSet::new();
-    // An explicit stack: a chain of thousands of imports must not recurse.
-    for start in starts {
-        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
-        while let Some((file, next)) = stack.pop() {
-            if next == 0 {
-                if done.contains(file) {
-                    continue;
-                }
-                if !open.insert(file) {
-                    let path = stack.iter().map(|(n, _)| n.to_string());
-                    let mut cycle: Vec<String> = path.skip_while(|n| n != file).collect();
-                    cycle.push(file.to_string());
-                    return Err(cycle);
-                }
-            }
-            if let Some(dep) = imports(file).get(next) {
-                stack.push((file, next + 1));
-                if !done.contains(dep.as_str()) {
-                    stack.push((dep.as_str(), 0));
-                }
-            } else {
-                open.remove(file);
-                done.insert(file);
-                order.push(file);
-            }
-        }
-    }
-    Ok(order)
 }
 
 /// The text of `name` under the first root that has it.
@@ -296,26 +257,6 @@ mod tests {
             import weak 'd.proto';
         "#;
         assert_eq!(scan_imports(text), ["a/b.proto", "c.proto", "d.proto"]);
-    }
-
-    #[test]
-    fn dependencies_come_first_and_cycles_fall_back() {
-        let imports: HashMap<String, Vec<String>> = [
-            ("top", vec!["a", "b"]),
-            ("a", vec!["b", "c"]),
-            ("b", vec!["c"]),
-            ("c", vec![]),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
-        .collect();
-        let order = |imports: &HashMap<String, Vec<String>>| {
-            dependency_order(["top"], |f| &imports[f][..]).map(|o| o.join(" "))
-        };
-        assert_eq!(order(&imports).unwrap(), "c b a top");
-        let mut cyclic = imports.clone();
-        cyclic.insert("c".into(), vec!["top".into()]);
-        assert_eq!(order(&cyclic).unwrap_err(), ["top", "a", "b", "c", "top"]);
     }
 
     #[test]

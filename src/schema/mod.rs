@@ -12,6 +12,7 @@ mod export;
 mod extensions;
 mod fastload;
 mod files;
+mod graph;
 mod imports;
 mod reflection;
 #[cfg(test)]

@@ -213,7 +213,7 @@ fn same_type(old: &MessageDescriptor, new: &MessageDescriptor) -> bool {
         return false;
     }
     let pool = new.parent_pool();
-    super::any::reachable(std::slice::from_ref(old)).all(|message| {
+    super::graph::reachable(std::slice::from_ref(old)).all(|message| {
         let now = pool.get_message_by_name(message.full_name());
         now.is_some_and(|now| now.descriptor_proto() == message.descriptor_proto())
             && message.fields().all(|field| match field.kind() {
