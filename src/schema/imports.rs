@@ -366,21 +366,26 @@ impl<'a> Universe<'a> {
     /// the direct imports, and whatever those re-export publicly.
     fn visible(&self, file: &str) -> HashSet<String> {
         self.walk(self.imports(file).0, |imports| imports.1)
+            .collect()
     }
 
-    /// The files met from `queue`, following `next` of each file's imports.
-    fn walk(
-        &self,
+    /// The files met from `queue`, each once, following `next` of each
+    /// file's imports. Lazy, so that a search ends where it finds its file.
+    fn walk<'s>(
+        &'s self,
         mut queue: Vec<String>,
-        next: impl Fn((Vec<String>, Vec<String>)) -> Vec<String>,
-    ) -> HashSet<String> {
+        next: impl Fn((Vec<String>, Vec<String>)) -> Vec<String> + 's,
+    ) -> impl Iterator<Item = String> + 's {
         let mut seen = HashSet::new();
-        while let Some(file) = queue.pop() {
-            if seen.insert(file.clone()) {
-                queue.extend(next(self.imports(&file)));
+        std::iter::from_fn(move || {
+            while let Some(file) = queue.pop() {
+                if seen.insert(file.clone()) {
+                    queue.extend(next(self.imports(&file)));
+                    return Some(file);
+                }
             }
-        }
-        seen
+            None
+        })
     }
 
     /// The declared dependencies and public dependencies of `file`.
@@ -399,7 +404,7 @@ impl<'a> Universe<'a> {
     /// import `to → from` would then close a cycle).
     fn reaches(&self, from: &str, to: &str) -> bool {
         self.walk(vec![from.to_string()], |imports| imports.0)
-            .contains(to)
+            .any(|file| file == to)
     }
 
     /// Adds, to each file, the files defining the names it uses but cannot
