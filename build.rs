@@ -3,8 +3,11 @@
 //! reflection service serves; and a separate descriptor set of the
 //! `google.rpc` status and error-detail types, which the client uses to decode
 //! `grpc-status-details-bin` without any schema from the server.
+//!
+//! It also hands the linker `bench/startup.order`, the functions short
+//! commands run, to lay out together (`bench/startup_order.py` says why).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const PROTOS: &[&str] = &[
     "helloworld.proto",
@@ -30,9 +33,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("google_rpc_descriptor.bin"),
         prost::Message::encode_to_vec(&rpc),
     )?;
+    startup_order()?;
     tonic_prost_build::configure()
         .build_client(false)
         .build_server(true)
         .compile_fds(fds)?;
     Ok(())
+}
+
+/// Passes `bench/startup.order` to the linker where it is rust-lld: the
+/// default linker of x86_64 Linux since Rust 1.90, unless the build names
+/// another (GNU ld has no `--symbol-ordering-file`).
+fn startup_order() -> Result<(), Box<dyn std::error::Error>> {
+    const ORDER: &str = "bench/startup.order";
+    println!("cargo:rerun-if-changed={ORDER}");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER");
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let other_linker = flags.contains("linker")
+        || std::env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some();
+    if std::env::var("TARGET")? != "x86_64-unknown-linux-gnu"
+        || other_linker
+        || rustc_minor()? < 90
+        || !Path::new(ORDER).exists()
+    {
+        return Ok(());
+    }
+    let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join(ORDER);
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        order.display()
+    );
+    // Names the build does not have (a stale line) are passed over.
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    Ok(())
+}
+
+/// The minor version of the compiler building us (`rustc 1.95.0 ...`: 95).
+fn rustc_minor() -> Result<u32, Box<dyn std::error::Error>> {
+    let rustc = std::env::var("RUSTC")?;
+    let out = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()?;
+    let version = String::from_utf8(out.stdout)?;
+    let minor = version
+        .split(['.', ' '])
+        .nth(2)
+        .and_then(|m| m.parse().ok());
+    Ok(minor.unwrap_or(0))
 }
