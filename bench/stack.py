@@ -59,10 +59,10 @@ FAILED = set()
 
 
 def timed(argv, stdin_path=None):
-    """One run: (wall s, cpu s). The child is started with posix_spawn
+    """One run: (wall s, cpu s, page faults). The child is started with posix_spawn
     (vfork: Python's own fork would add a millisecond or more to every
     short run, on both sides of a pair) and reaped with wait4, whose rusage
-    is the child's own CPU. grpcx failing stops the run; a peer failing is
+    is the child's own CPU and page faults. grpcx failing stops the run; a peer failing is
     noted (grpcurl-rs breaks off grpc-go's 300k tiny messages with
     ENHANCE_YOUR_CALM) and its time up to the failure kept."""
     with tempfile.TemporaryFile() as err:
@@ -87,7 +87,7 @@ def timed(argv, stdin_path=None):
         if why not in FAILED:
             FAILED.add(why)
             print(f"PEER FAILED: {why}", file=sys.stderr)
-    return wall, usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_minflt + usage.ru_majflt
 
 
 def peak_rss_mb(argv, stdin_path=None):
@@ -115,6 +115,7 @@ def pair(a, b, runs, stdin_path=None):
     return {
         "a_wall": med(r[0][0] for r in rows), "b_wall": med(r[1][0] for r in rows),
         "a_cpu": med(r[0][1] for r in rows), "b_cpu": med(r[1][1] for r in rows),
+        "a_faults": med(r[0][2] for r in rows), "b_faults": med(r[1][2] for r in rows),
         "wall": med(r[0][0] / r[1][0] for r in rows),
         "cpu": med(r[0][1] / max(r[1][1], 1e-6) for r in rows),
         "gap": med(r[0][0] - r[1][0] for r in rows),
@@ -168,8 +169,11 @@ def main():
         short_runs = max(4 * runs, 60)
         fixed = pair(proto, [gx, "--version"], short_runs)
         gap = fixed["gap"]
-        rows.append(f"| fixed cost of a call (connect, schema, call) | {ms(fixed['a_wall'])} | "
-                    f"`grpcx --version` {ms(fixed['b_wall'])} | +{ms(gap, 2)} (≤ 1 ms) {'✓' if gap <= 0.001 else '✗'} |")
+        # Page faults beside the times: most of a short run's kernel time
+        # (bench/startup_order.py).
+        rows.append(f"| fixed cost of a call (connect, schema, call) | {ms(fixed['a_wall'])}, "
+                    f"{fixed['a_faults']:.0f} page faults | `grpcx --version` {ms(fixed['b_wall'])}, "
+                    f"{fixed['b_faults']:.0f} page faults | +{ms(gap, 2)} (≤ 1 ms) {'✓' if gap <= 0.001 else '✗'} |")
         print(rows[-1], file=sys.stderr)
         # The peers' own fixed cost, for scale: the same difference for them.
         peers = []

@@ -14,6 +14,7 @@ code, so the file holds across edits; a new toolchain or new versions of
 dependencies rename their functions, and the file then wants writing anew:
 
     bench/startup_order.py          # builds release, runs callgrind
+    bench/startup_order.py --check  # how many names the release build has
 
 Needs valgrind (Debian's `valgrind`). The commands run against `grpcx
 serve` on a free loopback port; a first call fills a private cache dir.
@@ -57,10 +58,26 @@ def functions(profile, binary):
     return order
 
 
+def check(grpcx):
+    """Says how many of the file's names the release build has; fails
+    under nine in ten (the file wants writing anew)."""
+    nm = subprocess.run(["nm", "--defined-only", grpcx], check=True, capture_output=True,
+                        text=True).stdout
+    have = {line.split()[-1] for line in nm.splitlines() if line.strip()}
+    with open(OUT) as f:
+        names = [line.strip() for line in f if line.strip()]
+    found = sum(name in have for name in names)
+    print(f"{found} of the {len(names)} functions of {OUT} are in {grpcx}")
+    if found < 0.9 * len(names):
+        sys.exit("stale: run bench/startup_order.py to write it anew")
+
+
 def main():
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "grpcx"],
                    cwd=ROOT, check=True)
     grpcx = os.path.join(ROOT, "target", "release", "grpcx")
+    if sys.argv[1:] == ["--check"]:
+        return check(grpcx)
     binary = os.path.realpath(grpcx)
     server = subprocess.Popen([grpcx, "serve", "--addr", "127.0.0.1:0"], stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True)
