@@ -51,14 +51,14 @@ fn startup_order() -> Result<(), Box<dyn std::error::Error>> {
     let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
     let other_linker = flags.contains("linker")
         || std::env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some();
+    let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join(ORDER);
     if std::env::var("TARGET")? != "x86_64-unknown-linux-gnu"
         || other_linker
         || rustc_minor()? < 90
-        || !Path::new(ORDER).exists()
+        || !order.exists()
     {
         return Ok(());
     }
-    let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join(ORDER);
     println!(
         "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
         order.display()

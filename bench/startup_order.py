@@ -2,12 +2,13 @@
 """Writes bench/startup.order: the functions grpcx's short commands run, in
 the order they first run, for the linker to lay out side by side.
 
-A unary call runs about 1,100 of the binary's functions, scattered over
-its 8 MB of code: each 64 KiB the kernel maps on a page fault held one or
-two of them, and a call took about 55 page faults of code. Laid out
-together (`--symbol-ordering-file`, passed by build.rs), the same code takes
-about 15. Unlisted functions keep the linker's own order, so a stale file
-only costs that gain back.
+A unary call runs about 1,100 of the binary's functions (1.5 MB of
+code), and the linker had scattered them over all 8 MB of it: the kernel
+maps at most the 64 KiB around a page fault, and a call took 60 to 83
+page faults of code, `--version` 14 to 19. Laid out together
+(`--symbol-ordering-file`, passed by build.rs), the same code takes 19 to
+25, and `--version` 4 to 6. Unlisted functions keep the linker's own
+order, so a stale file only costs that gain back.
 
 The names are v0-mangled (.cargo/config.toml): they carry no hash of the
 code, so the file holds across edits; a new toolchain or new versions of
