@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes bench/startup.order: the functions grpcx's short commands run, in
-the order they first run, for the linker to lay out side by side.
+"""Writes bench/startup.order: the functions grpcx's short commands run,
+command by command (what every command runs first), for the linker to lay
+out side by side.
 
 A unary call runs about 1,100 of the binary's functions (1.5 MB of
 code), and the linker had scattered them over all 8 MB of it: the kernel
