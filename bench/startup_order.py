@@ -92,7 +92,7 @@ def main():
         proto = ["--proto", "helloworld.proto", "-I", os.path.join(ROOT, "proto")]
         # Every command starts as --version does; then the call paths, the
         # common ones first: --proto, reflection with no cache (it fills
-        # it), with the cache; then list and describe.
+        # it), with the cache; then list, describe, and completing a method.
         commands = [
             ["--version"],
             ["call", *proto, addr, *hello],
@@ -100,6 +100,8 @@ def main():
             ["call", addr, *hello],
             ["list", addr],
             ["describe", addr, "helloworld.Greeter"],
+            # Tab completion starts a process at every press.
+            ["__complete", "--line", f"grpcx call {addr} helloworld.Greeter/"],
         ]
         order, seen = [], set()
         with tempfile.TemporaryDirectory() as tmp:
