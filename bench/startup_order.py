@@ -13,7 +13,9 @@ order, so a stale file only costs that gain back.
 
 The names are v0-mangled (.cargo/config.toml): they carry no hash of the
 code, so the file holds across edits; a new toolchain or new versions of
-dependencies rename their functions, and the file then wants writing anew:
+dependencies rename their functions, and the file then wants writing anew.
+(RUSTFLAGS set in the environment replaces the config's flags, and so the
+v0 names: such a build keeps the linker's own order.)
 
     bench/startup_order.py          # builds release, runs callgrind
     bench/startup_order.py --check  # how many names the release build has
