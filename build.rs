@@ -47,10 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn startup_order() -> Result<(), Box<dyn std::error::Error>> {
     const ORDER: &str = "bench/startup.order";
     println!("cargo:rerun-if-changed={ORDER}");
-    println!("cargo:rerun-if-env-changed=CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    // A linker named in cargo's config or environment (RUSTC_LINKER), or
+    // in rustc's flags (`-C linker=`, `-C linker-features=`).
     let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    let other_linker = flags.contains("linker")
-        || std::env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_some();
+    let other_linker = flags.contains("linker") || std::env::var_os("RUSTC_LINKER").is_some();
     let order = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join(ORDER);
     if std::env::var("TARGET")? != "x86_64-unknown-linux-gnu"
         || other_linker
