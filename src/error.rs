@@ -126,7 +126,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// A status for people: `NotFound: gone`, then a `details:` line per
 /// decoded detail.
 pub fn status_text(status: &tonic::Status, details: &[status::Detail]) -> String {
-    let mut text = format!("{}: {}", code_name(status.code()), status.message());
+    // A status without a message is its code alone, not "Unknown: ".
+    let mut text = match status.message() {
+        "" => code_name(status.code()).to_string(),
+        message => format!("{}: {message}", code_name(status.code())),
+    };
     for detail in details {
         text.push_str("\n  details: ");
         text.push_str(&detail.to_text());
@@ -215,6 +219,12 @@ mod tests {
         assert_eq!(exit_code(&err), 69);
         let err: anyhow::Error = StatusError(tonic::Status::unavailable("x")).into();
         assert_eq!(exit_code(&err), 78);
+    }
+
+    #[test]
+    fn a_status_without_a_message_is_its_code_alone() {
+        assert_eq!(status_text(&tonic::Status::unknown(""), &[]), "Unknown");
+        assert_eq!(status_text(&tonic::Status::unknown("x"), &[]), "Unknown: x");
     }
 
     #[test]

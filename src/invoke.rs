@@ -70,7 +70,15 @@ where
     S::Item: Into<Outgoing>,
 {
     let path = path(method)?;
-    start_at(channel, &path, method, requests, metadata, options).await
+    start_at(channel, &path, kind(method), requests, metadata, options).await
+}
+
+/// The method's kind, as the channel is told it.
+pub fn kind(method: &MethodDescriptor) -> CallKind {
+    CallKind {
+        client_streaming: method.is_client_streaming(),
+        server_streaming: method.is_server_streaming(),
+    }
 }
 
 /// The method's HTTP/2 path, `/package.Service/Method`.
@@ -80,12 +88,13 @@ pub fn path(method: &MethodDescriptor) -> Result<PathAndQuery, Status> {
         .map_err(|err| Status::internal(format!("invalid method path: {err}")))
 }
 
-/// [`start`] with the method's [`path`] made already, for a caller that
-/// makes many calls of one method (`bench`, `--each`).
+/// [`start`] by path and kind: for a caller that makes many calls of one
+/// method (`bench`, `--each`), or one with no schema for it (reflection,
+/// health).
 pub async fn start_at<S>(
     channel: impl Into<Channel>,
     path: &PathAndQuery,
-    method: &MethodDescriptor,
+    kind: CallKind,
     requests: S,
     metadata: MetadataMap,
     options: &CallOptions,
@@ -105,10 +114,7 @@ where
     }
     let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
     let mut request = request.map(|()| body.into_body());
-    request.extensions_mut().insert(CallKind {
-        client_streaming: method.is_client_streaming(),
-        server_streaming: method.is_server_streaming(),
-    });
+    request.extensions_mut().insert(kind);
     let deadline = options
         .timeout
         .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout)));
@@ -133,7 +139,9 @@ where
         None
     };
     let messages = match status {
-        Some(status) if status.code() != tonic::Code::Ok => return Err(failed(status)),
+        Some(status) if status.code() != tonic::Code::Ok => {
+            return Err(failed(transport::sent_by_server(status)));
+        }
         Some(_) => grpc::Messages::empty(parts.headers.clone()),
         None => {
             let encoding = grpc::response_encoding(&parts.headers).map_err(failed)?;

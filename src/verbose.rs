@@ -134,10 +134,8 @@ impl Verbose {
 /// limit was met) came with no status fields, and gets none.
 fn received_trailers(status: &Status) -> MetadataMap {
     let mut map = status.metadata().clone();
-    let from_server = std::error::Error::source(status).is_none()
-        && crate::transport::explain(status.clone(), None).message() == status.message();
     let mut fields = http::HeaderMap::new();
-    if !from_server || status.add_header(&mut fields).is_err() {
+    if !crate::transport::is_sent_by_server(status) || status.add_header(&mut fields).is_err() {
         return map;
     }
     let mut headers = std::mem::take(&mut map).into_headers();

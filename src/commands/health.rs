@@ -6,19 +6,25 @@
 //! spelled `(server)`. The exit code says the worst outcome: a gRPC status
 //! (unknown service, connection failure) exits 64+code as every command
 //! does; an answer other than SERVING exits [`NOT_SERVING`]. The health
-//! messages are tonic-health's generated types: no schema is needed.
+//! messages are tonic-health's generated types: no schema is needed. The
+//! calls take the path every call takes (`invoke`), and `-v` shows them.
 
 use std::collections::HashMap;
 use std::io::Write as _;
 
 use anyhow::Result;
-use futures_util::StreamExt as _;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt as _};
+use http::uri::PathAndQuery;
+use prost::Message as _;
 use tonic::Status;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 use crate::cli::HealthArgs;
+use crate::codec::Outgoing;
 use crate::error::{self, Reported};
+use crate::invoke::{self, CallOptions};
 use crate::metadata::RequestMetadata;
 use crate::protocol::{self, CallKind, Channel};
 use crate::transport::{self, Target};
@@ -52,6 +58,11 @@ async fn health(args: HealthArgs) -> Result<()> {
     let client = Client {
         channel,
         metadata: metadata.call,
+        options: CallOptions {
+            max_message_size: args.conn.max_msg_size,
+            verbose,
+            ..CallOptions::default()
+        },
     };
     if args.watch {
         watch(&client, &services).await
@@ -88,25 +99,15 @@ async fn watch(client: &Client, services: &[String]) -> Result<()> {
     let mut open = Vec::new();
     for (service, stream) in streams {
         match stream {
-            // A broken stream ends at its first error.
-            Ok(stream) => open.push(
-                stream
-                    .scan(false, |failed, item| {
-                        let go = !*failed;
-                        *failed = item.is_err();
-                        futures_util::future::ready(go.then_some(item))
-                    })
-                    .map(move |item| (service, item))
-                    .boxed(),
-            ),
+            Ok(stream) => open.push(stream.map(move |item| (service, item)).boxed()),
             Err(status) => outcome.failure(service, status),
         }
     }
     let mut all = futures_util::stream::select_all(open);
     while let Some((service, item)) = all.next().await {
         match item {
-            Ok(answer) => outcome.status(service, serving_status(&answer))?,
-            Err(status) => outcome.failure(service, explain(status)),
+            Ok(answer) => outcome.status(service, answer)?,
+            Err(status) => outcome.failure(service, status),
         }
     }
     outcome.end()
@@ -139,10 +140,11 @@ impl Outcome {
 
     /// Prints a failed call on stderr, named by its service.
     fn failure(&mut self, service: &str, status: Status) {
-        let status = Status::new(
-            status.code(),
-            format!("{}: {}", label(service), status.message()),
-        );
+        let message = match status.message() {
+            "" => label(service).to_owned(),
+            message => format!("{}: {message}", label(service)),
+        };
+        let status = Status::new(status.code(), message);
         if error::is_json() {
             eprintln!("{}", crate::status::to_json(&status, &[]));
         } else {
@@ -176,64 +178,74 @@ fn serving_status(answer: &HealthCheckResponse) -> ServingStatus {
     ServingStatus::try_from(answer.status).unwrap_or(ServingStatus::Unknown)
 }
 
-/// A status from the wire in the words grpcx uses for it: a connection
-/// that failed is UNAVAILABLE, whatever tonic called it.
-fn explain(status: Status) -> Status {
-    match transport::connection_failure(&status) {
-        Some(failure) => Status::unavailable(failure),
-        None => transport::explain(status, None),
-    }
+/// A health answer's status, from its wire bytes.
+fn decode(bytes: Bytes) -> Result<ServingStatus, Status> {
+    HealthCheckResponse::decode(bytes)
+        .map(|answer| serving_status(&answer))
+        .map_err(|err| Status::internal(format!("a health answer that does not decode: {err}")))
 }
 
 /// The Health service over grpcx's channel.
 struct Client {
     channel: Channel,
     metadata: tonic::metadata::MetadataMap,
+    options: CallOptions,
 }
 
-type Codec = tonic_prost::ProstCodec<HealthCheckRequest, HealthCheckResponse>;
-
 impl Client {
-    /// The request, with its kind: gRPC-Web and Connect shape a unary call
-    /// and a server stream differently (and carry both over HTTP/1.1).
-    fn request(&self, service: &str, server_streaming: bool) -> tonic::Request<HealthCheckRequest> {
-        let mut request = tonic::Request::new(HealthCheckRequest {
+    /// Starts a call of `path` for `service`, with its kind: gRPC-Web and
+    /// Connect shape a unary call and a server stream differently (and carry
+    /// both over HTTP/1.1).
+    async fn start(
+        &self,
+        path: &'static str,
+        service: &str,
+        server_streaming: bool,
+    ) -> Result<invoke::Response, Status> {
+        let request = HealthCheckRequest {
             service: service.to_owned(),
-        });
-        *request.metadata_mut() = self.metadata.clone();
-        request.extensions_mut().insert(CallKind {
+        };
+        let kind = CallKind {
             client_streaming: false,
             server_streaming,
-        });
-        request
-    }
-
-    async fn ready(&self) -> Result<tonic::client::Grpc<Channel>, Status> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
-        grpc.ready()
-            .await
-            .map_err(|err| transport::not_ready(&*err))?;
-        Ok(grpc)
+        };
+        let requests =
+            futures_util::stream::iter([Outgoing::Encoded(request.encode_to_vec().into())]);
+        let path = PathAndQuery::from_static(path);
+        let (channel, metadata) = (self.channel.clone(), self.metadata.clone());
+        invoke::start_at(channel, &path, kind, requests, metadata, &self.options).await
     }
 
     async fn check(&self, service: &str) -> Result<ServingStatus, Status> {
-        let mut grpc = self.ready().await?;
-        let path = http::uri::PathAndQuery::from_static(CHECK);
-        let response = grpc
-            .unary(self.request(service, false), path, Codec::default())
-            .await
-            .map_err(explain)?;
-        Ok(serving_status(response.get_ref()))
+        let mut response = self.start(CHECK, service, false).await?;
+        let answer = response
+            .message()
+            .await?
+            .ok_or_else(|| Status::internal("the server sent no health answer"))?;
+        response.trailers().await?;
+        decode(answer)
     }
 
-    async fn watch(&self, service: &str) -> Result<tonic::Streaming<HealthCheckResponse>, Status> {
-        let mut grpc = self.ready().await?;
-        let path = http::uri::PathAndQuery::from_static(WATCH);
-        let response = grpc
-            .server_streaming(self.request(service, true), path, Codec::default())
-            .await
-            .map_err(explain)?;
-        Ok(response.into_inner())
+    /// The answers to a Watch as they come; a broken stream ends at its
+    /// first error.
+    async fn watch(
+        &self,
+        service: &str,
+    ) -> Result<impl Stream<Item = Result<ServingStatus, Status>> + use<>, Status> {
+        let response = self.start(WATCH, service, true).await?;
+        Ok(futures_util::stream::unfold(
+            Some(response),
+            |response| async move {
+                let mut response = response?;
+                let answer = match response.message().await {
+                    Ok(Some(bytes)) => decode(bytes),
+                    Ok(None) => return None,
+                    Err(status) => Err(status),
+                };
+                let next = answer.is_ok().then_some(response);
+                Some((answer, next))
+            },
+        ))
     }
 }
 

@@ -165,7 +165,7 @@ impl Engine {
                 let started = invoke::start_at(
                     self.pool.get(conn),
                     path,
-                    &self.method,
+                    invoke::kind(&self.method),
                     requests.stream(),
                     self.metadata.clone(),
                     options,

@@ -26,6 +26,7 @@ use tonic::{Code, Status};
 use crate::cli::Compression;
 use crate::codec::Outgoing;
 use crate::status::names;
+use crate::transport;
 
 /// The flag of a compressed message, in gRPC, gRPC-Web and Connect alike.
 pub const COMPRESSED: u8 = 0x01;
@@ -431,17 +432,17 @@ impl Messages {
         }
         match self.trailers.as_ref().and_then(Status::from_header_map) {
             Some(status) if status.code() == Code::Ok => Ok(()),
-            Some(status) => Err(status),
+            Some(status) => Err(transport::sent_by_server(status)),
             None if self.http_status == http::StatusCode::OK => Err(Status::unknown(
                 "the response ended without a grpc-status (cut short by a proxy?)",
             )),
-            None => Err(Status::new(
+            None => Err(transport::sent_by_server(Status::new(
                 code_for_http(self.http_status),
                 format!(
                     "grpc-status header missing, mapped from HTTP status code {}",
                     self.http_status.as_u16()
                 ),
-            )),
+            ))),
         }
     }
 
@@ -451,8 +452,7 @@ impl Messages {
     }
 }
 
-/// The status for a message over `--max-msg-size`, worded as
-/// `transport::explain` words tonic's own.
+/// The status for a message over `--max-msg-size`.
 pub fn too_large(len: usize, limit: usize) -> Status {
     Status::resource_exhausted(format!(
         "a response message of {len} bytes is over the limit; \

@@ -42,7 +42,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The kind of a call, which Connect needs (unary calls have their own
 /// shape) and which decides whether HTTP/1.1 can carry it. `invoke` sets it
-/// as a request extension; a request without one is taken for bidi.
+/// as a request extension on every call; one without it is taken for bidi.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallKind {
     pub client_streaming: bool,
@@ -50,7 +50,7 @@ pub struct CallKind {
 }
 
 impl CallKind {
-    const BIDI: CallKind = CallKind {
+    pub const BIDI: CallKind = CallKind {
         client_streaming: true,
         server_streaming: true,
     };
@@ -162,10 +162,14 @@ impl Bridge {
         self: Arc<Self>,
         request: http::Request<Body>,
     ) -> Result<http::Response<Body>, BoxError> {
-        let kind = request.extensions().get::<CallKind>().copied();
-        let bidi = kind.is_none_or(CallKind::is_bidi);
-        if bidi && !self.client.is_h2() {
-            if request.uri().path().starts_with("/grpc.reflection.") {
+        let kind = request
+            .extensions()
+            .get::<CallKind>()
+            .copied()
+            .unwrap_or(CallKind::BIDI);
+        let reflection = request.uri().path().starts_with("/grpc.reflection.");
+        if kind.is_bidi() && !self.client.is_h2() {
+            if reflection {
                 return self.fallback.call(request, self.protocol).await;
             }
             let what_to_do = if self.client.is_tls() {
@@ -178,14 +182,13 @@ impl Bridge {
                 name(self.protocol)
             ))));
         }
-        if kind.is_none() && !self.said_reflection.swap(true, Ordering::Relaxed) {
+        if reflection && !self.said_reflection.swap(true, Ordering::Relaxed) {
             self.fallback.verbose.note(&format!(
                 "reflection over {} ({})",
                 name(self.protocol),
                 self.client.version()
             ));
         }
-        let kind = kind.unwrap_or(CallKind::BIDI);
         let request = match self.protocol {
             Protocol::Grpcweb => grpcweb::request(request),
             Protocol::Connect => connect::request(request, kind).await?,

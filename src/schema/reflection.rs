@@ -10,18 +10,23 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::protocol::Channel;
 use anyhow::{Result, anyhow};
+use http::uri::PathAndQuery;
+use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataMap;
-use tonic::{Code, Status, Streaming};
+use tonic::{Code, Status};
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
+use crate::codec::Outgoing;
 use crate::error::hinted;
+use crate::invoke::{self, CallOptions};
+use crate::protocol::{CallKind, Channel};
+use crate::transport;
 
 /// The two wire-identical versions of the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,17 +36,19 @@ enum Version {
 }
 
 impl Version {
-    fn path(self) -> &'static str {
-        match self {
+    fn path(self) -> PathAndQuery {
+        PathAndQuery::from_static(match self {
             Version::V1 => "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             Version::V1Alpha => "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        }
+        })
     }
 }
 
+/// The bidi stream: requests go in as encoded messages, answers come back
+/// through the call path every call takes (`invoke`).
 struct OpenStream {
-    tx: mpsc::Sender<ServerReflectionRequest>,
-    rx: Streaming<ServerReflectionResponse>,
+    tx: mpsc::Sender<Outgoing>,
+    rx: invoke::Response,
 }
 
 /// A reflection client with its open stream.
@@ -306,13 +313,13 @@ impl Reflection {
     /// costs no extra round trip. The stream not kept is dropped, which
     /// cancels it.
     async fn pick_version(&mut self, requests: &[MessageRequest]) -> Result<Vec<Answer>> {
-        let ask = |version| self.ask(version, requests);
         // Aborted on every way out, so that no stream outlives its use.
-        let mut alpha = AbortOnDrop(tokio::spawn(ask(Version::V1Alpha)));
+        let mut alpha = AbortOnDrop(tokio::spawn(self.ask(Version::V1Alpha, requests)));
+        let mut v1 = Some(self.ask(Version::V1, requests));
         let mut first_failure = None;
         for version in [Version::V1, Version::V1Alpha] {
             let (answers, stream) = match version {
-                Version::V1 => ask(Version::V1).await,
+                Version::V1 => v1.take().expect("v1 is asked once").await,
                 Version::V1Alpha => (&mut alpha.0)
                     .await
                     .unwrap_or_else(|err| (vec![Err(Status::internal(err.to_string()))], Err(()))),
@@ -327,7 +334,7 @@ impl Reflection {
             match missing {
                 // A dead connection: asking again would only wait again.
                 Some(status) if is_connection_failure(&status) => {
-                    return Err(status_error("use reflection", &status));
+                    return Err(status_error("answer", &status));
                 }
                 Some(status) => {
                     first_failure.get_or_insert(status);
@@ -346,7 +353,7 @@ impl Reflection {
                 "pass --proto or --protoset",
             ))
         } else {
-            Err(status_error("use reflection", &status))
+            Err(status_error("answer", &status))
         }
     }
 
@@ -424,11 +431,12 @@ async fn attempt(
     (answers, Ok(usable.then_some(stream)))
 }
 
-fn message(request: &MessageRequest) -> ServerReflectionRequest {
-    ServerReflectionRequest {
+fn message(request: &MessageRequest) -> Outgoing {
+    let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(request.clone()),
-    }
+    };
+    Outgoing::Encoded(request.encode_to_vec().into())
 }
 
 /// Reads up to `count` answers; a broken stream ends the list with its status.
@@ -436,9 +444,15 @@ async fn read_answers(stream: &mut OpenStream, count: usize) -> Vec<Answer> {
     let mut answers = Vec::with_capacity(count);
     for _ in 0..count {
         let answer = match stream.rx.message().await {
-            Ok(Some(response)) => response
-                .message_response
-                .ok_or_else(|| Status::internal("an empty reflection response")),
+            Ok(Some(bytes)) => ServerReflectionResponse::decode(bytes)
+                .map_err(|err| {
+                    Status::internal(format!("a reflection response that does not decode: {err}"))
+                })
+                .and_then(|response| {
+                    response
+                        .message_response
+                        .ok_or_else(|| Status::internal("an empty reflection response"))
+                }),
             Ok(None) => Err(Status::unavailable("the reflection stream ended")),
             Err(status) => Err(status),
         };
@@ -466,20 +480,21 @@ async fn open(
         tx.try_send(message(request))
             .expect("the channel holds the first round");
     }
-    let mut request = tonic::Request::new(ReceiverStream::new(rx));
-    *request.metadata_mut() = metadata;
-    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(max_message_size);
-    grpc.ready()
-        .await
-        .map_err(|err| crate::transport::not_ready(&*err))?;
-    let codec =
-        tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
-    let path = http::uri::PathAndQuery::from_static(version.path());
-    let response = grpc.streaming(request, path, codec).await?;
-    Ok(OpenStream {
-        tx,
-        rx: response.into_inner(),
-    })
+    let options = CallOptions {
+        max_message_size,
+        ..CallOptions::default()
+    };
+    let requests = ReceiverStream::new(rx);
+    let rx = invoke::start_at(
+        channel,
+        &version.path(),
+        CallKind::BIDI,
+        requests,
+        metadata,
+        &options,
+    )
+    .await?;
+    Ok(OpenStream { tx, rx })
 }
 
 fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
@@ -489,12 +504,12 @@ fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
         .collect()
 }
 
-/// A failed reflection request. A connection problem, or a message over
-/// the size limit, is reported as the status it is (so it exits 64+N);
-/// anything else is the server's reflection failing.
+/// A failed reflection request. A status grpcx made (the connection
+/// failed, a message was over the size limit) is reported as the status it
+/// is (so it exits 64+N); one the server sent is its reflection failing.
 fn status_error(what: &str, status: &Status) -> anyhow::Error {
-    if let Some(explained) = wire_problem(status) {
-        return crate::error::StatusError(explained).into();
+    if !transport::is_sent_by_server(status) {
+        return crate::error::StatusError(status.clone()).into();
     }
     anyhow!(
         "reflection failed to {what}: {}: {}",
@@ -503,21 +518,12 @@ fn status_error(what: &str, status: &Status) -> anyhow::Error {
     )
 }
 
-/// The status reworded when it comes from the wire, not the server.
 /// A status that says the connection failed, not that this version of
 /// reflection is missing.
 fn is_connection_failure(status: &Status) -> bool {
-    wire_problem(status).is_some()
+    !transport::is_sent_by_server(status)
         || matches!(
             status.code(),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled
         )
-}
-
-fn wire_problem(status: &Status) -> Option<Status> {
-    if let Some(failure) = crate::transport::connection_failure(status) {
-        return Some(Status::unavailable(failure));
-    }
-    let explained = crate::transport::explain(Status::new(status.code(), status.message()), None);
-    (explained.message() != status.message()).then_some(explained)
 }

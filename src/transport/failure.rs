@@ -7,8 +7,9 @@
 //!   connection in its [`Failure`] slot;
 //! - [`explain`]: a status from the wire (not from the server) reworded:
 //!   our own deadline, a failed connection, an HTTP/2 reset or GOAWAY by
-//!   gRPC's HTTP/2 mapping, a message over the size limit, a compression
-//!   the server refuses;
+//!   gRPC's HTTP/2 mapping, a compression the server refuses;
+//! - [`sent_by_server`]: the mark that tells the server's own statuses from
+//!   grpcx's;
 //! - [`never_processed`] and [`is_unprocessed`]: a call the server never
 //!   took (RFC 9113 §8.7), which may be made again as it was.
 
@@ -126,29 +127,6 @@ pub fn explain(status: Status, compress: Option<Compression>) -> Status {
     if let Some(status) = from_source(&status) {
         return status;
     }
-    // tonic's own words when a response is over max_decoding_message_size.
-    let too_large = "decoded message length too large: found ";
-    if status.code() == Code::OutOfRange
-        && let Some(at) = status.message().find(too_large)
-    {
-        let rest = &status.message()[at + too_large.len()..];
-        let found = rest.split(' ').next().unwrap_or("?");
-        return Status::resource_exhausted(format!(
-            "a response message of {found} bytes is over the limit; \
-             raise it with --max-msg-size BYTES (the limit was {})",
-            rest.rsplit(": ").next().unwrap_or("?")
-        ));
-    }
-    // The same limit, met while decompressing.
-    if status.code() == Code::ResourceExhausted
-        && status.message().contains("size limit")
-        && !status.message().contains("--max-msg-size")
-    {
-        return Status::resource_exhausted(format!(
-            "{}; raise the limit with --max-msg-size BYTES",
-            status.message()
-        ));
-    }
     match compress {
         Some(compress)
             if status.code() == Code::Unimplemented
@@ -247,6 +225,24 @@ pub fn never_processed(err: &h2::Error) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Unprocessed(String);
+
+/// The mark of a status the server sent (in its trailers, or as its HTTP
+/// status), set where a response is read. Every other failed status is
+/// grpcx's own account of what went wrong under the call.
+#[derive(Debug, thiserror::Error)]
+#[error("sent by the server")]
+pub struct SentByServer;
+
+/// `status`, marked as the server's.
+pub fn sent_by_server(mut status: Status) -> Status {
+    status.set_source(Arc::new(SentByServer));
+    status
+}
+
+/// Whether the server sent `status` (see [`SentByServer`]).
+pub fn is_sent_by_server(status: &Status) -> bool {
+    std::error::Error::source(status).is_some_and(|err| err.is::<SentByServer>())
+}
 
 /// Whether the server never processed the call that `status` ended, so that
 /// it may be made again as it was.

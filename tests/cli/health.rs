@@ -36,6 +36,23 @@ fn named_services_print_one_line_each_in_order() {
     );
 }
 
+/// Health calls go the way every call goes: `-v` shows the Check as it
+/// shows a call, and `--max-msg-size` limits the answer as it limits a
+/// call's (with its words and its exit code, 64 + ResourceExhausted).
+#[test]
+fn health_calls_take_the_call_path() {
+    let server = Server::bundled();
+    let out = run(&["health", &server.addr, "-v"]);
+    out.ok()
+        .stderr_has("Request to /grpc.health.v1.Health/Check, metadata sent:")
+        .stderr_has("Response trailers received:\ngrpc-status: 0\n");
+    assert_eq!(out.stdout, "(server): SERVING\n");
+    let out = run(&["health", &server.addr, "--max-msg-size", "1"]);
+    out.code(72)
+        .stderr_has("ERROR: ResourceExhausted: (server): a response message of 2 bytes is over the limit; raise it with --max-msg-size");
+    assert_eq!(out.stdout, "");
+}
+
 #[test]
 fn an_unknown_service_is_the_servers_not_found() {
     let server = Server::bundled();

@@ -797,9 +797,9 @@ fn a_mismatched_http_version_says_what_to_do() {
         .stderr_has("does not answer HTTP/1.1")
         .stderr_has("--http2-prior-knowledge");
         // No schema: reflection falls back to gRPC, which this HTTP/1.1
-        // server cannot speak either.
+        // server cannot speak either: the connection failed (Unavailable).
         let out = run(&["list", &h1.addr, "--protocol", protocol]);
-        out.code(1)
+        out.code(78)
             .stderr_has("HTTP/1.1 cannot carry")
             .stderr_has("--http2-prior-knowledge or pass --proto or --protoset");
     }

@@ -331,6 +331,28 @@ fn the_size_limit_covers_reflection() {
     out.code(72).stderr_has("--max-msg-size");
 }
 
+/// `-v` shows the trailers the server sent, and no others: a limit grpcx
+/// met itself made a status, and no trailers.
+#[test]
+fn verbose_shows_no_trailers_the_server_never_sent() {
+    let server = Server::bundled();
+    let out = run(&[
+        "call",
+        &server.addr,
+        "helloworld.Greeter/SayHello",
+        r#"{"name":"a name long enough to pass the limit"}"#,
+        "--proto",
+        &proto("helloworld.proto"),
+        "--max-msg-size",
+        "20",
+        "-v",
+    ]);
+    out.code(72)
+        .stderr_has("Response trailers received:\n(empty)\n")
+        .stderr_has("ERROR: ResourceExhausted: a response message of");
+    assert!(!out.stderr.contains("grpc-status: 8"), "{}", out.stderr);
+}
+
 #[test]
 fn compression() {
     let server = Server::bundled();
