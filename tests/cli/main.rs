@@ -15,6 +15,7 @@ mod discovery;
 mod editions;
 mod grpc_js;
 mod health;
+mod hostile;
 mod load;
 mod longlink;
 mod memory;
