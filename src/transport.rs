@@ -43,8 +43,8 @@ pub mod proxy;
 pub use client::Client;
 use dial::Dial;
 pub use failure::{
-    ConnectFailure, DeadlinePassed, connection_failure, explain, find_failure, is_sent_by_server,
-    is_unprocessed, never_processed, not_ready, sent_by_server,
+    ConnectFailure, DeadlinePassed, explain, find_failure, is_sent_by_server, is_unprocessed,
+    never_processed, not_ready, sent_by_server,
 };
 pub use http::HttpClient;
 

@@ -496,6 +496,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_servers_statuses_carry_its_mark() {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("5"));
+        let status = Messages::empty(trailers).end().unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(transport::is_sent_by_server(&status));
+        let mut no_status = Messages::empty(HeaderMap::new());
+        no_status.http_status = http::StatusCode::NOT_FOUND;
+        assert!(transport::is_sent_by_server(&no_status.end().unwrap_err()));
+        assert!(!transport::is_sent_by_server(&too_large(10, 5)));
+        let mut cut = Messages::empty(HeaderMap::new());
+        cut.frames.push(&[0, 0, 0]);
+        assert!(!transport::is_sent_by_server(&cut.end().unwrap_err()));
+    }
+
+    #[test]
     fn timeouts_take_the_finest_unit_in_8_digits() {
         let t = |d| timeout(d).to_str().unwrap().to_string();
         assert_eq!(t(Duration::from_millis(300)), "300000u");

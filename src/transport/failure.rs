@@ -107,11 +107,6 @@ pub fn find_failure<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'
     None
 }
 
-/// Why the status's call failed, when the connection under it failed.
-pub fn connection_failure(status: &Status) -> Option<String> {
-    find_failure(std::error::Error::source(status)?).map(ToString::to_string)
-}
-
 /// The status for a channel that could not become ready.
 pub fn not_ready(err: &(dyn std::error::Error + 'static)) -> Status {
     match find_failure(err) {
