@@ -35,6 +35,7 @@ pub mod names {
 
     pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
     pub const GRPC_STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
+    pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
     pub const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
     pub const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
     pub const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
@@ -73,6 +74,11 @@ pub fn success(trailers: &tonic::metadata::MetadataMap) -> tonic::Status {
 
 /// A `grpc-message` value decoded: `%XX` escapes are bytes of UTF-8 text.
 fn percent_decode(encoded: &[u8]) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(encoded)).into_owned()
+}
+
+/// The bytes a `grpc-message` value's `%XX` escapes stand for.
+fn percent_decode_bytes(encoded: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut rest = encoded;
     while let Some((&first, tail)) = rest.split_first() {
@@ -91,7 +97,7 @@ fn percent_decode(encoded: &[u8]) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    bytes
 }
 
 /// `NOT_FOUND`, `DEADLINE_EXCEEDED`: the name the gRPC spec and JSON use.
@@ -267,18 +273,34 @@ pub const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::G
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
 );
 
-/// Removes a `grpc-status-details-bin` that is not base64, from a
-/// response's headers or trailers: tonic's `Status::from_header_map` (under
-/// reflection and health, and beside grpcx's own framing) panics on one,
-/// and nothing a server sends may make grpcx panic. The status's code and
-/// message still stand; only the unreadable details go. Called where
-/// responses enter: `transport::h2` for h2, `protocol` for gRPC-Web and
-/// Connect.
-pub fn drop_bad_details(headers: &mut http::HeaderMap) {
+/// Mends a response's status fields, where responses enter (`transport::h2`
+/// for h2, `protocol` for gRPC-Web and Connect), before tonic's
+/// `Status::from_header_map` reads them; nothing a server sends may make
+/// grpcx panic or lose the server's code:
+/// - a `grpc-status-details-bin` that is not base64 is removed (tonic
+///   panics on one); the code and message still stand;
+/// - a `grpc-message` whose escapes do not decode to UTF-8 is kept as it
+///   came, its `%` escaped, as gRPC's HTTP/2 spec asks (tonic would make the
+///   status UNKNOWN, with a message about the header instead).
+pub fn mend_status_fields(headers: &mut http::HeaderMap) {
     if let Some(value) = names::find(headers, &names::GRPC_STATUS_DETAILS)
         && BASE64_ANY_PADDING.decode(value.as_bytes()).is_err()
     {
         headers.remove(names::GRPC_STATUS_DETAILS);
+    }
+    if let Some(value) = names::find(headers, &names::GRPC_MESSAGE)
+        && String::from_utf8(percent_decode_bytes(value.as_bytes())).is_err()
+    {
+        let raw = value.as_bytes().iter().fold(Vec::new(), |mut out, &byte| {
+            match byte {
+                b'%' => out.extend_from_slice(b"%25"),
+                byte => out.push(byte),
+            }
+            out
+        });
+        if let Ok(raw) = http::HeaderValue::from_bytes(&raw) {
+            headers.insert(names::GRPC_MESSAGE, raw);
+        }
     }
 }
 
@@ -290,6 +312,35 @@ fn base64_encode(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use prost_reflect::Value;
+
+    #[test]
+    fn a_message_that_is_not_utf8_keeps_the_servers_code() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("grpc-status", http::HeaderValue::from_static("5"));
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static("gone %FF%e2%98%83"),
+        );
+        headers.insert(
+            "grpc-status-details-bin",
+            http::HeaderValue::from_static("!!!"),
+        );
+        mend_status_fields(&mut headers);
+        let status = tonic::Status::from_header_map(&headers).unwrap();
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        assert_eq!(status.message(), "gone %FF%e2%98%83");
+        assert!(status.details().is_empty());
+        // A message that decodes is left for tonic to decode.
+        headers.insert(
+            "grpc-message",
+            http::HeaderValue::from_static("a %e2%98%83"),
+        );
+        mend_status_fields(&mut headers);
+        assert_eq!(
+            tonic::Status::from_header_map(&headers).unwrap().message(),
+            "a \u{2603}"
+        );
+    }
 
     #[test]
     fn find_answers_as_a_hashed_lookup_does_in_small_and_large_maps() {

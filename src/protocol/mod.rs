@@ -295,10 +295,10 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
         loop {
             if let Some(frame) = state.out.0.pop_front() {
                 // Trailers from the body: checked as h2's are (see
-                // `drop_bad_details`), before tonic reads them.
+                // `mend_status_fields`), before tonic reads them.
                 let frame = match frame.into_trailers() {
                     Ok(mut trailers) => {
-                        crate::status::drop_bad_details(&mut trailers);
+                        crate::status::mend_status_fields(&mut trailers);
                         http_body::Frame::trailers(trailers)
                     }
                     Err(frame) => frame,
@@ -341,7 +341,7 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
 fn grpc_response(mut parts: http::response::Parts, body: Body) -> http::Response<Body> {
     parts.status = http::StatusCode::OK;
     parts.version = http::Version::HTTP_2;
-    crate::status::drop_bad_details(&mut parts.headers);
+    crate::status::mend_status_fields(&mut parts.headers);
     // What framed the body on the wire, and HTTP/1.1's hop-by-hop headers,
     // are not metadata. The content-type stays, as the server sent it.
     for name in [

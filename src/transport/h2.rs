@@ -203,7 +203,7 @@ impl Connection {
             self.error(err)
         })?;
         let (mut parts, recv) = response.into_parts();
-        crate::status::drop_bad_details(&mut parts.headers);
+        crate::status::mend_status_fields(&mut parts.headers);
         let body = if recv.is_end_stream() {
             Body::empty()
         } else {
@@ -451,7 +451,7 @@ fn take(
             Poll::Ready(None) => match recv.poll_trailers(cx) {
                 Poll::Ready(Ok(mut trailers)) => {
                     if let Some(trailers) = &mut trailers {
-                        crate::status::drop_bad_details(trailers);
+                        crate::status::mend_status_fields(trailers);
                     }
                     break End::Trailers(trailers);
                 }

@@ -34,7 +34,7 @@ import h2.events
 
 STATUSES = [b"0", b"1", b"2", b"4", b"13", b"14", b"16", b"17", b"99", b"-1", b"", b"abc", b"0 ",
             b"18446744073709551616"]
-MESSAGES = [b"", b"hi", b"%ZZ%", b"%e2%98%83", b"%", b"%0", b"a" * 5000]
+MESSAGES = [b"", b"hi", b"%ZZ%", b"%e2%98%83", b"%FF%FE", b"%", b"%0", b"a" * 5000]
 
 
 def varint(n):
