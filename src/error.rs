@@ -129,7 +129,7 @@ pub fn status_text(status: &tonic::Status, details: &[status::Detail]) -> String
     // A status without a message is its code alone, not "Unknown: ".
     let mut text = match status.message() {
         "" => code_name(status.code()).to_string(),
-        message => format!("{}: {message}", code_name(status.code())),
+        message => format!("{}: {}", code_name(status.code()), one_line_text(message)),
     };
     for detail in details {
         text.push_str("\n  details: ");
@@ -206,7 +206,26 @@ fn one_line(err: &anyhow::Error) -> String {
         }
         line.push_str(&text);
     }
-    line.replace('\n', " ")
+    one_line_text(&line)
+}
+
+/// `text` on one line, and harmless to a terminal: line breaks become
+/// spaces and other control characters (and Unicode's line separators) are
+/// escaped, so that what a file or a server names (a mutated descriptor's
+/// type name, a server's message) can neither break the error's one line
+/// nor steer the terminal.
+fn one_line_text(text: &str) -> String {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !text.contains(unsafe_char) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => " ".to_string(),
+            c if unsafe_char(c) => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -219,6 +238,17 @@ mod tests {
         assert_eq!(exit_code(&err), 69);
         let err: anyhow::Error = StatusError(tonic::Status::unavailable("x")).into();
         assert_eq!(exit_code(&err), 78);
+    }
+
+    #[test]
+    fn names_from_files_and_servers_cannot_break_the_line_or_steer_the_terminal() {
+        let err = anyhow::anyhow!("the type 'a.\rb\u{1b}[2J' is\nundefined\u{2028}");
+        assert_eq!(
+            one_line(&err),
+            "the type 'a.\\rb\\u{1b}[2J' is undefined\\u{2028}"
+        );
+        let status = tonic::Status::internal("bad\r\nnews");
+        assert_eq!(status_text(&status, &[]), "Internal: bad\\r news");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! - an import that is neither in the set nor already in the pool, a file
 //!   importing itself, an import cycle, a public or weak import index out of
 //!   range;
-//! - a fully-qualified type name (`.pkg.Type`) that nothing defines.
+//! - a fully-qualified type name (`.pkg.Type`) that nothing defines;
+//! - a declared name that is not an identifier, or a file or JSON name with
+//!   a control character (`describe` would print it to the terminal).
 //!
 //! Anything else wrong is left to prost-reflect's own errors. The property
 //! tests below throw truncated, bit-flipped and mutated sets at the whole
@@ -51,6 +53,7 @@ pub fn files(files: &[FileDescriptorProto], base: Option<&DescriptorPool>) -> Re
                 ));
             }
         }
+        check_names(file)?;
         check_map_entries(file)?;
         let mut seen = HashSet::new();
         for dep in &file.dependency {
@@ -133,6 +136,65 @@ fn check_type_names(files: &[FileDescriptorProto], base: Option<&DescriptorPool>
         }
     }
     Ok(())
+}
+
+/// Every name the file declares is an identifier (its package, dotted
+/// ones), as protoc insists, and its own name and JSON names hold no control
+/// character: `describe` prints them, and a name from outside that could
+/// move the cursor or clear the screen is refused, not printed.
+fn check_names(file: &FileDescriptorProto) -> Result<()> {
+    let identifier = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+            && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    };
+    let bad = |name: &str| {
+        anyhow!(
+            "{}: '{}' is not a valid protobuf name",
+            file.name().escape_debug(),
+            name.escape_debug()
+        )
+    };
+    if file.name().contains(char::is_control) {
+        return Err(anyhow!(
+            "a file's name holds a control character: '{}'",
+            file.name().escape_debug()
+        ));
+    }
+    if !file.package().is_empty() && !file.package().split('.').all(identifier) {
+        return Err(bad(file.package()));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    let mut enums: Vec<&prost_types::EnumDescriptorProto> = file.enum_type.iter().collect();
+    let mut fields: Vec<&prost_types::FieldDescriptorProto> = file.extension.iter().collect();
+    let mut stack: Vec<&DescriptorProto> = file.message_type.iter().collect();
+    while let Some(message) = stack.pop() {
+        names.push(message.name());
+        names.extend(message.oneof_decl.iter().map(|o| o.name()));
+        fields.extend(message.field.iter().chain(&message.extension));
+        enums.extend(&message.enum_type);
+        stack.extend(&message.nested_type);
+    }
+    for enumeration in enums {
+        names.push(enumeration.name());
+        names.extend(enumeration.value.iter().map(|v| v.name()));
+    }
+    for service in &file.service {
+        names.push(service.name());
+        names.extend(service.method.iter().map(|m| m.name()));
+    }
+    for field in fields {
+        names.push(field.name());
+        if field.json_name().contains(char::is_control) {
+            return Err(bad(field.json_name()));
+        }
+    }
+    match names.into_iter().find(|name| !identifier(name)) {
+        Some(name) => Err(bad(name)),
+        None => Ok(()),
+    }
 }
 
 /// A map entry message (`map_entry = true`) has its key field 1 and its
@@ -314,6 +376,27 @@ mod tests {
             .unwrap();
         field.type_name = Some(".nowhere.Type".into());
         assert!(refused(&set).contains("'nowhere.Type', which nothing defines"));
+
+        // Names that describe would print: an escape sequence, a dotted
+        // field name, a package part that is not an identifier.
+        let mut set = base();
+        let message = set
+            .file
+            .iter_mut()
+            .flat_map(|f| f.message_type.iter_mut())
+            .find(|m| !m.field.is_empty())
+            .unwrap();
+        message.field[0].name = Some("na\u{1b}[2Jme".into());
+        assert!(refused(&set).ends_with("'na\\u{1b}[2Jme' is not a valid protobuf name"));
+        let mut set = base();
+        set.file[0].service.push(prost_types::ServiceDescriptorProto {
+            name: Some("a.b".into()),
+            ..Default::default()
+        });
+        assert!(refused(&set).ends_with("'a.b' is not a valid protobuf name"));
+        let mut set = base();
+        set.file[0].package = Some("grpcx.9lives".into());
+        assert!(refused(&set).ends_with("'grpcx.9lives' is not a valid protobuf name"));
 
         let mut set = base();
         set.file[0].public_dependency.push(99);
