@@ -389,10 +389,12 @@ mod tests {
         message.field[0].name = Some("na\u{1b}[2Jme".into());
         assert!(refused(&set).ends_with("'na\\u{1b}[2Jme' is not a valid protobuf name"));
         let mut set = base();
-        set.file[0].service.push(prost_types::ServiceDescriptorProto {
-            name: Some("a.b".into()),
-            ..Default::default()
-        });
+        set.file[0]
+            .service
+            .push(prost_types::ServiceDescriptorProto {
+                name: Some("a.b".into()),
+                ..Default::default()
+            });
         assert!(refused(&set).ends_with("'a.b' is not a valid protobuf name"));
         let mut set = base();
         set.file[0].package = Some("grpcx.9lives".into());
