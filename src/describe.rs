@@ -358,7 +358,7 @@ impl Renderer {
         };
         let pad = INDENT.repeat(depth);
         for line in text.trim_end_matches('\n').lines() {
-            let _ = writeln!(out, "{pad}//{}", line.trim_end());
+            let _ = writeln!(out, "{pad}//{}", escape_controls(line.trim_end()));
         }
     }
 }
@@ -404,8 +404,8 @@ fn field_options(proto: &FieldDescriptorProto, kind: &Kind) -> String {
         let shown = match kind {
             // Bytes defaults are stored C-escaped already; strings raw.
             Kind::String => format!("\"{}\"", c_escape(default)),
-            Kind::Bytes => format!("\"{default}\""),
-            _ => default.clone(),
+            Kind::Bytes => format!("\"{}\"", escape_controls(default)),
+            _ => escape_controls(default),
         };
         options.push(format!("default = {shown}"));
     }
@@ -422,6 +422,22 @@ fn field_options(proto: &FieldDescriptorProto, kind: &Kind) -> String {
     } else {
         format!(" [{}]", options.join(", "))
     }
+}
+
+/// `text` with its control characters (tabs aside) escaped as proto writes
+/// them (`\033`), for text that is not a string literal: comments, and
+/// defaults stored escaped already. What a server or a protoset sends
+/// cannot steer the terminal.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut out, c| {
+            if c != '\t' && c.is_control() {
+                let _ = write!(out, "\\{:03o}", c as u32);
+            } else {
+                out.push(c);
+            }
+            out
+        })
 }
 
 /// A string as a proto string literal's contents.
@@ -503,6 +519,7 @@ mod tests {
         assert_eq!(number_range(&(5..6)), "5");
         assert_eq!(number_range(&(1000..536_870_912)), "1000 to max");
         assert_eq!(c_escape("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\001");
+        assert_eq!(escape_controls("a\tb\u{1b}[2J\r"), "a\tb\\033[2J\\015");
     }
 
     #[test]

@@ -87,7 +87,15 @@ impl Reflection {
             .expect("one answer per request");
         match answer {
             Ok(MessageResponse::ListServicesResponse(list)) => {
-                Ok(list.service.into_iter().map(|s| s.name).collect())
+                let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+                // A name that would steer the terminal is refused.
+                match names.iter().find(|n| !super::validate::is_printable(n)) {
+                    Some(name) => Err(anyhow!(
+                        "reflection listed a service whose name holds a control character: '{}'",
+                        name.escape_debug()
+                    )),
+                    None => Ok(names),
+                }
             }
             Ok(MessageResponse::ErrorResponse(err)) => Err(anyhow!(
                 "reflection could not list the services: {}",

@@ -11,8 +11,8 @@
 //!   importing itself, an import cycle, a public or weak import index out of
 //!   range;
 //! - a fully-qualified type name (`.pkg.Type`) that nothing defines;
-//! - a declared name that is not an identifier, or a file or JSON name with
-//!   a control character (`describe` would print it to the terminal).
+//! - a name with a control character (`describe` would print it to the
+//!   terminal).
 //!
 //! Anything else wrong is left to prost-reflect's own errors. The property
 //! tests below throw truncated, bit-flipped and mutated sets at the whole
@@ -138,35 +138,13 @@ fn check_type_names(files: &[FileDescriptorProto], base: Option<&DescriptorPool>
     Ok(())
 }
 
-/// Every name the file declares is an identifier (its package, dotted
-/// ones), as protoc insists, and its own name and JSON names hold no control
-/// character: `describe` prints them, and a name from outside that could
-/// move the cursor or clear the screen is refused, not printed.
+/// No name the file declares (nor its own name, package or JSON names)
+/// holds a control character: `describe` and `list` print them, and a name
+/// from outside that could move the cursor or clear the screen is refused,
+/// not printed. (Real servers send names protoc would refuse, such as
+/// `.Hello` for a service without a package, so only this is checked.)
 fn check_names(file: &FileDescriptorProto) -> Result<()> {
-    let identifier = |name: &str| {
-        let mut chars = name.chars();
-        chars
-            .next()
-            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
-            && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-    };
-    let bad = |name: &str| {
-        anyhow!(
-            "{}: '{}' is not a valid protobuf name",
-            file.name().escape_debug(),
-            name.escape_debug()
-        )
-    };
-    if file.name().contains(char::is_control) {
-        return Err(anyhow!(
-            "a file's name holds a control character: '{}'",
-            file.name().escape_debug()
-        ));
-    }
-    if !file.package().is_empty() && !file.package().split('.').all(identifier) {
-        return Err(bad(file.package()));
-    }
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = vec![file.name(), file.package()];
     let mut enums: Vec<&prost_types::EnumDescriptorProto> = file.enum_type.iter().collect();
     let mut fields: Vec<&prost_types::FieldDescriptorProto> = file.extension.iter().collect();
     let mut stack: Vec<&DescriptorProto> = file.message_type.iter().collect();
@@ -186,15 +164,22 @@ fn check_names(file: &FileDescriptorProto) -> Result<()> {
         names.extend(service.method.iter().map(|m| m.name()));
     }
     for field in fields {
-        names.push(field.name());
-        if field.json_name().contains(char::is_control) {
-            return Err(bad(field.json_name()));
-        }
+        names.extend([field.name(), field.json_name()]);
     }
-    match names.into_iter().find(|name| !identifier(name)) {
-        Some(name) => Err(bad(name)),
+    match names.into_iter().find(|name| !is_printable(name)) {
+        Some(name) => Err(anyhow!(
+            "{}: the name '{}' holds a control character",
+            file.name().escape_debug(),
+            name.escape_debug()
+        )),
         None => Ok(()),
     }
+}
+
+/// Whether `name` can be printed as it is: no control character, and
+/// neither of Unicode's line separators.
+pub fn is_printable(name: &str) -> bool {
+    !name.contains(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
 }
 
 /// A map entry message (`map_entry = true`) has its key field 1 and its
@@ -377,8 +362,8 @@ mod tests {
         field.type_name = Some(".nowhere.Type".into());
         assert!(refused(&set).contains("'nowhere.Type', which nothing defines"));
 
-        // Names that describe would print: an escape sequence, a dotted
-        // field name, a package part that is not an identifier.
+        // Names that describe would print: an escape sequence in a field's
+        // name, a line break in a service's, a package's or a JSON name.
         let mut set = base();
         let message = set
             .file
@@ -387,18 +372,18 @@ mod tests {
             .find(|m| !m.field.is_empty())
             .unwrap();
         message.field[0].name = Some("na\u{1b}[2Jme".into());
-        assert!(refused(&set).ends_with("'na\\u{1b}[2Jme' is not a valid protobuf name"));
+        assert!(refused(&set).ends_with("the name 'na\\u{1b}[2Jme' holds a control character"));
         let mut set = base();
         set.file[0]
             .service
             .push(prost_types::ServiceDescriptorProto {
-                name: Some("a.b".into()),
+                name: Some("a\nb".into()),
                 ..Default::default()
             });
-        assert!(refused(&set).ends_with("'a.b' is not a valid protobuf name"));
+        assert!(refused(&set).ends_with("the name 'a\\nb' holds a control character"));
         let mut set = base();
-        set.file[0].package = Some("grpcx.9lives".into());
-        assert!(refused(&set).ends_with("'grpcx.9lives' is not a valid protobuf name"));
+        set.file[0].package = Some("grpcx.\u{85}".into());
+        assert!(refused(&set).ends_with("the name 'grpcx.\\u{85}' holds a control character"));
 
         let mut set = base();
         set.file[0].public_dependency.push(99);
