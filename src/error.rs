@@ -209,23 +209,26 @@ fn one_line(err: &anyhow::Error) -> String {
     one_line_text(&line)
 }
 
+/// Whether `c` could break a line or steer a terminal: a control character,
+/// or one of Unicode's line separators.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// `text` on one line, and harmless to a terminal: line breaks become
-/// spaces and other control characters (and Unicode's line separators) are
-/// escaped, so that what a file or a server names (a mutated descriptor's
-/// type name, a server's message) can neither break the error's one line
-/// nor steer the terminal.
+/// spaces and other unprintable characters are escaped, so that what a file
+/// or a server names (a mutated descriptor's type name, a server's message)
+/// can neither break the error's one line nor steer the terminal.
 fn one_line_text(text: &str) -> String {
-    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
-    if !text.contains(unsafe_char) {
-        return text.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push(' '),
+            c if is_unprintable(c) => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
     }
-    text.chars()
-        .map(|c| match c {
-            '\n' => " ".to_string(),
-            c if unsafe_char(c) => c.escape_default().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
+    out
 }
 
 #[cfg(test)]

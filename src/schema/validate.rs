@@ -176,10 +176,10 @@ fn check_names(file: &FileDescriptorProto) -> Result<()> {
     }
 }
 
-/// Whether `name` can be printed as it is: no control character, and
-/// neither of Unicode's line separators.
+/// Whether `name` can be printed as it is (see
+/// [`crate::error::is_unprintable`]).
 pub fn is_printable(name: &str) -> bool {
-    !name.contains(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    !name.contains(crate::error::is_unprintable)
 }
 
 /// A map entry message (`map_entry = true`) has its key field 1 and its
