@@ -84,21 +84,22 @@ pub struct WireJson<'a> {
 
 impl Serialize for WireJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let message = Msg {
+        Msg {
             cx: &self.cx,
             plan: self.plan,
             bytes: self.bytes,
             depth: 0,
-        };
-        message.serialize(serializer)
+        }
+        .serialize(serializer)
     }
 }
 
 /// The plans for every message type seen so far, compiled once per type.
 /// Keep one per descriptor pool (a new pool drops what was cached).
 pub struct Plans {
-    /// `None` when the options need the slow path for every message.
-    opts: Option<Opts>,
+    /// `None` when the options need the slow path for every message
+    /// (`--emit-defaults`).
+    opts: Option<JsonOptions>,
     pool: Option<DescriptorPool>,
     arena: Arena,
     /// Full name → index in `arena.msgs`, or `None` for a declined type.
@@ -124,25 +125,6 @@ impl JsonOptions {
     }
 }
 
-/// The options that change the fast path's output; it leaves
-/// `--emit-defaults` to the slow path.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Opts {
-    stringify_64: bool,
-    enum_numbers: bool,
-    proto_names: bool,
-}
-
-impl Opts {
-    fn from(options: &JsonOptions) -> Option<Opts> {
-        (!options.emit_defaults).then_some(Opts {
-            stringify_64: !options.int64_as_number,
-            enum_numbers: options.enum_as_number,
-            proto_names: options.proto_names,
-        })
-    }
-}
-
 /// Plans refer to each other by index, so recursive types are no trouble.
 #[derive(Default)]
 struct Arena {
@@ -151,6 +133,7 @@ struct Arena {
     enum_ids: HashMap<String, u32>,
 }
 
+#[derive(Default)]
 struct MsgPlan {
     /// Field number → index in `fields`, for numbers below `DENSE_FIELDS`.
     dense: Vec<u32>,
@@ -207,7 +190,7 @@ struct EnumPlan {
 impl Plans {
     pub fn new(options: &JsonOptions) -> Plans {
         Plans {
-            opts: Opts::from(options),
+            opts: (!options.emit_defaults).then_some(*options),
             pool: None,
             arena: Arena::default(),
             by_name: HashMap::new(),
@@ -254,7 +237,7 @@ impl Plans {
 
     /// Decides every type reachable from `root` that is not decided yet, and
     /// builds plans for those that are eligible.
-    fn compile(&mut self, root: &MessageDescriptor, opts: Opts) -> Option<u32> {
+    fn compile(&mut self, root: &MessageDescriptor, opts: JsonOptions) -> Option<u32> {
         // The new types reachable through message fields.
         let mut todo = vec![root.clone()];
         let mut local = HashMap::from([(root.full_name().to_owned(), 0)]);
@@ -335,16 +318,12 @@ fn locally_eligible(msg: &MessageDescriptor) -> bool {
 
 fn build_plan(
     msg: &MessageDescriptor,
-    opts: Opts,
+    opts: JsonOptions,
     resolve: &dyn Fn(&str) -> Option<u32>,
     arena: &mut Arena,
 ) -> MsgPlan {
     let oneofs: Vec<_> = msg.oneofs().collect();
-    let mut plan = MsgPlan {
-        dense: Vec::new(),
-        sparse: Vec::new(),
-        fields: Vec::new(),
-    };
+    let mut plan = MsgPlan::default();
     for field in msg.fields() {
         let ty = match field.kind() {
             Kind::Double => Ty::Double,
@@ -462,7 +441,7 @@ fn decline<E: serde::ser::Error>() -> E {
 /// What every serializer below shares.
 struct Cx<'a> {
     arena: &'a Arena,
-    opts: Opts,
+    opts: JsonOptions,
 }
 
 /// A message: its fields as map entries, in wire (= number) order.
@@ -591,9 +570,9 @@ impl Serialize for One<'_> {
             Val::Bool(v) => serializer.serialize_bool(v),
             Val::I32(v) => serializer.serialize_i32(v),
             Val::U32(v) => serializer.serialize_u32(v),
-            Val::I64(v) if opts.stringify_64 => serializer.collect_str(&v),
+            Val::I64(v) if !opts.int64_as_number => serializer.collect_str(&v),
             Val::I64(v) => serializer.serialize_i64(v),
-            Val::U64(v) if opts.stringify_64 => serializer.collect_str(&v),
+            Val::U64(v) if !opts.int64_as_number => serializer.collect_str(&v),
             Val::U64(v) => serializer.serialize_u64(v),
             Val::F32(v) if v.is_finite() => serializer.serialize_f32(v),
             Val::F64(v) if v.is_finite() => serializer.serialize_f64(v),
@@ -609,7 +588,7 @@ impl Serialize for One<'_> {
                 if plan.null {
                     return serializer.serialize_none();
                 }
-                let name = match opts.enum_numbers {
+                let name = match opts.enum_as_number {
                     true => None,
                     false => plan
                         .names
@@ -626,13 +605,13 @@ impl Serialize for One<'_> {
                 let Ty::Message(plan) = self.ty else {
                     return Err(decline());
                 };
-                let message = Msg {
+                Msg {
                     cx: self.cx,
                     plan,
                     bytes,
                     depth: self.depth + 1,
-                };
-                message.serialize(serializer)
+                }
+                .serialize(serializer)
             }
         }
     }

@@ -195,46 +195,31 @@ fn agree(plans: &mut Plans, desc: &MessageDescriptor, bytes: &[u8], opts: &JsonO
     let compact = fast(plans, desc, bytes, CompactFormatter);
     let pretty = fast(plans, desc, bytes, PrettyFormatter::with_indent(b"  "));
     let marking = fast(plans, desc, bytes, Marking);
-    let name = desc.full_name();
-    assert_eq!(compact.is_some(), pretty.is_some(), "{name} {bytes:?}");
-    assert_eq!(compact.is_some(), marking.is_some(), "{name} {bytes:?}");
+    let what = format!("{} {bytes:?}", desc.full_name());
+    assert_eq!(compact.is_some(), pretty.is_some(), "{what}");
+    assert_eq!(compact.is_some(), marking.is_some(), "{what}");
     if compact.is_some() {
-        assert_eq!(
-            compact,
-            slow(desc, bytes, opts, CompactFormatter),
-            "{name} {bytes:?}"
-        );
+        assert_eq!(compact, slow(desc, bytes, opts, CompactFormatter), "{what}");
         let slow_pretty = slow(desc, bytes, opts, PrettyFormatter::with_indent(b"  "));
-        assert_eq!(pretty, slow_pretty, "{name} {bytes:?}");
-        assert_eq!(
-            marking,
-            slow(desc, bytes, opts, Marking),
-            "{name} {bytes:?}"
-        );
+        assert_eq!(pretty, slow_pretty, "{what}");
+        assert_eq!(marking, slow(desc, bytes, opts, Marking), "{what}");
     }
     compact.is_some()
 }
 
-/// The values these tests draw, on top of the shared generator.
-trait Draw {
-    fn bits(&mut self) -> u64;
-}
-
-impl Draw for Rng {
-    /// Edge cases half the time, any 64 bits otherwise.
-    fn bits(&mut self) -> u64 {
-        match self.index(8) {
-            0 => 0,
-            1 => u64::MAX,
-            2 => self.below(300),
-            3 => self.pick(&[
-                i32::MIN as u64,
-                i32::MAX as u64,
-                i64::MIN as u64,
-                u32::MAX as u64,
-            ]),
-            _ => self.next() >> self.below(64),
-        }
+/// 64 bits for a random value: edge cases half the time, any bits otherwise.
+fn bits(rng: &mut Rng) -> u64 {
+    match rng.index(8) {
+        0 => 0,
+        1 => u64::MAX,
+        2 => rng.below(300),
+        3 => rng.pick(&[
+            i32::MIN as u64,
+            i32::MAX as u64,
+            i64::MIN as u64,
+            u32::MAX as u64,
+        ]),
+        _ => rng.next() >> rng.below(64),
     }
 }
 
@@ -265,7 +250,7 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
                 f64::INFINITY,
                 f64::NEG_INFINITY,
             ]),
-            _ => f64::from_bits(rng.bits()),
+            _ => f64::from_bits(bits(rng)),
         }),
         Kind::Float => Value::F32(match rng.index(3) {
             0 => rng.pick(&[
@@ -278,12 +263,12 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
                 f32::INFINITY,
                 f32::NEG_INFINITY,
             ]),
-            _ => f32::from_bits(rng.bits() as u32),
+            _ => f32::from_bits(bits(rng) as u32),
         }),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(rng.bits() as i32),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(rng.bits() as i64),
-        Kind::Uint32 | Kind::Fixed32 => Value::U32(rng.bits() as u32),
-        Kind::Uint64 | Kind::Fixed64 => Value::U64(rng.bits()),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(bits(rng) as i32),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(bits(rng) as i64),
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(bits(rng) as u32),
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(bits(rng)),
         Kind::Bool => Value::Bool(rng.index(2) == 0),
         Kind::String => Value::String(rng.pick(STRINGS).to_owned()),
         Kind::Bytes => {
@@ -343,10 +328,6 @@ fn records(bytes: &[u8]) -> Vec<(u32, u8, &[u8])> {
     records
 }
 
-fn wire_type_of(ty: Ty) -> WireType {
-    WireType::try_from(u64::from(ty.wire_type())).unwrap()
-}
-
 /// Re-encodes packed lists as a random mix of packed chunks (some empty)
 /// and unpacked values: the same message, still canonical.
 fn repack(rng: &mut Rng, plan: &MsgPlan, bytes: &[u8]) -> Vec<u8> {
@@ -361,6 +342,7 @@ fn repack(rng: &mut Rng, plan: &MsgPlan, bytes: &[u8]) -> Vec<u8> {
         wire.key().unwrap();
         let mut data = Wire::new(wire.delimited().unwrap());
         let mut chunk = Vec::new();
+        let unpacked = WireType::try_from(u64::from(field.ty.wire_type())).unwrap();
         let flush = |chunk: &mut Vec<u8>, out: &mut Vec<u8>| {
             encode_key(number, WireType::LengthDelimited, out);
             encode_varint(chunk.len() as u64, out);
@@ -372,7 +354,7 @@ fn repack(rng: &mut Rng, plan: &MsgPlan, bytes: &[u8]) -> Vec<u8> {
             let element = &data.buf[start..data.pos];
             match rng.index(3) {
                 0 => {
-                    encode_key(number, wire_type_of(field.ty), &mut out);
+                    encode_key(number, unpacked, &mut out);
                     out.extend_from_slice(element);
                 }
                 1 => {
@@ -446,16 +428,14 @@ fn damaged_wire_is_declined_or_printed_as_the_slow_path_prints_it() {
                 }
                 _ => {
                     // Unknown fields of every wire type, anywhere, are skipped.
-                    let mut unknown = Vec::new();
-                    encode_key(4242, WireType::Varint, &mut unknown);
-                    encode_varint(rng.next(), &mut unknown);
-                    encode_key(4243, WireType::LengthDelimited, &mut unknown);
-                    encode_varint(2, &mut unknown);
-                    unknown.extend_from_slice(b"\xff\xfe");
-                    encode_key(4244, WireType::ThirtyTwoBit, &mut unknown);
-                    unknown.extend_from_slice(&[1, 2, 3, 4]);
-                    encode_key(4245, WireType::SixtyFourBit, &mut unknown);
-                    unknown.extend_from_slice(&[9; 8]);
+                    let mut varint = Vec::new();
+                    encode_varint(rng.next(), &mut varint);
+                    let unknown = wire(&[
+                        (4242, Varint, &varint),
+                        (4243, Len, b"\xff\xfe"),
+                        (4244, I32, &[1, 2, 3, 4]),
+                        (4245, I64, &[9; 8]),
+                    ]);
                     let all = records(&bytes);
                     let i = rng.index(all.len() + 1);
                     let at: usize = all[..i].iter().map(|r| r.2.len()).sum();
@@ -781,16 +761,15 @@ fn non_canonical_wire_is_declined_and_out_is_untouched() {
 #[test]
 fn every_option_reaches_the_fast_path() {
     for opts in all_options() {
-        let parsed = Opts::from(&opts).unwrap();
         let mut plans = Plans::new(&opts);
         let desc = desc("fast.v1.Tree");
         let bytes = wire(&[(15, Varint, &[1]), (536870911, Varint, &[1])]);
         let json = fast(&mut plans, &desc, &bytes, CompactFormatter).unwrap();
         assert_eq!(
             json.contains("custom_name") || json.contains("renamed"),
-            parsed.proto_names
+            opts.proto_names
         );
-        assert_eq!(json.contains("\"1\""), parsed.stringify_64);
+        assert_eq!(json.contains("\"1\""), !opts.int64_as_number);
         assert!(agree(&mut plans, &desc, &bytes, &opts));
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{Arena, Ty};
 
-/// A reader over wire bytes. `None` from any method means "malformed".
+/// A reader over wire bytes.
 pub(super) struct Wire<'a> {
     pub(super) buf: &'a [u8],
     pub(super) pos: usize,
