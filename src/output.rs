@@ -56,8 +56,7 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(args: &OutputArgs) -> Printer {
-        let terminal = io::stdout().is_terminal();
-        Self::with_terminal(args, terminal, std::env::var_os("NO_COLOR"))
+        Self::with_sink(args, Box::new(RawStdout::new()))
     }
 
     /// A printer that writes to `sink` rather than stdout, styled as for
@@ -234,7 +233,7 @@ impl Printer {
         Ok(&self.scratch)
     }
 
-    /// Ends the message in `scratch` with its newline and writes it whole.
+    /// Ends the line in `scratch` with its newline and writes it whole.
     fn emit(&mut self) -> Result<()> {
         self.scratch.push(b'\n');
         self.out.write_all(&self.scratch).map_err(stdout_error)
@@ -260,8 +259,7 @@ impl Printer {
         Tagged(tag, &Metadata(map), self.call)
             .serialize(&mut ser)
             .expect("metadata serializes");
-        self.scratch.push(b'\n');
-        self.out.write_all(&self.scratch).map_err(stdout_error)
+        self.emit()
     }
 
     /// The final status (with `--envelope`), OK or not.
@@ -311,7 +309,11 @@ fn write_json<F: serde_json::ser::Formatter>(
     color: bool,
 ) -> serde_json::Result<()> {
     if color {
-        let mut ser = serde_json::Serializer::with_formatter(out, Colored::new(formatter));
+        let colored = Colored {
+            inner: formatter,
+            in_key: false,
+        };
+        let mut ser = serde_json::Serializer::with_formatter(out, colored);
         value.serialize(&mut ser)
     } else {
         let mut ser = serde_json::Serializer::with_formatter(out, formatter);
@@ -378,15 +380,6 @@ impl Serialize for Metadata<'_> {
 struct Colored<F> {
     inner: F,
     in_key: bool,
-}
-
-impl<F> Colored<F> {
-    fn new(inner: F) -> Self {
-        Colored {
-            inner,
-            in_key: false,
-        }
-    }
 }
 
 const KEY: &[u8] = b"\x1b[1;34m";
