@@ -104,14 +104,14 @@ impl Renderer {
         let file = message.parent_file();
         let pad = INDENT.repeat(depth);
         editions::options(out, &file, message.path(), depth + 1);
-        let groups: Vec<String> = message
+        let groups: Vec<MessageDescriptor> = message
             .fields()
             .filter(|f| f.is_group() && schema::editions::edition_of(file.name()).is_none())
-            .filter_map(|f| f.kind().as_message().map(|m| m.full_name().to_string()))
+            .filter_map(|f| f.kind().as_message().cloned())
             .collect();
         for nested in message
             .child_messages()
-            .filter(|m| !m.is_map_entry() && !groups.iter().any(|g| g == m.full_name()))
+            .filter(|m| !m.is_map_entry() && !groups.contains(m))
         {
             self.message(out, &nested, depth + 1);
         }
@@ -119,12 +119,11 @@ impl Renderer {
             self.enumeration(out, &nested, depth + 1);
         }
         let scope = message.full_name().to_string();
-        let mut oneofs_done = Vec::new();
         for field in message.fields() {
             match field.containing_oneof().filter(|o| !o.is_synthetic()) {
                 None => self.field(out, &field, &scope, depth + 1),
-                Some(oneof) if !oneofs_done.contains(&oneof.name().to_string()) => {
-                    oneofs_done.push(oneof.name().to_string());
+                // A oneof is written where its first member is declared.
+                Some(oneof) if oneof.fields().next().as_ref() == Some(&field) => {
                     self.comment(out, &file, oneof.path(), depth + 1);
                     let _ = writeln!(out, "{pad}{INDENT}oneof {} {{", oneof.name());
                     for member in oneof.fields() {
@@ -155,10 +154,7 @@ impl Renderer {
         let mut extendees: Vec<MessageDescriptor> = Vec::new();
         for extension in extensions {
             let extendee = extension.containing_message();
-            if !extendees
-                .iter()
-                .any(|m| m.full_name() == extendee.full_name())
-            {
+            if !extendees.contains(&extendee) {
                 extendees.push(extendee);
             }
         }
@@ -171,7 +167,7 @@ impl Renderer {
             );
             for extension in extensions
                 .iter()
-                .filter(|e| e.containing_message().full_name() == extendee.full_name())
+                .filter(|e| e.containing_message() == extendee)
             {
                 self.extension(out, extension, scope, depth + 1);
             }
@@ -184,17 +180,16 @@ impl Renderer {
     fn extended_elsewhere(&mut self, out: &mut String, message: &MessageDescriptor) {
         let outside: Vec<ExtensionDescriptor> = message
             .extensions()
-            .filter(|e| {
-                e.parent_message()
-                    .is_none_or(|p| p.full_name() != message.full_name())
-            })
+            .filter(|e| e.parent_message().as_ref() != Some(message))
             .collect();
         let mut scopes: Vec<(String, String)> = Vec::new();
         for extension in &outside {
-            let scope = extension_scope(extension);
-            let file = extension.parent_file().name().to_string();
-            if !scopes.contains(&(file.clone(), scope.clone())) {
-                scopes.push((file, scope));
+            let key = (
+                extension.parent_file().name().to_string(),
+                extension_scope(extension),
+            );
+            if !scopes.contains(&key) {
+                scopes.push(key);
             }
         }
         for (file, scope) in scopes {
@@ -285,11 +280,7 @@ impl Renderer {
             if deprecated {
                 options.insert(0, "deprecated = true".to_string());
             }
-            if options.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", options.join(", "))
-            }
+            bracketed(&options)
         } else {
             field_options(field.field_descriptor_proto(), &field.kind())
         };
@@ -417,6 +408,11 @@ fn field_options(proto: &FieldDescriptorProto, kind: &Kind) -> String {
             options.push("deprecated = true".to_string());
         }
     }
+    bracketed(&options)
+}
+
+/// Options as written after a field's number: ` [a, b]`, or nothing.
+fn bracketed(options: &[String]) -> String {
     if options.is_empty() {
         String::new()
     } else {
