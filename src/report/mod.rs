@@ -39,12 +39,6 @@ pub struct Stats {
     waited: u64,
 }
 
-impl Default for Stats {
-    fn default() -> Self {
-        Stats::new()
-    }
-}
-
 impl Stats {
     pub fn new() -> Stats {
         Stats {
@@ -117,14 +111,10 @@ impl Stats {
                 max: ms(h.max()),
             }
         };
-        let status = (0..17)
-            .filter(|&code| self.by_code[code] > 0)
-            .map(|code| {
-                (
-                    code_constant(Code::from_i32(code as i32)),
-                    self.by_code[code],
-                )
-            })
+        let status = (0..)
+            .zip(self.by_code)
+            .filter(|&(_, count)| count > 0)
+            .map(|(code, count)| (code_constant(Code::from_i32(code)), count))
             .collect();
         Summary {
             requests,

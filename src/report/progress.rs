@@ -46,9 +46,3 @@ impl Progress {
         }
     }
 }
-
-impl Default for Progress {
-    fn default() -> Self {
-        Progress::new()
-    }
-}
