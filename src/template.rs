@@ -45,13 +45,11 @@ fn message_value(message: &MessageDescriptor, root: &str, stack: &mut Vec<String
     }
     stack.push(message.full_name().to_string());
     let mut map = Vec::new();
-    let mut oneofs_done: Vec<String> = Vec::new();
     for field in message.fields() {
-        if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
-            if oneofs_done.iter().any(|o| o == oneof.name()) {
-                continue;
-            }
-            oneofs_done.push(oneof.name().to_string());
+        if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic())
+            && oneof.fields().next().as_ref() != Some(&field)
+        {
+            continue;
         }
         map.push((
             field.json_name().to_string(),
@@ -120,8 +118,7 @@ fn single(kind: &Kind, root: &str, stack: &mut Vec<String>) -> Node {
         // 64-bit integers are strings in the JSON mapping.
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => json!("0"),
         Kind::Bool => json!(false),
-        Kind::String => json!(""),
-        Kind::Bytes => json!(""),
+        Kind::String | Kind::Bytes => json!(""),
         Kind::Enum(e) if e.full_name() == "google.protobuf.NullValue" => Value::Null,
         Kind::Enum(e) => match e.values().next() {
             Some(first) => json!(first.name()),
