@@ -198,10 +198,9 @@ impl Renderer {
                 .filter(|e| e.parent_file().name() == file && extension_scope(e) == scope)
                 .cloned()
                 .collect();
-            let in_message = match group[0].parent_message() {
-                Some(parent) => format!(", inside message {}", parent.full_name()),
-                None => String::new(),
-            };
+            let in_message = group[0].parent_message().map_or(String::new(), |parent| {
+                format!(", inside message {}", parent.full_name())
+            });
             let _ = writeln!(out, "// extended in {file}{in_message}:");
             self.extend_blocks(out, &group, &scope, 0);
         }
@@ -215,9 +214,8 @@ impl Renderer {
         depth: usize,
     ) {
         self.comment(out, &extension.parent_file(), extension.path(), depth);
-        let package = extension.package_name().to_string();
         let kind = extension.kind();
-        let ty = type_name(&kind, scope, &package);
+        let ty = type_name(&kind, scope, extension.package_name());
         let proto = extension.field_descriptor_proto();
         let label = match extension.cardinality() {
             Cardinality::Repeated => "repeated ",

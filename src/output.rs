@@ -267,10 +267,9 @@ impl Printer {
         if !self.envelope {
             return Ok(());
         }
-        let call = match self.call {
-            Some(call) => format!("\"call\":{call},"),
-            None => String::new(),
-        };
+        let call = self
+            .call
+            .map_or(String::new(), |call| format!("\"call\":{call},"));
         let line = format!(
             "{{{call}\"status\":{}}}\n",
             status::to_json(status, details)
