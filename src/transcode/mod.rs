@@ -285,15 +285,13 @@ impl Plans {
                 })
             })
             .collect();
-        for (msg, id) in todo.iter().zip(&ids) {
-            if id.is_some() {
-                let resolve = |name: &str| match local.get(name) {
-                    Some(&j) => ids[j],
-                    None => self.by_name[name],
-                };
-                let plan = build_plan(msg, opts, &resolve, &mut self.arena);
-                self.arena.msgs.push(plan);
-            }
+        let resolve = |name: &str| match local.get(name) {
+            Some(&j) => ids[j],
+            None => self.by_name[name],
+        };
+        for (msg, _) in todo.iter().zip(&ok).filter(|&(_, &ok)| ok) {
+            let plan = build_plan(msg, opts, &resolve, &mut self.arena);
+            self.arena.msgs.push(plan);
         }
         for (name, j) in local {
             self.by_name.insert(name, ids[j]);
