@@ -321,7 +321,7 @@ fn write_json<F: serde_json::ser::Formatter>(
 }
 
 /// A message with the serialize options of the flags.
-struct WithOptions<'a>(&'a DynamicMessage, &'a SerializeOptions);
+pub(crate) struct WithOptions<'a>(pub &'a DynamicMessage, pub &'a SerializeOptions);
 
 impl Serialize for WithOptions<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -331,7 +331,7 @@ impl Serialize for WithOptions<'_> {
 
 /// `{"tag": value}`: one envelope event, led by `"call": i` under
 /// `call --each`.
-struct Tagged<'a, T>(&'static str, &'a T, Option<usize>);
+pub(crate) struct Tagged<'a, T>(pub &'static str, pub &'a T, pub Option<usize>);
 
 impl<T: Serialize> Serialize for Tagged<'_, T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

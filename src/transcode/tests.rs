@@ -9,6 +9,7 @@ use prost_reflect::{DynamicMessage, Value};
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 use super::*;
+use crate::output::{Tagged, WithOptions};
 use crate::testing::Rng;
 
 /// Every eligible kind, nested, repeated, optional, oneof; and types that
@@ -774,26 +775,6 @@ fn every_option_reaches_the_fast_path() {
     }
 }
 
-/// `{"message": value}`, as an envelope nests a message.
-struct Envelope<T>(T);
-
-impl<T: Serialize> Serialize for Envelope<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("message", &self.0)?;
-        map.end()
-    }
-}
-
-struct WithOptions(DynamicMessage, JsonOptions);
-
-impl Serialize for WithOptions {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0
-            .serialize_with_options(serializer, &self.1.serialize_options())
-    }
-}
-
 #[test]
 fn a_nested_wire_json_prints_as_the_slow_path_or_fails() {
     let opts = JsonOptions::default();
@@ -803,13 +784,14 @@ fn a_nested_wire_json_prints_as_the_slow_path_or_fails() {
     for _ in 0..50 {
         let bytes = random_message(&mut rng, &tree, 0).encode_to_vec();
         let json = plans.json(&tree, &bytes).unwrap();
-        let fast = serde_json::to_string_pretty(&Envelope(json)).unwrap();
+        let fast = serde_json::to_string_pretty(&Tagged("message", &json, None)).unwrap();
         let message = DynamicMessage::decode(tree.clone(), &bytes[..]).unwrap();
-        let slow = serde_json::to_string_pretty(&Envelope(WithOptions(message, opts)));
+        let body = WithOptions(&message, &opts.serialize_options());
+        let slow = serde_json::to_string_pretty(&Tagged("message", &body, None));
         assert_eq!(fast, slow.unwrap());
     }
     let json = plans.json(&tree, b"\x28\x01\x28\x01").unwrap();
-    assert!(serde_json::to_vec(&Envelope(json)).is_err());
+    assert!(serde_json::to_vec(&Tagged("message", &json, None)).is_err());
     assert!(plans.json(&desc("fast.v1.WithMap"), b"").is_none());
 }
 
