@@ -243,10 +243,9 @@ impl Renderer {
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
         let file = message.parent_file();
         let editions = schema::editions::edition_of(file.name()).is_some();
-        let (label, ty) = if field.is_map() {
-            let Kind::Message(entry) = field.kind() else {
-                unreachable!("a map field's kind is its entry message")
-            };
+        let (label, ty) = if field.is_map()
+            && let Kind::Message(entry) = field.kind()
+        {
             let key = type_name(&entry.map_entry_key_field().kind());
             let value = type_name(&entry.map_entry_value_field().kind());
             ("", format!("map<{key}, {value}>"))
@@ -310,15 +309,11 @@ impl Renderer {
     }
 
     fn enumeration(&mut self, out: &mut String, enumeration: &EnumDescriptor, depth: usize) {
-        self.comment(out, &enumeration.parent_file(), enumeration.path(), depth);
+        let file = enumeration.parent_file();
+        self.comment(out, &file, enumeration.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}enum {} {{", enumeration.name());
-        editions::options(
-            out,
-            &enumeration.parent_file(),
-            enumeration.path(),
-            depth + 1,
-        );
+        editions::options(out, &file, enumeration.path(), depth + 1);
         for value in enumeration.values() {
             self.enum_value(out, &value, depth + 1);
         }
@@ -327,13 +322,8 @@ impl Renderer {
 
     fn enum_value(&mut self, out: &mut String, value: &EnumValueDescriptor, depth: usize) {
         self.comment(out, &value.parent_enum().parent_file(), value.path(), depth);
-        let _ = writeln!(
-            out,
-            "{}{} = {};",
-            INDENT.repeat(depth),
-            value.name(),
-            value.number()
-        );
+        let pad = INDENT.repeat(depth);
+        let _ = writeln!(out, "{pad}{} = {};", value.name(), value.number());
     }
 
     /// Writes the leading comment of the element at `path`, if any.

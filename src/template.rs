@@ -61,10 +61,9 @@ fn message_value(message: &MessageDescriptor, root: &str, stack: &mut Vec<String
 }
 
 fn field_value(field: &FieldDescriptor, root: &str, stack: &mut Vec<String>) -> Node {
-    if field.is_map() {
-        let Kind::Message(entry) = field.kind() else {
-            unreachable!("a map field's kind is its entry message")
-        };
+    if field.is_map()
+        && let Kind::Message(entry) = field.kind()
+    {
         let key = map_key(&entry.map_entry_key_field().kind());
         let value = single(&entry.map_entry_value_field().kind(), root, stack);
         return Node::Object(vec![(key.to_string(), value)]);
