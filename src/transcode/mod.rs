@@ -72,10 +72,8 @@ pub fn write_json<F: serde_json::ser::Formatter>(
 }
 
 /// A wire-format message as a `Serialize` value, for callers that nest it
-/// in a larger document (an envelope). Serializing it fails, part-way, with
-/// a custom error when the fast path declines this wire: the caller must
-/// then drop what was written and take the slow path. [`write_json`] does
-/// exactly that for a message on its own.
+/// in a larger document (an envelope). Serializing it fails part-way when
+/// the fast path declines this wire (see the module header).
 pub struct WireJson<'a> {
     cx: Cx<'a>,
     plan: u32,

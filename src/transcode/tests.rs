@@ -558,11 +558,7 @@ use WireType::{LengthDelimited as Len, SixtyFourBit as I64, ThirtyTwoBit as I32,
 fn canonical_variants_are_accepted() {
     let opts = JsonOptions::default();
     let mut plans = Plans::new(&opts);
-    let (scalars, lists, tree) = (
-        desc("fast.v1.Scalars"),
-        desc("fast.v1.Lists"),
-        desc("fast.v1.Tree"),
-    );
+    let [scalars, lists, tree] = ["fast.v1.Scalars", "fast.v1.Lists", "fast.v1.Tree"].map(desc);
     let ranges = desc("fast.v2.OnlyRanges");
     let accepted: Vec<(&MessageDescriptor, Vec<u8>, &str)> = vec![
         // Implicit-presence defaults on the wire are not printed; -0.0 is
@@ -657,11 +653,7 @@ fn canonical_variants_are_accepted() {
 #[test]
 fn non_canonical_wire_is_declined_and_out_is_untouched() {
     let mut plans = Plans::new(&JsonOptions::default());
-    let (scalars, lists, tree) = (
-        desc("fast.v1.Scalars"),
-        desc("fast.v1.Lists"),
-        desc("fast.v1.Tree"),
-    );
+    let [scalars, lists, tree] = ["fast.v1.Scalars", "fast.v1.Lists", "fast.v1.Tree"].map(desc);
     let nested_bad_utf8 = wire(&[(14, Len, b"\xc3\x28")]);
     let mut deep = vec![];
     for _ in 0..70 {
