@@ -36,40 +36,21 @@ pub fn render(summary: &Summary, rate: Option<f64>, streams: bool) -> String {
         );
     }
     let l = &s.latency_ms;
+    let [min, mean, max, p50, p90, p95, p99, p999] =
+        [l.min, l.mean, l.max, l.p50, l.p90, l.p95, l.p99, l.p999].map(ms);
     let _ = writeln!(out, "\nLatency (ms):");
+    let _ = writeln!(out, "  min {min}  mean {mean}  max {max}");
     let _ = writeln!(
         out,
-        "  min {}  mean {}  max {}",
-        ms(l.min),
-        ms(l.mean),
-        ms(l.max)
+        "  p50 {p50}  p90 {p90}  p95 {p95}  p99 {p99}  p99.9 {p999}"
     );
-    let _ = writeln!(
-        out,
-        "  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}",
-        ms(l.p50),
-        ms(l.p90),
-        ms(l.p95),
-        ms(l.p99),
-        ms(l.p999)
-    );
-    if !s.histogram.is_empty() {
+    let bands = &s.histogram;
+    if !bands.is_empty() {
         let _ = writeln!(out, "\nHistogram (ms, upper bound):");
-        let most = s
-            .histogram
-            .iter()
-            .map(|(_, n)| *n)
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let width = s
-            .histogram
-            .iter()
-            .map(|(to, _)| ms(*to).len())
-            .max()
-            .unwrap_or(0);
+        let most = bands.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+        let width = bands.iter().map(|(to, _)| ms(*to).len()).max().unwrap_or(0);
         let count_width = most.to_string().len();
-        for (to, count) in &s.histogram {
+        for (to, count) in bands {
             let len = (*count as f64 / most as f64 * BAR as f64).ceil() as usize;
             let _ = writeln!(
                 out,
