@@ -274,12 +274,8 @@ fn random_value(rng: &mut Rng, kind: &Kind, depth: u32) -> Value {
         Kind::String => Value::String(rng.pick(STRINGS).to_owned()),
         Kind::Bytes => {
             let len = rng.index(8);
-            Value::Bytes(
-                (0..len)
-                    .map(|_| rng.next() as u8)
-                    .collect::<Vec<u8>>()
-                    .into(),
-            )
+            let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            Value::Bytes(bytes.into())
         }
         Kind::Enum(e) => {
             let known: Vec<i32> = e.values().map(|v| v.number()).collect();
@@ -303,11 +299,8 @@ fn random_message(rng: &mut Rng, desc: &MessageDescriptor, depth: u32) -> Dynami
         }
         let value = if field.is_list() {
             let len = rng.index(4);
-            Value::List(
-                (0..len)
-                    .map(|_| random_value(rng, &field.kind(), depth))
-                    .collect(),
-            )
+            let items = (0..len).map(|_| random_value(rng, &field.kind(), depth));
+            Value::List(items.collect())
         } else {
             random_value(rng, &field.kind(), depth)
         };
