@@ -184,10 +184,8 @@ impl Renderer {
             .collect();
         let mut scopes: Vec<(String, String)> = Vec::new();
         for extension in &outside {
-            let key = (
-                extension.parent_file().name().to_string(),
-                extension_scope(extension),
-            );
+            let file = extension.parent_file().name().to_string();
+            let key = (file, extension_scope(extension));
             if !scopes.contains(&key) {
                 scopes.push(key);
             }
