@@ -67,14 +67,6 @@ impl Printer {
         Self::build(args, terminal, std::env::var_os("NO_COLOR"), sink)
     }
 
-    fn with_terminal(
-        args: &OutputArgs,
-        terminal: bool,
-        no_color: Option<std::ffi::OsString>,
-    ) -> Printer {
-        Self::build(args, terminal, no_color, Box::new(RawStdout::new()))
-    }
-
     fn build(
         args: &OutputArgs,
         terminal: bool,
@@ -117,7 +109,7 @@ impl Printer {
     /// A printer whose `render_*` results are used, not written: its style
     /// is the one for a pipe (the conformance testee).
     pub fn detached(args: &OutputArgs) -> Printer {
-        Self::with_terminal(args, false, None)
+        Self::build(args, false, None, Box::new(RawStdout::new()))
     }
 
     /// A printer for plain lines of text.
@@ -508,15 +500,18 @@ mod tests {
 
     #[test]
     fn colour_follows_terminal_flag_and_no_color() {
+        let color = |args, terminal, no_color| {
+            Printer::build(args, terminal, no_color, Box::new(io::sink())).color
+        };
         let args = OutputArgs::default();
-        assert!(Printer::with_terminal(&args, true, None).color);
-        assert!(!Printer::with_terminal(&args, false, None).color);
-        assert!(!Printer::with_terminal(&args, true, Some("1".into())).color);
-        assert!(Printer::with_terminal(&args, true, Some("".into())).color);
+        assert!(color(&args, true, None));
+        assert!(!color(&args, false, None));
+        assert!(!color(&args, true, Some("1".into())));
+        assert!(color(&args, true, Some("".into())));
         let always = OutputArgs {
             color: ColorChoice::Always,
             ..OutputArgs::default()
         };
-        assert!(Printer::with_terminal(&always, false, Some("1".into())).color);
+        assert!(color(&always, false, Some("1".into())));
     }
 }
