@@ -159,12 +159,9 @@ impl Renderer {
             }
         }
         for extendee in extendees {
-            let package = extensions[0].package_name().to_string();
-            let _ = writeln!(
-                out,
-                "{pad}extend {} {{",
-                relative(extendee.full_name(), scope, &package)
-            );
+            let package = extensions[0].package_name();
+            let name = relative(extendee.full_name(), scope, package);
+            let _ = writeln!(out, "{pad}extend {name} {{");
             for extension in extensions
                 .iter()
                 .filter(|e| e.containing_message() == extendee)
