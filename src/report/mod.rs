@@ -123,7 +123,7 @@ impl Stats {
             duration_s: round(duration_s, 6),
             rps: round(per_second(requests), 3),
             latency_ms,
-            status: Statuses(status),
+            status,
             messages: self.messages,
             messages_per_s: per_second(self.messages),
             waited: self.waited,
@@ -175,16 +175,6 @@ pub struct Latency {
     pub max: f64,
 }
 
-/// Calls per canonical status name, in code order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statuses(pub Vec<(String, u64)>);
-
-impl Serialize for Statuses {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(name, count)| (name, count)))
-    }
-}
-
 /// The figures every format prints. The JSON object has the first seven
 /// fields, exactly.
 #[derive(Debug, Clone, Serialize)]
@@ -195,7 +185,9 @@ pub struct Summary {
     pub duration_s: f64,
     pub rps: f64,
     pub latency_ms: Latency,
-    pub status: Statuses,
+    /// Calls per canonical status name, in code order: a JSON object.
+    #[serde(serialize_with = "as_object")]
+    pub status: Vec<(String, u64)>,
     #[serde(skip)]
     pub messages: u64,
     #[serde(skip)]
@@ -207,6 +199,10 @@ pub struct Summary {
     /// (upper bound in ms, count) per band.
     #[serde(skip)]
     pub histogram: Vec<(f64, u64)>,
+}
+
+fn as_object<S: serde::Serializer>(pairs: &[(String, u64)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(name, count)| (name, count)))
 }
 
 impl Summary {

@@ -16,12 +16,9 @@ impl Progress {
     pub fn new() -> Progress {
         let watched = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let bar = watched.then(|| {
+            let style = ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}");
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                    .expect("a valid template"),
-            );
-            bar
+            bar.with_style(style.expect("a valid template"))
         });
         Progress { bar }
     }

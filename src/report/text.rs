@@ -60,9 +60,9 @@ pub fn render(summary: &Summary, rate: Option<f64>, streams: bool) -> String {
             );
         }
     }
-    if !s.status.0.is_empty() {
+    if !s.status.is_empty() {
         let _ = writeln!(out, "\nStatus:");
-        for (name, count) in &s.status.0 {
+        for (name, count) in &s.status {
             let _ = writeln!(out, "  {name:<20} {count}");
         }
     }
