@@ -238,6 +238,7 @@ impl Renderer {
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
         let file = message.parent_file();
         let editions = schema::editions::edition_of(file.name()).is_some();
+        let proto = field.field_descriptor_proto();
         let (label, ty) = if field.is_map()
             && let Kind::Message(entry) = field.kind()
         {
@@ -249,7 +250,7 @@ impl Renderer {
         } else if in_oneof || editions {
             // Editions files have no `optional`/`required`: presence is a feature.
             ("", type_name(&field.kind()))
-        } else if field.field_descriptor_proto().proto3_optional() {
+        } else if proto.proto3_optional() {
             ("optional ", type_name(&field.kind()))
         } else if message.parent_file().syntax() == Syntax::Proto2 {
             let label = match field.cardinality() {
@@ -263,18 +264,14 @@ impl Renderer {
         // An editions file shows its features, not the proto2 options it
         // was lowered to (schema/editions/).
         let options = if editions {
-            let deprecated = field
-                .field_descriptor_proto()
-                .options
-                .as_ref()
-                .is_some_and(|o| o.deprecated());
+            let deprecated = proto.options.as_ref().is_some_and(|o| o.deprecated());
             let mut options = schema::editions::shown(file.name(), field.path());
             if deprecated {
                 options.insert(0, "deprecated = true".to_string());
             }
             bracketed(&options)
         } else {
-            field_options(field.field_descriptor_proto(), &field.kind())
+            field_options(proto, &field.kind())
         };
         // An editions DELIMITED field is lowered to a group, but reads as a
         // plain field with its feature shown.
