@@ -83,7 +83,6 @@ impl Verbose {
         let now = Instant::now();
         let took = now - state.last;
         state.last = now;
-        state.phases.push(("call", took));
         let status = match status {
             None => "OK".to_string(),
             Some(status) => format!("{}: {}", code_name(status.code()), status.message()),
@@ -93,10 +92,9 @@ impl Verbose {
             .iter()
             .map(|(name, took)| format!("{name} {}", millis(*took)))
             .collect();
+        timing.push(format!("call {}", millis(took)));
         timing.push(format!("total {}", millis(now - state.start)));
         emit(format!("Status: {status}\nTiming: {}\n", timing.join(", ")));
-        // The next call of the same command (`--each`) times its own.
-        state.phases.pop();
     }
 
     /// The end of a failed call: `raw` is the status as it came, `shown`
