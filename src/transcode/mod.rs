@@ -273,15 +273,11 @@ impl Plans {
                 }
             }
         }
-        let mut next = self.arena.msgs.len() as u32;
+        // Plans are pushed in `todo` order, each at the next free index.
+        let mut free = self.arena.msgs.len() as u32..;
         let ids: Vec<Option<u32>> = ok
             .iter()
-            .map(|&ok| {
-                ok.then(|| {
-                    next += 1;
-                    next - 1
-                })
-            })
+            .map(|&ok| ok.then(|| free.next().unwrap()))
             .collect();
         let resolve = |name: &str| match local.get(name) {
             Some(&j) => ids[j],
