@@ -189,36 +189,35 @@ impl Printer {
             )
         };
         let body = WithOptions(message, &self.options);
-        if self.envelope {
-            let mut ser = serde_json::Serializer::new(&mut self.scratch);
-            Tagged("message", &body, self.call)
-                .serialize(&mut ser)
-                .map_err(fail)?;
-        } else {
-            match self.style {
-                Style::PrettyJson => {
-                    let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-                    write_json(&mut self.scratch, &body, pretty, self.color).map_err(fail)?;
+        match self.style {
+            _ if self.envelope => {
+                let mut ser = serde_json::Serializer::new(&mut self.scratch);
+                Tagged("message", &body, self.call)
+                    .serialize(&mut ser)
+                    .map_err(fail)?;
+            }
+            Style::PrettyJson => {
+                let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+                write_json(&mut self.scratch, &body, pretty, self.color).map_err(fail)?;
+            }
+            Style::CompactJson => {
+                let compact = serde_json::ser::CompactFormatter;
+                write_json(&mut self.scratch, &body, compact, self.color).map_err(fail)?;
+            }
+            Style::Text { pretty } => {
+                if pretty && self.printed > 0 {
+                    self.scratch.push(b'\n');
                 }
-                Style::CompactJson => {
-                    let compact = serde_json::ser::CompactFormatter;
-                    write_json(&mut self.scratch, &body, compact, self.color).map_err(fail)?;
-                }
-                Style::Text { pretty } => {
-                    if pretty && self.printed > 0 {
-                        self.scratch.push(b'\n');
-                    }
-                    let text = message.to_text_format_with_options(&self.text_options);
-                    let text = text.trim_end();
-                    // On a terminal an empty message would be an invisible
-                    // one; a comment is valid text format and shows it.
-                    let text = if pretty && text.is_empty() {
-                        "# (empty)"
-                    } else {
-                        text
-                    };
-                    self.scratch.extend_from_slice(text.as_bytes());
-                }
+                let text = message.to_text_format_with_options(&self.text_options);
+                let text = text.trim_end();
+                // On a terminal an empty message would be an invisible
+                // one; a comment is valid text format and shows it.
+                let text = if pretty && text.is_empty() {
+                    "# (empty)"
+                } else {
+                    text
+                };
+                self.scratch.extend_from_slice(text.as_bytes());
             }
         }
         self.printed += 1;
