@@ -29,10 +29,6 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    pub fn new() -> Renderer {
-        Renderer::default()
-    }
-
     /// A symbol as proto source, after a header line naming it and its file.
     pub fn render(&mut self, symbol: &Symbol) -> String {
         let kind = symbol.kind();
@@ -336,17 +332,11 @@ impl Renderer {
 
 /// Every leading comment in the file, by element path.
 fn leading_comments(file: &FileDescriptor) -> HashMap<Vec<i32>, String> {
-    let Some(info) = &file.file_descriptor_proto().source_code_info else {
-        return HashMap::new();
-    };
-    info.location
-        .iter()
-        .filter(|l| {
-            l.leading_comments
-                .as_deref()
-                .is_some_and(|c| !c.trim().is_empty())
-        })
-        .map(|l| (l.path.clone(), l.leading_comments().to_string()))
+    let info = &file.file_descriptor_proto().source_code_info;
+    info.iter()
+        .flat_map(|info| &info.location)
+        .filter_map(|l| Some((l.path.clone(), l.leading_comments.clone()?)))
+        .filter(|(_, text)| !text.trim().is_empty())
         .collect()
 }
 

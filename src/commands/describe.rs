@@ -74,7 +74,7 @@ async fn describe(args: DescribeArgs) -> Result<()> {
     let shown = match args.format {
         DescribeFormat::Text => {
             let mut printer = Printer::lines();
-            let mut renderer = Renderer::new();
+            let mut renderer = Renderer::default();
             for (i, symbol) in symbols.iter().enumerate() {
                 if i > 0 {
                     printer.line("")?;

@@ -269,7 +269,7 @@ mod tests {
         if crate::schema::files::add_protoset(&mut pool, bytes).is_err() {
             return false;
         }
-        let mut renderer = crate::describe::Renderer::new();
+        let mut renderer = crate::describe::Renderer::default();
         let mut plans = crate::transcode::Plans::new(&Default::default());
         for service in pool.services() {
             renderer.render(&Symbol::Service(service));

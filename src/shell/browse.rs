@@ -57,7 +57,7 @@ pub async fn describe(session: &mut Session, rest: &str) -> Result<()> {
         }
         (name, _) => vec![schema.symbol(name).await?],
     };
-    let mut renderer = Renderer::new();
+    let mut renderer = Renderer::default();
     let text: Vec<String> = symbols
         .iter()
         .map(|symbol| renderer.render(symbol).trim_end().to_string())
