@@ -119,10 +119,7 @@ fn single(kind: &Kind, root: &str, stack: &mut Vec<String>) -> Node {
         Kind::Bool => json!(false),
         Kind::String | Kind::Bytes => json!(""),
         Kind::Enum(e) if e.full_name() == "google.protobuf.NullValue" => Value::Null,
-        Kind::Enum(e) => match e.values().next() {
-            Some(first) => json!(first.name()),
-            None => json!(0),
-        },
+        Kind::Enum(e) => e.values().next().map_or(json!(0), |v| json!(v.name())),
         Kind::Message(m) => return message_value(m, root, stack),
     };
     Node::Leaf(leaf)
