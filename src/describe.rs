@@ -31,14 +31,10 @@ pub struct Renderer {
 impl Renderer {
     /// A symbol as proto source, after a header line naming it and its file.
     pub fn render(&mut self, symbol: &Symbol) -> String {
-        let kind = symbol.kind();
+        let (name, kind, file) = (symbol.full_name(), symbol.kind(), symbol.file());
         let article = if kind.starts_with('e') { "an" } else { "a" };
-        let mut out = format!(
-            "// {} is {article} {kind} in {}\n",
-            symbol.full_name(),
-            symbol.file().name()
-        );
-        editions::file_header(&mut out, symbol.file().name());
+        let mut out = format!("// {name} is {article} {kind} in {}\n", file.name());
+        editions::file_header(&mut out, file.name());
         match symbol {
             Symbol::Service(s) => self.service(&mut out, s),
             Symbol::Method(m) => self.method(&mut out, m, 0),
