@@ -256,22 +256,21 @@ impl Renderer {
         // An editions file shows its features, not the proto2 options it
         // was lowered to (schema/editions/).
         let options = if editions {
-            let deprecated = proto.options.as_ref().is_some_and(|o| o.deprecated());
             let mut options = schema::editions::shown(file.name(), field.path());
-            if deprecated {
+            if proto.options.as_ref().is_some_and(|o| o.deprecated()) {
                 options.insert(0, "deprecated = true".to_string());
             }
             bracketed(&options)
         } else {
             field_options(proto, &field.kind())
         };
+        let pad = INDENT.repeat(depth);
         // An editions DELIMITED field is lowered to a group, but reads as a
         // plain field with its feature shown.
         if field.is_group()
             && !editions
             && let Kind::Message(group) = field.kind()
         {
-            let pad = INDENT.repeat(depth);
             let label = if in_oneof { "" } else { label };
             let _ = writeln!(
                 out,
@@ -285,8 +284,7 @@ impl Renderer {
         }
         let _ = writeln!(
             out,
-            "{}{label}{ty} {} = {}{options};",
-            INDENT.repeat(depth),
+            "{pad}{label}{ty} {} = {}{options};",
             field.name(),
             field.number(),
         );
