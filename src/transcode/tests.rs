@@ -1,6 +1,6 @@
 //! Tests of the fast path: it must print exactly what the slow path prints,
 //! accept the common types, and decline everything else untouched.
-use std::io;
+use std::io::{self, Write};
 use std::sync::LazyLock;
 
 use prost::Message as _;
@@ -112,48 +112,40 @@ fn desc(name: &str) -> MessageDescriptor {
 struct Marking;
 
 impl Formatter for Marking {
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         w.write_all(if first { b"{K" } else { b",K" })
     }
-    fn begin_object<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+    fn begin_object<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
         Ok(())
     }
-    fn begin_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+    fn begin_string<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b"<\"")
     }
-    fn end_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+    fn end_string<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b"\">")
     }
-    fn write_null<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+    fn write_null<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b"NULL")
     }
-    fn write_i32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: i32) -> io::Result<()> {
+    fn write_i32<W: ?Sized + Write>(&mut self, w: &mut W, v: i32) -> io::Result<()> {
         write!(w, "i32:{v}")
     }
-    fn write_i64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: i64) -> io::Result<()> {
+    fn write_i64<W: ?Sized + Write>(&mut self, w: &mut W, v: i64) -> io::Result<()> {
         write!(w, "i64:{v}")
     }
-    fn write_u32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: u32) -> io::Result<()> {
+    fn write_u32<W: ?Sized + Write>(&mut self, w: &mut W, v: u32) -> io::Result<()> {
         write!(w, "u32:{v}")
     }
-    fn write_u64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: u64) -> io::Result<()> {
+    fn write_u64<W: ?Sized + Write>(&mut self, w: &mut W, v: u64) -> io::Result<()> {
         write!(w, "u64:{v}")
     }
-    fn write_f32<W: ?Sized + io::Write>(&mut self, w: &mut W, v: f32) -> io::Result<()> {
+    fn write_f32<W: ?Sized + Write>(&mut self, w: &mut W, v: f32) -> io::Result<()> {
         write!(w, "f32:{v:e}")
     }
-    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, v: f64) -> io::Result<()> {
+    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, v: f64) -> io::Result<()> {
         write!(w, "f64:{v:e}")
     }
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         w.write_all(if first { b"[E" } else { b",E" })
     }
 }
