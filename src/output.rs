@@ -261,10 +261,8 @@ impl Printer {
         let call = self
             .call
             .map_or(String::new(), |call| format!("\"call\":{call},"));
-        let line = format!(
-            "{{{call}\"status\":{}}}\n",
-            status::to_json(status, details)
-        );
+        let json = status::to_json(status, details);
+        let line = format!("{{{call}\"status\":{json}}}\n");
         self.out.write_all(line.as_bytes()).map_err(stdout_error)
     }
 
