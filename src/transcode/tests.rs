@@ -159,9 +159,8 @@ pub(crate) fn slow<F: Formatter>(
     let message = DynamicMessage::decode(desc.clone(), bytes).ok()?;
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(&mut out, f);
-    message
-        .serialize_with_options(&mut ser, &opts.serialize_options())
-        .unwrap();
+    let options = opts.serialize_options();
+    message.serialize_with_options(&mut ser, &options).unwrap();
     Some(String::from_utf8(out).unwrap())
 }
 
