@@ -80,8 +80,7 @@ impl Renderer {
     }
 
     fn message(&mut self, out: &mut String, message: &MessageDescriptor, depth: usize) {
-        let file = message.parent_file();
-        self.comment(out, &file, message.path(), depth);
+        self.comment(out, &message.parent_file(), message.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}message {} {{", message.name());
         self.message_body(out, message, depth);
@@ -203,7 +202,7 @@ impl Renderer {
         self.comment(out, &extension.parent_file(), extension.path(), depth);
         let kind = extension.kind();
         let ty = type_name(&kind, scope, extension.package_name());
-        let proto = extension.field_descriptor_proto();
+        let options = field_options(extension.field_descriptor_proto(), &kind);
         let label = match extension.cardinality() {
             Cardinality::Repeated => "repeated ",
             Cardinality::Required => "required ",
@@ -214,11 +213,10 @@ impl Renderer {
         };
         let _ = writeln!(
             out,
-            "{}{label}{ty} {} = {}{};",
+            "{}{label}{ty} {} = {}{options};",
             INDENT.repeat(depth),
             extension.name(),
             extension.number(),
-            field_options(proto, &kind)
         );
     }
 
