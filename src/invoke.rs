@@ -19,6 +19,7 @@ use http::HeaderValue;
 use http::uri::PathAndQuery;
 use prost_reflect::MethodDescriptor;
 use tonic::Status;
+use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower_service::Service as _;
 
@@ -113,7 +114,7 @@ where
         );
     }
     let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
-    let mut request = request.map(|()| body.into_body());
+    let mut request = request.map(|()| Body::new(body));
     request.extensions_mut().insert(kind);
     let deadline = options
         .timeout
@@ -133,11 +134,8 @@ where
         .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
-    let status = if names::find(&parts.headers, &names::GRPC_STATUS).is_some() {
-        Status::from_header_map(&parts.headers)
-    } else {
-        None
-    };
+    let status = names::find(&parts.headers, &names::GRPC_STATUS)
+        .and_then(|_| Status::from_header_map(&parts.headers));
     let messages = match status {
         Some(status) if status.code() != tonic::Code::Ok => {
             return Err(failed(transport::sent_by_server(status)));

@@ -67,7 +67,7 @@ pub async fn request(
     }
     let bytes = body.collect().await?.to_bytes();
     let mut frames = Deframer::default();
-    frames.push(&bytes);
+    frames.push_bytes(bytes);
     let (flags, message) = frames.pop().ok_or("a unary request without its message")?;
     if flags & COMPRESSED != 0
         && let Some(encoding) = encoding
@@ -210,7 +210,7 @@ struct Streaming {
 
 impl Decode for Streaming {
     fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status> {
-        self.frames.push(&bytes);
+        self.frames.push_bytes(bytes);
         while let Some((flags, payload)) = self.frames.next_frame()? {
             if self.ended {
                 return Err(Status::internal(

@@ -128,7 +128,7 @@ where
         let collected = body.collect().await.map_err(Into::into)?;
         let trailers = collected.trailers().cloned().unwrap_or_default();
         let mut frames = Deframer::default();
-        frames.push(&collected.to_bytes());
+        frames.push_bytes(collected.to_bytes());
         (frames.pop(), trailers)
     };
     let status = Status::from_header_map(&trailers)

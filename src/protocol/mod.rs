@@ -238,15 +238,11 @@ impl Fallback {
                     None => format!("{err:#}"),
                 })
             })?;
-        let why = |err: &(dyn std::error::Error + 'static)| {
-            transport::not_ready(err).message().to_string()
-        };
-        let response = channel
+        channel
             .clone()
             .call(request)
             .await
-            .map_err(|err| failed(why(&*err)))?;
-        Ok(response)
+            .map_err(|err| failed(transport::not_ready(&*err).message().to_string()))
     }
 }
 
