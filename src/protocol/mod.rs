@@ -265,7 +265,10 @@ impl Out {
         self.0.push_back(Frame::data(grpc::frame(flags, payload)));
     }
 
-    fn trailers(&mut self, trailers: HeaderMap) {
+    /// Trailers, checked as h2's are (see `mend_status_fields`) before
+    /// tonic reads them.
+    fn trailers(&mut self, mut trailers: HeaderMap) {
+        crate::status::mend_status_fields(&mut trailers);
         self.0.push_back(Frame::trailers(trailers));
     }
 }
@@ -290,15 +293,6 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
     let stream = futures_util::stream::unfold(state, |mut state| async move {
         loop {
             if let Some(frame) = state.out.0.pop_front() {
-                // Trailers from the body: checked as h2's are (see
-                // `mend_status_fields`), before tonic reads them.
-                let frame = match frame.into_trailers() {
-                    Ok(mut trailers) => {
-                        crate::status::mend_status_fields(&mut trailers);
-                        http_body::Frame::trailers(trailers)
-                    }
-                    Err(frame) => frame,
-                };
                 return Some((Ok::<_, BoxError>(frame), state));
             }
             if state.done {
