@@ -107,8 +107,7 @@ pub async fn response(
                 );
             }
         };
-        let (headers, trailers) = split_trailers(&parts.headers);
-        parts.headers = headers;
+        let trailers = split_trailers(&mut parts.headers);
         let status = match serde_json::from_slice::<Value>(&bytes) {
             Ok(error) if error.get("code").is_some_and(Value::is_string) => {
                 status(&error, trailers)
@@ -130,8 +129,7 @@ pub async fn response(
         return super::failed(parts, &status);
     }
     if kind.is_unary() {
-        let (headers, trailers) = split_trailers(&parts.headers);
-        parts.headers = headers;
+        let trailers = split_trailers(&mut parts.headers);
         let compressed = match parts.headers.remove(http::header::CONTENT_ENCODING) {
             Some(encoding) if encoding != "identity" => {
                 parts.headers.insert("grpc-encoding", encoding);
@@ -157,11 +155,11 @@ pub async fn response(
     super::grpc_response(parts, super::decode(body, decoder))
 }
 
-/// Headers without the `trailer-` ones, and those as trailers.
-fn split_trailers(headers: &HeaderMap) -> (HeaderMap, HeaderMap) {
+/// Takes the `trailer-` headers out of `headers`, as trailers.
+fn split_trailers(headers: &mut HeaderMap) -> HeaderMap {
     let mut plain = HeaderMap::new();
     let mut trailers = HeaderMap::new();
-    for (name, value) in headers {
+    for (name, value) in headers.iter() {
         match name.as_str().strip_prefix("trailer-") {
             Some(rest) => {
                 if let Ok(name) = HeaderName::from_bytes(rest.as_bytes()) {
@@ -173,7 +171,8 @@ fn split_trailers(headers: &HeaderMap) -> (HeaderMap, HeaderMap) {
             }
         }
     }
-    (plain, trailers)
+    *headers = plain;
+    trailers
 }
 
 /// A unary response: the bare message, then OK with the `trailer-` headers.
