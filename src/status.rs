@@ -67,17 +67,13 @@ pub fn builtin_pool() -> &'static DescriptorPool {
 pub fn success(trailers: &tonic::metadata::MetadataMap) -> tonic::Status {
     let message = trailers
         .get("grpc-message")
-        .map(|value| percent_decode(value.as_encoded_bytes()))
+        .map(|value| percent_decode_bytes(value.as_encoded_bytes()))
         .unwrap_or_default();
-    tonic::Status::ok(message)
+    tonic::Status::ok(String::from_utf8_lossy(&message))
 }
 
-/// A `grpc-message` value decoded: `%XX` escapes are bytes of UTF-8 text.
-fn percent_decode(encoded: &[u8]) -> String {
-    String::from_utf8_lossy(&percent_decode_bytes(encoded)).into_owned()
-}
-
-/// The bytes a `grpc-message` value's `%XX` escapes stand for.
+/// The bytes a `grpc-message` value's `%XX` escapes stand for (bytes of
+/// UTF-8 text).
 fn percent_decode_bytes(encoded: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut rest = encoded;
@@ -122,11 +118,7 @@ pub fn parse_code(text: &str) -> Option<tonic::Code> {
             .contains(&number)
             .then(|| tonic::Code::from_i32(number));
     }
-    let wanted: String = text
-        .chars()
-        .filter(|c| *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let wanted = text.replace('_', "").to_ascii_lowercase();
     (0..=16)
         .map(tonic::Code::from_i32)
         .find(|code| format!("{code:?}").to_ascii_lowercase() == wanted)
@@ -182,11 +174,6 @@ impl Detail {
             ),
         }
     }
-
-    /// The message type this detail names.
-    pub fn type_name(&self) -> &str {
-        type_name(&self.type_url)
-    }
 }
 
 /// The type an Any's URL names: what follows its last `/`.
@@ -198,7 +185,7 @@ pub fn type_name(url: &str) -> &str {
 pub fn detail_types(status: &tonic::Status) -> Vec<String> {
     anys(status)
         .into_iter()
-        .map(|(url, _)| type_name(&url).to_string())
+        .map(|any| type_name(&any.type_url).to_string())
         .collect()
 }
 
@@ -207,7 +194,7 @@ pub fn detail_types(status: &tonic::Status) -> Vec<String> {
 pub fn details(status: &tonic::Status, schema: Option<&DescriptorPool>) -> Vec<Detail> {
     anys(status)
         .into_iter()
-        .map(|(type_url, value)| {
+        .map(|prost_types::Any { type_url, value }| {
             let name = type_name(&type_url);
             let json = schema
                 .and_then(|pool| pool.get_message_by_name(name))
@@ -230,14 +217,12 @@ pub fn details(status: &tonic::Status, schema: Option<&DescriptorPool>) -> Vec<D
         .collect()
 }
 
-/// The (type URL, bytes) of each Any in `grpc-status-details-bin`; empty
-/// when there is none or it does not parse.
-fn anys(status: &tonic::Status) -> Vec<(String, Vec<u8>)> {
-    let Ok(rpc_status) = RpcStatus::decode(status.details()) else {
-        return Vec::new();
-    };
-    let details = rpc_status.details.into_iter();
-    details.map(|any| (any.type_url, any.value)).collect()
+/// The Anys in `grpc-status-details-bin`; empty when there is none or it
+/// does not parse.
+pub(crate) fn anys(status: &tonic::Status) -> Vec<prost_types::Any> {
+    RpcStatus::decode(status.details())
+        .map(|status| status.details)
+        .unwrap_or_default()
 }
 
 /// A status as one compact JSON object:
@@ -251,12 +236,8 @@ pub fn to_json(status: &tonic::Status, details: &[Detail]) -> String {
         status.code() as i32,
         json_string(status.message()),
     );
-    for (i, detail) in details.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&detail.to_json());
-    }
+    let details: Vec<String> = details.iter().map(Detail::to_json).collect();
+    out.push_str(&details.join(","));
     out.push_str("]}");
     out
 }
@@ -291,14 +272,8 @@ pub fn mend_status_fields(headers: &mut http::HeaderMap) {
     if let Some(value) = names::find(headers, &names::GRPC_MESSAGE)
         && String::from_utf8(percent_decode_bytes(value.as_bytes())).is_err()
     {
-        let raw = value.as_bytes().iter().fold(Vec::new(), |mut out, &byte| {
-            match byte {
-                b'%' => out.extend_from_slice(b"%25"),
-                byte => out.push(byte),
-            }
-            out
-        });
-        if let Ok(raw) = http::HeaderValue::from_bytes(&raw) {
+        let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
+        if let Ok(raw) = http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..])) {
             headers.insert(names::GRPC_MESSAGE, raw);
         }
     }

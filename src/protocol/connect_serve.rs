@@ -16,7 +16,6 @@ use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt as _;
-use prost::Message as _;
 use serde_json::{Value, json};
 use tonic::body::Body;
 use tonic::{Code, Status};
@@ -24,7 +23,7 @@ use tower_service::Service;
 
 use super::connect::{CODE_NAMES, END_STREAM};
 use super::grpc::{self, COMPRESSED, Deframer};
-use crate::status::RpcStatus;
+use crate::status::type_name;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -259,29 +258,16 @@ fn metadata_of(headers: &HeaderMap) -> HeaderMap {
 /// `grpc-status-details-bin`.
 fn error_json(status: &Status) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let details: Vec<Value> = RpcStatus::decode(status.details())
-        .map(|s| s.details)
-        .unwrap_or_default()
+    let details: Vec<Value> = crate::status::anys(status)
         .into_iter()
-        .map(|any| {
-            let name = any
-                .type_url
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            json!({ "type": name, "value": b64.encode(&any.value) })
-        })
+        .map(|any| json!({ "type": type_name(&any.type_url), "value": b64.encode(&any.value) }))
         .collect();
-    let mut error = json!({ "code": code_name(status.code()), "message": status.message() });
+    let code = CODE_NAMES[status.code() as usize];
+    let mut error = json!({ "code": code, "message": status.message() });
     if !details.is_empty() {
         error["details"] = Value::Array(details);
     }
     error
-}
-
-fn code_name(code: Code) -> &'static str {
-    CODE_NAMES[code as usize]
 }
 
 /// The HTTP status of a unary Connect error (Connect's protocol spec).
@@ -305,6 +291,8 @@ fn http_status(code: Code) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::RpcStatus;
+    use prost::Message as _;
 
     #[test]
     fn errors_become_connect_json_with_their_details() {
