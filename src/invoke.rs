@@ -105,8 +105,7 @@ where
     S::Item: Into<Outgoing>,
 {
     let mut channel = channel.into();
-    let request = request(path.clone(), metadata, options)
-        .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
+    let request = request(path.clone(), metadata, options);
     if options.verbose.is_on() {
         options.verbose.request(
             request.uri().path(),
@@ -157,11 +156,7 @@ where
 
 /// The request's head: the path, gRPC's headers, and the metadata (less
 /// the headers gRPC reserves).
-fn request(
-    path: PathAndQuery,
-    metadata: MetadataMap,
-    options: &CallOptions,
-) -> Result<http::Request<()>, http::Error> {
+fn request(path: PathAndQuery, metadata: MetadataMap, options: &CallOptions) -> http::Request<()> {
     let mut headers = metadata.into_headers();
     if !headers.is_empty() {
         for reserved in [
@@ -193,13 +188,12 @@ fn request(
     if let Some(timeout) = options.timeout {
         headers.insert(names::GRPC_TIMEOUT, grpc::timeout(timeout));
     }
-    let mut request = http::Request::builder()
-        .method(http::Method::POST)
-        .uri(path)
-        .version(http::Version::HTTP_2)
-        .body(())?;
+    let mut request = http::Request::new(());
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = path.into();
+    *request.version_mut() = http::Version::HTTP_2;
     *request.headers_mut() = headers;
-    Ok(request)
+    request
 }
 
 /// A started call: response headers, then messages (as wire bytes of the
