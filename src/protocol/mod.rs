@@ -58,10 +58,6 @@ impl CallKind {
     fn is_unary(self) -> bool {
         !self.client_streaming && !self.server_streaming
     }
-
-    fn is_bidi(self) -> bool {
-        self.client_streaming && self.server_streaming
-    }
 }
 
 /// A connection to the server, speaking the chosen protocol, as a tonic
@@ -168,7 +164,7 @@ impl Bridge {
             .copied()
             .unwrap_or(CallKind::BIDI);
         let reflection = request.uri().path().starts_with("/grpc.reflection.");
-        if kind.is_bidi() && !self.client.is_h2() {
+        if kind == CallKind::BIDI && !self.client.is_h2() {
             if reflection {
                 return self.fallback.call(request, self.protocol).await;
             }
