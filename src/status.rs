@@ -7,7 +7,6 @@
 //! call's schema knows decodes from that schema; any other type is shown as
 //! its type URL and base64 bytes. Decoding never fails the report of an error.
 
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -228,18 +227,14 @@ pub(crate) fn anys(status: &tonic::Status) -> Vec<prost_types::Any> {
 /// A status as one compact JSON object:
 /// `{"code":"NOT_FOUND","codeNumber":5,"message":"…","details":[…]}`.
 pub fn to_json(status: &tonic::Status, details: &[Detail]) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "{{\"code\":{},\"codeNumber\":{},\"message\":{},\"details\":[",
+    let details: Vec<String> = details.iter().map(Detail::to_json).collect();
+    format!(
+        "{{\"code\":{},\"codeNumber\":{},\"message\":{},\"details\":[{}]}}",
         json_string(&code_constant(status.code())),
         status.code() as i32,
         json_string(status.message()),
-    );
-    let details: Vec<String> = details.iter().map(Detail::to_json).collect();
-    out.push_str(&details.join(","));
-    out.push_str("]}");
-    out
+        details.join(","),
+    )
 }
 
 fn json_string(text: &str) -> String {
