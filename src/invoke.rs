@@ -1,6 +1,4 @@
-//! One path for all four kinds of call.
-//!
-//! Every call is a tonic streaming call: requests are a stream (one message
+//! One path for all four kinds of call: requests are a stream (one message
 //! for unary and server streaming), responses are a stream (one message for
 //! unary and client streaming). The method kind decides only how many
 //! requests the caller feeds in; the wire and this code are the same.
@@ -9,9 +7,8 @@
 //! code speaks gRPC to it whatever goes over the wire, and tells it only the
 //! method's kind (Connect frames unary calls differently).
 
-use std::time::Duration;
-
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
