@@ -281,33 +281,30 @@ fn base64_encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::{HeaderMap, HeaderName, HeaderValue};
     use prost_reflect::Value;
+    use tonic::metadata::MetadataMap;
+    use tonic::{Code, Status};
 
     #[test]
     fn a_message_that_is_not_utf8_keeps_the_servers_code() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("grpc-status", http::HeaderValue::from_static("5"));
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-status", HeaderValue::from_static("5"));
         headers.insert(
             "grpc-message",
-            http::HeaderValue::from_static("gone %FF%e2%98%83"),
+            HeaderValue::from_static("gone %FF%e2%98%83"),
         );
-        headers.insert(
-            "grpc-status-details-bin",
-            http::HeaderValue::from_static("!!!"),
-        );
+        headers.insert("grpc-status-details-bin", HeaderValue::from_static("!!!"));
         mend_status_fields(&mut headers);
-        let status = tonic::Status::from_header_map(&headers).unwrap();
-        assert_eq!(status.code(), tonic::Code::NotFound);
+        let status = Status::from_header_map(&headers).unwrap();
+        assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), "gone %FF%e2%98%83");
         assert!(status.details().is_empty());
         // A message that decodes is left for tonic to decode.
-        headers.insert(
-            "grpc-message",
-            http::HeaderValue::from_static("a %e2%98%83"),
-        );
+        headers.insert("grpc-message", HeaderValue::from_static("a %e2%98%83"));
         mend_status_fields(&mut headers);
         assert_eq!(
-            tonic::Status::from_header_map(&headers).unwrap().message(),
+            Status::from_header_map(&headers).unwrap().message(),
             "a \u{2603}"
         );
     }
@@ -315,20 +312,20 @@ mod tests {
     #[test]
     fn find_answers_as_a_hashed_lookup_does_in_small_and_large_maps() {
         for extra in [0, 20] {
-            let mut headers = http::HeaderMap::new();
+            let mut headers = HeaderMap::new();
             for i in 0..extra {
                 headers.insert(
-                    http::HeaderName::try_from(format!("x-filler-{i}")).unwrap(),
-                    http::HeaderValue::from_static("f"),
+                    HeaderName::try_from(format!("x-filler-{i}")).unwrap(),
+                    HeaderValue::from_static("f"),
                 );
             }
-            headers.append(names::GRPC_STATUS, http::HeaderValue::from_static("5"));
-            headers.append(names::GRPC_STATUS, http::HeaderValue::from_static("7"));
-            headers.insert("grpc-message", http::HeaderValue::from_static("m"));
+            headers.append(names::GRPC_STATUS, HeaderValue::from_static("5"));
+            headers.append(names::GRPC_STATUS, HeaderValue::from_static("7"));
+            headers.insert("grpc-message", HeaderValue::from_static("m"));
             for name in [
                 names::GRPC_STATUS,
                 names::GRPC_STATUS_DETAILS,
-                http::HeaderName::from_static("grpc-message"),
+                HeaderName::from_static("grpc-message"),
                 http::header::CONTENT_TYPE,
             ] {
                 assert_eq!(names::find(&headers, &name), headers.get(&name), "{name}");
@@ -339,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_success_keeps_the_message_the_server_sent() {
-        let mut trailers = tonic::metadata::MetadataMap::new();
+        let mut trailers = MetadataMap::new();
         assert_eq!(success(&trailers).message(), "");
         trailers.insert("grpc-message", "OK".parse().unwrap());
         assert_eq!(success(&trailers).message(), "OK");
@@ -349,17 +346,14 @@ mod tests {
 
     #[test]
     fn code_constants() {
-        assert_eq!(code_constant(tonic::Code::Ok), "OK");
-        assert_eq!(code_constant(tonic::Code::NotFound), "NOT_FOUND");
-        assert_eq!(
-            code_constant(tonic::Code::DeadlineExceeded),
-            "DEADLINE_EXCEEDED"
-        );
+        assert_eq!(code_constant(Code::Ok), "OK");
+        assert_eq!(code_constant(Code::NotFound), "NOT_FOUND");
+        assert_eq!(code_constant(Code::DeadlineExceeded), "DEADLINE_EXCEEDED");
     }
 
     /// Builds a google.rpc.Status with the given Anys, through the built-in
     /// pool itself.
-    fn status_with(anys: &[(&str, Vec<u8>)]) -> tonic::Status {
+    fn status_with(anys: &[(&str, Vec<u8>)]) -> Status {
         let pool = builtin_pool();
         let mut status =
             DynamicMessage::new(pool.get_message_by_name("google.rpc.Status").unwrap());
@@ -375,8 +369,8 @@ mod tests {
             })
             .collect();
         status.set_field_by_name("details", Value::List(items));
-        tonic::Status::with_details(
-            tonic::Code::FailedPrecondition,
+        Status::with_details(
+            Code::FailedPrecondition,
             "no",
             status.encode_to_vec().into(),
         )
@@ -410,9 +404,8 @@ mod tests {
 
     #[test]
     fn no_details_and_garbage_details_are_empty() {
-        assert!(details(&tonic::Status::not_found("x"), None).is_empty());
-        let garbage =
-            tonic::Status::with_details(tonic::Code::Internal, "x", vec![0xff, 0xff].into());
+        assert!(details(&Status::not_found("x"), None).is_empty());
+        let garbage = Status::with_details(Code::Internal, "x", vec![0xff, 0xff].into());
         assert!(details(&garbage, None).is_empty());
     }
 }
