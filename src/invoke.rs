@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::HeaderValue;
+use http::header::{CONTENT_TYPE, TE};
 use http::uri::PathAndQuery;
 use prost_reflect::MethodDescriptor;
 use tonic::Status;
@@ -167,11 +168,8 @@ fn request(path: PathAndQuery, metadata: MetadataMap, options: &CallOptions) -> 
         }
     }
     headers.reserve(6);
-    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/grpc"),
-    );
+    headers.insert(TE, HeaderValue::from_static("trailers"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
     if let Some(compress) = options.compress {
         headers.insert(
             names::GRPC_ENCODING,

@@ -13,6 +13,7 @@
 use crate::status::RpcStatus;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt as _;
 use prost::Message as _;
@@ -37,7 +38,7 @@ pub async fn request(
 ) -> Result<http::Request<Body>, BoxError> {
     let (mut parts, body) = request.into_parts();
     let headers = &mut parts.headers;
-    headers.remove(http::header::TE);
+    headers.remove(TE);
     headers.insert("connect-protocol-version", HeaderValue::from_static("1"));
     if let Some(timeout) = headers.remove("grpc-timeout")
         && let Some(ms) = timeout.to_str().ok().and_then(timeout_ms)
@@ -57,8 +58,7 @@ pub async fn request(
     if let Some(accept) = headers.remove("grpc-accept-encoding") {
         headers.insert(accept_encoding, accept);
     }
-    let content_type = HeaderValue::from_static(content_type);
-    headers.insert(http::header::CONTENT_TYPE, content_type);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if !kind.is_unary() {
         if let Some(encoding) = encoding {
             headers.insert(content_encoding, encoding);
@@ -74,10 +74,7 @@ pub async fn request(
     {
         headers.insert(content_encoding, encoding);
     }
-    headers.insert(
-        http::header::CONTENT_LENGTH,
-        HeaderValue::from(message.len()),
-    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
     Ok(http::Request::from_parts(
         parts,
         Body::new(http_body_util::Full::new(message)),
@@ -130,7 +127,7 @@ pub async fn response(
     }
     if kind.is_unary() {
         let trailers = split_trailers(&mut parts.headers);
-        let compressed = match parts.headers.remove(http::header::CONTENT_ENCODING) {
+        let compressed = match parts.headers.remove(CONTENT_ENCODING) {
             Some(encoding) if encoding != "identity" => {
                 parts.headers.insert("grpc-encoding", encoding);
                 true

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt as _;
@@ -71,13 +72,10 @@ where
 /// Connect's request headers as gRPC's; `unary` names the encoding headers.
 fn grpc_request(parts: &mut http::request::Parts, unary: bool) {
     let headers = &mut parts.headers;
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/grpc"),
-    );
-    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(TE, HeaderValue::from_static("trailers"));
     headers.remove("connect-protocol-version");
-    headers.remove(http::header::CONTENT_LENGTH);
+    headers.remove(CONTENT_LENGTH);
     if let Some(ms) = headers.remove("connect-timeout-ms")
         && let Ok(value) = HeaderValue::from_str(&format!("{}m", ms.to_str().unwrap_or("0")))
     {
@@ -144,12 +142,9 @@ where
             if flags & COMPRESSED != 0
                 && let Some(encoding) = encoding
             {
-                headers.insert(http::header::CONTENT_ENCODING, encoding);
+                headers.insert(CONTENT_ENCODING, encoding);
             }
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/proto"),
-            );
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/proto"));
             http::Response::new(Body::new(http_body_util::Full::new(message)))
         }
         (code, _) => {
@@ -157,10 +152,7 @@ where
                 Code::Ok => Status::internal("the service sent no message"),
                 _ => status,
             };
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             let body = serde_json::to_vec(&error_json(&status))?;
             let mut response =
                 http::Response::new(Body::new(http_body_util::Full::new(Bytes::from(body))));
@@ -191,7 +183,7 @@ where
     let (mut parts, body) = response.into_parts();
     let mut headers = metadata_of(&parts.headers);
     headers.insert(
-        http::header::CONTENT_TYPE,
+        CONTENT_TYPE,
         HeaderValue::from_static("application/connect+proto"),
     );
     if let Some(encoding) = parts.headers.get("grpc-encoding") {
