@@ -39,13 +39,10 @@ pub(crate) async fn parse(
             .fetch_types(&types)
             .await
             .with_context(|| format!("message {}", chunk.index))?;
-        *input = schema
-            .pool()
-            .get_message_by_name(input.full_name())
-            .expect("the input type stays in the pool");
     }
     // Extensions named in the input that reflection has not brought yet.
-    if schema.fetch_named_extensions(chunk).await? {
+    let grown = schema.fetch_named_extensions(chunk).await?;
+    if grown || !types.is_empty() {
         *input = schema
             .pool()
             .get_message_by_name(input.full_name())

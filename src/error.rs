@@ -128,7 +128,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 pub fn status_text(status: &tonic::Status, details: &[status::Detail]) -> String {
     // A status without a message is its code alone, not "Unknown: ".
     let mut text = match status.message() {
-        "" => code_name(status.code()).to_string(),
+        "" => code_name(status.code()),
         message => format!("{}: {}", code_name(status.code()), one_line_text(message)),
     };
     for detail in details {
@@ -146,7 +146,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if err.is::<BrokenPipe>() || err.is::<Interrupted>() || err.is::<Reported>() {
         return ExitCode::from(code);
     }
-    let json = FORMAT.get() == Some(&ErrorFormat::Json);
+    let json = is_json();
     let detailed = err.chain().find_map(|e| e.downcast_ref::<Detailed>());
     let hint = err
         .chain()

@@ -1,6 +1,4 @@
-//! One path for all four kinds of call.
-//!
-//! Every call is a tonic streaming call: requests are a stream (one message
+//! One path for all four kinds of call: requests are a stream (one message
 //! for unary and server streaming), responses are a stream (one message for
 //! unary and client streaming). The method kind decides only how many
 //! requests the caller feeds in; the wire and this code are the same.
@@ -9,16 +7,17 @@
 //! code speaks gRPC to it whatever goes over the wire, and tells it only the
 //! method's kind (Connect frames unary calls differently).
 
-use std::time::Duration;
-
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::HeaderValue;
+use http::header::{CONTENT_TYPE, TE};
 use http::uri::PathAndQuery;
 use prost_reflect::MethodDescriptor;
 use tonic::Status;
+use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower_service::Service as _;
 
@@ -104,8 +103,7 @@ where
     S::Item: Into<Outgoing>,
 {
     let mut channel = channel.into();
-    let request = request(path.clone(), metadata, options)
-        .map_err(|err| Status::internal(format!("invalid method path: {err}")))?;
+    let request = request(path.clone(), metadata, options);
     if options.verbose.is_on() {
         options.verbose.request(
             request.uri().path(),
@@ -113,7 +111,7 @@ where
         );
     }
     let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
-    let mut request = request.map(|()| body.into_body());
+    let mut request = request.map(|()| Body::new(body));
     request.extensions_mut().insert(kind);
     let deadline = options
         .timeout
@@ -133,11 +131,8 @@ where
         .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
-    let status = if names::find(&parts.headers, &names::GRPC_STATUS).is_some() {
-        Status::from_header_map(&parts.headers)
-    } else {
-        None
-    };
+    let status = names::find(&parts.headers, &names::GRPC_STATUS)
+        .and_then(|_| Status::from_header_map(&parts.headers));
     let messages = match status {
         Some(status) if status.code() != tonic::Code::Ok => {
             return Err(failed(transport::sent_by_server(status)));
@@ -159,11 +154,7 @@ where
 
 /// The request's head: the path, gRPC's headers, and the metadata (less
 /// the headers gRPC reserves).
-fn request(
-    path: PathAndQuery,
-    metadata: MetadataMap,
-    options: &CallOptions,
-) -> Result<http::Request<()>, http::Error> {
+fn request(path: PathAndQuery, metadata: MetadataMap, options: &CallOptions) -> http::Request<()> {
     let mut headers = metadata.into_headers();
     if !headers.is_empty() {
         for reserved in [
@@ -177,11 +168,8 @@ fn request(
         }
     }
     headers.reserve(6);
-    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/grpc"),
-    );
+    headers.insert(TE, HeaderValue::from_static("trailers"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
     if let Some(compress) = options.compress {
         headers.insert(
             names::GRPC_ENCODING,
@@ -195,13 +183,12 @@ fn request(
     if let Some(timeout) = options.timeout {
         headers.insert(names::GRPC_TIMEOUT, grpc::timeout(timeout));
     }
-    let mut request = http::Request::builder()
-        .method(http::Method::POST)
-        .uri(path)
-        .version(http::Version::HTTP_2)
-        .body(())?;
+    let mut request = http::Request::new(());
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = path.into();
+    *request.version_mut() = http::Version::HTTP_2;
     *request.headers_mut() = headers;
-    Ok(request)
+    request
 }
 
 /// A started call: response headers, then messages (as wire bytes of the

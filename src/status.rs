@@ -7,7 +7,6 @@
 //! call's schema knows decodes from that schema; any other type is shown as
 //! its type URL and base64 bytes. Decoding never fails the report of an error.
 
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -67,17 +66,13 @@ pub fn builtin_pool() -> &'static DescriptorPool {
 pub fn success(trailers: &tonic::metadata::MetadataMap) -> tonic::Status {
     let message = trailers
         .get("grpc-message")
-        .map(|value| percent_decode(value.as_encoded_bytes()))
+        .map(|value| percent_decode_bytes(value.as_encoded_bytes()))
         .unwrap_or_default();
-    tonic::Status::ok(message)
+    tonic::Status::ok(String::from_utf8_lossy(&message))
 }
 
-/// A `grpc-message` value decoded: `%XX` escapes are bytes of UTF-8 text.
-fn percent_decode(encoded: &[u8]) -> String {
-    String::from_utf8_lossy(&percent_decode_bytes(encoded)).into_owned()
-}
-
-/// The bytes a `grpc-message` value's `%XX` escapes stand for.
+/// The bytes a `grpc-message` value's `%XX` escapes stand for (bytes of
+/// UTF-8 text).
 fn percent_decode_bytes(encoded: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut rest = encoded;
@@ -122,11 +117,7 @@ pub fn parse_code(text: &str) -> Option<tonic::Code> {
             .contains(&number)
             .then(|| tonic::Code::from_i32(number));
     }
-    let wanted: String = text
-        .chars()
-        .filter(|c| *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let wanted = text.replace('_', "").to_ascii_lowercase();
     (0..=16)
         .map(tonic::Code::from_i32)
         .find(|code| format!("{code:?}").to_ascii_lowercase() == wanted)
@@ -182,11 +173,6 @@ impl Detail {
             ),
         }
     }
-
-    /// The message type this detail names.
-    pub fn type_name(&self) -> &str {
-        type_name(&self.type_url)
-    }
 }
 
 /// The type an Any's URL names: what follows its last `/`.
@@ -198,7 +184,7 @@ pub fn type_name(url: &str) -> &str {
 pub fn detail_types(status: &tonic::Status) -> Vec<String> {
     anys(status)
         .into_iter()
-        .map(|(url, _)| type_name(&url).to_string())
+        .map(|any| type_name(&any.type_url).to_string())
         .collect()
 }
 
@@ -207,7 +193,7 @@ pub fn detail_types(status: &tonic::Status) -> Vec<String> {
 pub fn details(status: &tonic::Status, schema: Option<&DescriptorPool>) -> Vec<Detail> {
     anys(status)
         .into_iter()
-        .map(|(type_url, value)| {
+        .map(|prost_types::Any { type_url, value }| {
             let name = type_name(&type_url);
             let json = schema
                 .and_then(|pool| pool.get_message_by_name(name))
@@ -230,35 +216,25 @@ pub fn details(status: &tonic::Status, schema: Option<&DescriptorPool>) -> Vec<D
         .collect()
 }
 
-/// The (type URL, bytes) of each Any in `grpc-status-details-bin`; empty
-/// when there is none or it does not parse.
-fn anys(status: &tonic::Status) -> Vec<(String, Vec<u8>)> {
-    let Ok(rpc_status) = RpcStatus::decode(status.details()) else {
-        return Vec::new();
-    };
-    let details = rpc_status.details.into_iter();
-    details.map(|any| (any.type_url, any.value)).collect()
+/// The Anys in `grpc-status-details-bin`; empty when there is none or it
+/// does not parse.
+pub(crate) fn anys(status: &tonic::Status) -> Vec<prost_types::Any> {
+    RpcStatus::decode(status.details())
+        .map(|status| status.details)
+        .unwrap_or_default()
 }
 
 /// A status as one compact JSON object:
 /// `{"code":"NOT_FOUND","codeNumber":5,"message":"…","details":[…]}`.
 pub fn to_json(status: &tonic::Status, details: &[Detail]) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "{{\"code\":{},\"codeNumber\":{},\"message\":{},\"details\":[",
+    let details: Vec<String> = details.iter().map(Detail::to_json).collect();
+    format!(
+        "{{\"code\":{},\"codeNumber\":{},\"message\":{},\"details\":[{}]}}",
         json_string(&code_constant(status.code())),
         status.code() as i32,
         json_string(status.message()),
-    );
-    for (i, detail) in details.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&detail.to_json());
-    }
-    out.push_str("]}");
-    out
+        details.join(","),
+    )
 }
 
 fn json_string(text: &str) -> String {
@@ -291,14 +267,8 @@ pub fn mend_status_fields(headers: &mut http::HeaderMap) {
     if let Some(value) = names::find(headers, &names::GRPC_MESSAGE)
         && String::from_utf8(percent_decode_bytes(value.as_bytes())).is_err()
     {
-        let raw = value.as_bytes().iter().fold(Vec::new(), |mut out, &byte| {
-            match byte {
-                b'%' => out.extend_from_slice(b"%25"),
-                byte => out.push(byte),
-            }
-            out
-        });
-        if let Ok(raw) = http::HeaderValue::from_bytes(&raw) {
+        let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
+        if let Ok(raw) = http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..])) {
             headers.insert(names::GRPC_MESSAGE, raw);
         }
     }
@@ -311,33 +281,30 @@ fn base64_encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::{HeaderMap, HeaderName, HeaderValue};
     use prost_reflect::Value;
+    use tonic::metadata::MetadataMap;
+    use tonic::{Code, Status};
 
     #[test]
     fn a_message_that_is_not_utf8_keeps_the_servers_code() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("grpc-status", http::HeaderValue::from_static("5"));
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-status", HeaderValue::from_static("5"));
         headers.insert(
             "grpc-message",
-            http::HeaderValue::from_static("gone %FF%e2%98%83"),
+            HeaderValue::from_static("gone %FF%e2%98%83"),
         );
-        headers.insert(
-            "grpc-status-details-bin",
-            http::HeaderValue::from_static("!!!"),
-        );
+        headers.insert("grpc-status-details-bin", HeaderValue::from_static("!!!"));
         mend_status_fields(&mut headers);
-        let status = tonic::Status::from_header_map(&headers).unwrap();
-        assert_eq!(status.code(), tonic::Code::NotFound);
+        let status = Status::from_header_map(&headers).unwrap();
+        assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), "gone %FF%e2%98%83");
         assert!(status.details().is_empty());
         // A message that decodes is left for tonic to decode.
-        headers.insert(
-            "grpc-message",
-            http::HeaderValue::from_static("a %e2%98%83"),
-        );
+        headers.insert("grpc-message", HeaderValue::from_static("a %e2%98%83"));
         mend_status_fields(&mut headers);
         assert_eq!(
-            tonic::Status::from_header_map(&headers).unwrap().message(),
+            Status::from_header_map(&headers).unwrap().message(),
             "a \u{2603}"
         );
     }
@@ -345,20 +312,20 @@ mod tests {
     #[test]
     fn find_answers_as_a_hashed_lookup_does_in_small_and_large_maps() {
         for extra in [0, 20] {
-            let mut headers = http::HeaderMap::new();
+            let mut headers = HeaderMap::new();
             for i in 0..extra {
                 headers.insert(
-                    http::HeaderName::try_from(format!("x-filler-{i}")).unwrap(),
-                    http::HeaderValue::from_static("f"),
+                    HeaderName::try_from(format!("x-filler-{i}")).unwrap(),
+                    HeaderValue::from_static("f"),
                 );
             }
-            headers.append(names::GRPC_STATUS, http::HeaderValue::from_static("5"));
-            headers.append(names::GRPC_STATUS, http::HeaderValue::from_static("7"));
-            headers.insert("grpc-message", http::HeaderValue::from_static("m"));
+            headers.append(names::GRPC_STATUS, HeaderValue::from_static("5"));
+            headers.append(names::GRPC_STATUS, HeaderValue::from_static("7"));
+            headers.insert("grpc-message", HeaderValue::from_static("m"));
             for name in [
                 names::GRPC_STATUS,
                 names::GRPC_STATUS_DETAILS,
-                http::HeaderName::from_static("grpc-message"),
+                HeaderName::from_static("grpc-message"),
                 http::header::CONTENT_TYPE,
             ] {
                 assert_eq!(names::find(&headers, &name), headers.get(&name), "{name}");
@@ -369,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_success_keeps_the_message_the_server_sent() {
-        let mut trailers = tonic::metadata::MetadataMap::new();
+        let mut trailers = MetadataMap::new();
         assert_eq!(success(&trailers).message(), "");
         trailers.insert("grpc-message", "OK".parse().unwrap());
         assert_eq!(success(&trailers).message(), "OK");
@@ -379,17 +346,14 @@ mod tests {
 
     #[test]
     fn code_constants() {
-        assert_eq!(code_constant(tonic::Code::Ok), "OK");
-        assert_eq!(code_constant(tonic::Code::NotFound), "NOT_FOUND");
-        assert_eq!(
-            code_constant(tonic::Code::DeadlineExceeded),
-            "DEADLINE_EXCEEDED"
-        );
+        assert_eq!(code_constant(Code::Ok), "OK");
+        assert_eq!(code_constant(Code::NotFound), "NOT_FOUND");
+        assert_eq!(code_constant(Code::DeadlineExceeded), "DEADLINE_EXCEEDED");
     }
 
     /// Builds a google.rpc.Status with the given Anys, through the built-in
     /// pool itself.
-    fn status_with(anys: &[(&str, Vec<u8>)]) -> tonic::Status {
+    fn status_with(anys: &[(&str, Vec<u8>)]) -> Status {
         let pool = builtin_pool();
         let mut status =
             DynamicMessage::new(pool.get_message_by_name("google.rpc.Status").unwrap());
@@ -405,8 +369,8 @@ mod tests {
             })
             .collect();
         status.set_field_by_name("details", Value::List(items));
-        tonic::Status::with_details(
-            tonic::Code::FailedPrecondition,
+        Status::with_details(
+            Code::FailedPrecondition,
             "no",
             status.encode_to_vec().into(),
         )
@@ -440,9 +404,8 @@ mod tests {
 
     #[test]
     fn no_details_and_garbage_details_are_empty() {
-        assert!(details(&tonic::Status::not_found("x"), None).is_empty());
-        let garbage =
-            tonic::Status::with_details(tonic::Code::Internal, "x", vec![0xff, 0xff].into());
+        assert!(details(&Status::not_found("x"), None).is_empty());
+        let garbage = Status::with_details(Code::Internal, "x", vec![0xff, 0xff].into());
         assert!(details(&garbage, None).is_empty());
     }
 }

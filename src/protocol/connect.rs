@@ -13,6 +13,7 @@
 use crate::status::RpcStatus;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::BodyExt as _;
 use prost::Message as _;
@@ -37,7 +38,7 @@ pub async fn request(
 ) -> Result<http::Request<Body>, BoxError> {
     let (mut parts, body) = request.into_parts();
     let headers = &mut parts.headers;
-    headers.remove(http::header::TE);
+    headers.remove(TE);
     headers.insert("connect-protocol-version", HeaderValue::from_static("1"));
     if let Some(timeout) = headers.remove("grpc-timeout")
         && let Some(ms) = timeout.to_str().ok().and_then(timeout_ms)
@@ -57,8 +58,7 @@ pub async fn request(
     if let Some(accept) = headers.remove("grpc-accept-encoding") {
         headers.insert(accept_encoding, accept);
     }
-    let content_type = HeaderValue::from_static(content_type);
-    headers.insert(http::header::CONTENT_TYPE, content_type);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if !kind.is_unary() {
         if let Some(encoding) = encoding {
             headers.insert(content_encoding, encoding);
@@ -67,17 +67,14 @@ pub async fn request(
     }
     let bytes = body.collect().await?.to_bytes();
     let mut frames = Deframer::default();
-    frames.push(&bytes);
+    frames.push_bytes(bytes);
     let (flags, message) = frames.pop().ok_or("a unary request without its message")?;
     if flags & COMPRESSED != 0
         && let Some(encoding) = encoding
     {
         headers.insert(content_encoding, encoding);
     }
-    headers.insert(
-        http::header::CONTENT_LENGTH,
-        HeaderValue::from(message.len()),
-    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(message.len()));
     Ok(http::Request::from_parts(
         parts,
         Body::new(http_body_util::Full::new(message)),
@@ -107,8 +104,7 @@ pub async fn response(
                 );
             }
         };
-        let (headers, trailers) = split_trailers(&parts.headers);
-        parts.headers = headers;
+        let trailers = split_trailers(&mut parts.headers);
         let status = match serde_json::from_slice::<Value>(&bytes) {
             Ok(error) if error.get("code").is_some_and(Value::is_string) => {
                 status(&error, trailers)
@@ -130,9 +126,8 @@ pub async fn response(
         return super::failed(parts, &status);
     }
     if kind.is_unary() {
-        let (headers, trailers) = split_trailers(&parts.headers);
-        parts.headers = headers;
-        let compressed = match parts.headers.remove(http::header::CONTENT_ENCODING) {
+        let trailers = split_trailers(&mut parts.headers);
+        let compressed = match parts.headers.remove(CONTENT_ENCODING) {
             Some(encoding) if encoding != "identity" => {
                 parts.headers.insert("grpc-encoding", encoding);
                 true
@@ -157,11 +152,11 @@ pub async fn response(
     super::grpc_response(parts, super::decode(body, decoder))
 }
 
-/// Headers without the `trailer-` ones, and those as trailers.
-fn split_trailers(headers: &HeaderMap) -> (HeaderMap, HeaderMap) {
+/// Takes the `trailer-` headers out of `headers`, as trailers.
+fn split_trailers(headers: &mut HeaderMap) -> HeaderMap {
     let mut plain = HeaderMap::new();
     let mut trailers = HeaderMap::new();
-    for (name, value) in headers {
+    for (name, value) in headers.iter() {
         match name.as_str().strip_prefix("trailer-") {
             Some(rest) => {
                 if let Ok(name) = HeaderName::from_bytes(rest.as_bytes()) {
@@ -173,7 +168,8 @@ fn split_trailers(headers: &HeaderMap) -> (HeaderMap, HeaderMap) {
             }
         }
     }
-    (plain, trailers)
+    *headers = plain;
+    trailers
 }
 
 /// A unary response: the bare message, then OK with the `trailer-` headers.
@@ -210,7 +206,7 @@ struct Streaming {
 
 impl Decode for Streaming {
     fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status> {
-        self.frames.push(&bytes);
+        self.frames.push_bytes(bytes);
         while let Some((flags, payload)) = self.frames.next_frame()? {
             if self.ended {
                 return Err(Status::internal(

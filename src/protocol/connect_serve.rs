@@ -13,10 +13,10 @@ use std::task::{Context, Poll};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt as _;
-use prost::Message as _;
 use serde_json::{Value, json};
 use tonic::body::Body;
 use tonic::{Code, Status};
@@ -24,7 +24,7 @@ use tower_service::Service;
 
 use super::connect::{CODE_NAMES, END_STREAM};
 use super::grpc::{self, COMPRESSED, Deframer};
-use crate::status::RpcStatus;
+use crate::status::type_name;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -72,13 +72,10 @@ where
 /// Connect's request headers as gRPC's; `unary` names the encoding headers.
 fn grpc_request(parts: &mut http::request::Parts, unary: bool) {
     let headers = &mut parts.headers;
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/grpc"),
-    );
-    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(TE, HeaderValue::from_static("trailers"));
     headers.remove("connect-protocol-version");
-    headers.remove(http::header::CONTENT_LENGTH);
+    headers.remove(CONTENT_LENGTH);
     if let Some(ms) = headers.remove("connect-timeout-ms")
         && let Ok(value) = HeaderValue::from_str(&format!("{}m", ms.to_str().unwrap_or("0")))
     {
@@ -128,7 +125,7 @@ where
         let collected = body.collect().await.map_err(Into::into)?;
         let trailers = collected.trailers().cloned().unwrap_or_default();
         let mut frames = Deframer::default();
-        frames.push(&collected.to_bytes());
+        frames.push_bytes(collected.to_bytes());
         (frames.pop(), trailers)
     };
     let status = Status::from_header_map(&trailers)
@@ -145,12 +142,9 @@ where
             if flags & COMPRESSED != 0
                 && let Some(encoding) = encoding
             {
-                headers.insert(http::header::CONTENT_ENCODING, encoding);
+                headers.insert(CONTENT_ENCODING, encoding);
             }
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/proto"),
-            );
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/proto"));
             http::Response::new(Body::new(http_body_util::Full::new(message)))
         }
         (code, _) => {
@@ -158,10 +152,7 @@ where
                 Code::Ok => Status::internal("the service sent no message"),
                 _ => status,
             };
-            headers.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             let body = serde_json::to_vec(&error_json(&status))?;
             let mut response =
                 http::Response::new(Body::new(http_body_util::Full::new(Bytes::from(body))));
@@ -192,7 +183,7 @@ where
     let (mut parts, body) = response.into_parts();
     let mut headers = metadata_of(&parts.headers);
     headers.insert(
-        http::header::CONTENT_TYPE,
+        CONTENT_TYPE,
         HeaderValue::from_static("application/connect+proto"),
     );
     if let Some(encoding) = parts.headers.get("grpc-encoding") {
@@ -259,29 +250,16 @@ fn metadata_of(headers: &HeaderMap) -> HeaderMap {
 /// `grpc-status-details-bin`.
 fn error_json(status: &Status) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let details: Vec<Value> = RpcStatus::decode(status.details())
-        .map(|s| s.details)
-        .unwrap_or_default()
+    let details: Vec<Value> = crate::status::anys(status)
         .into_iter()
-        .map(|any| {
-            let name = any
-                .type_url
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            json!({ "type": name, "value": b64.encode(&any.value) })
-        })
+        .map(|any| json!({ "type": type_name(&any.type_url), "value": b64.encode(&any.value) }))
         .collect();
-    let mut error = json!({ "code": code_name(status.code()), "message": status.message() });
+    let code = CODE_NAMES[status.code() as usize];
+    let mut error = json!({ "code": code, "message": status.message() });
     if !details.is_empty() {
         error["details"] = Value::Array(details);
     }
     error
-}
-
-fn code_name(code: Code) -> &'static str {
-    CODE_NAMES[code as usize]
 }
 
 /// The HTTP status of a unary Connect error (Connect's protocol spec).
@@ -305,6 +283,8 @@ fn http_status(code: Code) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::RpcStatus;
+    use prost::Message as _;
 
     #[test]
     fn errors_become_connect_json_with_their_details() {

@@ -91,9 +91,8 @@ impl Default for Deframer {
 }
 
 impl Deframer {
-    /// A deframer that refuses frames over `limit` bytes (see [`check`]).
-    ///
-    /// [`check`]: Deframer::check
+    /// A deframer that refuses frames over `limit` bytes (see
+    /// [`next_frame`](Deframer::next_frame)).
     pub fn with_limit(limit: usize) -> Self {
         Deframer {
             buf: BytesMut::new(),
@@ -102,18 +101,12 @@ impl Deframer {
         }
     }
 
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.push_bytes(Bytes::copy_from_slice(bytes));
-    }
-
     /// The next chunk of the stream, kept as it is.
     pub fn push_bytes(&mut self, bytes: Bytes) {
-        if self.chunk.is_empty() {
-            self.chunk = bytes;
-        } else {
+        if !self.chunk.is_empty() {
             self.buf.extend_from_slice(&self.chunk);
-            self.chunk = bytes;
         }
+        self.chunk = bytes;
     }
 
     /// The announced length of the frame at the front, once its header is
@@ -135,20 +128,14 @@ impl Deframer {
         Some(u32::from_be_bytes([b[1], b[2], b[3], b[4]]) as usize)
     }
 
-    /// Fails when the frame being gathered announces more than the limit,
-    /// so that a server cannot make grpcx buffer without end.
-    fn check(&mut self) -> Result<(), Status> {
+    /// The next whole frame, as [`pop`](Deframer::pop) gives it; an error
+    /// as soon as the frame's header announces more than the limit, so that
+    /// a server cannot make grpcx buffer without end.
+    pub fn next_frame(&mut self) -> Result<Option<(u8, Bytes)>, Status> {
         match self.next_len() {
             Some(len) if len > self.limit => Err(too_large(len, self.limit)),
-            _ => Ok(()),
+            _ => Ok(self.pop()),
         }
-    }
-
-    /// The next whole frame, as [`pop`](Deframer::pop) gives it; an error
-    /// as soon as the frame's header announces more than the limit.
-    pub fn next_frame(&mut self) -> Result<Option<(u8, Bytes)>, Status> {
-        self.check()?;
-        Ok(self.pop())
     }
 
     /// The next whole frame: its flags and payload.
@@ -192,20 +179,13 @@ pub struct Frames<S> {
 /// The most bytes of messages packed into one chunk of a request body.
 const CHUNK: usize = 32 * 1024;
 
-impl<S> Frames<S>
-where
-    S: Stream<Item = Outgoing> + Send + Unpin + 'static,
-{
+impl<S> Frames<S> {
     pub fn new(requests: S, compress: Option<Compression>) -> Self {
         Frames {
             requests,
             compress,
             done: false,
         }
-    }
-
-    pub fn into_body(self) -> Body {
-        Body::new(self)
     }
 }
 
@@ -507,7 +487,7 @@ mod tests {
         assert!(transport::is_sent_by_server(&no_status.end().unwrap_err()));
         assert!(!transport::is_sent_by_server(&too_large(10, 5)));
         let mut cut = Messages::empty(HeaderMap::new());
-        cut.frames.push(&[0, 0, 0]);
+        cut.frames.push_bytes(Bytes::from_static(&[0, 0, 0]));
         assert!(!transport::is_sent_by_server(&cut.end().unwrap_err()));
     }
 
@@ -529,7 +509,7 @@ mod tests {
         let mut deframer = Deframer::default();
         let mut got = Vec::new();
         for byte in bytes {
-            deframer.push(&[byte]);
+            deframer.push_bytes(Bytes::copy_from_slice(&[byte]));
             while let Some(frame) = deframer.pop() {
                 got.push(frame);
             }
@@ -601,12 +581,11 @@ mod tests {
     #[test]
     fn a_frame_over_the_limit_is_refused_from_its_header() {
         let mut deframer = Deframer::with_limit(10);
-        deframer.push(&frame(0, b"0123456789"));
-        assert!(deframer.check().is_ok());
-        assert_eq!(deframer.pop().unwrap().1.len(), 10);
+        deframer.push_bytes(frame(0, b"0123456789"));
+        assert_eq!(deframer.next_frame().unwrap().unwrap().1.len(), 10);
         // Only the header of a 4 GiB frame: refused before any payload.
-        deframer.push(&[0, 0xff, 0xff, 0xff, 0xff]);
-        let status = deframer.check().unwrap_err();
+        deframer.push_bytes(Bytes::from_static(&[0, 0xff, 0xff, 0xff, 0xff]));
+        let status = deframer.next_frame().unwrap_err();
         assert_eq!(status.code(), Code::ResourceExhausted);
         assert!(status.message().contains("4294967295 bytes"));
     }

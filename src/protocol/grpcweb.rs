@@ -32,7 +32,6 @@ pub fn request(mut request: http::Request<Body>) -> http::Request<Body> {
     request
 }
 
-/// The response parser.
 /// The response parser; `limit` is the largest message accepted.
 pub fn response(response: http::Response<Body>, limit: usize) -> http::Response<Body> {
     let (mut parts, body) = response.into_parts();
@@ -82,7 +81,7 @@ struct Decoder {
 impl Decode for Decoder {
     fn data(&mut self, bytes: Bytes, out: &mut Out) -> Result<(), Status> {
         match &mut self.text {
-            None => self.frames.push(&bytes),
+            None => self.frames.push_bytes(bytes),
             Some(text) => {
                 text.extend(bytes.iter().filter(|b| !b.is_ascii_whitespace()));
                 // Whole quanta only; each may end in padding, as the
@@ -100,7 +99,7 @@ impl Decode for Decoder {
                         .map_err(|err| {
                             Status::internal(format!("a grpc-web-text body is not base64: {err}"))
                         })?;
-                    self.frames.push(&decoded);
+                    self.frames.push_bytes(decoded.into());
                 }
             }
         }

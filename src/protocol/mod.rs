@@ -58,10 +58,6 @@ impl CallKind {
     fn is_unary(self) -> bool {
         !self.client_streaming && !self.server_streaming
     }
-
-    fn is_bidi(self) -> bool {
-        self.client_streaming && self.server_streaming
-    }
 }
 
 /// A connection to the server, speaking the chosen protocol, as a tonic
@@ -168,7 +164,7 @@ impl Bridge {
             .copied()
             .unwrap_or(CallKind::BIDI);
         let reflection = request.uri().path().starts_with("/grpc.reflection.");
-        if kind.is_bidi() && !self.client.is_h2() {
+        if kind == CallKind::BIDI && !self.client.is_h2() {
             if reflection {
                 return self.fallback.call(request, self.protocol).await;
             }
@@ -238,15 +234,11 @@ impl Fallback {
                     None => format!("{err:#}"),
                 })
             })?;
-        let why = |err: &(dyn std::error::Error + 'static)| {
-            transport::not_ready(err).message().to_string()
-        };
-        let response = channel
+        channel
             .clone()
             .call(request)
             .await
-            .map_err(|err| failed(why(&*err)))?;
-        Ok(response)
+            .map_err(|err| failed(transport::not_ready(&*err).message().to_string()))
     }
 }
 
@@ -269,7 +261,10 @@ impl Out {
         self.0.push_back(Frame::data(grpc::frame(flags, payload)));
     }
 
-    fn trailers(&mut self, trailers: HeaderMap) {
+    /// Trailers, checked as h2's are (see `mend_status_fields`) before
+    /// tonic reads them.
+    fn trailers(&mut self, mut trailers: HeaderMap) {
+        crate::status::mend_status_fields(&mut trailers);
         self.0.push_back(Frame::trailers(trailers));
     }
 }
@@ -294,15 +289,6 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
     let stream = futures_util::stream::unfold(state, |mut state| async move {
         loop {
             if let Some(frame) = state.out.0.pop_front() {
-                // Trailers from the body: checked as h2's are (see
-                // `mend_status_fields`), before tonic reads them.
-                let frame = match frame.into_trailers() {
-                    Ok(mut trailers) => {
-                        crate::status::mend_status_fields(&mut trailers);
-                        http_body::Frame::trailers(trailers)
-                    }
-                    Err(frame) => frame,
-                };
                 return Some((Ok::<_, BoxError>(frame), state));
             }
             if state.done {
