@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 
 use base64::Engine as _;
+use percent_encoding::percent_decode;
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
@@ -66,33 +67,9 @@ pub fn builtin_pool() -> &'static DescriptorPool {
 pub fn success(trailers: &tonic::metadata::MetadataMap) -> tonic::Status {
     let message = trailers
         .get("grpc-message")
-        .map(|value| percent_decode_bytes(value.as_encoded_bytes()))
+        .map(|value| percent_decode(value.as_encoded_bytes()).decode_utf8_lossy())
         .unwrap_or_default();
-    tonic::Status::ok(String::from_utf8_lossy(&message))
-}
-
-/// The bytes a `grpc-message` value's `%XX` escapes stand for (bytes of
-/// UTF-8 text).
-fn percent_decode_bytes(encoded: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut rest = encoded;
-    while let Some((&first, tail)) = rest.split_first() {
-        let hex = tail
-            .get(..2)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (first, hex) {
-            (b'%', Some(byte)) => {
-                bytes.push(byte);
-                rest = &tail[2..];
-            }
-            _ => {
-                bytes.push(first);
-                rest = tail;
-            }
-        }
-    }
-    bytes
+    tonic::Status::ok(message)
 }
 
 /// `NOT_FOUND`, `DEADLINE_EXCEEDED`: the name the gRPC spec and JSON use.
@@ -265,7 +242,7 @@ pub fn mend_status_fields(headers: &mut http::HeaderMap) {
         headers.remove(names::GRPC_STATUS_DETAILS);
     }
     if let Some(value) = names::find(headers, &names::GRPC_MESSAGE)
-        && String::from_utf8(percent_decode_bytes(value.as_bytes())).is_err()
+        && percent_decode(value.as_bytes()).decode_utf8().is_err()
     {
         let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
         if let Ok(raw) = http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..])) {
@@ -342,6 +319,9 @@ mod tests {
         assert_eq!(success(&trailers).message(), "OK");
         trailers.insert("grpc-message", "caf%C3%A9 100%25 %zz".parse().unwrap());
         assert_eq!(success(&trailers).message(), "café 100% %zz");
+        // Two hex digits make an escape; a sign is not one (`%+f` is text).
+        trailers.insert("grpc-message", "%+f %-1 %4".parse().unwrap());
+        assert_eq!(success(&trailers).message(), "%+f %-1 %4");
     }
 
     #[test]

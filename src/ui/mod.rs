@@ -326,32 +326,16 @@ fn parse_query(query: &str) -> HashMap<String, String> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key), percent_decode(value))
+            (form_decode(key), form_decode(value))
         })
         .collect()
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or("zz"), 16) {
-                    Ok(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// A form value: `+` is a space, then `%XX` escapes (a `%2B` stays `+`).
+fn form_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Headers every response carries: nothing but this page's own files may
@@ -405,10 +389,14 @@ mod tests {
 
     #[test]
     fn queries_are_percent_decoded() {
-        let query = parse_query("path=helloworld.Greeter%2FSayHello&x=a+b&bad=%zz&end=%4");
+        let query = parse_query(
+            "path=helloworld.Greeter%2FSayHello&x=a+b&bad=%zz&end=%4&plus=%2B&sign=%+f",
+        );
         assert_eq!(query["path"], "helloworld.Greeter/SayHello");
         assert_eq!(query["x"], "a b");
         assert_eq!(query["bad"], "%zz");
         assert_eq!(query["end"], "%4");
+        assert_eq!(query["plus"], "+");
+        assert_eq!(query["sign"], "% f");
     }
 }
