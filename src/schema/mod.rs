@@ -105,10 +105,8 @@ impl Schema {
                 .collect(),
         };
         // grpc-js lists package-less services as `.Hello`.
-        for name in &mut names {
-            if let Some(bare) = name.strip_prefix('.') {
-                *name = bare.to_string();
-            }
+        for name in names.iter_mut().filter(|n| n.starts_with('.')) {
+            name.remove(0);
         }
         names.sort();
         names.dedup();
