@@ -12,6 +12,7 @@ use std::collections::HashSet;
 
 use anyhow::{Result, anyhow};
 use prost_reflect::MessageDescriptor;
+use prost_types::FileDescriptorProto;
 
 use super::Schema;
 use super::symbol::{self, Symbol};
@@ -53,7 +54,14 @@ impl Schema {
         if files.is_empty() {
             return Ok(false);
         }
-        let what = &missing[0].0;
+        let what = missing[0].0.clone();
+        self.add_used_files(files, &what).await?;
+        Ok(true)
+    }
+
+    /// Adds files reflection sent for `what` to the pool, and notes them as
+    /// used.
+    async fn add_used_files(&mut self, files: Vec<FileDescriptorProto>, what: &str) -> Result<()> {
         let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
         self.add_files(files)
             .await
@@ -61,19 +69,9 @@ impl Schema {
         for file in names {
             self.record(&file);
         }
-        Ok(true)
+        Ok(())
     }
-}
 
-/// The full names of the message types reachable from `roots` (through
-/// message fields) that declare extension ranges, in the order met.
-fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
-    let messages = super::graph::reachable(roots);
-    let extendable = messages.filter(|m| !m.descriptor_proto().extension_range.is_empty());
-    extendable.map(|m| m.full_name().to_string()).collect()
-}
-
-impl Schema {
     /// A message symbol with the extensions the server knows of it, so that
     /// `describe` can show them; any other symbol as it is.
     pub(super) async fn with_extensions(&mut self, found: Symbol) -> Result<Symbol> {
@@ -86,9 +84,7 @@ impl Schema {
         let name = message.full_name().to_string();
         Ok(symbol::find(&self.pool, &name).unwrap_or(found))
     }
-}
 
-impl Schema {
     /// Fetches, by name, the extensions an input names (`"[pkg.ext]"` keys
     /// in JSON, `[pkg.ext]` field names in text) that the pool lacks. True
     /// when the pool grew.
@@ -111,17 +107,19 @@ impl Schema {
             let Some(files) = reflection.file_containing_symbol(&name, &known).await? else {
                 continue;
             };
-            let names: Vec<String> = files.iter().map(|f| f.name().to_string()).collect();
-            self.add_files(files)
-                .await
-                .map_err(|err| anyhow!("reflection sent an invalid schema for {name}: {err}"))?;
-            for file in names {
-                self.record(&file);
-            }
+            self.add_used_files(files, &name).await?;
             grew = true;
         }
         Ok(grew)
     }
+}
+
+/// The full names of the message types reachable from `roots` (through
+/// message fields) that declare extension ranges, in the order met.
+fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
+    let messages = super::graph::reachable(roots);
+    let extendable = messages.filter(|m| !m.descriptor_proto().extension_range.is_empty());
+    extendable.map(|m| m.full_name().to_string()).collect()
 }
 
 /// The extension names in every `"[pkg.ext]"` key of a JSON input. Cheap

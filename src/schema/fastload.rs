@@ -227,22 +227,21 @@ fn skip_string(bytes: &[u8], start: usize) -> usize {
     i + 1
 }
 
-/// Files by name with their message counts, for tests.
-#[cfg(test)]
-fn names(pool: &DescriptorPool) -> std::collections::HashMap<String, usize> {
-    pool.files()
-        .map(|f| {
-            (
-                f.name().to_string(),
-                f.file_descriptor_proto().message_type.len(),
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Files by name with their message counts.
+    fn names(pool: &DescriptorPool) -> HashMap<String, usize> {
+        pool.files()
+            .map(|f| {
+                (
+                    f.name().to_string(),
+                    f.file_descriptor_proto().message_type.len(),
+                )
+            })
+            .collect()
+    }
 
     #[test]
     fn imports_are_found_outside_comments_and_strings() {

@@ -149,9 +149,7 @@ fn resolve(arg: &Path, import_paths: &[PathBuf], roots: &mut Vec<PathBuf>) -> Re
         let name = arg.file_name().context("a --proto path has no file name")?;
         return Ok(vec![PathBuf::from(name)]);
     }
-    if arg.is_relative()
-        && let Some(_) = import_paths.iter().find(|root| root.join(arg).is_file())
-    {
+    if arg.is_relative() && import_paths.iter().any(|root| root.join(arg).is_file()) {
         return Ok(vec![arg.to_path_buf()]);
     }
     if import_paths.is_empty() {

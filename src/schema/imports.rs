@@ -259,14 +259,13 @@ impl<'a> Universe<'a> {
             for message in &file.message_type {
                 universe.add_message(&prefix, message, file.name());
             }
-            for e in &file.enum_type {
-                universe.define(&prefix, e.name(), file.name());
-            }
-            for s in &file.service {
-                universe.define(&prefix, s.name(), file.name());
-            }
-            for x in &file.extension {
-                universe.define(&prefix, x.name(), file.name());
+            let enums = file.enum_type.iter().map(|e| e.name());
+            let services = file.service.iter().map(|s| s.name());
+            for name in enums
+                .chain(services)
+                .chain(file.extension.iter().map(|x| x.name()))
+            {
+                universe.define(&prefix, name, file.name());
             }
             universe
                 .deps
@@ -295,11 +294,9 @@ impl<'a> Universe<'a> {
         for nested in &message.nested_type {
             self.add_message(&full, nested, file);
         }
-        for e in &message.enum_type {
-            self.define(&full, e.name(), file);
-        }
-        for x in &message.extension {
-            self.define(&full, x.name(), file);
+        let enums = message.enum_type.iter().map(|e| e.name());
+        for name in enums.chain(message.extension.iter().map(|x| x.name())) {
+            self.define(&full, name, file);
         }
     }
 

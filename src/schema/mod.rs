@@ -105,10 +105,8 @@ impl Schema {
                 .collect(),
         };
         // grpc-js lists package-less services as `.Hello`.
-        for name in &mut names {
-            if let Some(bare) = name.strip_prefix('.') {
-                *name = bare.to_string();
-            }
+        for name in names.iter_mut().filter(|n| n.starts_with('.')) {
+            name.remove(0);
         }
         names.sort();
         names.dedup();
@@ -265,9 +263,12 @@ impl Schema {
             }
         }
         let names = symbol::names(&self.pool);
-        Err(not_found(&format!("symbol '{name}'"), &name, &names, |s| {
-            s.to_string()
-        }))
+        Err(not_found(
+            format!("symbol '{name}' not found"),
+            &name,
+            &names,
+            "",
+        ))
     }
 
     fn knows(&self, symbol: &str) -> bool {
@@ -304,9 +305,12 @@ impl Schema {
             };
             return Err(hinted(format!("service '{name}' not found"), hint));
         }
-        Err(not_found(&format!("service '{name}'"), name, &names, |s| {
-            s.to_string()
-        }))
+        Err(not_found(
+            format!("service '{name}' not found"),
+            name,
+            &names,
+            "",
+        ))
     }
 
     /// Finds a method, or fails naming what is missing with the closest names.
@@ -327,36 +331,23 @@ impl Schema {
             return Ok(method);
         }
         let methods: Vec<String> = service.methods().map(|m| m.name().to_string()).collect();
+        let service = service.full_name();
         Err(not_found(
-            &format!(
-                "method '{}' not found in service {}",
-                name.method,
-                service.full_name()
-            ),
+            format!("method '{}' not found in service {service}", name.method),
             &name.method,
             &methods,
-            |m| format!("{}/{m}", service.full_name()),
+            &format!("{service}/"),
         ))
     }
 }
 
-/// An error for a name that was not found, with a "did you mean" hint when a
-/// close name exists.
-fn not_found(
-    what: &str,
-    wanted: &str,
-    candidates: &[String],
-    show: impl Fn(&str) -> String,
-) -> anyhow::Error {
-    let message = if what.contains("not found") {
-        what.to_string()
-    } else {
-        format!("{what} not found")
-    };
+/// The error `message` for a name that was not found, with a "did you
+/// mean" hint when a close name exists (each name shown after `prefix`).
+fn not_found(message: String, wanted: &str, candidates: &[String], prefix: &str) -> anyhow::Error {
     match closest(wanted, candidates) {
-        Some(best) => hinted(message, format!("did you mean {}?", show(best))),
+        Some(best) => hinted(message, format!("did you mean {prefix}{best}?")),
         None if !candidates.is_empty() && candidates.len() <= 8 => {
-            let all: Vec<String> = candidates.iter().map(|c| show(c)).collect();
+            let all: Vec<String> = candidates.iter().map(|c| format!("{prefix}{c}")).collect();
             hinted(message, format!("available: {}", all.join(", ")))
         }
         None => anyhow!(message),

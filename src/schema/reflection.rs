@@ -366,20 +366,24 @@ impl Reflection {
     }
 
     /// Opens a stream of `version` with `requests` queued, and reads an
-    /// answer for each ([`attempt`]); the future owns what it needs.
+    /// answer for each; the future owns what it needs.
     fn ask(
         &self,
         version: Version,
         requests: &[MessageRequest],
     ) -> impl Future<Output = (Vec<Answer>, Opened)> + Send + 'static {
         let (channel, metadata) = (self.channel.clone(), self.metadata.clone());
-        attempt(
-            channel,
-            metadata,
-            self.max_message_size,
-            version,
-            requests.to_vec(),
-        )
+        let (max_message_size, requests) = (self.max_message_size, requests.to_vec());
+        async move {
+            let opened = open(channel, metadata, max_message_size, version, &requests).await;
+            let mut stream = match opened {
+                Ok(stream) => stream,
+                Err(status) => return (vec![Err(status)], Err(())),
+            };
+            let answers = read_answers(&mut stream, requests.len()).await;
+            let usable = answers.last().is_some_and(|a| a.is_ok());
+            (answers, Ok(usable.then_some(stream)))
+        }
     }
 
     /// Sends the requests on the open stream (opening one if needed) and reads
@@ -420,24 +424,6 @@ impl<T> Drop for AbortOnDrop<T> {
 /// no headers), `Ok(None)` when it opened but broke, `Ok(Some)` when it is
 /// still usable.
 type Opened = Result<Option<OpenStream>, ()>;
-
-/// Opens a stream of `version` with every request already queued, and reads
-/// an answer for each.
-async fn attempt(
-    channel: Channel,
-    metadata: MetadataMap,
-    max_message_size: usize,
-    version: Version,
-    requests: Vec<MessageRequest>,
-) -> (Vec<Answer>, Opened) {
-    let mut stream = match open(channel, metadata, max_message_size, version, &requests).await {
-        Ok(stream) => stream,
-        Err(status) => return (vec![Err(status)], Err(())),
-    };
-    let answers = read_answers(&mut stream, requests.len()).await;
-    let usable = answers.last().is_some_and(|a| a.is_ok());
-    (answers, Ok(usable.then_some(stream)))
-}
 
 fn message(request: &MessageRequest) -> Outgoing {
     let request = ServerReflectionRequest {

@@ -7,31 +7,26 @@ use prost_reflect::{
     ReflectMessage as _, SerializeOptions, Value,
 };
 
-/// The values this test draws, on top of the shared generator.
-trait Draw {
-    fn float(&mut self) -> f64;
-    fn string(&mut self) -> String;
-    fn bytes(&mut self) -> Vec<u8>;
+/// The values this test draws on top of the shared generator: floats, and
+/// strings and bytes (below).
+fn float(rng: &mut Rng) -> f64 {
+    match rng.below(4) {
+        0 => 0.0,
+        1 => (rng.next() as i64 as f64) / 1e6,
+        2 => f64::from_bits(rng.next() & !(0x7ff << 52) | (0x3ff << 52)), // in [1, 2)
+        _ => -1.5e300,
+    }
 }
 
-impl Draw for Rng {
-    fn float(&mut self) -> f64 {
-        match self.below(4) {
-            0 => 0.0,
-            1 => (self.next() as i64 as f64) / 1e6,
-            2 => f64::from_bits(self.next() & !(0x7ff << 52) | (0x3ff << 52)), // in [1, 2)
-            _ => -1.5e300,
-        }
-    }
-    fn string(&mut self) -> String {
-        const PIECES: &[&str] = &[
-            "a", "Z", " ", "\"", "\\", "\n", "\u{0}", "é", "☃", "𝄞", "{", "}",
-        ];
-        (0..self.below(6)).map(|_| self.pick(PIECES)).collect()
-    }
-    fn bytes(&mut self) -> Vec<u8> {
-        (0..self.below(6)).map(|_| self.next() as u8).collect()
-    }
+fn string(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "a", "Z", " ", "\"", "\\", "\n", "\u{0}", "é", "☃", "𝄞", "{", "}",
+    ];
+    (0..rng.below(6)).map(|_| rng.pick(PIECES)).collect()
+}
+
+fn bytes(rng: &mut Rng) -> Vec<u8> {
+    (0..rng.below(6)).map(|_| rng.next() as u8).collect()
 }
 
 fn message(desc: &MessageDescriptor, rng: &mut Rng, depth: u32) -> DynamicMessage {
@@ -81,8 +76,8 @@ fn message(desc: &MessageDescriptor, rng: &mut Rng, depth: u32) -> DynamicMessag
             // A Value must hold one kind; NaN and infinities have no JSON form.
             match rng.below(4) {
                 0 => message.set_field_by_name("null_value", Value::EnumNumber(0)),
-                1 => message.set_field_by_name("number_value", Value::F64(rng.float())),
-                2 => message.set_field_by_name("string_value", Value::String(rng.string())),
+                1 => message.set_field_by_name("number_value", Value::F64(float(rng))),
+                2 => message.set_field_by_name("string_value", Value::String(string(rng))),
                 _ => message.set_field_by_name("bool_value", Value::Bool(rng.chance(2))),
             }
             return message;
@@ -129,7 +124,7 @@ fn message(desc: &MessageDescriptor, rng: &mut Rng, depth: u32) -> DynamicMessag
 
 fn single(field: &FieldDescriptor, rng: &mut Rng, depth: u32) -> Value {
     match field.kind() {
-        Kind::Double => Value::F64(rng.float()),
+        Kind::Double => Value::F64(float(rng)),
         // Finite only: prost-reflect prints a non-finite FloatValue or
         // DoubleValue wrapper as null (a known gap, not grpcx's to fix here).
         Kind::Float => Value::F32((rng.next() as i32) as f32 / 1024.0),
@@ -138,8 +133,8 @@ fn single(field: &FieldDescriptor, rng: &mut Rng, depth: u32) -> Value {
         Kind::Uint32 | Kind::Fixed32 => Value::U32(rng.next() as u32),
         Kind::Uint64 | Kind::Fixed64 => Value::U64(rng.next()),
         Kind::Bool => Value::Bool(rng.chance(2)),
-        Kind::String => Value::String(rng.string()),
-        Kind::Bytes => Value::Bytes(rng.bytes().into()),
+        Kind::String => Value::String(string(rng)),
+        Kind::Bytes => Value::Bytes(bytes(rng).into()),
         Kind::Enum(e) => {
             let values: Vec<i32> = e.values().map(|v| v.number()).collect();
             Value::EnumNumber(values[rng.below(values.len() as u64) as usize])

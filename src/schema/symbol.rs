@@ -71,17 +71,14 @@ pub fn parent_scope(name: &str) -> Option<&str> {
 
 /// Finds a symbol of any kind in the pool. `name` is normalized.
 pub fn find(pool: &DescriptorPool, name: &str) -> Option<Symbol> {
-    if let Some(s) = pool.get_service_by_name(name) {
-        return Some(Symbol::Service(s));
-    }
-    if let Some(m) = pool.get_message_by_name(name) {
-        return Some(Symbol::Message(m));
-    }
-    if let Some(e) = pool.get_enum_by_name(name) {
-        return Some(Symbol::Enum(e));
-    }
-    if let Some(e) = pool.get_extension_by_name(name) {
-        return Some(Symbol::Extension(e));
+    let found = pool
+        .get_service_by_name(name)
+        .map(Symbol::Service)
+        .or_else(|| pool.get_message_by_name(name).map(Symbol::Message))
+        .or_else(|| pool.get_enum_by_name(name).map(Symbol::Enum))
+        .or_else(|| pool.get_extension_by_name(name).map(Symbol::Extension));
+    if found.is_some() {
+        return found;
     }
     let (parent, leaf) = name.rsplit_once('.')?;
     if let Some(service) = pool.get_service_by_name(parent) {

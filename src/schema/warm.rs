@@ -165,15 +165,10 @@ impl Revalidation {
             .task
             .await
             .map_err(|err| anyhow!("reflection stopped: {err}"))?;
-        let method = match method {
-            Ok(method) => method,
-            Err(err) => {
-                self.slot
-                    .cache
-                    .remove(&self.slot.key, self.cached.parent_service().full_name());
-                return Err(err);
-            }
-        };
+        let method = method.inspect_err(|_| {
+            let service = self.cached.parent_service();
+            self.slot.cache.remove(&self.slot.key, service.full_name());
+        })?;
         if files_of(method.parent_service()) != files_of(self.cached.parent_service()) {
             store(&self.slot, method.parent_service());
             if encoded && !same_type(&self.cached.input(), &method.input()) {

@@ -61,23 +61,17 @@ const TABLE: [(&str, &[(i32, &str)]); COUNT] = [
     ),
 ];
 
-/// The edition's name as written in a .proto file, or `None` for an
-/// edition grpcx does not know.
+/// The editions grpcx knows: number, and name as written in a .proto file.
+const EDITIONS: [(i32, &str); 2] = [(EDITION_2023, "2023"), (EDITION_2024, "2024")];
+
+/// The edition's name, or `None` for an edition grpcx does not know.
 pub fn edition_name(edition: i32) -> Option<&'static str> {
-    match edition {
-        EDITION_2023 => Some("2023"),
-        EDITION_2024 => Some("2024"),
-        _ => None,
-    }
+    EDITIONS.iter().find(|e| e.0 == edition).map(|e| e.1)
 }
 
 /// The edition's number from its name in a .proto file.
 pub fn edition_number(name: &str) -> Option<i32> {
-    match name {
-        "2023" => Some(EDITION_2023),
-        "2024" => Some(EDITION_2024),
-        _ => None,
-    }
+    EDITIONS.iter().find(|e| e.1 == name).map(|e| e.0)
 }
 
 /// Every feature's value where nothing overrides it. 2023 and 2024 agree
@@ -147,10 +141,8 @@ pub fn put(options: &mut DynamicMessage, features: &Features) {
     if features.iter().all(|v| *v == 0) {
         return;
     }
-    let Some(field) = options.descriptor().get_field_by_name("features") else {
-        return;
-    };
-    let Some(set) = field.kind().as_message().cloned() else {
+    let field = options.descriptor().get_field_by_name("features");
+    let Some(set) = field.and_then(|f| f.kind().as_message().cloned()) else {
         return;
     };
     let mut bytes = Vec::new();

@@ -81,18 +81,12 @@ pub fn lower(mut file: DynamicMessage, edition: i32) -> Lowered {
         Value::String(if proto3 { "proto3" } else { "proto2" }.into()),
     );
     file.clear_field_by_name("edition");
-    let Walk {
-        shown,
-        closed,
-        implicit_fields,
-        ..
-    } = walk;
     Lowered {
         file,
+        shown: walk.shown,
+        closed: walk.closed,
+        implicit: walk.implicit_fields,
         explicit,
-        shown,
-        closed,
-        implicit: implicit_fields,
     }
 }
 
@@ -443,7 +437,5 @@ fn enum_field(message: &DynamicMessage, name: &str) -> i32 {
 }
 
 fn join(path: &[i32], more: &[i32]) -> Vec<i32> {
-    let mut out = path.to_vec();
-    out.extend_from_slice(more);
-    out
+    [path, more].concat()
 }

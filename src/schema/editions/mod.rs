@@ -109,7 +109,8 @@ pub fn decode_file(bytes: &[u8]) -> Result<FileDescriptorProto> {
 /// Adds an encoded FileDescriptorSet to `pool`, lowering its editions
 /// files. Other files go in byte for byte, custom options and all.
 pub fn decode_set(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
-    let files = set_files(bytes).ok_or_else(|| anyhow!("it does not decode"))?;
+    // The set's files are its field 1.
+    let files = delimited(bytes, 1).ok_or_else(|| anyhow!("it does not decode"))?;
     let mut changed = false;
     let mut out = Vec::with_capacity(bytes.len());
     for file in files {
@@ -191,8 +192,7 @@ pub fn original_element(file: &FileDescriptor, path: &[i32]) -> Option<DynamicMe
             return None;
         };
         let value = message.get_field_by_number(*number as u32)?;
-        let item = value.as_list()?.get(*index as usize)?.as_message()?.clone();
-        message = item;
+        message = value.as_list()?.get(*index as usize)?.as_message()?.clone();
     }
     Some(message)
 }
@@ -201,17 +201,15 @@ pub fn original_element(file: &FileDescriptor, path: &[i32]) -> Option<DynamicMe
 /// what it inherits, as `features.x = Y`.
 pub fn shown(file: &str, path: &[i32]) -> Vec<String> {
     let registry = registry();
-    let Some(info) = registry.files.get(file) else {
-        return Vec::new();
-    };
-    info.shown
-        .get(path)
-        .map(|list| {
-            list.iter()
-                .map(|(i, v)| features::describe(*i, *v))
-                .collect()
-        })
-        .unwrap_or_default()
+    let shown = registry
+        .files
+        .get(file)
+        .and_then(|info| info.shown.get(path));
+    shown
+        .into_iter()
+        .flatten()
+        .map(|&(i, v)| features::describe(i, v))
+        .collect()
 }
 
 /// True for a closed enum of an editions file.
@@ -366,11 +364,6 @@ fn map_value_field(field: &FieldDescriptor) -> Option<FieldDescriptor> {
 fn syntax_of(bytes: &[u8]) -> Option<String> {
     let text = *delimited(bytes, 12)?.last()?;
     Some(String::from_utf8_lossy(text).into_owned())
-}
-
-/// The encoded files of an encoded FileDescriptorSet (field 1).
-fn set_files(bytes: &[u8]) -> Option<Vec<&[u8]>> {
-    delimited(bytes, 1)
 }
 
 /// Each length-delimited field `number` of an encoded message, in order;

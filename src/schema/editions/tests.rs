@@ -292,7 +292,7 @@ proptest::proptest! {
         // The steps of `lower_encoded`, without registering the result
         // (other tests read the registry).
         let _ = syntax_of(&damaged);
-        let _ = set_files(&damaged);
+        let _ = delimited(&damaged, 1);
         let descriptor = features::descriptor_type("FileDescriptorProto");
         if let Ok(file) = DynamicMessage::decode(descriptor, damaged.as_slice()) {
             let lowered = lower::lower(file, features::EDITION_2023);
