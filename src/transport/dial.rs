@@ -204,9 +204,7 @@ impl Watch {
     /// A failed read or write, in words: TLS's own, or the server hanging
     /// up before it spoke; recorded for every call on the connection.
     fn io_error(&self, err: io::Error) -> io::Error {
-        let tls_error = err
-            .get_ref()
-            .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
+        let tls_error = err.get_ref().is_some_and(|e| e.is::<rustls::Error>());
         self.record(if tls_error {
             self.dial.tls_failure(err)
         } else {
