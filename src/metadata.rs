@@ -124,25 +124,23 @@ fn header_lines(args: &[String], expand: bool) -> Result<Vec<String>> {
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
-                    let line = if expand {
-                        expand_env(line)?
-                    } else {
-                        line.to_string()
-                    };
+                    let line = expand_env(line, expand)?;
                     Header::parse(&line).with_context(|| format!("{path} line {}", number + 1))?;
                     lines.push(line);
                 }
             }
-            None if expand => lines.push(expand_env(arg)?),
-            None => lines.push(arg.clone()),
+            None => lines.push(expand_env(arg, expand)?),
         }
     }
     Ok(lines)
 }
 
-/// Replaces each `${VAR}` with the variable's value; an unset variable is
-/// an error, so a typo never sends an empty credential.
-fn expand_env(text: &str) -> Result<String> {
+/// When `expand`, replaces each `${VAR}` with the variable's value; an unset
+/// variable is an error, so a typo never sends an empty credential.
+fn expand_env(text: &str, expand: bool) -> Result<String> {
+    if !expand {
+        return Ok(text.to_string());
+    }
     expand_with(text, |name| std::env::var(name).ok())
 }
 

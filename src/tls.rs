@@ -129,10 +129,7 @@ fn pem_error(path: &Path, err: rustls::pki_types::pem::Error) -> anyhow::Error {
 /// The name the server's certificate is checked against: `--authority`
 /// (without a port) or the target's host.
 pub fn server_name(authority: Option<&str>, host: &str) -> Result<ServerName<'static>> {
-    let name = match authority {
-        Some(authority) => strip_port(authority),
-        None => host,
-    };
+    let name = authority.map_or(host, strip_port);
     ServerName::try_from(name.to_string())
         .map_err(|_| anyhow!("'{name}' is not a valid server name for TLS"))
 }

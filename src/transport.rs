@@ -309,10 +309,8 @@ fn dial_failed(target: &Target, err: &std::io::Error) -> anyhow::Error {
     let why = match find_failure(err) {
         Some(failure) => failure.to_string(),
         None => {
-            let mut inner: &(dyn std::error::Error + 'static) = err;
-            while let Some(source) = inner.source() {
-                inner = source;
-            }
+            let chain = std::iter::successors(Some(err as &dyn std::error::Error), |e| e.source());
+            let inner = chain.last().expect("the error itself");
             ConnectFailure::new(target, &inner.to_string()).to_string()
         }
     };
@@ -329,10 +327,9 @@ pub async fn within<T>(
     let Some(limit) = max_time else {
         return work.await;
     };
-    match tokio::time::timeout(limit, work).await {
-        Ok(result) => result,
-        Err(_) => Err(StatusError(DeadlinePassed(limit).status()).into()),
-    }
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| Err(StatusError(DeadlinePassed(limit).status()).into()))
 }
 
 #[cfg(test)]

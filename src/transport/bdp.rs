@@ -146,9 +146,7 @@ fn grow(state: &mut State, rtt: Duration) -> Option<u32> {
     // What the link delivers in its own round trip, at this bandwidth.
     let sample = state.sample as f64 * (state.min_rtt / rtt);
     let bandwidth = sample / (state.rtt * 1.5);
-    if bandwidth > state.best {
-        state.best = bandwidth;
-    }
+    state.best = state.best.max(bandwidth);
     if sample >= BETA * f64::from(state.window) && bandwidth >= state.best {
         let window = (GAMMA * sample).min(f64::from(MAX_WINDOW)) as u32;
         if window > state.window {

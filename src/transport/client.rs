@@ -117,9 +117,8 @@ impl Inner {
         let mut uri = std::mem::take(request.uri_mut()).into_parts();
         uri.scheme = Some(self.scheme.clone());
         uri.authority = Some(self.authority.clone());
-        if uri.path_and_query.is_none() {
-            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-        }
+        uri.path_and_query
+            .get_or_insert_with(|| http::uri::PathAndQuery::from_static("/"));
         *request.uri_mut() = http::Uri::from_parts(uri)?;
         *request.version_mut() = http::Version::HTTP_2;
         let deadline = request.extensions().get::<Deadline>().copied();

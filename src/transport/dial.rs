@@ -61,20 +61,18 @@ impl Dial {
     /// Dials: TCP (Happy Eyeballs, or through the proxy) or a unix socket,
     /// then TLS when asked, wrapped in a [`Watch`].
     pub(super) async fn open(self: Arc<Self>) -> io::Result<Watch> {
-        let dial = self;
-        let fail = |kind, why: String| ConnectFailure::new(&dial.target, &why).io(kind);
+        let fail = |kind, why: String| ConnectFailure::new(&self.target, &why).io(kind);
         let mut route = None;
-        let stream: Box<dyn Io> = match &dial.target.address {
-            Address::Tcp { .. } if dial.proxy.is_some() => {
-                let proxy = dial.proxy.as_ref().expect("a proxy");
+        let stream: Box<dyn Io> = match (&self.target.address, &self.proxy) {
+            (Address::Tcp { .. }, Some(proxy)) => {
                 let stream = proxy
-                    .tunnel(&dial.target.authority(), dial.timeout)
+                    .tunnel(&self.target.authority(), self.timeout)
                     .await
                     .map_err(|why| fail(io::ErrorKind::ConnectionRefused, why))?;
                 route = Some(format!("via proxy {}", proxy.address()));
                 Box::new(stream)
             }
-            Address::Tcp { host, port } => {
+            (Address::Tcp { host, port }, _) => {
                 let (stream, addr) = eyeballs::connect(host, *port)
                     .await
                     .map_err(|err| fail(err.kind(), err.to_string()))?;
@@ -82,26 +80,26 @@ impl Dial {
                 route = Some(format!("at {addr}"));
                 Box::new(stream)
             }
-            Address::Unix(path) => Box::new(
+            (Address::Unix(path), _) => Box::new(
                 UnixStream::connect(path)
                     .await
                     .map_err(|err| fail(err.kind(), err.to_string()))?,
             ),
         };
-        let mut h2 = !dial.http1;
-        let stream: Box<dyn Io> = match &dial.tls {
+        let mut h2 = !self.http1;
+        let stream: Box<dyn Io> = match &self.tls {
             None => stream,
             Some((connector, name)) => match connector.connect(name.clone(), stream).await {
                 Ok(stream) => {
                     h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
                     Box::new(stream)
                 }
-                Err(err) => return Err(dial.tls_failure(err)),
+                Err(err) => return Err(self.tls_failure(err)),
             },
         };
         Ok(Watch {
             inner: stream,
-            dial,
+            dial: self,
             seen: false,
             silence: None,
             h2,
@@ -206,9 +204,7 @@ impl Watch {
     /// A failed read or write, in words: TLS's own, or the server hanging
     /// up before it spoke; recorded for every call on the connection.
     fn io_error(&self, err: io::Error) -> io::Error {
-        let tls_error = err
-            .get_ref()
-            .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
+        let tls_error = err.get_ref().is_some_and(|e| e.is::<rustls::Error>());
         self.record(if tls_error {
             self.dial.tls_failure(err)
         } else {

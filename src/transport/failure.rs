@@ -90,21 +90,10 @@ impl Failure {
 /// A [`ConnectFailure`] anywhere in an error's chain (io::Error hides its
 /// payload from `source()`, so it is opened on the way).
 pub fn find_failure<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a ConnectFailure> {
-    let mut next = Some(err);
-    while let Some(err) = next {
-        if let Some(failure) = err.downcast_ref::<ConnectFailure>() {
-            return Some(failure);
-        }
-        if let Some(inner) = err
-            .downcast_ref::<io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<ConnectFailure>())
-        {
-            return Some(inner);
-        }
-        next = err.source();
-    }
-    None
+    std::iter::successors(Some(err), |err| err.source()).find_map(|err| {
+        err.downcast_ref::<ConnectFailure>()
+            .or_else(|| err.downcast_ref::<io::Error>()?.get_ref()?.downcast_ref())
+    })
 }
 
 /// The status for a channel that could not become ready.
@@ -172,10 +161,12 @@ fn from_source(status: &Status) -> Option<Status> {
 pub fn h2_status(h2: &h2::Error, code: Code) -> Status {
     let reason = h2.reason().unwrap_or(h2::Reason::INTERNAL_ERROR);
     if never_processed(h2) {
-        let why = Unprocessed(match h2.is_go_away() {
-            true => format!("GOAWAY {reason:?}"),
-            false => format!("RST_STREAM {reason:?}"),
-        });
+        let frame = if h2.is_go_away() {
+            "GOAWAY"
+        } else {
+            "RST_STREAM"
+        };
+        let why = Unprocessed(format!("{frame} {reason:?}"));
         let mut status = Status::unavailable(format!(
             "the server closed the connection without taking the call ({why})"
         ));

@@ -28,7 +28,6 @@ pub struct HttpClient(Arc<Inner>);
 
 struct Inner {
     dial: Arc<Dial>,
-    target: Target,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     /// The connection, when it speaks HTTP/2.
@@ -48,7 +47,6 @@ impl HttpClient {
         let (dial, scheme, authority) = super::dialer(target, args, true)?;
         let mut client = Inner {
             dial,
-            target: target.clone(),
             scheme,
             authority,
             h2: None,
@@ -157,10 +155,9 @@ impl Inner {
             }
             Ok(Conn::H1(send, route))
         };
-        match tokio::time::timeout(self.dial.timeout, work).await {
-            Err(_) => Err(dial_failed(&self.target, &self.dial.timed_out())),
-            Ok(Err(err)) => Err(dial_failed(&self.target, &err)),
-            Ok(Ok(conn)) => Ok(conn),
-        }
+        tokio::time::timeout(self.dial.timeout, work)
+            .await
+            .unwrap_or_else(|_| Err(self.dial.timed_out()))
+            .map_err(|err| dial_failed(&self.dial.target, &err))
     }
 }

@@ -66,15 +66,11 @@ fn parse_flag(url: &str) -> Result<Proxy> {
     let uri: http::Uri = url
         .parse()
         .map_err(|_| bad("expected http://[USER:PASS@]HOST:PORT"))?;
-    match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("http") => {}
-        None => {}
-        Some(other) => {
-            return Err(bad(&format!(
-                "the scheme '{other}' is not supported; only http:// proxies are"
-            ))
-            .into());
-        }
+    if let Some(other) = uri.scheme_str().filter(|s| !s.eq_ignore_ascii_case("http")) {
+        return Err(bad(&format!(
+            "the scheme '{other}' is not supported; only http:// proxies are"
+        ))
+        .into());
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(bad("no host").into());
