@@ -269,23 +269,15 @@ impl Feeder {
         schema: &Mutex<Schema>,
         tx: mpsc::Sender<DynamicMessage>,
     ) -> Result<()> {
-        let mut ahead = match chunks.take() {
-            Some(chunks) => Some(ahead::spawn(
-                chunks,
-                self.input.clone(),
-                self.options.clone(),
-            )?),
-            None => None,
+        let Some(chunks) = chunks.take() else {
+            return Ok(());
         };
+        let mut ahead = ahead::spawn(chunks, self.input.clone(), self.options.clone())?;
         loop {
             // The schema is locked only to parse, never while stdin is
             // awaited: the printer may need it meanwhile, to fetch the types
             // of the Anys in a response.
-            let next = match ahead.as_mut() {
-                Some(ahead) => ahead.recv().await,
-                None => None,
-            };
-            let next = match next {
+            let next = match ahead.recv().await {
                 Some(Ok(Parsed::Message(message))) => Ok(Some(message)),
                 Some(Ok(Parsed::Chunk(chunk))) => {
                     let mut schema = schema.lock().await;
