@@ -145,10 +145,7 @@ async fn print(
 ) -> Result<()> {
     let mut first_failure = None;
     let mut calls = 0usize;
-    loop {
-        let Some(slot) = recv_or_flush(&mut order, printer).await? else {
-            break;
-        };
+    while let Some(slot) = recv_or_flush(&mut order, printer).await? {
         let code = match slot {
             Slot::Failed(index, err) => {
                 printer.flush()?;
