@@ -278,46 +278,41 @@ async fn candidates(spot: &Spot) -> Result<Vec<String>> {
     };
     let mut schema = Schema::load(schema_args, channel.as_ref(), &metadata, false)?;
     let current = spot.current.as_str();
-    let mut out = Vec::new();
-    match current.split_once('/') {
+    let candidates = match current.split_once('/') {
         Some((service, _)) if !spot.services_only => {
             let service = schema.service(service).await?;
-            for method in service.methods() {
-                let candidate = format!("{}/{}", service.full_name(), method.name());
-                if candidate.starts_with(current) {
-                    out.push(candidate);
-                }
-            }
+            service
+                .methods()
+                .map(|method| format!("{}/{}", service.full_name(), method.name()))
+                .collect()
         }
-        Some(_) => {}
-        None => {
-            for service in schema.service_names().await? {
-                if service.starts_with(current) {
-                    if spot.services_only {
-                        out.push(service);
-                    } else {
-                        out.push(format!("{service}/"));
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
+        Some(_) => Vec::new(),
+        None if spot.services_only => schema.service_names().await?,
+        None => schema
+            .service_names()
+            .await?
+            .into_iter()
+            .map(|service| format!("{service}/"))
+            .collect(),
+    };
+    Ok(candidates
+        .into_iter()
+        .filter(|candidate| candidate.starts_with(current))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn words(line: &str) -> Vec<String> {
-        split_words(line)
-    }
-
     #[test]
     fn lines_split_like_a_shell() {
-        assert_eq!(words("grpcx call h:1 "), ["grpcx", "call", "h:1", ""]);
-        assert_eq!(words("a 'b c' \"d\"e f\\ g"), ["a", "b c", "de", "f g"]);
-        assert_eq!(words("a hel"), ["a", "hel"]);
+        assert_eq!(split_words("grpcx call h:1 "), ["grpcx", "call", "h:1", ""]);
+        assert_eq!(
+            split_words("a 'b c' \"d\"e f\\ g"),
+            ["a", "b c", "de", "f g"]
+        );
+        assert_eq!(split_words("a hel"), ["a", "hel"]);
     }
 
     #[test]
