@@ -191,12 +191,11 @@ where
             .map(Duration::from_millis);
         let fail_now =
             FailPlan::from_headers(headers).filter(|_| !headers.contains_key(FAIL_AFTER));
-        let mut echo = HeaderMap::new();
-        for (name, value) in headers {
-            if name.as_str().starts_with(ECHO_PREFIX) {
-                echo.append(name.clone(), value.clone());
-            }
-        }
+        let echo: HeaderMap = headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with(ECHO_PREFIX))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         // The clone serves this call; the ready one stays for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -211,9 +210,7 @@ where
             if echo.is_empty() {
                 return Ok(response);
             }
-            for (name, value) in &echo {
-                response.headers_mut().append(name.clone(), value.clone());
-            }
+            response.headers_mut().extend(copy(&echo));
             Ok(response.map(|body| {
                 tonic::body::Body::new(WithTrailers {
                     inner: body,
@@ -222,6 +219,14 @@ where
             }))
         })
     }
+}
+
+/// The entries of `headers`, to append elsewhere (`HeaderMap`'s own
+/// iterator would replace values of the same name, not add to them).
+fn copy(headers: &HeaderMap) -> impl Iterator<Item = (http::HeaderName, http::HeaderValue)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
 }
 
 /// A response body that adds headers to its trailers.
@@ -242,9 +247,7 @@ impl http_body::Body for WithTrailers {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => match frame.into_trailers() {
                 Ok(mut trailers) => {
-                    for (name, value) in &this.extra {
-                        trailers.append(name.clone(), value.clone());
-                    }
+                    trailers.extend(copy(&this.extra));
                     Poll::Ready(Some(Ok(Frame::trailers(trailers))))
                 }
                 Err(frame) => Poll::Ready(Some(Ok(frame))),
