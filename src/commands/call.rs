@@ -184,39 +184,33 @@ async fn call(args: CallArgs) -> Result<()> {
             }
         }
     };
+    // Responses are printed with the server's current schema, never a
+    // cached one (an early answer to a stream waits for it here). A
+    // trailers-only answer (no headers, no messages) brings the cache up to
+    // date all the same (the method may be gone), but warns of nothing.
+    let settled = match (pending, confirm) {
+        (Some(revalidation), _) => Some(feed.beside(revalidation.settle(response.is_ok())).await),
+        (None, Some(confirm)) => Some(feed.beside(confirm).await),
+        (None, None) => None,
+    };
     let response = match response {
         Ok(response) => response,
-        // A trailers-only answer: no headers, no messages. The cache is
-        // brought up to date all the same (the method may be gone).
         Err(status) => {
-            let settled = match (pending.take(), confirm.take()) {
-                (Some(revalidation), _) => feed.beside(revalidation.settle(false)).await.ok(),
-                (None, Some(confirm)) => feed.beside(confirm).await.ok(),
-                (None, None) => None,
-            };
-            if let Some((fresh, _)) = settled {
+            if let Some(Ok((fresh, _))) = settled {
                 *feed.beside(schema.lock()).await = fresh;
             }
             return Err(feed.beside(failed(status, &schema, &mut printer)).await);
         }
     };
-    // Responses are printed with the server's current schema, never a
-    // cached one (an early answer to a stream waits for it here).
-    let method = match (pending, confirm, confirmed) {
-        (Some(revalidation), ..) => {
-            let (fresh, method) = feed.beside(revalidation.settle(true)).await?;
+    let method = match settled.transpose()? {
+        Some((fresh, method)) => {
             *feed.beside(schema.lock()).await = fresh;
             method
         }
-        (None, Some(confirm), _) => {
-            let (fresh, method) = feed.beside(confirm).await?;
-            *feed.beside(schema.lock()).await = fresh;
-            drop(hold);
-            method
-        }
-        (None, None, Some(method)) => method,
-        (None, None, None) => method.clone(),
+        None => confirmed.unwrap_or_else(|| method.clone()),
     };
+    // Confirmed: the stream of requests may end.
+    drop(hold);
     printer.headers(&response.headers)?;
     let result = receive(response, &method, &schema, &mut printer, &mut feed).await;
     // Again, now with any types that Anys named (a failed call included).
