@@ -177,10 +177,7 @@ async fn print(
         }
     }
     printer.flush()?;
-    match first_failure {
-        Some(code) => Err(Reported(code).into()),
-        None => Ok(()),
-    }
+    first_failure.map_or(Ok(()), |code| Err(Reported(code).into()))
 }
 
 /// The next item of `rx`, flushing the printer first when it would wait;
