@@ -166,8 +166,7 @@ impl Spot {
         let root = Cli::command();
         // The subcommand: the first word after the program that is not a
         // (global) flag or its value.
-        let (sub_index, _) = positionals(&root, &words[1..]).into_iter().next()?;
-        let sub_index = sub_index + 1;
+        let sub_index = positionals(&root, &words[1..]).first()? + 1;
         let name = words[sub_index].clone();
         let sub = root.find_subcommand(&name)?;
         let before = positionals(sub, &words[sub_index + 1..]);
@@ -189,9 +188,9 @@ impl Spot {
     }
 }
 
-/// The positional words among `words` (index and text), skipping flags and
+/// The indexes of the positional words among `words`, skipping flags and
 /// the values of flags that take one.
-fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<(usize, String)> {
+fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<usize> {
     let takes_value = |flag: &str| {
         cmd.get_arguments().any(|arg| {
             let named = match flag.strip_prefix("--") {
@@ -207,7 +206,7 @@ fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<(usize, String)> {
     while i < words.len() {
         let word = &words[i];
         if only_positionals || !word.starts_with('-') || word == "-" {
-            out.push((i, word.clone()));
+            out.push(i);
         } else if word == "--" {
             only_positionals = true;
         } else if !word.contains('=') && takes_value(word) {
