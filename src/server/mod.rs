@@ -125,14 +125,13 @@ where
             .set_service_status(name, tonic_health::ServingStatus::Serving)
             .await;
     }
-    let reporter = health.clone();
     let shutdown = async move {
         shutdown.await;
-        reporter
+        health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
         for name in &names {
-            reporter
+            health
                 .set_service_status(name, tonic_health::ServingStatus::NotServing)
                 .await;
         }
