@@ -267,27 +267,20 @@ impl Feeder {
             return Ok(());
         };
         let mut ahead = ahead::spawn(chunks, self.input.clone(), self.options.clone())?;
-        loop {
-            // The schema is locked only to parse, never while stdin is
-            // awaited: the printer may need it meanwhile, to fetch the types
-            // of the Anys in a response.
-            let next = match ahead.recv().await {
-                Some(Ok(Parsed::Message(message))) => Ok(Some(message)),
-                Some(Ok(Parsed::Chunk(chunk))) => {
+        // The schema is locked only to parse, never while stdin is awaited:
+        // the printer may need it meanwhile, to fetch the types of the Anys
+        // in a response.
+        while let Some(next) = ahead.recv().await {
+            let message = match next {
+                Ok(Parsed::Message(message)) => Ok(message),
+                Ok(Parsed::Chunk(chunk)) => {
                     let mut schema = schema.lock().await;
-                    self.parse(&chunk, &mut schema).await.map(Some)
+                    self.parse(&chunk, &mut schema).await
                 }
-                Some(Err(err)) => Err(err),
-                None => Ok(None),
+                Err(err) => Err(err),
             };
-            match next {
-                Ok(Some(message)) => {
-                    if tx.send(message).await.is_err() {
-                        return Ok(()); // the call is over; it reports why
-                    }
-                    self.sent += 1;
-                }
-                Ok(None) => return Ok(()),
+            let message = match message {
+                Ok(message) => message,
                 Err(err) => {
                     let sent = match self.sent {
                         0 => "no message was sent".to_string(),
@@ -296,7 +289,12 @@ impl Feeder {
                     };
                     return Err(anyhow!("{err:#}; {sent}, then the call was cancelled"));
                 }
+            };
+            if tx.send(message).await.is_err() {
+                return Ok(()); // the call is over; it reports why
             }
+            self.sent += 1;
         }
+        Ok(())
     }
 }
