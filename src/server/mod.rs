@@ -244,15 +244,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 (true, Some(upstream)) => format!("recording {upstream}"),
                 _ => format!("{} stubs", mock.stub_count()),
             };
-            format!(
-                "{} ({answers}){}",
-                services.join(", "),
-                if greeter {
-                    " and helloworld.Greeter"
-                } else {
-                    ""
-                }
-            )
+            let and = if greeter {
+                " and helloworld.Greeter"
+            } else {
+                ""
+            };
+            format!("{} ({answers}){and}", services.join(", "))
         }
     };
     println!("LISTENING {local}");
