@@ -167,19 +167,18 @@ impl Spot {
         // The subcommand: the first word after the program that is not a
         // (global) flag or its value.
         let sub_index = positionals(&root, &words[1..]).first()? + 1;
-        let name = words[sub_index].clone();
-        let sub = root.find_subcommand(&name)?;
+        let name = words[sub_index].as_str();
+        let sub = root.find_subcommand(name)?;
         let before = positionals(sub, &words[sub_index + 1..]);
-        let (placeholder, services_only) = match name.as_str() {
+        let (placeholder, services_only) = match name {
             "call" | "bench" if before.len() == 1 => ("a.B/C", false),
             "list" if before.len() == 1 => ("a.B", true),
             _ => return None,
         };
         // Parse the line as it would run, with a stand-in for the word
         // being typed, to read the schema and connection flags.
-        let mut argv = words.clone();
-        argv.push(placeholder.to_string());
-        let command = Cli::try_parse_from(argv).ok()?.command;
+        words.push(placeholder.to_string());
+        let command = Cli::try_parse_from(words).ok()?.command;
         Some(Spot {
             current,
             command,
