@@ -191,11 +191,12 @@ where
             .map(Duration::from_millis);
         let fail_now =
             FailPlan::from_headers(headers).filter(|_| !headers.contains_key(FAIL_AFTER));
-        let echo: HeaderMap = headers
-            .iter()
-            .filter(|(name, _)| name.as_str().starts_with(ECHO_PREFIX))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
+        let mut echo = HeaderMap::new();
+        for (name, value) in headers {
+            if name.as_str().starts_with(ECHO_PREFIX) {
+                echo.append(name.clone(), value.clone());
+            }
+        }
         // The clone serves this call; the ready one stays for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -210,7 +211,9 @@ where
             if echo.is_empty() {
                 return Ok(response);
             }
-            response.headers_mut().extend(copy(&echo));
+            for (name, value) in &echo {
+                response.headers_mut().append(name.clone(), value.clone());
+            }
             Ok(response.map(|body| {
                 tonic::body::Body::new(WithTrailers {
                     inner: body,
@@ -219,14 +222,6 @@ where
             }))
         })
     }
-}
-
-/// The entries of `headers`, to append elsewhere (`HeaderMap`'s own
-/// iterator would replace values of the same name, not add to them).
-fn copy(headers: &HeaderMap) -> impl Iterator<Item = (http::HeaderName, http::HeaderValue)> {
-    headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
 }
 
 /// A response body that adds headers to its trailers.
@@ -247,7 +242,9 @@ impl http_body::Body for WithTrailers {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => match frame.into_trailers() {
                 Ok(mut trailers) => {
-                    trailers.extend(copy(&this.extra));
+                    for (name, value) in &this.extra {
+                        trailers.append(name.clone(), value.clone());
+                    }
                     Poll::Ready(Some(Ok(Frame::trailers(trailers))))
                 }
                 Err(frame) => Poll::Ready(Some(Ok(frame))),
