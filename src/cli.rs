@@ -63,9 +63,8 @@ pub struct Cli {
     pub error_format: ErrorFormat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ErrorFormat {
-    #[default]
     Text,
     Json,
 }
@@ -608,9 +607,8 @@ pub enum DescribeFormat {
 }
 
 /// The format of request data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormat {
-    #[default]
     Json,
     Text,
 }

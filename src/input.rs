@@ -140,7 +140,7 @@ impl<R: Read> Splitter<R> {
 
     /// The next value complete in what has been read, without reading more.
     /// `None` when the buffer holds no further complete value.
-    pub fn next_buffered(&mut self) -> Option<Result<Chunk>> {
+    fn next_buffered(&mut self) -> Option<Result<Chunk>> {
         if self.failed {
             return None;
         }
@@ -226,8 +226,25 @@ impl<R: Read> Splitter<R> {
         self.partial.take().map(|p| Ok(p.chunk))
     }
 
+    /// The next value, then every further value already complete in the
+    /// buffer: all of them can go at once, without waiting on a read.
+    pub fn next_batch(&mut self) -> Option<Vec<Result<Chunk>>> {
+        let mut batch = vec![self.next()?];
+        while batch.len() < BATCH && !matches!(batch.last(), Some(Err(_))) {
+            match self.next_buffered() {
+                Some(item) => batch.push(item),
+                None => break,
+            }
+        }
+        Some(batch)
+    }
+}
+
+impl<R: Read> Iterator for Splitter<R> {
+    type Item = Result<Chunk>;
+
     /// The next value, reading as much as it takes; `None` at the end.
-    fn next_chunk(&mut self) -> Option<Result<Chunk>> {
+    fn next(&mut self) -> Option<Result<Chunk>> {
         loop {
             if let Some(item) = self.next_buffered() {
                 return Some(item);
@@ -260,27 +277,6 @@ impl<R: Read> Splitter<R> {
                 }
             }
         }
-    }
-
-    /// The next value, then every further value already complete in the
-    /// buffer: all of them can go at once, without waiting on a read.
-    pub fn next_batch(&mut self) -> Option<Vec<Result<Chunk>>> {
-        let mut batch = vec![self.next_chunk()?];
-        while batch.len() < BATCH && !matches!(batch.last(), Some(Err(_))) {
-            match self.next_buffered() {
-                Some(item) => batch.push(item),
-                None => break,
-            }
-        }
-        Some(batch)
-    }
-}
-
-impl<R: Read> Iterator for Splitter<R> {
-    type Item = Result<Chunk>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_chunk()
     }
 }
 
@@ -370,7 +366,8 @@ pub fn parse_message(
         } else {
             (chunk.line + err.line() - 1, err.column())
         };
-        let detail = strip_position(&err.to_string());
+        let detail = err.to_string();
+        let detail = strip_position(&detail);
         let at = if path.is_empty() || path == "?" || path == "." {
             String::new()
         } else {
@@ -399,11 +396,8 @@ fn shorten(path: &str) -> String {
 
 /// serde_json appends " at line L column C" relative to the chunk; grpcx
 /// reports its own position relative to the whole input.
-fn strip_position(text: &str) -> String {
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text.to_string(),
-    }
+fn strip_position(text: &str) -> &str {
+    text.rfind(" at line ").map_or(text, |i| &text[..i])
 }
 
 /// Where the request data comes from.

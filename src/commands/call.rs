@@ -184,39 +184,33 @@ async fn call(args: CallArgs) -> Result<()> {
             }
         }
     };
+    // Responses are printed with the server's current schema, never a
+    // cached one (an early answer to a stream waits for it here). A
+    // trailers-only answer (no headers, no messages) brings the cache up to
+    // date all the same (the method may be gone), but warns of nothing.
+    let settled = match (pending, confirm) {
+        (Some(revalidation), _) => Some(feed.beside(revalidation.settle(response.is_ok())).await),
+        (None, Some(confirm)) => Some(feed.beside(confirm).await),
+        (None, None) => None,
+    };
     let response = match response {
         Ok(response) => response,
-        // A trailers-only answer: no headers, no messages. The cache is
-        // brought up to date all the same (the method may be gone).
         Err(status) => {
-            let settled = match (pending.take(), confirm.take()) {
-                (Some(revalidation), _) => feed.beside(revalidation.settle(false)).await.ok(),
-                (None, Some(confirm)) => feed.beside(confirm).await.ok(),
-                (None, None) => None,
-            };
-            if let Some((fresh, _)) = settled {
+            if let Some(Ok((fresh, _))) = settled {
                 *feed.beside(schema.lock()).await = fresh;
             }
             return Err(feed.beside(failed(status, &schema, &mut printer)).await);
         }
     };
-    // Responses are printed with the server's current schema, never a
-    // cached one (an early answer to a stream waits for it here).
-    let method = match (pending, confirm, confirmed) {
-        (Some(revalidation), ..) => {
-            let (fresh, method) = feed.beside(revalidation.settle(true)).await?;
+    let method = match settled.transpose()? {
+        Some((fresh, method)) => {
             *feed.beside(schema.lock()).await = fresh;
             method
         }
-        (None, Some(confirm), _) => {
-            let (fresh, method) = feed.beside(confirm).await?;
-            *feed.beside(schema.lock()).await = fresh;
-            drop(hold);
-            method
-        }
-        (None, None, Some(method)) => method,
-        (None, None, None) => method.clone(),
+        None => confirmed.unwrap_or_else(|| method.clone()),
     };
+    // Confirmed: the stream of requests may end.
+    drop(hold);
     printer.headers(&response.headers)?;
     let result = receive(response, &method, &schema, &mut printer, &mut feed).await;
     // Again, now with any types that Anys named (a failed call included).
@@ -269,39 +263,24 @@ impl Feeder {
         schema: &Mutex<Schema>,
         tx: mpsc::Sender<DynamicMessage>,
     ) -> Result<()> {
-        let mut ahead = match chunks.take() {
-            Some(chunks) => Some(ahead::spawn(
-                chunks,
-                self.input.clone(),
-                self.options.clone(),
-            )?),
-            None => None,
+        let Some(chunks) = chunks.take() else {
+            return Ok(());
         };
-        loop {
-            // The schema is locked only to parse, never while stdin is
-            // awaited: the printer may need it meanwhile, to fetch the types
-            // of the Anys in a response.
-            let next = match ahead.as_mut() {
-                Some(ahead) => ahead.recv().await,
-                None => None,
-            };
-            let next = match next {
-                Some(Ok(Parsed::Message(message))) => Ok(Some(message)),
-                Some(Ok(Parsed::Chunk(chunk))) => {
+        let mut ahead = ahead::spawn(chunks, self.input.clone(), self.options.clone())?;
+        // The schema is locked only to parse, never while stdin is awaited:
+        // the printer may need it meanwhile, to fetch the types of the Anys
+        // in a response.
+        while let Some(next) = ahead.recv().await {
+            let message = match next {
+                Ok(Parsed::Message(message)) => Ok(message),
+                Ok(Parsed::Chunk(chunk)) => {
                     let mut schema = schema.lock().await;
-                    self.parse(&chunk, &mut schema).await.map(Some)
+                    self.parse(&chunk, &mut schema).await
                 }
-                Some(Err(err)) => Err(err),
-                None => Ok(None),
+                Err(err) => Err(err),
             };
-            match next {
-                Ok(Some(message)) => {
-                    if tx.send(message).await.is_err() {
-                        return Ok(()); // the call is over; it reports why
-                    }
-                    self.sent += 1;
-                }
-                Ok(None) => return Ok(()),
+            let message = match message {
+                Ok(message) => message,
                 Err(err) => {
                     let sent = match self.sent {
                         0 => "no message was sent".to_string(),
@@ -310,7 +289,12 @@ impl Feeder {
                     };
                     return Err(anyhow!("{err:#}; {sent}, then the call was cancelled"));
                 }
+            };
+            if tx.send(message).await.is_err() {
+                return Ok(()); // the call is over; it reports why
             }
+            self.sent += 1;
         }
+        Ok(())
     }
 }

@@ -166,21 +166,19 @@ impl Spot {
         let root = Cli::command();
         // The subcommand: the first word after the program that is not a
         // (global) flag or its value.
-        let (sub_index, _) = positionals(&root, &words[1..]).into_iter().next()?;
-        let sub_index = sub_index + 1;
-        let name = words[sub_index].clone();
-        let sub = root.find_subcommand(&name)?;
+        let sub_index = positionals(&root, &words[1..]).first()? + 1;
+        let name = words[sub_index].as_str();
+        let sub = root.find_subcommand(name)?;
         let before = positionals(sub, &words[sub_index + 1..]);
-        let (placeholder, services_only) = match name.as_str() {
+        let (placeholder, services_only) = match name {
             "call" | "bench" if before.len() == 1 => ("a.B/C", false),
             "list" if before.len() == 1 => ("a.B", true),
             _ => return None,
         };
         // Parse the line as it would run, with a stand-in for the word
         // being typed, to read the schema and connection flags.
-        let mut argv = words.clone();
-        argv.push(placeholder.to_string());
-        let command = Cli::try_parse_from(argv).ok()?.command;
+        words.push(placeholder.to_string());
+        let command = Cli::try_parse_from(words).ok()?.command;
         Some(Spot {
             current,
             command,
@@ -189,9 +187,9 @@ impl Spot {
     }
 }
 
-/// The positional words among `words` (index and text), skipping flags and
+/// The indexes of the positional words among `words`, skipping flags and
 /// the values of flags that take one.
-fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<(usize, String)> {
+fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<usize> {
     let takes_value = |flag: &str| {
         cmd.get_arguments().any(|arg| {
             let named = match flag.strip_prefix("--") {
@@ -207,7 +205,7 @@ fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<(usize, String)> {
     while i < words.len() {
         let word = &words[i];
         if only_positionals || !word.starts_with('-') || word == "-" {
-            out.push((i, word.clone()));
+            out.push(i);
         } else if word == "--" {
             only_positionals = true;
         } else if !word.contains('=') && takes_value(word) {
@@ -278,46 +276,41 @@ async fn candidates(spot: &Spot) -> Result<Vec<String>> {
     };
     let mut schema = Schema::load(schema_args, channel.as_ref(), &metadata, false)?;
     let current = spot.current.as_str();
-    let mut out = Vec::new();
-    match current.split_once('/') {
+    let candidates = match current.split_once('/') {
         Some((service, _)) if !spot.services_only => {
             let service = schema.service(service).await?;
-            for method in service.methods() {
-                let candidate = format!("{}/{}", service.full_name(), method.name());
-                if candidate.starts_with(current) {
-                    out.push(candidate);
-                }
-            }
+            service
+                .methods()
+                .map(|method| format!("{}/{}", service.full_name(), method.name()))
+                .collect()
         }
-        Some(_) => {}
-        None => {
-            for service in schema.service_names().await? {
-                if service.starts_with(current) {
-                    if spot.services_only {
-                        out.push(service);
-                    } else {
-                        out.push(format!("{service}/"));
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
+        Some(_) => Vec::new(),
+        None if spot.services_only => schema.service_names().await?,
+        None => schema
+            .service_names()
+            .await?
+            .into_iter()
+            .map(|service| format!("{service}/"))
+            .collect(),
+    };
+    Ok(candidates
+        .into_iter()
+        .filter(|candidate| candidate.starts_with(current))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn words(line: &str) -> Vec<String> {
-        split_words(line)
-    }
-
     #[test]
     fn lines_split_like_a_shell() {
-        assert_eq!(words("grpcx call h:1 "), ["grpcx", "call", "h:1", ""]);
-        assert_eq!(words("a 'b c' \"d\"e f\\ g"), ["a", "b c", "de", "f g"]);
-        assert_eq!(words("a hel"), ["a", "hel"]);
+        assert_eq!(split_words("grpcx call h:1 "), ["grpcx", "call", "h:1", ""]);
+        assert_eq!(
+            split_words("a 'b c' \"d\"e f\\ g"),
+            ["a", "b c", "de", "f g"]
+        );
+        assert_eq!(split_words("a hel"), ["a", "hel"]);
     }
 
     #[test]

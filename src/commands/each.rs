@@ -145,10 +145,7 @@ async fn print(
 ) -> Result<()> {
     let mut first_failure = None;
     let mut calls = 0usize;
-    loop {
-        let Some(slot) = recv_or_flush(&mut order, printer).await? else {
-            break;
-        };
+    while let Some(slot) = recv_or_flush(&mut order, printer).await? {
         let code = match slot {
             Slot::Failed(index, err) => {
                 printer.flush()?;
@@ -180,10 +177,7 @@ async fn print(
         }
     }
     printer.flush()?;
-    match first_failure {
-        Some(code) => Err(Reported(code).into()),
-        None => Ok(()),
-    }
+    first_failure.map_or(Ok(()), |code| Err(Reported(code).into()))
 }
 
 /// The next item of `rx`, flushing the printer first when it would wait;

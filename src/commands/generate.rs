@@ -27,9 +27,16 @@ pub const SCRIPTS: [(Shell, &str); 3] = [
     (Shell::Fish, "grpcx.fish"),
 ];
 
-/// Writes every generated file under `args.dir`.
+/// Writes every generated file under `args.dir`: the scripts, then the
+/// man pages under `man/`.
 pub fn run(args: GenerateArgs) -> Result<()> {
-    for (path, contents) in files() {
+    let scripts = SCRIPTS
+        .iter()
+        .map(|(shell, name)| (PathBuf::from(name), completions::script(*shell)));
+    let pages = man_pages()
+        .into_iter()
+        .map(|(name, page)| (Path::new("man").join(name), page));
+    for (path, contents) in scripts.chain(pages) {
         let path = args.dir.join(path);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
@@ -39,24 +46,6 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
-}
-
-/// Every generated file: its path relative to the output directory, and
-/// its contents.
-pub fn files() -> Vec<(PathBuf, Vec<u8>)> {
-    let mut files: Vec<(PathBuf, Vec<u8>)> = SCRIPTS
-        .iter()
-        .map(|(shell, name)| {
-            (
-                PathBuf::from(name),
-                completions::script(*shell).into_bytes(),
-            )
-        })
-        .collect();
-    for (name, page) in man_pages() {
-        files.push((Path::new("man").join(name), page.into_bytes()));
-    }
-    files
 }
 
 /// The man pages: `grpcx.1`, then one per visible subcommand.

@@ -28,9 +28,7 @@ async fn list(args: ListArgs) -> Result<()> {
     // Offline schemas need no connection, even when a target is given.
     let channel = match target {
         Some(target) if !args.schema.is_offline() => {
-            let target = Target::parse(&target)?;
-            let channel = protocol::connect(&target, &args.conn, &verbose).await?;
-            Some(channel)
+            Some(protocol::connect(&Target::parse(&target)?, &args.conn, &verbose).await?)
         }
         _ => None,
     };

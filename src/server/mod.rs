@@ -125,14 +125,13 @@ where
             .set_service_status(name, tonic_health::ServingStatus::Serving)
             .await;
     }
-    let reporter = health.clone();
     let shutdown = async move {
         shutdown.await;
-        reporter
+        health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
         for name in &names {
-            reporter
+            health
                 .set_service_status(name, tonic_health::ServingStatus::NotServing)
                 .await;
         }
@@ -245,15 +244,12 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 (true, Some(upstream)) => format!("recording {upstream}"),
                 _ => format!("{} stubs", mock.stub_count()),
             };
-            format!(
-                "{} ({answers}){}",
-                services.join(", "),
-                if greeter {
-                    " and helloworld.Greeter"
-                } else {
-                    ""
-                }
-            )
+            let and = if greeter {
+                " and helloworld.Greeter"
+            } else {
+                ""
+            };
+            format!("{} ({answers}){and}", services.join(", "))
         }
     };
     println!("LISTENING {local}");

@@ -133,14 +133,8 @@ async fn run(io: Box<dyn Io>, pipe: DuplexStream) -> Result<(), h2::Error> {
         .await;
         match next {
             Some(Ok((request, respond))) => {
-                let local = Arc::new(Estimator::default());
-                tokio::spawn(relay(
-                    request,
-                    respond,
-                    client.clone(),
-                    estimator.clone(),
-                    local,
-                ));
+                let (client, up, down) = (client.clone(), estimator.clone(), Arc::default());
+                tokio::spawn(relay(request, respond, client, up, down));
             }
             Some(Err(err)) => return Err(err),
             None => return Ok(()),
@@ -160,10 +154,10 @@ async fn relay(
 ) {
     let (parts, upload) = request.into_parts();
     let end = upload.is_end_stream();
-    let sent = match client.ready().await {
-        Ok(mut client) => client.send_request(http::Request::from_parts(parts, ()), end),
-        Err(err) => Err(err),
-    };
+    let sent = client
+        .ready()
+        .await
+        .and_then(|mut client| client.send_request(http::Request::from_parts(parts, ()), end));
     let (response, outgoing) = match sent {
         Ok(sent) => sent,
         Err(err) => return fail_before_response(respond, err),
