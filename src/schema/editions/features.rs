@@ -184,15 +184,15 @@ fn uninterpreted(option: &DynamicMessage) -> Option<(usize, i32)> {
     if first != "features" {
         return None;
     }
-    let index = TABLE.iter().position(|(name, _)| name == feature)?;
-    let value = option.get_field_by_name("identifier_value")?;
-    let value = value.as_str()?;
-    let number = TABLE[index]
-        .1
+    let (index, (_, values)) = TABLE
         .iter()
-        .find(|(_, name)| *name == value)
-        .map(|(n, _)| *n)?;
-    Some((index, number))
+        .enumerate()
+        .find(|(_, (name, _))| name == feature)?;
+    let value = option.get_field_by_name("identifier_value")?;
+    let (number, _) = values
+        .iter()
+        .find(|(_, name)| Some(*name) == value.as_str())?;
+    Some((index, *number))
 }
 
 /// The varint fields 1 to 8 of an encoded FeatureSet.

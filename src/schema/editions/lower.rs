@@ -175,20 +175,16 @@ impl<'a> Walk<'a> {
             // written: protobuf ignores presence and encoding features there.
             return;
         }
-        let oneofs: Vec<Features> = match message.get_field_by_name("oneof_decl") {
-            Some(list) => (0..list.as_list().map_or(0, |l| l.len()))
-                .map(|k| self.resolve(&join(path, &[8, k as i32]), &resolved))
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut oneofs = Vec::new();
+        for_each(message, "oneof_decl", |k, _| {
+            oneofs.push(self.resolve(&join(path, &[8, k]), &resolved))
+        });
         let mut map_entries = HashSet::new();
-        if let Some(Value::List(nested)) = message.get_field_by_name("nested_type").as_deref() {
-            for entry in nested.iter().filter_map(Value::as_message) {
-                if is_map_entry(entry) {
-                    map_entries.insert(str_field(entry, "name"));
-                }
+        for_each(message, "nested_type", |_, entry| {
+            if is_map_entry(entry) {
+                map_entries.insert(str_field(entry, "name"));
             }
-        }
+        });
         for_each(message, "field", |k, field| {
             let parent = field
                 .get_field_by_name("oneof_index")
@@ -229,20 +225,9 @@ impl<'a> Walk<'a> {
         if resolved[features::ENUM_TYPE] == features::CLOSED {
             self.closed.push(name);
         }
-        let first = enumeration
-            .get_field_by_name("value")
-            .and_then(|v| {
-                v.as_list()?
-                    .first()?
-                    .as_message()?
-                    .get_field_by_name("number")?
-                    .as_i32()
-            })
-            .unwrap_or(0);
-        if first != 0 {
-            self.proto3_blocked = true;
-        }
-        for_each(enumeration, "value", |i, _| {
+        for_each(enumeration, "value", |i, value| {
+            let number = value.get_field_by_name("number").and_then(|n| n.as_i32());
+            self.proto3_blocked |= i == 0 && number != Some(0);
             self.resolve(&join(path, &[2, i]), &resolved);
         });
     }
@@ -422,14 +407,14 @@ fn for_each(message: &mut DynamicMessage, name: &str, mut f: impl FnMut(i32, &mu
     }
 }
 
-fn str_field(message: &DynamicMessage, name: &str) -> String {
+pub(super) fn str_field(message: &DynamicMessage, name: &str) -> String {
     message
         .get_field_by_name(name)
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
 }
 
-fn enum_field(message: &DynamicMessage, name: &str) -> i32 {
+pub(super) fn enum_field(message: &DynamicMessage, name: &str) -> i32 {
     message
         .get_field_by_name(name)
         .and_then(|v| v.as_enum_number())

@@ -76,12 +76,9 @@ pub fn lower_encoded(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     if syntax_of(bytes).as_deref() != Some("editions") {
         return Ok(None);
     }
-    let file = DynamicMessage::decode(features::descriptor_type("FileDescriptorProto"), bytes)
-        .map_err(|err| anyhow!("a file descriptor does not decode: {err}"))?;
-    let edition = file
-        .get_field_by_name("edition")
-        .and_then(|v| v.as_enum_number())
-        .unwrap_or(0);
+    let file =
+        file_message(bytes).map_err(|err| anyhow!("a file descriptor does not decode: {err}"))?;
+    let edition = lower::enum_field(&file, "edition");
     lower_and_register(file, edition, Some(bytes)).map(Some)
 }
 
@@ -89,11 +86,8 @@ pub fn lower_encoded(bytes: &[u8]) -> Result<Option<Vec<u8>>> {
 pub fn lower_parsed(file: FileDescriptorProto, edition: &str) -> Result<FileDescriptorProto> {
     let number = features::edition_number(edition)
         .ok_or_else(|| anyhow!("{}: unknown edition '{edition}'", file.name()))?;
-    let message = DynamicMessage::decode(
-        features::descriptor_type("FileDescriptorProto"),
-        file.encode_to_vec().as_slice(),
-    )
-    .map_err(|err| anyhow!("{}: {err}", file.name()))?;
+    let message =
+        file_message(&file.encode_to_vec()).map_err(|err| anyhow!("{}: {err}", file.name()))?;
     let lowered = lower_and_register(message, number, None)?;
     FileDescriptorProto::decode(lowered.as_slice()).map_err(|err| anyhow!("{}: {err}", file.name()))
 }
@@ -131,10 +125,7 @@ fn lower_and_register(
     edition: i32,
     received: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    let name = file
-        .get_field_by_name("name")
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let name = lower::str_field(&file, "name");
     if features::edition_name(edition).is_none() {
         return Err(anyhow!(
             "{name} uses edition {edition}, which grpcx does not know (it knows 2023 and 2024)"
@@ -170,11 +161,7 @@ pub fn original(file: &FileDescriptor) -> Option<Vec<u8>> {
     if let Some(bytes) = &info.received {
         return Some(bytes.clone());
     }
-    let lowered = DynamicMessage::decode(
-        features::descriptor_type("FileDescriptorProto"),
-        file.encode_to_vec().as_slice(),
-    )
-    .ok()?;
+    let lowered = file_message(&file.encode_to_vec()).ok()?;
     let pool = file.parent_pool();
     let is_enum = |name: &str| pool.get_enum_by_name(name).is_some();
     Some(lower::raise(lowered, &info.explicit, info.edition, &is_enum).encode_to_vec())
@@ -183,10 +170,7 @@ pub fn original(file: &FileDescriptor) -> Option<Vec<u8>> {
 /// The element at `path` of `file` (a message, field, enum, …) as the
 /// original editions descriptor has it, for `describe --format json`.
 pub fn original_element(file: &FileDescriptor, path: &[i32]) -> Option<DynamicMessage> {
-    let bytes = original(file)?;
-    let mut message =
-        DynamicMessage::decode(features::descriptor_type("FileDescriptorProto"), &bytes[..])
-            .ok()?;
+    let mut message = file_message(&original(file)?).ok()?;
     for step in path.chunks(2) {
         let [number, index] = step else {
             return None;
@@ -200,12 +184,10 @@ pub fn original_element(file: &FileDescriptor, path: &[i32]) -> Option<DynamicMe
 /// The features set on the element at `path` of `file` that differ from
 /// what it inherits, as `features.x = Y`.
 pub fn shown(file: &str, path: &[i32]) -> Vec<String> {
-    let registry = registry();
-    let shown = registry
+    registry()
         .files
         .get(file)
-        .and_then(|info| info.shown.get(path));
-    shown
+        .and_then(|info| info.shown.get(path))
         .into_iter()
         .flatten()
         .map(|&(i, v)| features::describe(i, v))
@@ -227,7 +209,7 @@ pub fn check_proto2_enums(message: &DynamicMessage) -> Result<()> {
             && !registry().files.contains_key(e.parent_file().name())
     };
     for (field, value) in message.fields() {
-        let value_field = map_value_field(&field).unwrap_or_else(|| field.clone());
+        let value_field = value_field(&field);
         let check = |v: &Value| match (value_field.kind(), v) {
             (Kind::Enum(e), Value::EnumNumber(n)) if closed(&e) && e.get_value(*n).is_none() => {
                 Err(unknown_error(&value_field, *n))
@@ -300,14 +282,12 @@ fn unknown_error(field: &FieldDescriptor, number: i32) -> anyhow::Error {
 fn visit(message: &mut DynamicMessage, input: bool) -> Result<()> {
     let mut clear = Vec::new();
     for (field, value) in message.fields_mut() {
-        let value_field = map_value_field(&field).unwrap_or_else(|| field.clone());
-        let check = |v: &Value| -> Result<()> {
-            match v {
-                Value::EnumNumber(n) if input && !known(&value_field, v) => {
-                    Err(unknown_error(&value_field, *n))
-                }
-                _ => Ok(()),
+        let value_field = value_field(&field);
+        let check = |v: &Value| match v {
+            Value::EnumNumber(n) if input && !known(&value_field, v) => {
+                Err(unknown_error(&value_field, *n))
             }
+            _ => Ok(()),
         };
         match value {
             Value::List(items) => {
@@ -352,11 +332,19 @@ fn visit_value(value: &mut Value, input: bool) -> Result<()> {
     }
 }
 
-fn map_value_field(field: &FieldDescriptor) -> Option<FieldDescriptor> {
-    if !field.is_map() {
-        return None;
+/// The field that describes each of `field`'s values: a map's value field,
+/// or `field` itself.
+fn value_field(field: &FieldDescriptor) -> FieldDescriptor {
+    match field.kind() {
+        Kind::Message(entry) if field.is_map() => entry.map_entry_value_field(),
+        _ => field.clone(),
     }
-    Some(field.kind().as_message()?.map_entry_value_field())
+}
+
+/// An encoded FileDescriptorProto as a message of the bundled
+/// `descriptor.proto`.
+fn file_message(bytes: &[u8]) -> Result<DynamicMessage, prost::DecodeError> {
+    DynamicMessage::decode(features::descriptor_type("FileDescriptorProto"), bytes)
 }
 
 /// The `syntax` (field 12) of an encoded FileDescriptorProto, read without

@@ -293,8 +293,7 @@ proptest::proptest! {
         // (other tests read the registry).
         let _ = syntax_of(&damaged);
         let _ = delimited(&damaged, 1);
-        let descriptor = features::descriptor_type("FileDescriptorProto");
-        if let Ok(file) = DynamicMessage::decode(descriptor, damaged.as_slice()) {
+        if let Ok(file) = file_message(&damaged) {
             let lowered = lower::lower(file, features::EDITION_2023);
             let _ = FileDescriptorProto::decode(lowered.file.encode_to_vec().as_slice());
         }
