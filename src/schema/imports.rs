@@ -36,15 +36,8 @@ pub async fn repair(
     let mut tried: HashSet<String> = HashSet::new();
     for _ in 0..MAX_ROUNDS {
         let unknown = Universe::new(pool, &files).unresolved(&files);
-        let wanted: Vec<Vec<String>> = unknown
-            .into_iter()
-            .filter(|candidates| candidates.iter().any(|c| !tried.contains(c)))
-            .collect();
-        if wanted.is_empty() {
-            break;
-        }
         let mut grew = false;
-        for candidates in wanted {
+        for candidates in unknown {
             for name in candidates {
                 if !tried.insert(name.clone()) {
                     continue;
@@ -162,14 +155,14 @@ impl super::Schema {
         let mut unresolved = Vec::new();
         // All services in one round; only when one of them does not build
         // are they taken one by one, to tell which.
-        let batch = self.fetch_symbols(&names).await;
-        if let Err(error) = &batch
-            && error.is::<crate::error::StatusError>()
-        {
-            return Err(batch.unwrap_err());
-        }
-        for name in names.iter().filter(|_| batch.is_err()) {
-            if let Err(error) = self.fetch_symbol(name).await {
+        if let Err(error) = self.fetch_symbols(&names).await {
+            if error.is::<crate::error::StatusError>() {
+                return Err(error);
+            }
+            for name in &names {
+                let Err(error) = self.fetch_symbol(name).await else {
+                    continue;
+                };
                 if error.is::<crate::error::StatusError>() || unresolved.len() + 1 == names.len() {
                     return Err(error);
                 }
@@ -387,14 +380,10 @@ impl<'a> Universe<'a> {
 
     /// The declared dependencies and public dependencies of `file`.
     fn imports(&self, file: &str) -> (Vec<String>, Vec<String>) {
-        match self.deps.get(file) {
-            Some(imports) => imports.clone(),
-            None => self
-                .pool
-                .get_file_by_name(file)
-                .map(|f| imports_of(f.file_descriptor_proto()))
-                .unwrap_or_default(),
-        }
+        self.deps.get(file).cloned().unwrap_or_else(|| {
+            let file = self.pool.get_file_by_name(file);
+            file.map_or_else(Default::default, |f| imports_of(f.file_descriptor_proto()))
+        })
     }
 
     /// True when `from` already reaches `to` through any imports (a new
@@ -456,7 +445,9 @@ pub(super) fn references(file: &FileDescriptorProto) -> Vec<Reference> {
         message_references(package, message, &mut out);
     }
     for x in &file.extension {
-        field_references(package, x, &mut out);
+        for name in [x.type_name(), x.extendee()] {
+            push(&mut out, package, name, x.name());
+        }
     }
     for service in &file.service {
         for method in &service.method {
@@ -471,20 +462,13 @@ pub(super) fn references(file: &FileDescriptorProto) -> Vec<Reference> {
 fn message_references(scope: &str, message: &DescriptorProto, out: &mut Vec<Reference>) {
     let full = join(scope, message.name());
     for field in message.field.iter().chain(&message.extension) {
-        field_references(&full, field, out);
+        for name in [field.type_name(), field.extendee()] {
+            push(out, &full, name, field.name());
+        }
     }
     for nested in &message.nested_type {
         message_references(&full, nested, out);
     }
-}
-
-fn field_references(
-    scope: &str,
-    field: &prost_types::FieldDescriptorProto,
-    out: &mut Vec<Reference>,
-) {
-    push(out, scope, field.type_name(), field.name());
-    push(out, scope, field.extendee(), field.name());
 }
 
 fn push(out: &mut Vec<Reference>, scope: &str, name: &str, user: &str) {
