@@ -54,8 +54,7 @@ impl Schema {
         if files.is_empty() {
             return Ok(false);
         }
-        let what = missing[0].0.clone();
-        self.add_used_files(files, &what).await?;
+        self.add_used_files(files, &missing[0].0).await?;
         Ok(true)
     }
 

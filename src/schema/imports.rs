@@ -94,7 +94,7 @@ fn mark_proto3_optional(file: &mut FileDescriptorProto) {
             for field in &mut message.field {
                 if field
                     .oneof_index
-                    .is_some_and(|i| i as usize >= first && (i as usize) < oneofs)
+                    .is_some_and(|i| (first..oneofs).contains(&(i as usize)))
                 {
                     field.proto3_optional = Some(true);
                 }
