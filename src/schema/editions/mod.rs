@@ -293,16 +293,14 @@ fn visit(message: &mut DynamicMessage, input: bool) -> Result<()> {
             Value::List(items) => {
                 items.iter().try_for_each(check)?;
                 items.retain(|v| known(&value_field, v));
-                for item in items.iter_mut() {
-                    visit_value(item, input)?;
-                }
+                items.iter_mut().try_for_each(|v| visit_value(v, input))?;
             }
             Value::Map(entries) => {
                 entries.values().try_for_each(check)?;
                 entries.retain(|_: &MapKey, v| known(&value_field, v));
-                for item in entries.values_mut() {
-                    visit_value(item, input)?;
-                }
+                entries
+                    .values_mut()
+                    .try_for_each(|v| visit_value(v, input))?;
             }
             other => {
                 check(other)?;
