@@ -143,12 +143,10 @@ impl<'a> Walk<'a> {
 
     fn file(&mut self, file: &mut DynamicMessage) {
         let resolved = self.resolve(&[], &features::defaults(self.edition));
-        let package = str_field(file, "package");
-        let scope = if package.is_empty() {
-            String::new()
-        } else {
-            format!("{package}.")
-        };
+        let mut scope = str_field(file, "package");
+        if !scope.is_empty() {
+            scope.push('.');
+        }
         for_each(file, "message_type", |i, m| {
             self.message(m, &[4, i], &resolved, &scope)
         });
@@ -368,15 +366,11 @@ fn each_element(
         if !is_element(field.name()) || !message.has_field(&field) {
             continue;
         }
-        if let Value::List(items) = message.get_field_mut(&field) {
-            for (i, item) in items.iter_mut().enumerate() {
-                if let Value::Message(child) = item {
-                    path.extend([field.number() as i32, i as i32]);
-                    each_element(child, path, visit);
-                    path.truncate(path.len() - 2);
-                }
-            }
-        }
+        for_each(message, field.name(), |i, child| {
+            path.extend([field.number() as i32, i]);
+            each_element(child, path, visit);
+            path.truncate(path.len() - 2);
+        });
     }
 }
 
