@@ -268,11 +268,8 @@ impl<'a> Universe<'a> {
     }
 
     fn add_package(&mut self, package: &str) {
-        let mut prefix = package;
-        while !prefix.is_empty() {
-            self.packages.insert(prefix.to_string());
-            prefix = prefix.rsplit_once('.').map_or("", |(head, _)| head);
-        }
+        let prefixes = scopes(package).filter(|prefix| !prefix.is_empty());
+        self.packages.extend(prefixes.map(str::to_string));
     }
 
     fn define(&mut self, scope: &str, name: &str, file: &str) {

@@ -114,7 +114,7 @@ pub fn describe(index: usize, value: i32) -> String {
 pub fn take(options: &mut DynamicMessage) -> Features {
     let mut out = [0; COUNT];
     if let Some(Value::Message(set)) = options.take_field_by_name("features") {
-        read_wire(&set.encode_to_vec(), &mut out);
+        let _ = read_wire(&set.encode_to_vec(), &mut out);
     }
     if let Some(Value::List(list)) = options.get_field_by_name_mut("uninterpreted_option") {
         list.retain(|option| match option {
@@ -195,24 +195,22 @@ fn uninterpreted(option: &DynamicMessage) -> Option<(usize, i32)> {
     Some((index, *number))
 }
 
-/// The varint fields 1 to 8 of an encoded FeatureSet.
-fn read_wire(mut bytes: &[u8], out: &mut Features) {
+/// The varint fields 1 to 8 of an encoded FeatureSet, up to the first
+/// field that does not decode (`None` then).
+fn read_wire(mut bytes: &[u8], out: &mut Features) -> Option<()> {
     use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
     while !bytes.is_empty() {
-        let Ok((number, wire_type)) = decode_key(&mut bytes) else {
-            return;
-        };
+        let (number, wire_type) = decode_key(&mut bytes).ok()?;
         if wire_type == WireType::Varint {
-            let Ok(value) = decode_varint(&mut bytes) else {
-                return;
-            };
+            let value = decode_varint(&mut bytes).ok()?;
             if (1..=COUNT as u32).contains(&number) {
                 out[number as usize - 1] = value as i32;
             }
-        } else if skip_field(wire_type, number, &mut bytes, DecodeContext::default()).is_err() {
-            return;
+        } else {
+            skip_field(wire_type, number, &mut bytes, DecodeContext::default()).ok()?;
         }
     }
+    Some(())
 }
 
 /// A message type of the bundled `descriptor.proto`.
