@@ -191,22 +191,19 @@ fn check_map_entries(file: &FileDescriptorProto) -> Result<()> {
         let is_entry = message.options.as_ref().is_some_and(|o| o.map_entry());
         let has = |number: i32| message.field.iter().any(|f| f.number() == number);
         // A key is an integer, a bool or a string (prost-reflect panics on
-        // any other key type when it reads JSON).
+        // any other key type when it reads JSON). `r#type()` reads a
+        // missing or unknown type as Double, which is refused too.
         let key_ok = message.field.iter().filter(|f| f.number() == 1).all(|f| {
             use prost_types::field_descriptor_proto::Type;
-            f.r#type.is_some_and(|t| {
-                Type::try_from(t).is_ok_and(|t| {
-                    !matches!(
-                        t,
-                        Type::Double
-                            | Type::Float
-                            | Type::Bytes
-                            | Type::Message
-                            | Type::Group
-                            | Type::Enum
-                    )
-                })
-            })
+            let refused = [
+                Type::Double,
+                Type::Float,
+                Type::Bytes,
+                Type::Message,
+                Type::Group,
+                Type::Enum,
+            ];
+            !refused.contains(&f.r#type())
         });
         if is_entry && !(message.field.len() == 2 && has(1) && has(2) && key_ok) {
             return Err(anyhow!(
