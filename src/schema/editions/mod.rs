@@ -149,8 +149,7 @@ fn lower_and_register(
 
 /// The file's edition (`"2023"`), when it was lowered from one.
 pub fn edition_of(file: &str) -> Option<&'static str> {
-    let registry = registry();
-    features::edition_name(registry.files.get(file)?.edition)
+    features::edition_name(registry().files.get(file)?.edition)
 }
 
 /// The editions file a lowered file came from (`--protoset-out`): as it

@@ -22,10 +22,9 @@ impl<R: FileResolver> FileResolver for Resolver<R> {
             return Ok(file);
         };
         // Parsed once more, for the edition protox does not keep.
-        let (parsed, edition) = protox_parse::parse_with_edition(name, source)
-            .map_err(|err| Error::new(std::io::Error::other(err.to_string())))?;
-        let edition = edition.unwrap_or_default();
-        let lowered = super::lower_parsed(parsed, edition)
+        let lowered = protox_parse::parse_with_edition(name, source)
+            .map_err(anyhow::Error::from)
+            .and_then(|(parsed, edition)| super::lower_parsed(parsed, edition.unwrap_or_default()))
             .map_err(|err| Error::new(std::io::Error::other(err.to_string())))?;
         Ok(File::from_file_descriptor_proto(lowered))
     }
