@@ -88,25 +88,10 @@ impl Cache {
 
     /// Stores the files for `symbol` at `key`, replacing any entry.
     pub fn store(&self, key: &Key, symbol: &str, files: &[FileDescriptorProto]) -> Result<()> {
-        crate::private::make_dir(&self.dir)?;
-        let path = self.path(key, symbol);
         let bytes = encode(key, symbol, files);
-        let tmp = self.dir.join(format!(
-            ".{}.{}.{}.tmp",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        let written = crate::private::write_new(&tmp, &bytes).and_then(|()| {
-            fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
-        });
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        crate::private::replace(&self.path(key, symbol), |tmp| {
+            crate::private::write_new(tmp, &bytes)
+        })
     }
 
     /// Forgets the entry for `symbol` at `key`.
