@@ -64,6 +64,12 @@ fn startup_order() -> Result<(), Box<dyn std::error::Error>> {
         "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
         order.display()
     );
+    // The linker reads the file, cargo does not: a new order must change
+    // this script's output, or the binary would not be linked again.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&std::fs::read(&order)?, &mut hasher);
+    let hash = std::hash::Hasher::finish(&hasher);
+    println!("cargo:rustc-env=GRPCX_STARTUP_ORDER={hash:x}");
     // Names the build does not have (a stale line) are passed over.
     println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     Ok(())
