@@ -131,14 +131,11 @@ async fn run(io: Box<dyn Io>, pipe: DuplexStream) -> Result<(), h2::Error> {
             outer.poll_accept(cx)
         })
         .await;
-        match next {
-            Some(Ok((request, respond))) => {
-                let (client, up, down) = (client.clone(), estimator.clone(), Arc::default());
-                tokio::spawn(relay(request, respond, client, up, down));
-            }
-            Some(Err(err)) => return Err(err),
-            None => return Ok(()),
-        }
+        let Some((request, respond)) = next.transpose()? else {
+            return Ok(());
+        };
+        let (client, up, down) = (client.clone(), estimator.clone(), Arc::default());
+        tokio::spawn(relay(request, respond, client, up, down));
     }
 }
 
