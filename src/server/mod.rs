@@ -18,6 +18,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
+use tonic_health::ServingStatus::{NotServing, Serving};
 use tower_layer::layer_fn;
 
 use tonic::codec::CompressionEncoding;
@@ -113,19 +114,13 @@ async fn serve_incoming(
         names.extend(mock.services());
     }
     for name in &names {
-        health
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
+        health.set_service_status(name, Serving).await;
     }
     let shutdown = async move {
         shutdown.await;
-        health
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
+        health.set_service_status("", NotServing).await;
         for name in &names {
-            health
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
-                .await;
+            health.set_service_status(name, NotServing).await;
         }
     };
     let (v1, v1alpha) = if options.reflection {
