@@ -34,7 +34,6 @@ const ATTEMPTS: u32 = 5;
 pub use pool::Pool;
 
 /// What happens during one call, in order, for a caller that prints it.
-#[derive(Debug)]
 pub enum Event {
     Headers(MetadataMap),
     /// A response message, as wire bytes of the method's output type.
@@ -46,7 +45,6 @@ pub enum Event {
 }
 
 /// How a call ended, for a caller that only counts.
-#[derive(Debug)]
 pub struct Outcome {
     /// Response messages received.
     pub messages: u64,

@@ -29,7 +29,6 @@ const FAIL_DETAILS: &str = "x-grpcx-fail-details";
 const ECHO_PREFIX: &str = "echo-";
 
 /// A failure the request metadata asked for.
-#[derive(Debug, Clone)]
 pub struct FailPlan {
     code: Code,
     message: String,

@@ -50,7 +50,6 @@ const STREAM_WINDOW: u32 = 64 * 1024;
 const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
 
 /// What the server offers besides the services themselves.
-#[derive(Clone)]
 pub struct Options {
     pub reflection: bool,
     /// Log one line per call to stderr.

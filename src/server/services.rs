@@ -40,7 +40,6 @@ fn with_failure<T: Send + 'static>(
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
 pub struct Greeter;
 
 #[tonic::async_trait]
@@ -98,7 +97,6 @@ impl greeter_server::Greeter for Greeter {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;
 
 #[tonic::async_trait]
@@ -157,7 +155,6 @@ impl echo_server::Echo for Echo {
 }
 
 /// Serves both package-less services, `Hello` and `greet`.
-#[derive(Debug, Default, Clone, Copy)]
 pub struct Hello;
 
 fn pong(request: Request<Ping>) -> Result<Response<Ping>, Status> {
