@@ -46,14 +46,11 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn replace(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     make_dir(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let name = path.file_name().unwrap_or_default().display();
+    let nanos = std::time::UNIX_EPOCH
+        .elapsed()
+        .unwrap_or_default()
+        .subsec_nanos();
     let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
     let written = write(&tmp).and_then(|()| {
         fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))

@@ -34,7 +34,6 @@ const ATTEMPTS: u32 = 5;
 pub use pool::Pool;
 
 /// What happens during one call, in order, for a caller that prints it.
-#[derive(Debug)]
 pub enum Event {
     Headers(MetadataMap),
     /// A response message, as wire bytes of the method's output type.
@@ -46,7 +45,6 @@ pub enum Event {
 }
 
 /// How a call ended, for a caller that only counts.
-#[derive(Debug)]
 pub struct Outcome {
     /// Response messages received.
     pub messages: u64,
@@ -149,16 +147,13 @@ impl Engine {
         let shown = self.shows_call();
         let options = if shown { &self.options } else { &self.quiet };
         let mut messages = 0;
-        let status = async {
+        let ended = async {
             // The adapter: the only call into invoke. A call the server never
             // processed is made again, on a new connection, up to ATTEMPTS in
             // all: nothing of it was seen yet. A server rotating its connections
             // sends GOAWAY, and neither the calls after it nor those it left
             // unprocessed may fail for it.
-            let path = match &self.path {
-                Ok(path) => path,
-                Err(status) => return status.clone(),
-            };
+            let path = self.path.as_ref().map_err(Status::clone)?;
             let mut attempts = 0;
             let mut response = loop {
                 attempts += 1;
@@ -172,43 +167,30 @@ impl Engine {
                 )
                 .await;
                 match started {
-                    Ok(response) => break response,
-                    Err(status) if attempts < ATTEMPTS && invoke::is_unprocessed(&status) => {
-                        continue;
-                    }
-                    Err(status) => return status,
+                    Err(status) if attempts < ATTEMPTS && invoke::is_unprocessed(&status) => {}
+                    started => break started?,
                 }
             };
-            let send = async |event| match events {
-                Some(tx) => tx.send(event).await.is_ok(),
-                None => true,
-            };
-            if events.is_some() && !send(Event::Headers(response.headers.clone())).await {
-                return Status::cancelled("the receiver went away");
+            let gone = |_| Status::cancelled("the receiver went away");
+            if let Some(tx) = events {
+                tx.send(Event::Headers(response.headers.clone()))
+                    .await
+                    .map_err(gone)?;
             }
-            loop {
-                match response.message().await {
-                    Ok(Some(bytes)) => {
-                        messages += 1;
-                        if events.is_some() && !send(Event::Message(bytes)).await {
-                            return Status::cancelled("the receiver went away");
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(status) => return status,
+            while let Some(bytes) = response.message().await? {
+                messages += 1;
+                if let Some(tx) = events {
+                    tx.send(Event::Message(bytes)).await.map_err(gone)?;
                 }
             }
-            match response.trailers().await {
-                Ok(trailers) => {
-                    if events.is_some() {
-                        send(Event::Trailers(trailers)).await;
-                    }
-                    Status::ok("")
-                }
-                Err(status) => status,
+            let trailers = response.trailers().await?;
+            if let Some(tx) = events {
+                let _ = tx.send(Event::Trailers(trailers)).await;
             }
+            Ok(())
         }
         .await;
+        let status = ended.err().unwrap_or_else(|| Status::ok(""));
         Outcome { messages, status }
     }
 }

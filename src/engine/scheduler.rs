@@ -63,7 +63,6 @@ pub async fn ordered<E, N>(
 }
 
 /// The shape of a bench run.
-#[derive(Debug, Clone)]
 pub struct Load {
     /// Calls per second (open model), or none (closed model).
     pub rate: Option<f64>,
@@ -76,7 +75,6 @@ pub struct Load {
 }
 
 /// One call to make.
-#[derive(Debug, Clone, Copy)]
 pub struct Ticket {
     /// The call's number, from 0, warmup included.
     pub seq: u64,

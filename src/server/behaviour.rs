@@ -29,7 +29,6 @@ const FAIL_DETAILS: &str = "x-grpcx-fail-details";
 const ECHO_PREFIX: &str = "echo-";
 
 /// A failure the request metadata asked for.
-#[derive(Debug, Clone)]
 pub struct FailPlan {
     code: Code,
     message: String,
@@ -59,11 +58,8 @@ impl FailPlan {
 
     /// The plan of a server-streaming call that fails partway.
     pub fn after(metadata: &MetadataMap) -> Option<FailPlan> {
-        let headers = metadata.clone().into_headers();
-        headers
-            .contains_key(FAIL_AFTER)
-            .then(|| Self::from_headers(&headers))
-            .flatten()
+        let headers = metadata.as_ref();
+        Self::from_headers(headers).filter(|_| headers.contains_key(FAIL_AFTER))
     }
 
     pub fn status(&self) -> Status {
@@ -151,19 +147,20 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
+        let headers = request.headers();
+        let mut echo = HeaderMap::new();
+        for (name, value) in headers {
+            if name.as_str().starts_with(ECHO_PREFIX) {
+                echo.append(name.clone(), value.clone());
+            }
+        }
         if self.log {
             // The echo-* keys show which headers reached which request
             // (reflection or call), e.g. for --reflect-header.
-            let echo: Vec<&str> = request
-                .headers()
-                .keys()
-                .map(|name| name.as_str())
-                .filter(|name| name.starts_with(ECHO_PREFIX))
-                .collect();
+            let keys: Vec<&str> = echo.keys().map(|name| name.as_str()).collect();
             // The user-agent shows which client called (and that grpcx
             // names itself).
-            let agent = request
-                .headers()
+            let agent = headers
                 .get(http::header::USER_AGENT)
                 .map(|agent| {
                     format!(
@@ -172,10 +169,10 @@ where
                     )
                 })
                 .unwrap_or_default();
-            if echo.is_empty() {
+            if keys.is_empty() {
                 eprintln!("grpcx serve: {path}{agent}");
             } else {
-                eprintln!("grpcx serve: {path}{agent} [{}]", echo.join(" "));
+                eprintln!("grpcx serve: {path}{agent} [{}]", keys.join(" "));
             }
         }
         // Reflection and health are infrastructure: the metadata that makes a
@@ -183,7 +180,6 @@ where
         if path.starts_with("/grpc.") {
             return Box::pin(self.inner.call(request));
         }
-        let headers = request.headers();
         let delay = headers
             .get(DELAY)
             .and_then(|v| v.to_str().ok())
@@ -191,12 +187,6 @@ where
             .map(Duration::from_millis);
         let fail_now =
             FailPlan::from_headers(headers).filter(|_| !headers.contains_key(FAIL_AFTER));
-        let mut echo = HeaderMap::new();
-        for (name, value) in headers {
-            if name.as_str().starts_with(ECHO_PREFIX) {
-                echo.append(name.clone(), value.clone());
-            }
-        }
         // The clone serves this call; the ready one stays for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -239,18 +229,17 @@ impl http_body::Body for WithTrailers {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => match frame.into_trailers() {
+        Pin::new(&mut this.inner)
+            .poll_frame(cx)
+            .map_ok(|frame| match frame.into_trailers() {
                 Ok(mut trailers) => {
                     for (name, value) in &this.extra {
                         trailers.append(name.clone(), value.clone());
                     }
-                    Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+                    Frame::trailers(trailers)
                 }
-                Err(frame) => Poll::Ready(Some(Ok(frame))),
-            },
-            other => other,
-        }
+                Err(frame) => frame,
+            })
     }
 
     fn is_end_stream(&self) -> bool {

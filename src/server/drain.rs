@@ -46,7 +46,7 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> S::Future {
         let request = if request.version() < http::Version::HTTP_2 {
-            request.map(|body| Body::new(ReadToEnd(Some(body))))
+            request.map(|body| Body::new(ReadToEnd(body)))
         } else {
             request
         };
@@ -55,7 +55,7 @@ where
 }
 
 /// A request body that, dropped before its end, is read to its end.
-struct ReadToEnd(Option<Body>);
+struct ReadToEnd(Body);
 
 impl http_body::Body for ReadToEnd {
     type Data = Bytes;
@@ -65,31 +65,26 @@ impl http_body::Body for ReadToEnd {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        match self.0.as_mut() {
-            Some(body) => Pin::new(body).poll_frame(cx),
-            None => Poll::Ready(None),
-        }
+        Pin::new(&mut self.0).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.as_ref().is_none_or(|body| body.is_end_stream())
+        self.0.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.0
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), |body| body.size_hint())
+        self.0.size_hint()
     }
 }
 
 impl Drop for ReadToEnd {
     fn drop(&mut self) {
-        let Some(mut body) = self.0.take().filter(|body| !body.is_end_stream()) else {
-            return;
-        };
+        let mut body = std::mem::take(&mut self.0);
         // The task ends with the body: at its end, at an error, when the
         // connection closes, or at READ_MAX.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if !body.is_end_stream()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
             runtime.spawn(async move {
                 let mut read = 0;
                 while read < READ_MAX

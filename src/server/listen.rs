@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::relay::Io;
+use super::relay::{Io, far_side};
 
 /// A listening socket.
 pub enum Listener {
@@ -66,7 +66,7 @@ pub fn incoming(
             };
             match &acceptor {
                 None => {
-                    if tx.send(Ok(super::relay::far_side(stream))).await.is_err() {
+                    if tx.send(Ok(far_side(stream))).await.is_err() {
                         return;
                     }
                 }
@@ -75,8 +75,7 @@ pub fn incoming(
                     tokio::spawn(async move {
                         match acceptor.accept(stream).await {
                             Ok(stream) => {
-                                let stream = super::relay::far_side(Box::new(stream));
-                                let _ = tx.send(Ok(stream)).await;
+                                let _ = tx.send(Ok(far_side(Box::new(stream)))).await;
                             }
                             Err(err) => eprintln!("grpcx serve: TLS handshake failed: {err}"),
                         }

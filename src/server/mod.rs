@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
-use tonic::transport::server::Connected;
+use tonic_health::ServingStatus::{NotServing, Serving};
 use tower_layer::layer_fn;
 
 use tonic::codec::CompressionEncoding;
@@ -50,7 +50,6 @@ const STREAM_WINDOW: u32 = 64 * 1024;
 const CONNECTION_WINDOW: u32 = 32 * 1024 * 1024;
 
 /// What the server offers besides the services themselves.
-#[derive(Clone)]
 pub struct Options {
     pub reflection: bool,
     /// Log one line per call to stderr.
@@ -93,47 +92,34 @@ pub async fn serve(
 }
 
 /// Serves every connection of `incoming` until `shutdown` resolves.
-async fn serve_incoming<IO>(
-    incoming: impl tokio_stream::Stream<Item = std::io::Result<IO>>,
+async fn serve_incoming(
+    incoming: impl tokio_stream::Stream<Item = std::io::Result<tokio::io::DuplexStream>>,
     options: Options,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<()>
-where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Connected + Unpin + Send + 'static,
-    IO::ConnectInfo: Clone + Send + Sync + 'static,
-{
+) -> Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
     // Every service served is SERVING by its own name; going away, the
     // server first tells the watchers of its health (as grpc-go's health
     // server does on Shutdown): `grpcx health --watch` sees every service
     // turn NOT_SERVING before the connection closes.
-    let mut names: Vec<String> = Vec::new();
+    let mut names = Vec::new();
     if options.greeter {
-        names.extend(
-            [
-                pb::helloworld::greeter_server::SERVICE_NAME,
-                pb::test::echo_server::SERVICE_NAME,
-            ]
-            .map(String::from),
-        );
+        names.extend([
+            pb::helloworld::greeter_server::SERVICE_NAME,
+            pb::test::echo_server::SERVICE_NAME,
+        ]);
     }
     if let Some(mock) = &options.mock {
-        names.extend(mock.services().map(str::to_string));
+        names.extend(mock.services());
     }
     for name in &names {
-        health
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
+        health.set_service_status(name, Serving).await;
     }
     let shutdown = async move {
         shutdown.await;
-        health
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
+        health.set_service_status("", NotServing).await;
         for name in &names {
-            health
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
-                .await;
+            health.set_service_status(name, NotServing).await;
         }
     };
     let (v1, v1alpha) = if options.reflection {

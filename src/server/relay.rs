@@ -131,14 +131,11 @@ async fn run(io: Box<dyn Io>, pipe: DuplexStream) -> Result<(), h2::Error> {
             outer.poll_accept(cx)
         })
         .await;
-        match next {
-            Some(Ok((request, respond))) => {
-                let (client, up, down) = (client.clone(), estimator.clone(), Arc::default());
-                tokio::spawn(relay(request, respond, client, up, down));
-            }
-            Some(Err(err)) => return Err(err),
-            None => return Ok(()),
-        }
+        let Some((request, respond)) = next.transpose()? else {
+            return Ok(());
+        };
+        let (client, up, down) = (client.clone(), estimator.clone(), Arc::default());
+        tokio::spawn(relay(request, respond, client, up, down));
     }
 }
 
@@ -228,39 +225,36 @@ async fn send_down(mut from: RecvStream, mut to: SendStream<Bytes>, estimator: &
             if capacity == 0 {
                 match to.poll_capacity(cx) {
                     Poll::Ready(Some(Ok(_))) => continue,
-                    Poll::Ready(_) => return Poll::Ready(false),
+                    Poll::Ready(_) => return Poll::Ready(None),
                     Poll::Pending => break,
                 }
             }
             let n = capacity.min(buffer.len()).min(CHUNK);
             let chunk = buffer.split_to(n).freeze();
             if to.send_data(chunk, false).is_err() {
-                return Poll::Ready(false);
+                return Poll::Ready(None);
             }
             let _ = from.flow_control().release_capacity(n);
         }
         if buffer.is_empty() && outcome.is_some() {
-            return Poll::Ready(true);
+            return Poll::Ready(outcome.take());
         }
         // tonic gave up on the call (grpcx cancelled it).
         // (Dropping `from` then resets the server's stream with CANCEL.)
         if to.poll_reset(cx).is_ready() {
-            return Poll::Ready(false);
+            return Poll::Ready(None);
         }
         Poll::Pending
     })
     .await;
-    if !finished {
-        return;
-    }
-    let outcome = match outcome {
+    let outcome = match finished {
+        None => return,
         Some(Ok(())) => match std::future::poll_fn(|cx| from.poll_trailers(cx)).await {
             Ok(Some(trailers)) => to.send_trailers(trailers),
             Ok(None) => to.send_data(Bytes::new(), true),
             Err(err) => Err(err),
         },
         Some(Err(err)) => Err(err),
-        None => Ok(()),
     };
     // A reset is passed on with its reason.
     if let Err(err) = outcome

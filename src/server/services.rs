@@ -40,7 +40,6 @@ fn with_failure<T: Send + 'static>(
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
 pub struct Greeter;
 
 #[tonic::async_trait]
@@ -98,7 +97,6 @@ impl greeter_server::Greeter for Greeter {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
 pub struct Echo;
 
 #[tonic::async_trait]
@@ -121,16 +119,13 @@ impl echo_server::Echo for Echo {
         } = request.into_inner();
         let pad = "x".repeat(payload_size as usize);
         let interval = Duration::from_millis(interval_ms.into());
-        let chunks = stream::unfold(0u32, move |seq| {
+        let chunks = stream::iter(0..count).then(move |seq| {
             let pad = pad.clone();
             async move {
-                if seq >= count {
-                    return None;
-                }
                 if seq > 0 && !interval.is_zero() {
                     tokio::time::sleep(interval).await;
                 }
-                Some((Ok(Chunk { seq, pad }), seq + 1))
+                Ok(Chunk { seq, pad })
             }
         });
         Ok(Response::new(with_failure(chunks, plan)))
@@ -160,7 +155,6 @@ impl echo_server::Echo for Echo {
 }
 
 /// Serves both package-less services, `Hello` and `greet`.
-#[derive(Debug, Default, Clone, Copy)]
 pub struct Hello;
 
 fn pong(request: Request<Ping>) -> Result<Response<Ping>, Status> {
