@@ -19,7 +19,6 @@ use prost_reflect::MethodDescriptor;
 use tonic::Status;
 use tonic::body::Body;
 use tonic::metadata::MetadataMap;
-use tower_service::Service as _;
 
 use crate::cli::{Compression, ConnArgs};
 use crate::codec::Outgoing;
@@ -102,7 +101,7 @@ where
     S: Stream + Send + 'static,
     S::Item: Into<Outgoing>,
 {
-    let mut channel = channel.into();
+    let channel = channel.into();
     let request = request(path.clone(), metadata, options);
     if options.verbose.is_on() {
         options.verbose.request(
@@ -112,7 +111,6 @@ where
     }
     let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
     let mut request = request.map(|()| Body::new(body));
-    request.extensions_mut().insert(kind);
     let deadline = options
         .timeout
         .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout)));
@@ -126,7 +124,7 @@ where
     };
     let failed = |status| failures.word(status);
     let response = channel
-        .call(request)
+        .send(request, kind)
         .await
         .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();

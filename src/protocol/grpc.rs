@@ -118,6 +118,9 @@ impl Deframer {
         }
         // A header split across chunks: gather it.
         if self.buf.len() < 5 {
+            if self.chunk.is_empty() {
+                return None;
+            }
             let want = (5 - self.buf.len()).min(self.chunk.len());
             self.buf.extend_from_slice(&self.chunk.split_to(want));
             if self.buf.len() < 5 {

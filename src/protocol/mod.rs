@@ -15,17 +15,14 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 
 use anyhow::Result;
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use http::HeaderMap;
 use http_body::Frame;
 use http_body_util::BodyExt as _;
 use tonic::Status;
 use tonic::body::Body;
-use tower_service::Service;
 
 use crate::cli::{ConnArgs, Protocol};
 use crate::transport::{self, HttpClient, Target};
@@ -41,8 +38,8 @@ pub use connect_serve::ConnectService;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The kind of a call, which Connect needs (unary calls have their own
-/// shape) and which decides whether HTTP/1.1 can carry it. `invoke` sets it
-/// as a request extension on every call; one without it is taken for bidi.
+/// shape) and which decides whether HTTP/1.1 can carry it. `invoke` passes
+/// it with every call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallKind {
     pub client_streaming: bool,
@@ -60,8 +57,7 @@ impl CallKind {
     }
 }
 
-/// A connection to the server, speaking the chosen protocol, as a tonic
-/// gRPC service.
+/// A connection to the server, speaking the chosen protocol.
 #[derive(Clone)]
 pub struct Channel(Inner);
 
@@ -133,36 +129,28 @@ fn name(protocol: Protocol) -> &'static str {
     }
 }
 
-impl Service<http::Request<Body>> for Channel {
-    type Response = http::Response<Body>;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<http::Response<Body>, BoxError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
+impl Channel {
     /// Every request of every protocol and command passes here: the one
     /// place that sets the user-agent.
-    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+    pub async fn send(
+        &self,
+        mut request: http::Request<Body>,
+        kind: CallKind,
+    ) -> Result<http::Response<Body>, BoxError> {
         transport::set_user_agent(request.headers_mut());
-        match &mut self.0 {
-            Inner::Grpc(client) => client.call(request),
-            Inner::Http(bridge) => Box::pin(bridge.clone().call(request)),
+        match &self.0 {
+            Inner::Grpc(client) => client.call(request).await,
+            Inner::Http(bridge) => bridge.call(request, kind).await,
         }
     }
 }
 
 impl Bridge {
     async fn call(
-        self: Arc<Self>,
+        &self,
         request: http::Request<Body>,
+        kind: CallKind,
     ) -> Result<http::Response<Body>, BoxError> {
-        let kind = request
-            .extensions()
-            .get::<CallKind>()
-            .copied()
-            .unwrap_or(CallKind::BIDI);
         let reflection = request.uri().path().starts_with("/grpc.reflection.");
         if kind == CallKind::BIDI && !self.client.is_h2() {
             if reflection {
@@ -235,7 +223,6 @@ impl Fallback {
                 })
             })?;
         channel
-            .clone()
             .call(request)
             .await
             .map_err(|err| failed(transport::not_ready(&*err).message().to_string()))

@@ -1,12 +1,11 @@
-//! The gRPC channel: one target and its current HTTP/2 [`Connection`], as
-//! the tower service tonic's `Grpc` calls through. The connection is dialed
+//! The gRPC channel: one target and its current HTTP/2 [`Connection`],
+//! that every gRPC call goes through. The connection is dialed
 //! once up front; when it goes away (the server sent GOAWAY, refused a
 //! stream, or the connection broke), the next call dials a new one, once
 //! for every call waiting. Calls the server never processed fail marked as
 //! such (`transport::is_unprocessed`), and the engine makes them again.
 
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
 use tonic::body::Body;
@@ -46,6 +45,14 @@ impl Client {
         }))
     }
 
+    /// Sends one request and waits for the response head.
+    pub fn call(
+        &self,
+        request: http::Request<Body>,
+    ) -> BoxFuture<'static, Result<http::Response<Body>, BoxError>> {
+        Box::pin(self.0.clone().call(request))
+    }
+
     /// How the current connection reached the server, for `-v`.
     pub fn route(&self) -> Option<String> {
         self.0.current().and_then(|c| c.route().map(str::to_string))
@@ -64,13 +71,7 @@ impl Inner {
     /// away or broke (then it is retired).
     async fn reuse(&self) -> Option<Connection> {
         let conn = self.current().filter(|c| !c.is_going_away())?;
-        match conn.clone().ready().await {
-            Ok(ready) => Some(ready),
-            Err(_) => {
-                conn.retire();
-                None
-            }
-        }
+        conn.ready().await.ok()
     }
 
     /// A connection ready for one more call: the current one unless it is
@@ -123,19 +124,5 @@ impl Inner {
         *request.version_mut() = http::Version::HTTP_2;
         let deadline = request.extensions().get::<Deadline>().copied();
         Ok((request, deadline))
-    }
-}
-
-impl tower_service::Service<http::Request<Body>> for Client {
-    type Response = http::Response<Body>;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<http::Response<Body>, BoxError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        Box::pin(self.0.clone().call(request))
     }
 }

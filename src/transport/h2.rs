@@ -148,11 +148,17 @@ impl Connection {
         self.shared.going_away.store(true, Ordering::Relaxed);
     }
 
-    /// Waits until the connection can open one more stream; fails when it
-    /// cannot open any (the server sent GOAWAY, or it is gone).
+    /// Waits until the connection can open one more stream; fails, and
+    /// retires the connection, when it cannot open any (the server sent
+    /// GOAWAY, or it is gone).
     pub async fn ready(self) -> Result<Connection, h2::Error> {
-        let send = self.send.ready().await?;
-        Ok(Connection { send, ..self })
+        match self.send.ready().await {
+            Ok(send) => Ok(Connection { send, ..self }),
+            Err(err) => {
+                self.shared.going_away.store(true, Ordering::Relaxed);
+                Err(err)
+            }
+        }
     }
 
     /// Sends one request and waits for the response head. The body goes up

@@ -14,7 +14,6 @@ use anyhow::Result;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tonic::body::Body;
-use tower_service::Service as _;
 
 use super::client::Client;
 use super::dial::Dial;
@@ -94,7 +93,7 @@ impl HttpClient {
     ) -> Result<http::Response<Body>, BoxError> {
         let inner = &self.0;
         if let Some(h2) = &inner.h2 {
-            return h2.clone().call(request).await;
+            return h2.call(request).await;
         }
         let path = request
             .uri()
