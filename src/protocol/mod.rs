@@ -1,7 +1,7 @@
 //! Wire protocols: gRPC, gRPC-Web and Connect behind one [`Channel`].
 //!
-//! The protocol is a property of the transport. tonic speaks gRPC to the
-//! channel whatever `--protocol` says; for gRPC-Web and Connect the channel
+//! The protocol is a property of the transport. `invoke` speaks gRPC to
+//! the channel whatever `--protocol` says; for gRPC-Web and Connect the channel
 //! turns each gRPC request into the protocol's request (`request`), and the
 //! protocol's response back into a gRPC response: headers, length-prefixed
 //! messages, then trailers with `grpc-status` (`response`), with the
