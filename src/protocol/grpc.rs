@@ -137,13 +137,19 @@ impl Deframer {
     pub fn next_frame(&mut self) -> Result<Option<(u8, Bytes)>, Status> {
         match self.next_len() {
             Some(len) if len > self.limit => Err(too_large(len, self.limit)),
-            _ => Ok(self.pop()),
+            Some(len) => Ok(self.frame(len)),
+            None => Ok(None),
         }
     }
 
     /// The next whole frame: its flags and payload.
     pub fn pop(&mut self) -> Option<(u8, Bytes)> {
         let len = self.next_len()?;
+        self.frame(len)
+    }
+
+    /// The frame at the front, `len` bytes long, once it is all here.
+    fn frame(&mut self, len: usize) -> Option<(u8, Bytes)> {
         if self.buf.is_empty() {
             if self.chunk.len() < 5 + len {
                 // The rest comes in later chunks.

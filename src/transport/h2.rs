@@ -438,18 +438,27 @@ fn take(
     estimator: &Estimator,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    let end = loop {
+    {
+        let mut inbox = lock(inbox);
+        if inbox.gone {
+            return Poll::Ready(());
+        }
+        if !inbox
+            .reader
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            let mut inbox = lock(inbox);
-            if inbox.gone {
-                return Poll::Ready(());
-            }
             inbox.reader = Some(cx.waker().clone());
         }
+    }
+    let end = loop {
         match recv.poll_data(cx) {
             Poll::Ready(Some(Ok(data))) => {
                 estimator.received(data.len());
                 let mut inbox = lock(inbox);
+                if inbox.gone {
+                    return Poll::Ready(());
+                }
                 inbox.data.extend_from_slice(&data);
                 inbox.wake();
             }
