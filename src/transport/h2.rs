@@ -438,30 +438,26 @@ fn take(
     estimator: &Estimator,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    {
-        let mut inbox = lock(inbox);
-        if inbox.gone {
+    let end = loop {
+        let mut held = lock(inbox);
+        if held.gone {
             return Poll::Ready(());
         }
-        if !inbox
+        if !held
             .reader
             .as_ref()
             .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            inbox.reader = Some(cx.waker().clone());
+            held.reader = Some(cx.waker().clone());
         }
-    }
-    let end = loop {
-        match recv.poll_data(cx) {
-            Poll::Ready(Some(Ok(data))) => {
-                estimator.received(data.len());
-                let mut inbox = lock(inbox);
-                if inbox.gone {
-                    return Poll::Ready(());
-                }
-                inbox.data.extend_from_slice(&data);
-                inbox.wake();
-            }
+        // Every frame already here, in one go.
+        let polled = recv.poll_data_into(cx, &mut held.data);
+        if let Poll::Ready(Some(Ok(_))) = polled {
+            held.wake();
+        }
+        drop(held);
+        match polled {
+            Poll::Ready(Some(Ok(len))) => estimator.received(len),
             Poll::Ready(Some(Err(err))) => break End::Failed(err),
             Poll::Ready(None) => match recv.poll_trailers(cx) {
                 Poll::Ready(Ok(mut trailers)) => {

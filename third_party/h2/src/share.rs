@@ -423,6 +423,18 @@ impl RecvStream {
         self.inner.inner.poll_data(cx).map_err(Into::into)
     }
 
+    /// grpcx patch: polls for every data frame received so far, appending
+    /// their payloads to `out`, and gives how many bytes it appended. What
+    /// follows the data (the end, trailers, an error) comes at the next
+    /// poll, as from [`poll_data`](RecvStream::poll_data).
+    pub fn poll_data_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut bytes::BytesMut,
+    ) -> Poll<Option<Result<usize, crate::Error>>> {
+        self.inner.inner.poll_data_into(cx, out).map_err(Into::into)
+    }
+
     #[doc(hidden)]
     pub fn poll_trailers(
         &mut self,

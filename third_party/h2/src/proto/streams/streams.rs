@@ -1542,6 +1542,36 @@ impl OpaqueStreamRef {
             })
     }
 
+    /// grpcx patch: every data frame queued, taken under one lock (see
+    /// `RecvStream::poll_data_into`).
+    pub fn poll_data_into(
+        &mut self,
+        cx: &Context,
+        out: &mut bytes::BytesMut,
+    ) -> Poll<Option<Result<usize, proto::Error>>> {
+        let mut me = self.inner.lock().unwrap();
+        let me = &mut *me;
+
+        let mut stream = me.store.resolve(self.key);
+        let mut taken = None;
+        loop {
+            match me.actions.recv.poll_data(cx, &mut stream) {
+                Poll::Ready(Some(Ok(data))) => {
+                    if data.is_budgeted {
+                        me.counts.release_data_frame(data.payload.len());
+                    }
+                    out.extend_from_slice(&data.payload);
+                    *taken.get_or_insert(0) += data.payload.len();
+                }
+                // The end or an error waits for the next poll.
+                _ if taken.is_some() => return Poll::Ready(taken.map(Ok)),
+                Poll::Ready(Some(Err(err))) => return Poll::Ready(Some(Err(err))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
     pub fn poll_trailers(&mut self, cx: &Context) -> Poll<Option<Result<HeaderMap, proto::Error>>> {
         let mut me = self.inner.lock().unwrap();
         let me = &mut *me;
