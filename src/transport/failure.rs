@@ -173,7 +173,12 @@ pub fn h2_status(h2: &h2::Error, code: Code) -> Status {
         status.set_source(Arc::new(why));
         return status;
     }
-    if h2.is_go_away() {
+    if h2.is_go_away() && h2.is_library() {
+        // grpcx's h2 closed it: what the server sent broke HTTP/2.
+        Status::unavailable(format!(
+            "the server broke HTTP/2 ({reason:?}), so grpcx closed the connection mid-call"
+        ))
+    } else if h2.is_go_away() {
         Status::unavailable(format!(
             "the server closed the connection mid-call (GOAWAY {reason:?})"
         ))

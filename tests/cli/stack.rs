@@ -2,10 +2,11 @@
 //! server from every command and protocol; headers that belong to the
 //! connection are refused up front, naming the header; and a server that
 //! rotates its connections (GOAWAY) in the middle of a `bench` or an
-//! `--each` run loses no call and gets none twice. And two things h2 does
-//! for grpcx (third_party/h2/NOTES.md), judged at a server that reads the
-//! frames: repeated headers are table references, and a PING's ACK does
-//! not overtake the data its window let out.
+//! `--each` run loses no call and gets none twice. And what h2 does for
+//! grpcx (third_party/h2/NOTES.md), judged at a server that reads and
+//! writes the frames: repeated headers are table references, a PING's ACK
+//! does not overtake the data its window let out, and frames are split by
+//! their header however they arrive.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -309,4 +310,34 @@ fn data_the_window_lets_out_goes_before_the_ping_ack() {
     );
     assert_eq!(out.ok().stdout, "{}\n");
     assert_eq!(findings(&server, "order", 1), ["data"], "{}", server.log());
+}
+
+/// Frames cut anywhere (an answer trickled one byte a write) are put back
+/// together, and a frame longer than grpcx allows is one clear line naming
+/// the server as the one that broke HTTP/2 (h2's frame splitter, a grpcx
+/// patch, reads both).
+#[test]
+fn frames_in_pieces_are_read_and_an_oversized_one_is_named() {
+    let protos = root().join("proto").display().to_string();
+    let call = |server: &Server| {
+        run(&[
+            "call",
+            "--proto",
+            "helloworld.proto",
+            "-I",
+            &protos,
+            &server.addr,
+            HELLO,
+            r#"{"name":"x"}"#,
+        ])
+    };
+    let trickled = raw_h2(&["--trickle"]);
+    assert_eq!(call(&trickled).ok().stdout, "{}\n");
+    let oversized = raw_h2(&["--oversized"]);
+    let out = call(&oversized);
+    out.code(78).stderr_has(
+        "ERROR: Unavailable: the server broke HTTP/2 (FRAME_SIZE_ERROR), \
+         so grpcx closed the connection mid-call",
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }

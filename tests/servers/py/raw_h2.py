@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A gRPC server written at the level of HTTP/2 frames, for the tests that
-judge what grpcx puts on the wire (tests/cli/wire.rs). Every call on a
-connection gets an empty message and status OK; what the client sent is
-reported on stderr, one line per finding:
+judge what grpcx puts on the wire and how it reads frames
+(tests/cli/stack.rs). Every call on a connection gets an empty message and
+status OK; what the client sent is reported on stderr, one line per
+finding:
 
     raw-h2: headers STREAM BYTES   the size of each request's header block
     raw-h2: order FIRST            --ping-after-window: which came first
@@ -13,7 +14,13 @@ reported on stderr, one line per finding:
 opens 16 KiB more and sends a PING, as grpc-go's BDP estimator does. The
 client may answer the PING before or after the data the window lets out.
 
-    tests/servers/py/raw_h2.py [--ping-after-window]
+--trickle: each answer goes out one byte a write, so the client reads its
+frames in pieces, headers and payloads cut anywhere.
+
+--oversized: each answer's message comes in a DATA frame of 16,385 bytes,
+one more than the client's SETTINGS_MAX_FRAME_SIZE allows.
+
+    tests/servers/py/raw_h2.py [--ping-after-window] [--trickle] [--oversized]
     # prints "LISTENING 127.0.0.1:PORT" once ready
 """
 import argparse
@@ -21,6 +28,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
 END_STREAM, ACK, END_HEADERS = 0x1, 0x1, 0x4
@@ -43,10 +51,12 @@ def say(line):
 
 
 class Connection:
-    def __init__(self, sock, ping_after_window):
+    def __init__(self, sock, args):
         self.sock = sock
         self.buf = b""
-        self.ping_after_window = ping_after_window
+        self.ping_after_window = args.ping_after_window
+        self.trickle = args.trickle
+        self.oversized = args.oversized
         self.received = 0  # DATA bytes, all streams
         self.probed = False
         self.watching = False  # after the probe: the first of data or ack
@@ -68,11 +78,20 @@ class Connection:
     def answer(self, stream):
         headers = b"\x88" + literal("content-type", "application/grpc")
         trailers = literal("grpc-status", "0")
-        self.sock.sendall(
+        message = b"\x00\x00\x00\x00\x00"
+        if self.oversized:  # a message of 16,377 zero bytes fills it
+            message = b"\x00" + struct.pack(">I", 16380) + b"\x0a\xf9\x7f" + bytes(16377)
+        answer = (
             frame(HEADERS, END_HEADERS, stream, headers)
-            + frame(DATA, 0, stream, b"\x00\x00\x00\x00\x00")
+            + frame(DATA, 0, stream, message)
             + frame(HEADERS, END_HEADERS | END_STREAM, stream, trailers)
         )
+        if not self.trickle:
+            self.sock.sendall(answer)
+            return
+        for byte in answer:
+            self.sock.sendall(bytes([byte]))
+            time.sleep(0.001)
 
     def serve(self):
         preface = b""
@@ -126,6 +145,8 @@ class Connection:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ping-after-window", action="store_true")
+    parser.add_argument("--trickle", action="store_true")
+    parser.add_argument("--oversized", action="store_true")
     args = parser.parse_args()
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -134,7 +155,7 @@ def main():
     while True:
         sock, _ = listener.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Connection(sock, args.ping_after_window)
+        conn = Connection(sock, args)
         threading.Thread(target=lambda: (conn.serve(), sock.close()), daemon=True).start()
 
 
