@@ -15,15 +15,66 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::AsyncRead;
+use tokio_util::codec::Decoder;
 use tokio_util::codec::FramedRead as InnerFramedRead;
-use tokio_util::codec::{LengthDelimitedCodec, LengthDelimitedCodecError};
 
 // 16 MB "sane default" taken from golang http2
 const DEFAULT_SETTINGS_MAX_HEADER_LIST_SIZE: usize = 16 << 20;
 
+/// grpcx patch: HTTP/2 frames split off the read buffer by their 9-byte
+/// header (a 24-bit payload length first), in place of tokio-util's
+/// `LengthDelimitedCodec`, whose general length fields (any width, offset,
+/// adjustment, endianness) cost about a hundred instructions a frame more.
+/// The same frames come out, and a frame over the maximum size is the same
+/// FRAME_SIZE_ERROR.
+#[derive(Debug)]
+pub(super) struct FrameSplitter {
+    max_frame_length: usize,
+}
+
+/// A frame's header announced more payload than the maximum frame size.
+#[derive(Debug)]
+struct FrameTooLarge;
+
+impl std::fmt::Display for FrameTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("frame size too big")
+    }
+}
+
+impl std::error::Error for FrameTooLarge {}
+
+impl FrameSplitter {
+    pub(super) fn new(max_frame_length: usize) -> Self {
+        FrameSplitter { max_frame_length }
+    }
+}
+
+impl Decoder for FrameSplitter {
+    type Item = BytesMut;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> io::Result<Option<BytesMut>> {
+        let head = frame::HEADER_LEN;
+        if src.len() < head {
+            src.reserve(head - src.len());
+            return Ok(None);
+        }
+        let len = usize::from(src[0]) << 16 | usize::from(src[1]) << 8 | usize::from(src[2]);
+        if len > self.max_frame_length {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, FrameTooLarge));
+        }
+        if src.len() < head + len {
+            src.reserve(head + len - src.len());
+            return Ok(None);
+        }
+        Ok(Some(src.split_to(head + len)))
+    }
+}
+
 #[derive(Debug)]
 pub struct FramedRead<T> {
-    inner: InnerFramedRead<T, LengthDelimitedCodec>,
+    inner: InnerFramedRead<T, FrameSplitter>,
 
     decoder: FrameDecoder,
 }
@@ -59,8 +110,8 @@ enum Continuable {
 }
 
 impl<T> FramedRead<T> {
-    pub fn new(inner: InnerFramedRead<T, LengthDelimitedCodec>) -> FramedRead<T> {
-        let decoder = FrameDecoder::new(inner.decoder().max_frame_length());
+    pub fn new(inner: InnerFramedRead<T, FrameSplitter>) -> FramedRead<T> {
+        let decoder = FrameDecoder::new(inner.decoder().max_frame_length);
         FramedRead { inner, decoder }
     }
 
@@ -75,7 +126,7 @@ impl<T> FramedRead<T> {
     /// Returns the current max frame size setting
     #[inline]
     pub fn max_frame_size(&self) -> usize {
-        self.inner.decoder().max_frame_length()
+        self.inner.decoder().max_frame_length
     }
 
     /// Updates the max frame size setting.
@@ -84,7 +135,7 @@ impl<T> FramedRead<T> {
     #[inline]
     pub fn set_max_frame_size(&mut self, val: usize) {
         assert!(DEFAULT_MAX_FRAME_SIZE as usize <= val && val <= MAX_MAX_FRAME_SIZE as usize);
-        self.inner.decoder_mut().set_max_frame_length(val);
+        self.inner.decoder_mut().max_frame_length = val;
         // Update max CONTINUATION frames too, since its based on this
         self.decoder.set_max_frame_size(val);
     }
@@ -439,7 +490,7 @@ where
 fn map_err(err: io::Error) -> Error {
     if let io::ErrorKind::InvalidData = err.kind() {
         if let Some(custom) = err.get_ref() {
-            if custom.is::<LengthDelimitedCodecError>() {
+            if custom.is::<FrameTooLarge>() {
                 return Error::library_go_away(Reason::FRAME_SIZE_ERROR);
             }
         }
