@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{Server, names, root, run, run_with_stdin, wait_for};
+use crate::util::{Run, Server, names, root, run, run_with_stdin, wait_for};
 
 const HELLO: &str = "helloworld.Greeter/SayHello";
 
@@ -206,27 +206,33 @@ fn findings(server: &Server, what: &str, count: usize) -> Vec<String> {
     })
 }
 
+/// SayHello at `server` by `--proto` (the raw server has no reflection),
+/// after the `extra` arguments, with its requests on stdin.
+fn call_hello(server: &Server, extra: &[&str], stdin: &str) -> Run {
+    let protos = root().join("proto").display().to_string();
+    let mut args = vec!["call"];
+    args.extend(extra);
+    args.extend([
+        "--proto",
+        "helloworld.proto",
+        "-I",
+        &protos,
+        &server.addr,
+        HELLO,
+        "@-",
+    ]);
+    run_with_stdin(&args, stdin)
+}
+
 /// One method called again and again on a connection: after the first
 /// call, each header, `:path` too, is a one-byte reference to HPACK's
 /// table, not a literal the server decodes every time.
 #[test]
 fn repeated_calls_send_their_headers_as_table_references() {
     let server = raw_h2(&[]);
-    let protos = root().join("proto").display().to_string();
-    let out = run_with_stdin(
-        &[
-            "call",
-            "--each",
-            "--concurrency",
-            "1",
-            "--proto",
-            "helloworld.proto",
-            "-I",
-            &protos,
-            &server.addr,
-            HELLO,
-            "@-",
-        ],
+    let out = call_hello(
+        &server,
+        &["--each", "--concurrency", "1"],
         "{\"name\":\"a\"}\n{\"name\":\"b\"}\n{\"name\":\"c\"}\n",
     );
     assert_eq!(out.ok().json_lines().len(), 3, "{}", out.stdout);
@@ -318,23 +324,11 @@ fn data_the_window_lets_out_goes_before_the_ping_ack() {
 /// patch, reads both).
 #[test]
 fn frames_in_pieces_are_read_and_an_oversized_one_is_named() {
-    let protos = root().join("proto").display().to_string();
-    let call = |server: &Server| {
-        run(&[
-            "call",
-            "--proto",
-            "helloworld.proto",
-            "-I",
-            &protos,
-            &server.addr,
-            HELLO,
-            r#"{"name":"x"}"#,
-        ])
-    };
+    let hello = r#"{"name":"x"}"#;
     let trickled = raw_h2(&["--trickle"]);
-    assert_eq!(call(&trickled).ok().stdout, "{}\n");
+    assert_eq!(call_hello(&trickled, &[], hello).ok().stdout, "{}\n");
     let oversized = raw_h2(&["--oversized"]);
-    let out = call(&oversized);
+    let out = call_hello(&oversized, &[], hello);
     out.code(78).stderr_has(
         "ERROR: Unavailable: the server broke HTTP/2 (FRAME_SIZE_ERROR), \
          so grpcx closed the connection mid-call",
