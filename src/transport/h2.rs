@@ -81,6 +81,12 @@ struct Shared {
     route: Option<String>,
 }
 
+impl Shared {
+    fn retire(&self) {
+        self.going_away.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Connection {
     /// HTTP/2 over `io` (the server's socket, TLS or tunnel), driven by a
     /// task of its own with its window estimate and keepalive. `keepalive`
@@ -128,7 +134,7 @@ impl Connection {
                 Pin::new(&mut connection).poll(cx)
             })
             .await;
-            driver.going_away.store(true, Ordering::Relaxed);
+            driver.retire();
         });
         Ok(Connection { send, shared })
     }
@@ -145,7 +151,7 @@ impl Connection {
 
     /// Puts no new call on this connection.
     pub fn retire(&self) {
-        self.shared.going_away.store(true, Ordering::Relaxed);
+        self.shared.retire();
     }
 
     /// Waits until the connection can open one more stream; fails, and
@@ -155,7 +161,7 @@ impl Connection {
         match self.send.ready().await {
             Ok(send) => Ok(Connection { send, ..self }),
             Err(err) => {
-                self.shared.going_away.store(true, Ordering::Relaxed);
+                self.shared.retire();
                 Err(err)
             }
         }
