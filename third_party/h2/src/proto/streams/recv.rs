@@ -404,13 +404,15 @@ impl Recv {
                         .push_front(&mut self.buffer, Event::Headers(message));
                     return Poll::Ready(None);
                 }
-                Event::InformationalHeaders(message) if matches!(*message, Client(_)) => {
+                Event::InformationalHeaders(message) => match *message {
                     // Found an informational response, return it
-                    if let Client(response) = *message {
-                        return Poll::Ready(Some(Ok(response)));
-                    }
-                    unreachable!("matched as a client message");
-                }
+                    Client(response) => return Poll::Ready(Some(Ok(response))),
+                    // Not a response: put it back at the front
+                    request => stream.pending_recv.push_front(
+                        &mut self.buffer,
+                        Event::InformationalHeaders(Box::new(request)),
+                    ),
+                },
                 other => {
                     // Not an informational response, put it back at the front
                     stream.pending_recv.push_front(&mut self.buffer, other);
