@@ -22,7 +22,7 @@ use crate::error::{Interrupted, stdout_error};
 use crate::input::DataSource;
 use crate::invoke::CallOptions;
 use crate::metadata::RequestMetadata;
-use crate::report::{CsvRows, Stats, progress::Progress, text};
+use crate::report::{self, CsvRows, Stats, progress::Progress, text};
 use crate::schema::{self, CacheSlot, MethodName};
 use crate::transport::Target;
 use crate::verbose::Verbose;
@@ -74,10 +74,13 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             let latency = ticket.due.elapsed();
             stats
                 .borrow_mut()
-                .record(latency, &outcome.status, outcome.messages, ticket.waited);
+                .record(latency, &outcome.ended, outcome.messages, ticket.waited);
             if let Some(csv) = csv {
                 let start = ticket.due.saturating_duration_since(measure).as_secs_f64();
-                if let Err(err) = csv.borrow_mut().row(start, latency, outcome.status.code()) {
+                if let Err(err) = csv
+                    .borrow_mut()
+                    .row(start, latency, report::code(&outcome.ended))
+                {
                     csv_failed.borrow_mut().get_or_insert(err);
                     pacer.stop();
                 }

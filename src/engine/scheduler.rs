@@ -50,7 +50,8 @@ pub async fn ordered<E, N>(
                 let engine = engine.clone();
                 tokio::spawn(async move {
                     let outcome = engine.call(0, Requests::new(requests), Some(&tx)).await;
-                    let _ = tx.send(Event::End(outcome.status)).await;
+                    let status = outcome.ended.err().unwrap_or_else(|| tonic::Status::ok(""));
+                    let _ = tx.send(Event::End(status)).await;
                     drop(permit);
                 });
                 Slot::Call(index, rx)

@@ -27,6 +27,11 @@ const HIGHEST_US: u64 = 3_600_000_000;
 /// How many distinct error messages are kept as samples.
 const SAMPLES: usize = 5;
 
+/// The code a call ended with.
+pub fn code(ended: &Result<(), tonic::Status>) -> Code {
+    ended.as_ref().err().map_or(Code::Ok, tonic::Status::code)
+}
+
 /// The running figures of a bench run.
 pub struct Stats {
     latency: Histogram<u64>,
@@ -54,7 +59,7 @@ impl Stats {
     pub fn record(
         &mut self,
         latency: Duration,
-        status: &tonic::Status,
+        ended: &Result<(), tonic::Status>,
         messages: u64,
         waited: bool,
     ) {
@@ -62,11 +67,12 @@ impl Stats {
         self.latency.saturating_record(micros);
         self.messages += messages;
         self.waited += waited as u64;
-        let code = status.code();
+        let code = code(ended);
         self.by_code[(code as usize).min(16)] += 1;
-        if code == Code::Ok {
-            return;
-        }
+        let status = match ended {
+            Err(status) if code != Code::Ok => status,
+            _ => return,
+        };
         let text = format!("{}: {}", code_constant(code), status.message());
         if let Some((_, count)) = self.samples.iter_mut().find(|(sample, _)| *sample == text) {
             *count += 1;
@@ -251,11 +257,11 @@ mod tests {
     fn statuses_count_by_canonical_name() {
         let mut stats = Stats::new();
         for _ in 0..3 {
-            stats.record(Duration::from_millis(2), &tonic::Status::ok(""), 1, false);
+            stats.record(Duration::from_millis(2), &Ok(()), 1, false);
         }
         stats.record(
             Duration::from_millis(9),
-            &tonic::Status::not_found("gone"),
+            &Err(tonic::Status::not_found("gone")),
             0,
             true,
         );
@@ -286,7 +292,7 @@ mod tests {
         for i in 0..1_000_000u64 {
             stats.record(
                 Duration::from_micros(i * 7919 % 90_000_000),
-                &tonic::Status::ok(""),
+                &Ok(()),
                 0,
                 false,
             );

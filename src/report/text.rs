@@ -95,11 +95,11 @@ mod tests {
     fn the_report_has_every_part() {
         let mut stats = Stats::new();
         for i in 1..=100 {
-            stats.record(Duration::from_millis(i), &tonic::Status::ok(""), 3, false);
+            stats.record(Duration::from_millis(i), &Ok(()), 3, false);
         }
         stats.record(
             Duration::from_millis(5),
-            &tonic::Status::unavailable("down"),
+            &Err(tonic::Status::unavailable("down")),
             0,
             false,
         );
