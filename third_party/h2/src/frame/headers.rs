@@ -557,6 +557,24 @@ impl Continuation {
 
 // ===== impl Pseudo =====
 
+thread_local! {
+    /// grpcx patch: the path (0) and authority (1) of this thread's last
+    /// request. A gRPC client sends the same ones with every call; shared,
+    /// they are not copied into new buffers for each (two allocations).
+    static RECENT: std::cell::RefCell<[BytesStr; 2]> = Default::default();
+}
+
+/// `value` as a `BytesStr`, shared with the last one in `slot` if equal.
+fn recent(slot: usize, value: &str) -> BytesStr {
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if recent[slot].as_str() != value {
+            recent[slot] = BytesStr::from(value);
+        }
+        recent[slot].clone()
+    })
+}
+
 impl Pseudo {
     pub fn request(method: Method, uri: Uri, protocol: Option<Protocol>) -> Self {
         let parts = uri::Parts::from(uri);
@@ -566,7 +584,7 @@ impl Pseudo {
         } else {
             let path = parts
                 .path_and_query
-                .map(|v| BytesStr::from(v.as_str()))
+                .map(|v| recent(0, v.as_str()))
                 .unwrap_or(BytesStr::from_static(""));
 
             let path = if !path.is_empty() {
@@ -597,7 +615,7 @@ impl Pseudo {
         // If the URI includes an authority component, add it to the pseudo
         // headers
         if let Some(authority) = parts.authority {
-            pseudo.set_authority(BytesStr::from(authority.as_str()));
+            pseudo.set_authority(recent(1, authority.as_str()));
         }
 
         pseudo
