@@ -152,25 +152,11 @@ impl super::Schema {
         &mut self,
     ) -> Result<(Vec<prost_reflect::ServiceDescriptor>, Vec<Unresolved>)> {
         let names = self.service_names().await?;
-        let mut unresolved = Vec::new();
-        // All services in one round; only when one of them does not build
-        // are they taken one by one, to tell which.
-        if let Err(error) = self.fetch_symbols(&names).await {
-            if error.is::<crate::error::StatusError>() {
-                return Err(error);
-            }
-            for name in &names {
-                let Err(error) = self.fetch_symbol(name).await else {
-                    continue;
-                };
-                if error.is::<crate::error::StatusError>() || unresolved.len() + 1 == names.len() {
-                    return Err(error);
-                }
-                unresolved.push(Unresolved {
-                    service: name.clone(),
-                    error,
-                });
-            }
+        let mut unresolved = self.fetch_services(&names).await?;
+        if unresolved.len() == names.len()
+            && let Some(last) = unresolved.pop()
+        {
+            return Err(last.error);
         }
         let services: Vec<_> = names
             .iter()
@@ -180,6 +166,31 @@ impl super::Schema {
             self.record(service.parent_file().name());
         }
         Ok((services, unresolved))
+    }
+
+    /// Fetches every service in `names`, all in one round; only when one of
+    /// them does not build are they taken one by one, to tell which. A
+    /// failure of the connection fails as a whole.
+    pub(super) async fn fetch_services(&mut self, names: &[String]) -> Result<Vec<Unresolved>> {
+        let mut unresolved = Vec::new();
+        if let Err(error) = self.fetch_symbols(names).await {
+            if error.is::<crate::error::StatusError>() {
+                return Err(error);
+            }
+            for name in names {
+                let Err(error) = self.fetch_symbol(name).await else {
+                    continue;
+                };
+                if error.is::<crate::error::StatusError>() {
+                    return Err(error);
+                }
+                unresolved.push(Unresolved {
+                    service: name.clone(),
+                    error,
+                });
+            }
+        }
+        Ok(unresolved)
     }
 }
 

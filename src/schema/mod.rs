@@ -244,19 +244,7 @@ impl Schema {
         // and methods the server has but we did not fetch.
         if self.reflection.is_some() {
             let services = self.service_names().await?;
-            if let Err(err) = self.fetch_symbols(&services).await {
-                if err.is::<crate::error::StatusError>() {
-                    return Err(err);
-                }
-                // One service's schema does not build: take the others.
-                for service in services {
-                    if let Err(err) = self.fetch_symbol(&service).await
-                        && err.is::<crate::error::StatusError>()
-                    {
-                        return Err(err);
-                    }
-                }
-            }
+            self.fetch_services(&services).await?;
             if let Some(found) = symbol::find(&self.pool, &name) {
                 self.record(found.file().name());
                 return Ok(found);
