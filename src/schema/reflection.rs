@@ -491,11 +491,14 @@ async fn open(
     Ok(OpenStream { tx, rx })
 }
 
+/// Files from reflection, each lowered when it is an editions file.
 fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
-    encoded
-        .iter()
-        .map(|bytes| super::editions::decode_file(bytes))
-        .collect()
+    let decode = |bytes: &Vec<u8>| {
+        let lowered = super::editions::lower_encoded(bytes)?;
+        FileDescriptorProto::decode(lowered.as_deref().unwrap_or(bytes))
+            .map_err(|err| anyhow!("reflection sent a file descriptor that does not decode: {err}"))
+    };
+    encoded.iter().map(decode).collect()
 }
 
 /// A failed reflection request. A status grpcx made (the connection

@@ -92,14 +92,6 @@ pub fn lower_parsed(file: FileDescriptorProto, edition: &str) -> Result<FileDesc
     FileDescriptorProto::decode(lowered.as_slice()).map_err(|err| anyhow!("{}: {err}", file.name()))
 }
 
-/// An encoded file from reflection, lowered when it is an editions file.
-pub fn decode_file(bytes: &[u8]) -> Result<FileDescriptorProto> {
-    let lowered = lower_encoded(bytes)?;
-    let bytes = lowered.as_deref().unwrap_or(bytes);
-    FileDescriptorProto::decode(bytes)
-        .map_err(|err| anyhow!("reflection sent a file descriptor that does not decode: {err}"))
-}
-
 /// Adds an encoded FileDescriptorSet to `pool`, lowering its editions
 /// files. Other files go in byte for byte, custom options and all.
 pub fn decode_set(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
