@@ -17,7 +17,6 @@ use prost_reflect::{
 };
 use prost_types::FieldDescriptorProto;
 
-use crate::schema::editions::describe as editions;
 use crate::schema::{self, Symbol};
 
 const INDENT: &str = "  ";
@@ -34,7 +33,10 @@ impl Renderer {
         let (name, kind, file) = (symbol.full_name(), symbol.kind(), symbol.file());
         let article = if kind.starts_with('e') { "an" } else { "a" };
         let mut out = format!("// {name} is {article} {kind} in {}\n", file.name());
-        editions::file_header(&mut out, file.name());
+        if let Some(edition) = schema::editions::edition_of(file.name()) {
+            let _ = writeln!(out, "// edition = \"{edition}\";");
+            features(&mut out, &file, &[], "// ");
+        }
         match symbol {
             Symbol::Service(s) => self.service(&mut out, s),
             Symbol::Method(m) => self.method(&mut out, m, 0),
@@ -94,7 +96,7 @@ impl Renderer {
     fn message_body(&mut self, out: &mut String, message: &MessageDescriptor, depth: usize) {
         let file = message.parent_file();
         let pad = INDENT.repeat(depth);
-        editions::options(out, &file, message.path(), depth + 1);
+        features(out, &file, message.path(), &format!("{pad}{INDENT}"));
         let groups: Vec<MessageDescriptor> = message
             .fields()
             .filter(|f| f.is_group() && schema::editions::edition_of(file.name()).is_none())
@@ -293,7 +295,7 @@ impl Renderer {
         self.comment(out, &file, enumeration.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}enum {} {{", enumeration.name());
-        editions::options(out, &file, enumeration.path(), depth + 1);
+        features(out, &file, enumeration.path(), &format!("{pad}{INDENT}"));
         for value in enumeration.values() {
             self.enum_value(out, &value, depth + 1);
         }
@@ -319,6 +321,15 @@ impl Renderer {
         for line in text.trim_end_matches('\n').lines() {
             let _ = writeln!(out, "{pad}//{}", escape_controls(line.trim_end()));
         }
+    }
+}
+
+/// For a file lowered from Protobuf Editions, the features the element at
+/// `path` sets where they differ from what it inherits, as the source sets
+/// them (`option features.x = Y;`), each line after `prefix`.
+fn features(out: &mut String, file: &FileDescriptor, path: &[i32], prefix: &str) {
+    for feature in schema::editions::shown(file.name(), path) {
+        let _ = writeln!(out, "{prefix}option {feature};");
     }
 }
 

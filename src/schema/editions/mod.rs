@@ -21,7 +21,6 @@
 //!   (see `lower`) are cleared when they hold zero, so a zero is neither
 //!   sent nor printed.
 
-pub mod describe;
 mod features;
 mod lower;
 mod resolver;
