@@ -224,34 +224,31 @@ impl Renderer {
 
     fn field(&mut self, out: &mut String, field: &FieldDescriptor, scope: &str, depth: usize) {
         let message = field.parent_message();
-        self.comment(out, &message.parent_file(), field.path(), depth);
+        let file = message.parent_file();
+        self.comment(out, &file, field.path(), depth);
         let package = message.package_name();
         let type_name = |kind: &Kind| type_name(kind, scope, package);
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
-        let file = message.parent_file();
         let editions = schema::editions::edition_of(file.name()).is_some();
         let proto = field.field_descriptor_proto();
-        let (label, ty) = if field.is_map()
-            && let Kind::Message(entry) = field.kind()
-        {
-            let key = type_name(&entry.map_entry_key_field().kind());
-            let value = type_name(&entry.map_entry_value_field().kind());
-            ("", format!("map<{key}, {value}>"))
-        } else if field.is_list() {
-            ("repeated ", type_name(&field.kind()))
-        } else if in_oneof || editions {
+        let proto2 = file.syntax() == Syntax::Proto2;
+        let label = match field.cardinality() {
+            Cardinality::Repeated if field.is_map() => "",
+            Cardinality::Repeated => "repeated ",
             // Editions files have no `optional`/`required`: presence is a feature.
-            ("", type_name(&field.kind()))
-        } else if proto.proto3_optional() {
-            ("optional ", type_name(&field.kind()))
-        } else if message.parent_file().syntax() == Syntax::Proto2 {
-            let label = match field.cardinality() {
-                Cardinality::Required => "required ",
-                _ => "optional ",
-            };
-            (label, type_name(&field.kind()))
-        } else {
-            ("", type_name(&field.kind()))
+            _ if in_oneof || editions => "",
+            _ if proto.proto3_optional() => "optional ",
+            Cardinality::Required if proto2 => "required ",
+            _ if proto2 => "optional ",
+            _ => "",
+        };
+        let ty = match field.kind() {
+            Kind::Message(entry) if field.is_map() => {
+                let key = type_name(&entry.map_entry_key_field().kind());
+                let value = type_name(&entry.map_entry_value_field().kind());
+                format!("map<{key}, {value}>")
+            }
+            kind => type_name(&kind),
         };
         // An editions file shows its features, not the proto2 options it
         // was lowered to (schema/editions/).
