@@ -287,10 +287,8 @@ impl Schema {
         let names = self.service_names().await?;
         let suffix = format!(".{name}");
         if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
-            let hint = match method {
-                Some(method) => format!("did you mean {full}/{method}?"),
-                None => format!("did you mean {full}?"),
-            };
+            let method = method.map_or(String::new(), |method| format!("/{method}"));
+            let hint = format!("did you mean {full}{method}?");
             return Err(hinted(format!("service '{name}' not found"), hint));
         }
         Err(not_found(
