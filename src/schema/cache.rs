@@ -111,13 +111,11 @@ impl Cache {
         let mut removed = 0;
         for entry in entries {
             let path = entry?.path();
-            let ours = path
-                .extension()
-                .is_some_and(|ext| ext == "fds" || ext == "tmp");
-            if ours {
+            let extension = path.extension().and_then(|ext| ext.to_str());
+            if matches!(extension, Some("fds" | "tmp")) {
                 fs::remove_file(&path)
                     .with_context(|| format!("cannot remove {}", path.display()))?;
-                removed += path.extension().is_some_and(|ext| ext == "fds") as usize;
+                removed += usize::from(extension == Some("fds"));
             }
         }
         Ok(removed)
