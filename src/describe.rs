@@ -144,21 +144,10 @@ impl Renderer {
         depth: usize,
     ) {
         let pad = INDENT.repeat(depth);
-        let mut extendees: Vec<MessageDescriptor> = Vec::new();
-        for extension in extensions {
-            let extendee = extension.containing_message();
-            if !extendees.contains(&extendee) {
-                extendees.push(extendee);
-            }
-        }
-        for extendee in extendees {
-            let package = extensions[0].package_name();
-            let name = relative(extendee.full_name(), scope, package);
+        for (extendee, group) in groups(extensions, |e| e.containing_message()) {
+            let name = relative(extendee.full_name(), scope, extensions[0].package_name());
             let _ = writeln!(out, "{pad}extend {name} {{");
-            for extension in extensions
-                .iter()
-                .filter(|e| e.containing_message() == extendee)
-            {
+            for extension in group {
                 self.extension(out, extension, scope, depth + 1);
             }
             let _ = writeln!(out, "{pad}}}");
@@ -168,24 +157,12 @@ impl Renderer {
     /// The extensions of a message declared outside it, each file's as
     /// one `extend` block after a line naming the file.
     fn extended_elsewhere(&mut self, out: &mut String, message: &MessageDescriptor) {
-        let outside: Vec<ExtensionDescriptor> = message
+        let outside = message
             .extensions()
-            .filter(|e| e.parent_message().as_ref() != Some(message))
-            .collect();
-        let mut scopes: Vec<(String, String)> = Vec::new();
-        for extension in &outside {
-            let file = extension.parent_file().name().to_string();
-            let key = (file, extension_scope(extension));
-            if !scopes.contains(&key) {
-                scopes.push(key);
-            }
-        }
-        for (file, scope) in scopes {
-            let group: Vec<ExtensionDescriptor> = outside
-                .iter()
-                .filter(|e| e.parent_file().name() == file && extension_scope(e) == scope)
-                .cloned()
-                .collect();
+            .filter(|e| e.parent_message().as_ref() != Some(message));
+        let file_and_scope =
+            |e: &ExtensionDescriptor| (e.parent_file().name().to_string(), extension_scope(e));
+        for ((file, scope), group) in groups(outside, file_and_scope) {
             let in_message = group[0].parent_message().map_or(String::new(), |parent| {
                 format!(", inside message {}", parent.full_name())
             });
@@ -328,6 +305,22 @@ fn features(out: &mut String, file: &FileDescriptor, path: &[i32], prefix: &str)
     for feature in schema::editions::shown(file.name(), path) {
         let _ = writeln!(out, "{prefix}option {feature};");
     }
+}
+
+/// `items` grouped by `key`, the groups in order of first appearance.
+fn groups<T, K: PartialEq>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<T>)> {
+    let mut groups: Vec<(K, Vec<T>)> = Vec::new();
+    for item in items {
+        let k = key(&item);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, group)) => group.push(item),
+            None => groups.push((k, vec![item])),
+        }
+    }
+    groups
 }
 
 /// Every leading comment in the file, by element path.
