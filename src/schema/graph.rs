@@ -1,6 +1,7 @@
 //! Walks over the schema's two graphs, shared by the loaders and checks:
-//! files in the order of their imports (the fast loader's batches, and the
-//! validator's import-cycle check), and the message types a type reaches
+//! files in the order of their imports (the fast loader's batches, the
+//! validator's import-cycle check, the files `--protoset-out` and the cache
+//! write), and the message types a type reaches
 //! through its fields (extension ranges to fetch, Any, the cached schema's
 //! check of a request type).
 
