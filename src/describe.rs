@@ -43,13 +43,9 @@ impl Renderer {
             Symbol::Message(m) => self.message(&mut out, m, 0),
             Symbol::Enum(e) => self.enumeration(&mut out, e, 0),
             Symbol::EnumValue(v) => self.enum_value(&mut out, v, 0),
-            Symbol::Field(f) => {
-                let scope = f.parent_message().full_name().to_string();
-                self.field(&mut out, f, &scope, 0)
-            }
+            Symbol::Field(f) => self.field(&mut out, f, f.parent_message().full_name(), 0),
             Symbol::Extension(e) => {
-                let scope = extension_scope(e);
-                self.extend_blocks(&mut out, std::slice::from_ref(e), &scope, 0)
+                self.extend_blocks(&mut out, std::slice::from_ref(e), &extension_scope(e), 0)
             }
         }
         out
