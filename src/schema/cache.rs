@@ -72,11 +72,8 @@ impl Cache {
     }
 
     fn path(&self, key: &Key, symbol: &str) -> PathBuf {
-        let name = format!(
-            "{:016x}.fds",
-            fnv1a(format!("{}\n{symbol}", key.0).as_bytes())
-        );
-        self.dir.join(name)
+        let hash = fnv1a(format!("{}\n{symbol}", key.0).as_bytes());
+        self.dir.join(format!("{hash:016x}.fds"))
     }
 
     /// The files stored for `symbol` at `key`; None for a miss, which a
