@@ -363,27 +363,8 @@ impl<'a> Universe<'a> {
     /// Files reachable from `file` through its imports, as protoc sees them:
     /// the direct imports, and whatever those re-export publicly.
     fn visible(&self, file: &str) -> HashSet<String> {
-        self.walk(self.imports(file).0, |imports| imports.1)
-            .collect()
-    }
-
-    /// The files met from `queue`, each once, following `next` of each
-    /// file's imports. Lazy, so that a search ends where it finds its file.
-    fn walk<'s>(
-        &'s self,
-        mut queue: Vec<String>,
-        next: impl Fn((Vec<String>, Vec<String>)) -> Vec<String> + 's,
-    ) -> impl Iterator<Item = String> + 's {
-        let mut seen = HashSet::new();
-        std::iter::from_fn(move || {
-            while let Some(file) = queue.pop() {
-                if seen.insert(file.clone()) {
-                    queue.extend(next(self.imports(&file)));
-                    return Some(file);
-                }
-            }
-            None
-        })
+        let public = |file: &String, queue: &mut Vec<String>| queue.extend(self.imports(file).1);
+        super::graph::walk(self.imports(file).0, String::clone, public).collect()
     }
 
     /// The declared dependencies and public dependencies of `file`.
@@ -397,8 +378,8 @@ impl<'a> Universe<'a> {
     /// True when `from` already reaches `to` through any imports (a new
     /// import `to → from` would then close a cycle).
     fn reaches(&self, from: &str, to: &str) -> bool {
-        self.walk(vec![from.to_string()], |imports| imports.0)
-            .any(|file| file == to)
+        let all = |file: &String, queue: &mut Vec<String>| queue.extend(self.imports(file).0);
+        super::graph::walk(vec![from.to_string()], String::clone, all).any(|file| file == to)
     }
 
     /// Adds, to each file, the files defining the names it uses but cannot
