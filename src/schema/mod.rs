@@ -84,7 +84,7 @@ impl Schema {
     /// Sets the largest reflection response accepted (`--max-msg-size`).
     pub fn with_max_message_size(mut self, size: usize) -> Schema {
         if let Some(reflection) = &mut self.reflection {
-            reflection.set_max_message_size(size);
+            reflection.max_message_size = size;
         }
         self
     }

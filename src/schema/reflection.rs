@@ -55,7 +55,8 @@ struct OpenStream {
 pub struct Reflection {
     channel: Channel,
     metadata: MetadataMap,
-    max_message_size: usize,
+    /// The largest answer accepted (`--max-msg-size`).
+    pub(super) max_message_size: usize,
     version: Option<Version>,
     stream: Option<OpenStream>,
 }
@@ -72,10 +73,6 @@ impl Reflection {
             version: None,
             stream: None,
         }
-    }
-
-    pub fn set_max_message_size(&mut self, size: usize) {
-        self.max_message_size = size;
     }
 
     /// The full names of the services the server offers.
