@@ -76,9 +76,8 @@ pub fn files(files: &[FileDescriptorProto], base: Option<&DescriptorPool>) -> Re
         }
     }
     let imports = |n: &str| by_name.get(n).map_or(&[][..], |f| &f.dependency[..]);
-    if let Err(cycle) = super::graph::dependency_order(files.iter().map(|f| f.name()), imports) {
-        return Err(anyhow!("import cycle: {}", cycle.join(" → ")));
-    }
+    super::graph::dependency_order(files.iter().map(|f| f.name()), imports)
+        .map_err(|cycle| anyhow!("import cycle: {}", cycle.join(" → ")))?;
     check_type_names(files, base)
 }
 
