@@ -286,17 +286,12 @@ impl Schema {
         }
         let names = self.service_names().await?;
         let suffix = format!(".{name}");
+        let message = format!("service '{name}' not found");
         if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
             let method = method.map_or(String::new(), |method| format!("/{method}"));
-            let hint = format!("did you mean {full}{method}?");
-            return Err(hinted(format!("service '{name}' not found"), hint));
+            return Err(hinted(message, format!("did you mean {full}{method}?")));
         }
-        Err(not_found(
-            format!("service '{name}' not found"),
-            name,
-            &names,
-            "",
-        ))
+        Err(not_found(message, name, &names, ""))
     }
 
     /// Finds a method, or fails naming what is missing with the closest names.
