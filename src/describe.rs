@@ -17,7 +17,6 @@ use prost_reflect::{
 };
 use prost_types::FieldDescriptorProto;
 
-use crate::schema::editions::describe as editions;
 use crate::schema::{self, Symbol};
 
 const INDENT: &str = "  ";
@@ -34,20 +33,19 @@ impl Renderer {
         let (name, kind, file) = (symbol.full_name(), symbol.kind(), symbol.file());
         let article = if kind.starts_with('e') { "an" } else { "a" };
         let mut out = format!("// {name} is {article} {kind} in {}\n", file.name());
-        editions::file_header(&mut out, file.name());
+        if let Some(edition) = schema::editions::edition_of(file.name()) {
+            let _ = writeln!(out, "// edition = \"{edition}\";");
+            features(&mut out, &file, &[], "// ");
+        }
         match symbol {
             Symbol::Service(s) => self.service(&mut out, s),
             Symbol::Method(m) => self.method(&mut out, m, 0),
             Symbol::Message(m) => self.message(&mut out, m, 0),
             Symbol::Enum(e) => self.enumeration(&mut out, e, 0),
             Symbol::EnumValue(v) => self.enum_value(&mut out, v, 0),
-            Symbol::Field(f) => {
-                let scope = f.parent_message().full_name().to_string();
-                self.field(&mut out, f, &scope, 0)
-            }
+            Symbol::Field(f) => self.field(&mut out, f, f.parent_message().full_name(), 0),
             Symbol::Extension(e) => {
-                let scope = extension_scope(e);
-                self.extend_blocks(&mut out, std::slice::from_ref(e), &scope, 0)
+                self.extend_blocks(&mut out, std::slice::from_ref(e), &extension_scope(e), 0)
             }
         }
         out
@@ -94,7 +92,7 @@ impl Renderer {
     fn message_body(&mut self, out: &mut String, message: &MessageDescriptor, depth: usize) {
         let file = message.parent_file();
         let pad = INDENT.repeat(depth);
-        editions::options(out, &file, message.path(), depth + 1);
+        features(out, &file, message.path(), &format!("{pad}{INDENT}"));
         let groups: Vec<MessageDescriptor> = message
             .fields()
             .filter(|f| f.is_group() && schema::editions::edition_of(file.name()).is_none())
@@ -142,21 +140,10 @@ impl Renderer {
         depth: usize,
     ) {
         let pad = INDENT.repeat(depth);
-        let mut extendees: Vec<MessageDescriptor> = Vec::new();
-        for extension in extensions {
-            let extendee = extension.containing_message();
-            if !extendees.contains(&extendee) {
-                extendees.push(extendee);
-            }
-        }
-        for extendee in extendees {
-            let package = extensions[0].package_name();
-            let name = relative(extendee.full_name(), scope, package);
+        for (extendee, group) in groups(extensions, |e| e.containing_message()) {
+            let name = relative(extendee.full_name(), scope, extensions[0].package_name());
             let _ = writeln!(out, "{pad}extend {name} {{");
-            for extension in extensions
-                .iter()
-                .filter(|e| e.containing_message() == extendee)
-            {
+            for extension in group {
                 self.extension(out, extension, scope, depth + 1);
             }
             let _ = writeln!(out, "{pad}}}");
@@ -166,24 +153,12 @@ impl Renderer {
     /// The extensions of a message declared outside it, each file's as
     /// one `extend` block after a line naming the file.
     fn extended_elsewhere(&mut self, out: &mut String, message: &MessageDescriptor) {
-        let outside: Vec<ExtensionDescriptor> = message
+        let outside = message
             .extensions()
-            .filter(|e| e.parent_message().as_ref() != Some(message))
-            .collect();
-        let mut scopes: Vec<(String, String)> = Vec::new();
-        for extension in &outside {
-            let file = extension.parent_file().name().to_string();
-            let key = (file, extension_scope(extension));
-            if !scopes.contains(&key) {
-                scopes.push(key);
-            }
-        }
-        for (file, scope) in scopes {
-            let group: Vec<ExtensionDescriptor> = outside
-                .iter()
-                .filter(|e| e.parent_file().name() == file && extension_scope(e) == scope)
-                .cloned()
-                .collect();
+            .filter(|e| e.parent_message().as_ref() != Some(message));
+        let file_and_scope =
+            |e: &ExtensionDescriptor| (e.parent_file().name().to_string(), extension_scope(e));
+        for ((file, scope), group) in groups(outside, file_and_scope) {
             let in_message = group[0].parent_message().map_or(String::new(), |parent| {
                 format!(", inside message {}", parent.full_name())
             });
@@ -222,34 +197,31 @@ impl Renderer {
 
     fn field(&mut self, out: &mut String, field: &FieldDescriptor, scope: &str, depth: usize) {
         let message = field.parent_message();
-        self.comment(out, &message.parent_file(), field.path(), depth);
+        let file = message.parent_file();
+        self.comment(out, &file, field.path(), depth);
         let package = message.package_name();
         let type_name = |kind: &Kind| type_name(kind, scope, package);
         let in_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
-        let file = message.parent_file();
         let editions = schema::editions::edition_of(file.name()).is_some();
         let proto = field.field_descriptor_proto();
-        let (label, ty) = if field.is_map()
-            && let Kind::Message(entry) = field.kind()
-        {
-            let key = type_name(&entry.map_entry_key_field().kind());
-            let value = type_name(&entry.map_entry_value_field().kind());
-            ("", format!("map<{key}, {value}>"))
-        } else if field.is_list() {
-            ("repeated ", type_name(&field.kind()))
-        } else if in_oneof || editions {
+        let proto2 = file.syntax() == Syntax::Proto2;
+        let label = match field.cardinality() {
+            Cardinality::Repeated if field.is_map() => "",
+            Cardinality::Repeated => "repeated ",
             // Editions files have no `optional`/`required`: presence is a feature.
-            ("", type_name(&field.kind()))
-        } else if proto.proto3_optional() {
-            ("optional ", type_name(&field.kind()))
-        } else if message.parent_file().syntax() == Syntax::Proto2 {
-            let label = match field.cardinality() {
-                Cardinality::Required => "required ",
-                _ => "optional ",
-            };
-            (label, type_name(&field.kind()))
-        } else {
-            ("", type_name(&field.kind()))
+            _ if in_oneof || editions => "",
+            _ if proto.proto3_optional() => "optional ",
+            Cardinality::Required if proto2 => "required ",
+            _ if proto2 => "optional ",
+            _ => "",
+        };
+        let ty = match field.kind() {
+            Kind::Message(entry) if field.is_map() => {
+                let key = type_name(&entry.map_entry_key_field().kind());
+                let value = type_name(&entry.map_entry_value_field().kind());
+                format!("map<{key}, {value}>")
+            }
+            kind => type_name(&kind),
         };
         // An editions file shows its features, not the proto2 options it
         // was lowered to (schema/editions/).
@@ -293,7 +265,7 @@ impl Renderer {
         self.comment(out, &file, enumeration.path(), depth);
         let pad = INDENT.repeat(depth);
         let _ = writeln!(out, "{pad}enum {} {{", enumeration.name());
-        editions::options(out, &file, enumeration.path(), depth + 1);
+        features(out, &file, enumeration.path(), &format!("{pad}{INDENT}"));
         for value in enumeration.values() {
             self.enum_value(out, &value, depth + 1);
         }
@@ -320,6 +292,31 @@ impl Renderer {
             let _ = writeln!(out, "{pad}//{}", escape_controls(line.trim_end()));
         }
     }
+}
+
+/// For a file lowered from Protobuf Editions, the features the element at
+/// `path` sets where they differ from what it inherits, as the source sets
+/// them (`option features.x = Y;`), each line after `prefix`.
+fn features(out: &mut String, file: &FileDescriptor, path: &[i32], prefix: &str) {
+    for feature in schema::editions::shown(file.name(), path) {
+        let _ = writeln!(out, "{prefix}option {feature};");
+    }
+}
+
+/// `items` grouped by `key`, the groups in order of first appearance.
+fn groups<T, K: PartialEq>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<T>)> {
+    let mut groups: Vec<(K, Vec<T>)> = Vec::new();
+    for item in items {
+        let k = key(&item);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, group)) => group.push(item),
+            None => groups.push((k, vec![item])),
+        }
+    }
+    groups
 }
 
 /// Every leading comment in the file, by element path.

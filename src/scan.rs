@@ -1,9 +1,7 @@
-//! Byte searches that never ask the CPU what it has.
-//!
-//! memchr's top-level functions detect AVX2 on their first call, with
-//! several `cpuid` instructions. In a virtual machine each one traps to the
-//! hypervisor: about 30 µs in all, paid by every `grpcx call` that reads its
-//! input, more than scanning a call's input takes. These use memchr's SSE2
+//! Byte searches that never ask the CPU what it has: memchr's top-level
+//! functions detect AVX2 on their first call with `cpuid`, which traps to
+//! the hypervisor in a virtual machine, at a cost that every call reading
+//! its input paid (README.md has the measurements). These use memchr's SSE2
 //! searchers on x86_64 (SSE2 is part of x86_64, known when compiling) and
 //! its portable word-at-a-time ones otherwise: no detection, on any machine.
 

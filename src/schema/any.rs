@@ -79,14 +79,11 @@ fn walk_json(value: &serde_json::Value, out: &mut Vec<String>) {
 /// {…}`) of a text format input. Cheap when there is none: only bracketed
 /// names with a `/` count.
 pub fn types_in_text(bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    for name in crate::scan::bracketed(bytes) {
-        let url_char = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
-        if name.contains('/') && name.chars().all(url_char) {
-            out.push(type_name(name).to_string());
-        }
-    }
-    out
+    let url_char = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+    crate::scan::bracketed(bytes)
+        .filter(|name| name.contains('/') && name.chars().all(url_char))
+        .map(|name| type_name(name).to_string())
+        .collect()
 }
 
 #[cfg(test)]

@@ -72,11 +72,8 @@ impl Cache {
     }
 
     fn path(&self, key: &Key, symbol: &str) -> PathBuf {
-        let name = format!(
-            "{:016x}.fds",
-            fnv1a(format!("{}\n{symbol}", key.0).as_bytes())
-        );
-        self.dir.join(name)
+        let hash = fnv1a(format!("{}\n{symbol}", key.0).as_bytes());
+        self.dir.join(format!("{hash:016x}.fds"))
     }
 
     /// The files stored for `symbol` at `key`; None for a miss, which a
@@ -111,13 +108,11 @@ impl Cache {
         let mut removed = 0;
         for entry in entries {
             let path = entry?.path();
-            let ours = path
-                .extension()
-                .is_some_and(|ext| ext == "fds" || ext == "tmp");
-            if ours {
+            let extension = path.extension().and_then(|ext| ext.to_str());
+            if matches!(extension, Some("fds" | "tmp")) {
                 fs::remove_file(&path)
                     .with_context(|| format!("cannot remove {}", path.display()))?;
-                removed += path.extension().is_some_and(|ext| ext == "fds") as usize;
+                removed += usize::from(extension == Some("fds"));
             }
         }
         Ok(removed)
@@ -127,41 +122,29 @@ impl Cache {
 /// An entry: a text header (magic, key, symbol, length and checksum of the
 /// body), a blank line, then the files as a FileDescriptorSet.
 fn encode(key: &Key, symbol: &str, files: &[FileDescriptorProto]) -> Vec<u8> {
-    let body = FileDescriptorSet {
-        file: files.to_vec(),
-    }
-    .encode_to_vec();
-    let mut bytes = format!(
-        "{MAGIC}\nkey {}\nsymbol {symbol}\nlength {}\ncheck {:016x}\n\n",
-        key.0,
-        body.len(),
-        fnv1a(&body)
-    )
-    .into_bytes();
-    bytes.extend_from_slice(&body);
-    bytes
+    let file = files.to_vec();
+    let body = FileDescriptorSet { file }.encode_to_vec();
+    [header(key, symbol, &body).into_bytes(), body].concat()
 }
 
+/// The files of an entry whose header is the one `encode` writes for this
+/// key, symbol and body.
 fn decode(bytes: &[u8], key: &Key, symbol: &str) -> Option<Vec<FileDescriptorProto>> {
-    let split = bytes.windows(2).position(|w| w == b"\n\n")?;
-    let header = std::str::from_utf8(&bytes[..split]).ok()?;
-    let body = &bytes[split + 2..];
-    let mut lines = header.lines();
-    if lines.next()? != MAGIC
-        || lines.next()?.strip_prefix("key ")? != key.0
-        || lines.next()?.strip_prefix("symbol ")? != symbol
-        || lines
-            .next()?
-            .strip_prefix("length ")?
-            .parse::<usize>()
-            .ok()?
-            != body.len()
-        || lines.next()?.strip_prefix("check ")? != format!("{:016x}", fnv1a(body))
-    {
+    let split = bytes.windows(2).position(|w| w == b"\n\n")? + 2;
+    let (head, body) = bytes.split_at(split);
+    if head != header(key, symbol, body).as_bytes() {
         return None;
     }
     let set = FileDescriptorSet::decode(body).ok()?;
     (!set.file.is_empty()).then_some(set.file)
+}
+
+fn header(key: &Key, symbol: &str, body: &[u8]) -> String {
+    let (length, check) = (body.len(), fnv1a(body));
+    format!(
+        "{MAGIC}\nkey {}\nsymbol {symbol}\nlength {length}\ncheck {check:016x}\n\n",
+        key.0
+    )
 }
 
 /// FNV-1a, 64 bits: names entries and checks their bodies (not a defence

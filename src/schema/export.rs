@@ -2,7 +2,7 @@
 //! import, written as a FileDescriptorSet in dependency order (each file
 //! after its imports), as `protoc --include_imports` writes it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -10,7 +10,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor};
 
 /// Writes the closure of `roots` (file names in `pool`) to `path`.
 pub fn write(pool: &DescriptorPool, roots: &[String], path: &Path) -> Result<()> {
-    let order = with_imports(roots.iter().filter_map(|root| pool.get_file_by_name(root)));
+    let order = with_imports(pool, roots.iter().map(String::as_str));
     // Each file is copied as it was encoded, so custom options survive; the
     // set is `repeated FileDescriptorProto file = 1`, written by hand.
     let mut out = Vec::new();
@@ -21,34 +21,24 @@ pub fn write(pool: &DescriptorPool, roots: &[String], path: &Path) -> Result<()>
     std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The `roots` and every file they import, each once, imports first (a
-/// depth-first post-order, imports in declaration order, as `protoc`
-/// writes them). A loop, not recursion: deep import chains must not
-/// overflow the stack.
-pub(super) fn with_imports(roots: impl IntoIterator<Item = FileDescriptor>) -> Vec<FileDescriptor> {
-    let mut order = Vec::new();
-    let mut seen = HashSet::new();
-    // Pushed in reverse, so that the first is popped first.
-    let mut stack: Vec<(FileDescriptor, bool)> = roots.into_iter().map(|f| (f, false)).collect();
-    stack.reverse();
-    while let Some((file, expanded)) = stack.pop() {
-        if expanded {
-            order.push(file);
-            continue;
-        }
-        if !seen.insert(file.name().to_string()) {
-            continue;
-        }
-        stack.push((file.clone(), true));
-        let first = stack.len();
-        for dep in file.dependencies() {
-            if !seen.contains(dep.name()) {
-                stack.push((dep, false));
-            }
-        }
-        stack[first..].reverse();
-    }
+/// The files named `roots` and every file they import, each once, imports
+/// first: a depth-first post-order, imports in declaration order, as
+/// `protoc` writes them.
+pub(super) fn with_imports<'a>(
+    pool: &'a DescriptorPool,
+    roots: impl IntoIterator<Item = &'a str>,
+) -> Vec<FileDescriptor> {
+    let imports: HashMap<&str, &[String]> = pool
+        .file_descriptor_protos()
+        .map(|file| (file.name(), &file.dependency[..]))
+        .collect();
+    let imports_of = |file: &str| imports.get(file).copied().unwrap_or_default();
+    // A pool holds no import cycle.
+    let order = super::graph::dependency_order(roots, imports_of).unwrap_or_default();
     order
+        .into_iter()
+        .filter_map(|name| pool.get_file_by_name(name))
+        .collect()
 }
 
 #[cfg(test)]

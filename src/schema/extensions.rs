@@ -25,7 +25,10 @@ impl Schema {
         let Some(reflection) = self.reflection.as_mut() else {
             return Ok(false);
         };
-        let extendable = extendable_types(roots);
+        let extendable: Vec<String> = super::graph::reachable(roots)
+            .filter(|m| !m.descriptor_proto().extension_range.is_empty())
+            .map(|m| m.full_name().to_string())
+            .collect();
         if extendable.is_empty() {
             return Ok(false);
         }
@@ -111,14 +114,6 @@ impl Schema {
         }
         Ok(grew)
     }
-}
-
-/// The full names of the message types reachable from `roots` (through
-/// message fields) that declare extension ranges, in the order met.
-fn extendable_types(roots: &[MessageDescriptor]) -> Vec<String> {
-    let messages = super::graph::reachable(roots);
-    let extendable = messages.filter(|m| !m.descriptor_proto().extension_range.is_empty());
-    extendable.map(|m| m.full_name().to_string()).collect()
 }
 
 /// The extension names in every `"[pkg.ext]"` key of a JSON input. Cheap

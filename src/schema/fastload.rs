@@ -99,17 +99,14 @@ fn parse(name: &str, pending: Pending, source_info: bool) -> Option<FileDescript
     match pending {
         Pending::Parsed(file) => Some(*file),
         Pending::Source(text) => {
-            protox_parse::parse_with_edition(name, &text)
-                .ok()
-                .and_then(|(mut file, edition)| {
-                    if !source_info {
-                        file.source_code_info = None;
-                    }
-                    match edition {
-                        Some(edition) => super::editions::lower_parsed(file, edition).ok(),
-                        None => Some(file),
-                    }
-                })
+            let (mut file, edition) = protox_parse::parse_with_edition(name, &text).ok()?;
+            if !source_info {
+                file.source_code_info = None;
+            }
+            match edition {
+                Some(edition) => super::editions::lower_parsed(file, edition).ok(),
+                None => Some(file),
+            }
         }
     }
 }

@@ -184,15 +184,12 @@ fn name_under(file: &Path, root: &Path) -> Option<PathBuf> {
 fn protos_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
+    let cannot_read = |path: &Path| format!("cannot read {}", path.display());
     while let Some(dir) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in std::fs::read_dir(&dir).with_context(|| cannot_read(&dir))? {
+            let entry = entry.with_context(|| cannot_read(&dir))?;
             let path = entry.path();
-            let kind = entry
-                .file_type()
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let kind = entry.file_type().with_context(|| cannot_read(&path))?;
             if kind.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "proto") && path.is_file() {

@@ -1,10 +1,12 @@
 //! Walks over the schema's two graphs, shared by the loaders and checks:
-//! files in the order of their imports (the fast loader's batches, and the
-//! validator's import-cycle check), and the message types a type reaches
+//! files in the order of their imports (the fast loader's batches, the
+//! validator's import-cycle check, the files `--protoset-out` and the cache
+//! write; the imports a file sees), and the message types a type reaches
 //! through its fields (extension ranges to fetch, Any, the cached schema's
 //! check of a request type).
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
 use prost_reflect::MessageDescriptor;
 
@@ -48,24 +50,37 @@ pub fn dependency_order<'a>(
     Ok(order)
 }
 
-/// The message types reachable from `roots` through message fields, the
-/// roots included, each once, in the order met (depth first). Lazy, so that
-/// a search ends where it finds what it looks for.
-pub fn reachable(roots: &[MessageDescriptor]) -> impl Iterator<Item = MessageDescriptor> {
+/// The nodes met from `stack`, each once (told apart by `key`), depth
+/// first, `next` pushing each node's successors. Lazy, so that a search
+/// ends where it finds what it looks for.
+pub fn walk<T, K: Eq + Hash>(
+    mut stack: Vec<T>,
+    key: impl Fn(&T) -> K,
+    next: impl Fn(&T, &mut Vec<T>),
+) -> impl Iterator<Item = T> {
     let mut seen = HashSet::new();
-    let mut stack: Vec<MessageDescriptor> = roots.to_vec();
     std::iter::from_fn(move || {
-        while let Some(message) = stack.pop() {
-            if seen.insert(message.full_name().to_string()) {
-                let inner = message
-                    .fields()
-                    .filter_map(|f| f.kind().as_message().cloned());
-                stack.extend(inner);
-                return Some(message);
+        while let Some(node) = stack.pop() {
+            if seen.insert(key(&node)) {
+                next(&node, &mut stack);
+                return Some(node);
             }
         }
         None
     })
+}
+
+/// The message types reachable from `roots` through message fields, the
+/// roots included, each once, in the order met (depth first).
+pub fn reachable(roots: &[MessageDescriptor]) -> impl Iterator<Item = MessageDescriptor> {
+    let inner = |message: &MessageDescriptor, stack: &mut Vec<MessageDescriptor>| {
+        stack.extend(
+            message
+                .fields()
+                .filter_map(|f| f.kind().as_message().cloned()),
+        )
+    };
+    walk(roots.to_vec(), |m| m.full_name().to_string(), inner)
 }
 
 #[cfg(test)]

@@ -152,25 +152,11 @@ impl super::Schema {
         &mut self,
     ) -> Result<(Vec<prost_reflect::ServiceDescriptor>, Vec<Unresolved>)> {
         let names = self.service_names().await?;
-        let mut unresolved = Vec::new();
-        // All services in one round; only when one of them does not build
-        // are they taken one by one, to tell which.
-        if let Err(error) = self.fetch_symbols(&names).await {
-            if error.is::<crate::error::StatusError>() {
-                return Err(error);
-            }
-            for name in &names {
-                let Err(error) = self.fetch_symbol(name).await else {
-                    continue;
-                };
-                if error.is::<crate::error::StatusError>() || unresolved.len() + 1 == names.len() {
-                    return Err(error);
-                }
-                unresolved.push(Unresolved {
-                    service: name.clone(),
-                    error,
-                });
-            }
+        let mut unresolved = self.fetch_services(&names).await?;
+        if unresolved.len() == names.len()
+            && let Some(last) = unresolved.pop()
+        {
+            return Err(last.error);
         }
         let services: Vec<_> = names
             .iter()
@@ -180,6 +166,31 @@ impl super::Schema {
             self.record(service.parent_file().name());
         }
         Ok((services, unresolved))
+    }
+
+    /// Fetches every service in `names`, all in one round; only when one of
+    /// them does not build are they taken one by one, to tell which. A
+    /// failure of the connection fails as a whole.
+    pub(super) async fn fetch_services(&mut self, names: &[String]) -> Result<Vec<Unresolved>> {
+        let mut unresolved = Vec::new();
+        if let Err(error) = self.fetch_symbols(names).await {
+            if error.is::<crate::error::StatusError>() {
+                return Err(error);
+            }
+            for name in names {
+                let Err(error) = self.fetch_symbol(name).await else {
+                    continue;
+                };
+                if error.is::<crate::error::StatusError>() {
+                    return Err(error);
+                }
+                unresolved.push(Unresolved {
+                    service: name.clone(),
+                    error,
+                });
+            }
+        }
+        Ok(unresolved)
     }
 }
 
@@ -352,27 +363,8 @@ impl<'a> Universe<'a> {
     /// Files reachable from `file` through its imports, as protoc sees them:
     /// the direct imports, and whatever those re-export publicly.
     fn visible(&self, file: &str) -> HashSet<String> {
-        self.walk(self.imports(file).0, |imports| imports.1)
-            .collect()
-    }
-
-    /// The files met from `queue`, each once, following `next` of each
-    /// file's imports. Lazy, so that a search ends where it finds its file.
-    fn walk<'s>(
-        &'s self,
-        mut queue: Vec<String>,
-        next: impl Fn((Vec<String>, Vec<String>)) -> Vec<String> + 's,
-    ) -> impl Iterator<Item = String> + 's {
-        let mut seen = HashSet::new();
-        std::iter::from_fn(move || {
-            while let Some(file) = queue.pop() {
-                if seen.insert(file.clone()) {
-                    queue.extend(next(self.imports(&file)));
-                    return Some(file);
-                }
-            }
-            None
-        })
+        let public = |file: &String, queue: &mut Vec<String>| queue.extend(self.imports(file).1);
+        super::graph::walk(self.imports(file).0, String::clone, public).collect()
     }
 
     /// The declared dependencies and public dependencies of `file`.
@@ -386,8 +378,8 @@ impl<'a> Universe<'a> {
     /// True when `from` already reaches `to` through any imports (a new
     /// import `to → from` would then close a cycle).
     fn reaches(&self, from: &str, to: &str) -> bool {
-        self.walk(vec![from.to_string()], |imports| imports.0)
-            .any(|file| file == to)
+        let all = |file: &String, queue: &mut Vec<String>| queue.extend(self.imports(file).0);
+        super::graph::walk(vec![from.to_string()], String::clone, all).any(|file| file == to)
     }
 
     /// Adds, to each file, the files defining the names it uses but cannot

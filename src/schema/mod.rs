@@ -84,7 +84,7 @@ impl Schema {
     /// Sets the largest reflection response accepted (`--max-msg-size`).
     pub fn with_max_message_size(mut self, size: usize) -> Schema {
         if let Some(reflection) = &mut self.reflection {
-            reflection.set_max_message_size(size);
+            reflection.max_message_size = size;
         }
         self
     }
@@ -244,19 +244,7 @@ impl Schema {
         // and methods the server has but we did not fetch.
         if self.reflection.is_some() {
             let services = self.service_names().await?;
-            if let Err(err) = self.fetch_symbols(&services).await {
-                if err.is::<crate::error::StatusError>() {
-                    return Err(err);
-                }
-                // One service's schema does not build: take the others.
-                for service in services {
-                    if let Err(err) = self.fetch_symbol(&service).await
-                        && err.is::<crate::error::StatusError>()
-                    {
-                        return Err(err);
-                    }
-                }
-            }
+            self.fetch_services(&services).await?;
             if let Some(found) = symbol::find(&self.pool, &name) {
                 self.record(found.file().name());
                 return Ok(found);
@@ -298,19 +286,12 @@ impl Schema {
         }
         let names = self.service_names().await?;
         let suffix = format!(".{name}");
+        let message = format!("service '{name}' not found");
         if let Some(full) = names.iter().find(|n| n.ends_with(&suffix)) {
-            let hint = match method {
-                Some(method) => format!("did you mean {full}/{method}?"),
-                None => format!("did you mean {full}?"),
-            };
-            return Err(hinted(format!("service '{name}' not found"), hint));
+            let method = method.map_or(String::new(), |method| format!("/{method}"));
+            return Err(hinted(message, format!("did you mean {full}{method}?")));
         }
-        Err(not_found(
-            format!("service '{name}' not found"),
-            name,
-            &names,
-            "",
-        ))
+        Err(not_found(message, name, &names, ""))
     }
 
     /// Finds a method, or fails naming what is missing with the closest names.
@@ -419,12 +400,6 @@ impl MethodName {
             method: method.to_string(),
         })
     }
-
-    /// The HTTP/2 path: `/pkg.Service/Method`.
-    #[cfg(test)]
-    pub fn path(&self) -> String {
-        format!("/{}/{}", self.service, self.method)
-    }
 }
 
 #[cfg(test)]
@@ -471,11 +446,13 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Any text is a method name or an error.
+        /// Any text is a method name or an error; a name read back from
+        /// its HTTP/2 path (`/pkg.Service/Method`) is the same name.
         #[test]
         fn any_text_is_a_method_name_or_an_error(text in "\\PC{0,40}|[a-zA-Z0-9_./]{0,20}") {
             if let Ok(name) = MethodName::parse(&text) {
-                proptest::prop_assert_eq!(MethodName::parse(&name.path()).unwrap(), name);
+                let path = format!("/{}/{}", name.service, name.method);
+                proptest::prop_assert_eq!(MethodName::parse(&path).unwrap(), name);
             }
         }
 

@@ -55,7 +55,8 @@ struct OpenStream {
 pub struct Reflection {
     channel: Channel,
     metadata: MetadataMap,
-    max_message_size: usize,
+    /// The largest answer accepted (`--max-msg-size`).
+    pub(super) max_message_size: usize,
     version: Option<Version>,
     stream: Option<OpenStream>,
 }
@@ -72,10 +73,6 @@ impl Reflection {
             version: None,
             stream: None,
         }
-    }
-
-    pub fn set_max_message_size(&mut self, size: usize) {
-        self.max_message_size = size;
     }
 
     /// The full names of the services the server offers.
@@ -491,11 +488,14 @@ async fn open(
     Ok(OpenStream { tx, rx })
 }
 
+/// Files from reflection, each lowered when it is an editions file.
 fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
-    encoded
-        .iter()
-        .map(|bytes| super::editions::decode_file(bytes))
-        .collect()
+    let decode = |bytes: &Vec<u8>| {
+        let lowered = super::editions::lower_encoded(bytes)?;
+        FileDescriptorProto::decode(lowered.as_deref().unwrap_or(bytes))
+            .map_err(|err| anyhow!("reflection sent a file descriptor that does not decode: {err}"))
+    };
+    encoded.iter().map(decode).collect()
 }
 
 /// A failed reflection request. A status grpcx made (the connection

@@ -76,9 +76,8 @@ pub fn files(files: &[FileDescriptorProto], base: Option<&DescriptorPool>) -> Re
         }
     }
     let imports = |n: &str| by_name.get(n).map_or(&[][..], |f| &f.dependency[..]);
-    if let Err(cycle) = super::graph::dependency_order(files.iter().map(|f| f.name()), imports) {
-        return Err(anyhow!("import cycle: {}", cycle.join(" → ")));
-    }
+    super::graph::dependency_order(files.iter().map(|f| f.name()), imports)
+        .map_err(|cycle| anyhow!("import cycle: {}", cycle.join(" → ")))?;
     check_type_names(files, base)
 }
 
@@ -195,15 +194,10 @@ fn check_map_entries(file: &FileDescriptorProto) -> Result<()> {
         // missing or unknown type as Double, which is refused too.
         let key_ok = message.field.iter().filter(|f| f.number() == 1).all(|f| {
             use prost_types::field_descriptor_proto::Type;
-            let refused = [
-                Type::Double,
-                Type::Float,
-                Type::Bytes,
-                Type::Message,
-                Type::Group,
-                Type::Enum,
-            ];
-            !refused.contains(&f.r#type())
+            !matches!(
+                f.r#type(),
+                Type::Double | Type::Float | Type::Bytes | Type::Message | Type::Group | Type::Enum
+            )
         });
         if is_entry && !(message.field.len() == 2 && has(1) && has(2) && key_ok) {
             return Err(anyhow!(

@@ -143,7 +143,8 @@ fn store(slot: &CacheSlot, service: &ServiceDescriptor) {
 
 /// The file of `service` and every file it imports, imports first.
 fn files_of(service: &ServiceDescriptor) -> Vec<FileDescriptorProto> {
-    super::export::with_imports([service.parent_file()])
+    let file = service.parent_file();
+    super::export::with_imports(service.parent_pool(), [file.name()])
         .iter()
         .map(|file| file.file_descriptor_proto().clone())
         .collect()

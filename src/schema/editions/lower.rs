@@ -153,9 +153,8 @@ impl<'a> Walk<'a> {
         for_each(file, "enum_type", |i, e| {
             self.enumeration(e, &[5, i], &resolved, &scope)
         });
-        let none = HashSet::new();
         for_each(file, "extension", |i, f| {
-            self.field(f, &[7, i], &resolved, &none, None)
+            self.field(f, &[7, i], &resolved, None)
         });
     }
 
@@ -190,13 +189,8 @@ impl<'a> Walk<'a> {
                 .and_then(|v| v.as_i32())
                 .and_then(|i| oneofs.get(i as usize).copied())
                 .unwrap_or(resolved);
-            self.field(
-                field,
-                &join(path, &[2, k]),
-                &parent,
-                &map_entries,
-                Some(&name),
-            )
+            let owner = Some((name.as_str(), &map_entries));
+            self.field(field, &join(path, &[2, k]), &parent, owner)
         });
         let scope = format!("{name}.");
         for_each(message, "nested_type", |j, m| {
@@ -205,9 +199,8 @@ impl<'a> Walk<'a> {
         for_each(message, "enum_type", |j, e| {
             self.enumeration(e, &join(path, &[4, j]), &resolved, &scope)
         });
-        let none = HashSet::new();
         for_each(message, "extension", |k, f| {
-            self.field(f, &join(path, &[6, k]), &resolved, &none, None)
+            self.field(f, &join(path, &[6, k]), &resolved, None)
         });
     }
 
@@ -230,13 +223,14 @@ impl<'a> Walk<'a> {
         });
     }
 
+    /// Lowers a field; `owner` is its message's full name and map entries,
+    /// `None` for an extension.
     fn field(
         &mut self,
         field: &mut DynamicMessage,
         path: &[i32],
         parent: &Features,
-        map_entries: &HashSet<String>,
-        message: Option<&str>,
+        owner: Option<(&str, &HashSet<String>)>,
     ) {
         let resolved = self.resolve(path, parent);
         let label = enum_field(field, "label");
@@ -245,7 +239,7 @@ impl<'a> Walk<'a> {
             .then(|| enum_field(field, "type"));
         let type_name = str_field(field, "type_name");
         let last = type_name.rsplit('.').next().unwrap_or_default();
-        let is_map = label == LABEL_REPEATED && map_entries.contains(last);
+        let is_map = label == LABEL_REPEATED && owner.is_some_and(|(_, maps)| maps.contains(last));
         let named = ty.is_none() && !type_name.is_empty();
         let is_message = ty == Some(TYPE_MESSAGE) || ty == Some(TYPE_GROUP);
 
@@ -277,7 +271,7 @@ impl<'a> Walk<'a> {
             }
             features::IMPLICIT if !is_message => {
                 self.implicit = true;
-                if let (false, Some(message)) = (self.proto3, message) {
+                if let (false, Some((message, _))) = (self.proto3, owner) {
                     let name = str_field(field, "name");
                     self.implicit_fields.push(format!("{message}.{name}"));
                 }

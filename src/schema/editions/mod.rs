@@ -21,7 +21,6 @@
 //!   (see `lower`) are cleared when they hold zero, so a zero is neither
 //!   sent nor printed.
 
-pub mod describe;
 mod features;
 mod lower;
 mod resolver;
@@ -90,14 +89,6 @@ pub fn lower_parsed(file: FileDescriptorProto, edition: &str) -> Result<FileDesc
         file_message(&file.encode_to_vec()).map_err(|err| anyhow!("{}: {err}", file.name()))?;
     let lowered = lower_and_register(message, number, None)?;
     FileDescriptorProto::decode(lowered.as_slice()).map_err(|err| anyhow!("{}: {err}", file.name()))
-}
-
-/// An encoded file from reflection, lowered when it is an editions file.
-pub fn decode_file(bytes: &[u8]) -> Result<FileDescriptorProto> {
-    let lowered = lower_encoded(bytes)?;
-    let bytes = lowered.as_deref().unwrap_or(bytes);
-    FileDescriptorProto::decode(bytes)
-        .map_err(|err| anyhow!("reflection sent a file descriptor that does not decode: {err}"))
 }
 
 /// Adds an encoded FileDescriptorSet to `pool`, lowering its editions

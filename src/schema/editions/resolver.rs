@@ -15,10 +15,8 @@ impl<R: FileResolver> FileResolver for Resolver<R> {
 
     fn open_file(&self, name: &str) -> Result<File, Error> {
         let file = self.0.open_file(name)?;
-        if file.file_descriptor_proto().syntax() != "editions" {
-            return Ok(file);
-        }
-        let Some(source) = file.source() else {
+        let editions = file.file_descriptor_proto().syntax() == "editions";
+        let Some(source) = file.source().filter(|_| editions) else {
             return Ok(file);
         };
         // Parsed once more, for the edition protox does not keep.
