@@ -137,7 +137,8 @@ async fn call(args: CallArgs) -> Result<()> {
         }
     } else {
         let message = first.unwrap_or_else(|| DynamicMessage::new(method.input()));
-        if feeder.next(&mut chunks, &mut schema).await?.is_some() {
+        if let Some(chunk) = Feeder::read(&mut chunks).await? {
+            feeder.parse(&chunk, &mut schema).await?;
             return Err(anyhow!(
                 "{} takes exactly one request message, but the input holds more",
                 method.full_name()
@@ -231,18 +232,6 @@ struct Feeder {
 }
 
 impl Feeder {
-    /// The next request, or `None` at the end of the input.
-    async fn next(
-        &mut self,
-        chunks: &mut Option<Chunks>,
-        schema: &mut Schema,
-    ) -> Result<Option<DynamicMessage>> {
-        match Self::read(chunks).await? {
-            Some(chunk) => self.parse(&chunk, schema).await.map(Some),
-            None => Ok(None),
-        }
-    }
-
     /// The next chunk of input: this is where an interactive call waits.
     async fn read(chunks: &mut Option<Chunks>) -> Result<Option<Chunk>> {
         let Some(rx) = chunks else { return Ok(None) };
