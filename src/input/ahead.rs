@@ -25,15 +25,13 @@ pub enum Parsed {
     Chunk(Chunk),
 }
 
-/// The parsed input, in order.
-pub type Ahead = Batches<Parsed>;
-
-/// Starts the thread: it parses `chunks` as messages of type `input`.
+/// Starts the thread: it parses `chunks` as messages of type `input`, and
+/// hands them on in order.
 pub fn spawn(
     chunks: Chunks,
     input: MessageDescriptor,
     options: DeserializeOptions,
-) -> Result<Ahead> {
+) -> Result<Batches<Parsed>> {
     // A batch is what one read of the input held (up to 256 chunks);
     // two in flight keep both threads busy and memory bounded.
     let (tx, rx) = mpsc::channel(2);
