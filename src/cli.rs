@@ -150,12 +150,10 @@ impl Cli {
                 error_format: ErrorFormat::Text,
             };
         }
-        // As `Cli::parse()`. The command tree clap builds to parse is freed
-        // before the command runs, so that the command's own allocations
-        // reuse its pages: leaking it instead saved the freeing (~8% of a
-        // unary call's instructions) but cost 35 more page faults, and a
-        // unary call took 0.15-0.2 ms longer. On the way out (help, version, a
-        // usage error) there is nothing to reuse them for.
+        // As `Cli::parse()`, but the command tree clap builds is freed before
+        // the command runs, so that the command's own allocations reuse its
+        // pages (leaking it was slower: README). On the way out (help,
+        // version, a usage error) there is nothing to reuse them for.
         let mut command = <Cli as clap::CommandFactory>::command();
         let parsed = command
             .try_get_matches_from_mut(std::env::args_os())

@@ -1,7 +1,6 @@
 //! Parsing ahead: the chunks of a request stream parsed into messages on a
 //! thread of their own, so that the runtime's one thread is left to encode
-//! and send them (a 300k-line upload spent a quarter of that thread
-//! parsing).
+//! and send them.
 //!
 //! The thread takes only the plain case: a chunk that names an `Any` type
 //! or an extension (which may need the schema to grow by reflection first),
