@@ -29,10 +29,11 @@ use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
 
-/// Runs the call under `--max-time`, which covers connect, schema and call.
+/// Runs the call under `--max-time`, which covers connect, schema and call
+/// (with `--each`, the whole run).
 pub async fn run(args: CallArgs) -> Result<()> {
     if args.each.each {
-        return super::each::run(args).await;
+        return transport::within(args.conn.max_time(), super::each::run(args)).await;
     }
     transport::within(args.conn.max_time(), call(args)).await
 }
