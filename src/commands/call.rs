@@ -262,23 +262,17 @@ impl Feeder {
         while let Some(next) = ahead.recv().await {
             let message = match next {
                 Ok(Parsed::Message(message)) => Ok(message),
-                Ok(Parsed::Chunk(chunk)) => {
-                    let mut schema = schema.lock().await;
-                    self.parse(&chunk, &mut schema).await
-                }
+                Ok(Parsed::Chunk(chunk)) => self.parse(&chunk, &mut *schema.lock().await).await,
                 Err(err) => Err(err),
             };
-            let message = match message {
-                Ok(message) => message,
-                Err(err) => {
-                    let sent = match self.sent {
-                        0 => "no message was sent".to_string(),
-                        1 => "the 1 message before it was sent".to_string(),
-                        n => format!("the {n} messages before it were sent"),
-                    };
-                    return Err(anyhow!("{err:#}; {sent}, then the call was cancelled"));
-                }
-            };
+            let message = message.map_err(|err| {
+                let sent = match self.sent {
+                    0 => "no message was sent".to_string(),
+                    1 => "the 1 message before it was sent".to_string(),
+                    n => format!("the {n} messages before it were sent"),
+                };
+                anyhow!("{err:#}; {sent}, then the call was cancelled")
+            })?;
             if tx.send(message).await.is_err() {
                 return Ok(()); // the call is over; it reports why
             }
