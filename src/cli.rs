@@ -150,12 +150,10 @@ impl Cli {
                 error_format: ErrorFormat::Text,
             };
         }
-        // As `Cli::parse()`. The command tree clap builds to parse is freed
-        // before the command runs, so that the command's own allocations
-        // reuse its pages: leaking it instead saved the freeing (~8% of a
-        // unary call's instructions) but cost 35 more page faults, and a
-        // unary call took 0.15-0.2 ms longer. On the way out (help, version, a
-        // usage error) there is nothing to reuse them for.
+        // As `Cli::parse()`, but the command tree clap builds is freed before
+        // the command runs, so that the command's own allocations reuse its
+        // pages (leaking it was slower: README). On the way out (help,
+        // version, a usage error) there is nothing to reuse them for.
         let mut command = <Cli as clap::CommandFactory>::command();
         let parsed = command
             .try_get_matches_from_mut(std::env::args_os())
@@ -244,35 +242,29 @@ pub struct ConnArgs {
     pub plaintext: bool,
 
     /// Speak TLS, whatever the target looks like (even on loopback).
-    #[arg(long)]
-    #[arg(help_heading = "TLS")]
+    #[arg(long, help_heading = "TLS")]
     pub tls: bool,
 
     /// Trust only the CA certificates in this PEM file (it may hold several)
     /// instead of the system roots.
-    #[arg(long, value_name = "FILE")]
-    #[arg(help_heading = "TLS")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     pub cacert: Option<PathBuf>,
 
     /// A client certificate (PEM) for mutual TLS; needs --key.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    #[arg(help_heading = "TLS")]
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = "TLS")]
     pub cert: Option<PathBuf>,
 
     /// The private key (PEM) of --cert.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    #[arg(help_heading = "TLS")]
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = "TLS")]
     pub key: Option<PathBuf>,
 
     /// Do not verify the server's certificate (a warning says so on stderr).
-    #[arg(long)]
-    #[arg(help_heading = "TLS")]
+    #[arg(long, help_heading = "TLS")]
     pub insecure: bool,
 
     /// The :authority to send, and the name the server's certificate must
     /// be valid for.
-    #[arg(long, value_name = "NAME")]
-    #[arg(help_heading = "TLS")]
+    #[arg(long, value_name = "NAME", help_heading = "TLS")]
     pub authority: Option<String>,
 
     /// Send this command through an HTTP CONNECT proxy,
@@ -324,8 +316,7 @@ pub struct ConnArgs {
 
     /// Expand `${VAR}` in headers from the environment; a variable that is
     /// not set is an error.
-    #[arg(long)]
-    #[arg(help_heading = "Headers")]
+    #[arg(long, help_heading = "Headers")]
     pub expand_headers: bool,
 
     /// The wire protocol: `grpc` (HTTP/2), `grpcweb` or `connect` (HTTP/1.1
@@ -340,8 +331,7 @@ pub struct ConnArgs {
 
     /// Print to stderr the request headers (credentials masked), response
     /// headers, trailers, status and timings. -vv shows credentials too.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    #[arg(help_heading = "Output")]
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
 }
 
@@ -430,8 +420,7 @@ pub struct OutputArgs {
     /// Print every event of the call as one tagged JSON object per line:
     /// {"headers":…}, {"message":…} for each message, {"trailers":…}, and
     /// last {"status":{"code","codeNumber","message","details"}}.
-    #[arg(long)]
-    #[arg(help_heading = "Scripting")]
+    #[arg(long, help_heading = "Scripting")]
     pub envelope: bool,
 }
 
@@ -518,8 +507,7 @@ pub struct CallArgs {
     /// and every file they import) to FILE as a FileDescriptorSet. It is
     /// written once the method is resolved, so a failing call still writes it,
     /// and again at the end if Any types were fetched meanwhile.
-    #[arg(long, value_name = "FILE")]
-    #[arg(help_heading = "Schema")]
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
 
     /// Neither read nor write the descriptor cache for this call (by
@@ -556,8 +544,7 @@ pub struct ListArgs {
 
     /// Write the listed services' schema, with every file it imports, to FILE
     /// as a FileDescriptorSet (for a later --protoset).
-    #[arg(long, value_name = "FILE")]
-    #[arg(help_heading = "Schema")]
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
 
     #[command(flatten)]
@@ -589,8 +576,7 @@ pub struct DescribeArgs {
 
     /// Write the described symbols' schema, with every file it imports, to
     /// FILE as a FileDescriptorSet (for a later --protoset).
-    #[arg(long, value_name = "FILE")]
-    #[arg(help_heading = "Schema")]
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
     pub protoset_out: Option<PathBuf>,
 
     #[command(flatten)]

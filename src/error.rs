@@ -176,19 +176,11 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     } else if err.is::<UsageError>() {
         format!("grpcx: usage error: {err:#}")
     } else {
-        let mut text = format!("grpcx: error: {}", one_line(err));
-        if let Some(detailed) = detailed {
-            text.push('\n');
-            text.push_str(detailed.detail.trim_end());
-        }
-        if let Some(hint) = hint {
-            text.push_str("\nhint: ");
-            text.push_str(hint);
-        }
-        text
+        let detail = detailed.map_or(String::new(), |d| format!("\n{}", d.detail.trim_end()));
+        let hint = hint.map_or(String::new(), |hint| format!("\nhint: {hint}"));
+        format!("grpcx: error: {}{detail}{hint}", one_line(err))
     };
-    let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "{text}");
+    let _ = writeln!(io::stderr().lock(), "{text}");
     ExitCode::from(code)
 }
 

@@ -417,17 +417,6 @@ impl DataSource {
         }
     }
 
-    pub fn open(self) -> Result<Box<dyn Read + Send>> {
-        Ok(match self {
-            DataSource::Inline(text) => Box::new(io::Cursor::new(text.into_bytes())),
-            DataSource::File(path) => Box::new(
-                std::fs::File::open(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?,
-            ),
-            DataSource::Stdin => Box::new(StdinRaw),
-        })
-    }
-
     /// Starts a thread that splits the input (in `format`) and sends the
     /// chunks, in batches, through a small bounded channel: stdin is read
     /// with back-pressure, never slurped.
@@ -447,7 +436,14 @@ impl DataSource {
         let size = small.map_or(READ_SIZE, |len| {
             usize::try_from(len).unwrap_or(READ_SIZE).saturating_add(1)
         });
-        let reader = self.open()?;
+        let reader: Box<dyn Read + Send> = match self {
+            DataSource::Inline(text) => Box::new(io::Cursor::new(text.into_bytes())),
+            DataSource::File(path) => Box::new(
+                std::fs::File::open(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            DataSource::Stdin => Box::new(StdinRaw),
+        };
         // The splitter, made where it runs (its buffer is zeroed there).
         type Next = Box<dyn FnMut() -> Option<Vec<Result<Chunk>>> + Send>;
         let splitter = move || -> Next {

@@ -47,10 +47,9 @@ use error::Interrupted;
 pub fn run(command: Command) -> Result<()> {
     // A client command's work is done when its future is: what the runtime
     // still holds then (the connection's task and its buffers) is left to
-    // the process's exit, which a unary call reaches 0.15 ms sooner than by
-    // taking the runtime apart piece by piece. The commands that serve, or
-    // keep files and sessions (`serve`, `ui`, `shell`, `bench`), still shut
-    // their runtime down in order.
+    // the process's exit, which comes sooner so (README). The commands that
+    // serve, or keep files and sessions (`serve`, `ui`, `shell`, `bench`),
+    // still shut their runtime down in order.
     let left_to_exit = matches!(
         command,
         Command::Call(_)

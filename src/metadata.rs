@@ -34,9 +34,15 @@ impl Header {
         }
         connection_specific(&name, value)?;
         if name.ends_with("-bin") {
-            let bytes = decode_base64(value).with_context(|| {
-                format!("header '{name}' ends in -bin, so its value must be base64")
-            })?;
+            use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+            let value = value.trim_end_matches('=');
+            let bytes = STANDARD_NO_PAD
+                .decode(value)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(value))
+                .map_err(|err| anyhow!("invalid base64: {err}"))
+                .with_context(|| {
+                    format!("header '{name}' ends in -bin, so its value must be base64")
+                })?;
             Ok(Header::Binary(name, bytes))
         } else {
             Ok(Header::Ascii(name, value.to_string()))
@@ -67,16 +73,6 @@ fn connection_specific(name: &str, value: &str) -> Result<()> {
         .into());
     }
     Ok(())
-}
-
-/// Decodes standard or URL-safe base64, padded or not.
-pub fn decode_base64(text: &str) -> Result<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let trimmed = text.trim_end_matches('=');
-    STANDARD_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
-        .map_err(|err| anyhow!("invalid base64: {err}"))
 }
 
 /// Parses every `-H` value into a metadata map.

@@ -10,18 +10,6 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-/// Creates the directory 0700 (and makes it 0700 if it was not).
-pub fn make_dir(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
-    }
-    Ok(())
-}
-
 /// Creates `path` (which must not exist) readable by its owner alone, and
 /// writes `bytes` to it. No fsync: a file a crash left torn is the caller's
 /// to detect (the cache checks a checksum; the histories start afresh).
@@ -45,7 +33,14 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 /// The temporary file is removed when anything fails.
 pub fn replace(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    make_dir(dir)?;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // 0700, also when it was there already.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
     let name = path.file_name().unwrap_or_default().display();
     let nanos = std::time::UNIX_EPOCH
         .elapsed()

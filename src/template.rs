@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 
 /// The template for a message type.
 pub fn for_message(message: &MessageDescriptor) -> Node {
-    let mut stack = Vec::new();
-    message_value(message, message.full_name(), &mut stack)
+    message_value(message, message.full_name(), &mut Vec::new())
 }
 
 /// A JSON value whose objects keep their fields in declaration order

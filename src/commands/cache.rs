@@ -7,17 +7,14 @@ use crate::cli::CacheCommand;
 use crate::schema::cache::Cache;
 
 pub fn run(command: CacheCommand) -> Result<()> {
+    let CacheCommand::Clear = command;
     let cache = Cache::open()
         .ok_or_else(|| anyhow!("no cache directory: neither XDG_CACHE_HOME nor HOME is set"))?;
-    match command {
-        CacheCommand::Clear => {
-            let removed = cache.clear()?;
-            let s = if removed == 1 { "y" } else { "ies" };
-            eprintln!(
-                "grpcx: removed {removed} entr{s} from {}",
-                cache.dir().display()
-            );
-            Ok(())
-        }
-    }
+    let removed = cache.clear()?;
+    let s = if removed == 1 { "y" } else { "ies" };
+    eprintln!(
+        "grpcx: removed {removed} entr{s} from {}",
+        cache.dir().display()
+    );
+    Ok(())
 }

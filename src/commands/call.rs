@@ -29,10 +29,11 @@ use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::transport::{self, Target};
 use crate::verbose::Verbose;
 
-/// Runs the call under `--max-time`, which covers connect, schema and call.
+/// Runs the call under `--max-time`, which covers connect, schema and call
+/// (with `--each`, the whole run).
 pub async fn run(args: CallArgs) -> Result<()> {
     if args.each.each {
-        return super::each::run(args).await;
+        return transport::within(args.conn.max_time(), super::each::run(args)).await;
     }
     transport::within(args.conn.max_time(), call(args)).await
 }
@@ -117,9 +118,8 @@ async fn call(args: CallArgs) -> Result<()> {
         None => None,
     };
     // A deep queue: tonic packs every message waiting in it into one DATA
-    // frame, so the deeper it is, the fewer and larger the writes (a 300k-line
-    // upload made 37k writes with 16 places, 9k with 1024, and took 0.47 s
-    // instead of 0.32 s). A full queue still stops the parsing.
+    // frame, so the deeper it is, the fewer and larger the writes (README
+    // has the figures). A full queue still stops the parsing.
     let (tx, rx) = mpsc::channel::<DynamicMessage>(1024);
     // A stream of requests starts with a cached request type (a round trip
     // sooner), but it is not ended before the server's current schema
@@ -137,7 +137,8 @@ async fn call(args: CallArgs) -> Result<()> {
         }
     } else {
         let message = first.unwrap_or_else(|| DynamicMessage::new(method.input()));
-        if feeder.next(&mut chunks, &mut schema).await?.is_some() {
+        if let Some(chunk) = Feeder::read(&mut chunks).await? {
+            feeder.parse(&chunk, &mut schema).await?;
             return Err(anyhow!(
                 "{} takes exactly one request message, but the input holds more",
                 method.full_name()
@@ -231,18 +232,6 @@ struct Feeder {
 }
 
 impl Feeder {
-    /// The next request, or `None` at the end of the input.
-    async fn next(
-        &mut self,
-        chunks: &mut Option<Chunks>,
-        schema: &mut Schema,
-    ) -> Result<Option<DynamicMessage>> {
-        match Self::read(chunks).await? {
-            Some(chunk) => self.parse(&chunk, schema).await.map(Some),
-            None => Ok(None),
-        }
-    }
-
     /// The next chunk of input: this is where an interactive call waits.
     async fn read(chunks: &mut Option<Chunks>) -> Result<Option<Chunk>> {
         let Some(rx) = chunks else { return Ok(None) };
@@ -273,23 +262,17 @@ impl Feeder {
         while let Some(next) = ahead.recv().await {
             let message = match next {
                 Ok(Parsed::Message(message)) => Ok(message),
-                Ok(Parsed::Chunk(chunk)) => {
-                    let mut schema = schema.lock().await;
-                    self.parse(&chunk, &mut schema).await
-                }
+                Ok(Parsed::Chunk(chunk)) => self.parse(&chunk, &mut *schema.lock().await).await,
                 Err(err) => Err(err),
             };
-            let message = match message {
-                Ok(message) => message,
-                Err(err) => {
-                    let sent = match self.sent {
-                        0 => "no message was sent".to_string(),
-                        1 => "the 1 message before it was sent".to_string(),
-                        n => format!("the {n} messages before it were sent"),
-                    };
-                    return Err(anyhow!("{err:#}; {sent}, then the call was cancelled"));
-                }
-            };
+            let message = message.map_err(|err| {
+                let sent = match self.sent {
+                    0 => "no message was sent".to_string(),
+                    1 => "the 1 message before it was sent".to_string(),
+                    n => format!("the {n} messages before it were sent"),
+                };
+                anyhow!("{err:#}; {sent}, then the call was cancelled")
+            })?;
             if tx.send(message).await.is_err() {
                 return Ok(()); // the call is over; it reports why
             }

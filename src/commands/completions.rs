@@ -219,7 +219,7 @@ fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<usize> {
 /// Splits a command line into words as a shell would, roughly: blanks
 /// separate, quotes group, a backslash escapes. A trailing blank starts an
 /// empty last word.
-fn split_words(line: &str) -> Vec<String> {
+pub(super) fn split_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;

@@ -9,66 +9,36 @@ use tokio::sync::oneshot;
 use crate::cli::Cli;
 use crate::server;
 
-/// The tour: a title, then the arguments after `grpcx` (`ADDR` is replaced
-/// by the server's address).
-const STEPS: &[(&str, &[&str])] = &[
+/// The tour: a title, then the command line after `grpcx`, split as a shell
+/// splits it (`ADDR` is replaced by the server's address).
+const STEPS: &[(&str, &str)] = &[
     (
         "What does the server offer? grpcx asks its reflection service.",
-        &["list", "ADDR"],
+        "list ADDR",
     ),
     (
         "The methods of one service:",
-        &["list", "ADDR", "helloworld.Greeter"],
+        "list ADDR helloworld.Greeter",
     ),
     (
         "A unary call. JSON in, JSON out:",
-        &[
-            "call",
-            "ADDR",
-            "helloworld.Greeter/SayHello",
-            r#"{"name":"you"}"#,
-        ],
+        r#"call ADDR helloworld.Greeter/SayHello '{"name":"you"}'"#,
     ),
     (
         "A server stream: each reply prints the moment it arrives.",
-        &[
-            "call",
-            "ADDR",
-            "helloworld.Greeter/SayHelloStreamReply",
-            "-d",
-            r#"{"name":"you"}"#,
-        ],
+        r#"call ADDR helloworld.Greeter/SayHelloStreamReply -d '{"name":"you"}'"#,
     ),
     (
         "Bidi streaming: every request is answered at once (try -d @- and type).",
-        &[
-            "call",
-            "ADDR",
-            "helloworld.Greeter/SayHelloBidiStream",
-            "-d",
-            r#"{"name":"Ada"} {"name":"Grace"}"#,
-        ],
+        r#"call ADDR helloworld.Greeter/SayHelloBidiStream -d '{"name":"Ada"} {"name":"Grace"}'"#,
     ),
     (
         "The same call over Connect (HTTP/1.1), as a connect-es or curl client makes it:",
-        &[
-            "call",
-            "ADDR",
-            "helloworld.Greeter/SayHello",
-            r#"{"name":"Connect"}"#,
-            "--protocol",
-            "connect",
-        ],
+        r#"call ADDR helloworld.Greeter/SayHello '{"name":"Connect"}' --protocol connect"#,
     ),
     (
         "A failing call: the exit code carries the gRPC status (64 + 5 = 69).",
-        &[
-            "call",
-            "ADDR",
-            "helloworld.Greeter/SayHello",
-            "-H",
-            "x-grpcx-fail: NOT_FOUND",
-        ],
+        "call ADDR helloworld.Greeter/SayHello -H 'x-grpcx-fail: NOT_FOUND'",
     ),
 ];
 
@@ -83,14 +53,12 @@ pub async fn run() -> Result<()> {
     println!("Run it yourself with `grpcx serve`; every command below works against it.");
     let addr = addr.to_string();
     for (title, step) in STEPS {
-        let args: Vec<&str> = step
-            .iter()
-            .map(|arg| if *arg == "ADDR" { addr.as_str() } else { arg })
-            .collect();
+        let args = super::completions::split_words(&step.replace("ADDR", &addr));
         println!("\n# {title}");
         println!("$ grpcx {}", crate::cli::shell_words(&args));
-        let cli = Cli::try_parse_from(std::iter::once("grpcx").chain(args.iter().copied()))
-            .context("a demo step does not parse")?;
+        let cli =
+            Cli::try_parse_from(std::iter::once("grpcx").chain(args.iter().map(String::as_str)))
+                .context("a demo step does not parse")?;
         if let Err(err) = Box::pin(crate::dispatch(cli.command)).await {
             crate::error::report(&err);
             println!("(exit code {})", crate::error::exit_code(&err));

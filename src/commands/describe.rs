@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::cli::{DescribeArgs, DescribeFormat, Format, OutputArgs};
+use crate::cli::{DescribeArgs, DescribeFormat, OutputArgs};
 use crate::describe::{self, Renderer};
 use crate::error::UsageError;
 use crate::metadata::RequestMetadata;
@@ -53,6 +53,11 @@ async fn describe(args: DescribeArgs) -> Result<()> {
         schema.write_protoset(path)?;
     }
 
+    // JSON descriptors print as messages do (pretty on a terminal).
+    let mut printer = match args.format {
+        DescribeFormat::Json => Printer::new(&OutputArgs::default()),
+        DescribeFormat::Text => Printer::lines(),
+    };
     if args.template {
         let message = match &symbols[0] {
             Symbol::Message(m) => m.clone(),
@@ -66,35 +71,25 @@ async fn describe(args: DescribeArgs) -> Result<()> {
             }
         };
         let template = template::for_message(&message);
-        let text = serde_json::to_string_pretty(&template)?;
-        let mut printer = Printer::lines();
-        printer.line(&text)?;
+        printer.line(&serde_json::to_string_pretty(&template)?)?;
         return printer.flush();
     }
-    let shown = match args.format {
+    match args.format {
         DescribeFormat::Text => {
-            let mut printer = Printer::lines();
             let mut renderer = Renderer::default();
             for (i, symbol) in symbols.iter().enumerate() {
                 if i > 0 {
                     printer.line("")?;
                 }
-                let text = renderer.render(symbol);
-                printer.line(text.trim_end())?;
+                printer.line(renderer.render(symbol).trim_end())?;
             }
-            printer.flush()
         }
         DescribeFormat::Json => {
-            let mut printer = Printer::new(&OutputArgs {
-                format: Format::Auto,
-                ..OutputArgs::default()
-            });
             for symbol in &symbols {
                 printer.message(&describe::descriptor_message(symbol))?;
             }
-            printer.flush()
         }
-    };
-    shown?;
+    }
+    printer.flush()?;
     Unresolved::outcome(&unresolved, symbols.len())
 }

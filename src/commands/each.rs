@@ -26,15 +26,11 @@ use crate::metadata::RequestMetadata;
 use crate::output::Printer;
 use crate::schema::{self, CacheSlot, MethodName, Schema};
 use crate::status;
-use crate::transport::{self, Target};
+use crate::transport::Target;
 use crate::verbose::Verbose;
 
-/// Runs the calls under `--max-time`, which covers the whole run.
+/// Runs the calls (under `--max-time`: see `call::run`).
 pub async fn run(args: CallArgs) -> Result<()> {
-    transport::within(args.conn.max_time(), each(args)).await
-}
-
-async fn each(args: CallArgs) -> Result<()> {
     let deadline = args.conn.max_time().map(|limit| Instant::now() + limit);
     let verbose = Verbose::new(args.conn.verbose);
     let target = Target::parse(&args.target)?;

@@ -1,7 +1,6 @@
 //! Parsing ahead: the chunks of a request stream parsed into messages on a
 //! thread of their own, so that the runtime's one thread is left to encode
-//! and send them (a 300k-line upload spent a quarter of that thread
-//! parsing).
+//! and send them.
 //!
 //! The thread takes only the plain case: a chunk that names an `Any` type
 //! or an extension (which may need the schema to grow by reflection first),
@@ -25,15 +24,13 @@ pub enum Parsed {
     Chunk(Chunk),
 }
 
-/// The parsed input, in order.
-pub type Ahead = Batches<Parsed>;
-
-/// Starts the thread: it parses `chunks` as messages of type `input`.
+/// Starts the thread: it parses `chunks` as messages of type `input`, and
+/// hands them on in order.
 pub fn spawn(
     chunks: Chunks,
     input: MessageDescriptor,
     options: DeserializeOptions,
-) -> Result<Ahead> {
+) -> Result<Batches<Parsed>> {
     // A batch is what one read of the input held (up to 256 chunks);
     // two in flight keep both threads busy and memory bounded.
     let (tx, rx) = mpsc::channel(2);
