@@ -122,29 +122,41 @@ impl Cache {
 /// An entry: a text header (magic, key, symbol, length and checksum of the
 /// body), a blank line, then the files as a FileDescriptorSet.
 fn encode(key: &Key, symbol: &str, files: &[FileDescriptorProto]) -> Vec<u8> {
-    let file = files.to_vec();
-    let body = FileDescriptorSet { file }.encode_to_vec();
-    [header(key, symbol, &body).into_bytes(), body].concat()
+    let body = FileDescriptorSet {
+        file: files.to_vec(),
+    }
+    .encode_to_vec();
+    let mut bytes = format!(
+        "{MAGIC}\nkey {}\nsymbol {symbol}\nlength {}\ncheck {:016x}\n\n",
+        key.0,
+        body.len(),
+        fnv1a(&body)
+    )
+    .into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes
 }
 
-/// The files of an entry whose header is the one `encode` writes for this
-/// key, symbol and body.
 fn decode(bytes: &[u8], key: &Key, symbol: &str) -> Option<Vec<FileDescriptorProto>> {
-    let split = bytes.windows(2).position(|w| w == b"\n\n")? + 2;
-    let (head, body) = bytes.split_at(split);
-    if head != header(key, symbol, body).as_bytes() {
+    let split = bytes.windows(2).position(|w| w == b"\n\n")?;
+    let header = std::str::from_utf8(&bytes[..split]).ok()?;
+    let body = &bytes[split + 2..];
+    let mut lines = header.lines();
+    if lines.next()? != MAGIC
+        || lines.next()?.strip_prefix("key ")? != key.0
+        || lines.next()?.strip_prefix("symbol ")? != symbol
+        || lines
+            .next()?
+            .strip_prefix("length ")?
+            .parse::<usize>()
+            .ok()?
+            != body.len()
+        || lines.next()?.strip_prefix("check ")? != format!("{:016x}", fnv1a(body))
+    {
         return None;
     }
     let set = FileDescriptorSet::decode(body).ok()?;
     (!set.file.is_empty()).then_some(set.file)
-}
-
-fn header(key: &Key, symbol: &str, body: &[u8]) -> String {
-    let (length, check) = (body.len(), fnv1a(body));
-    format!(
-        "{MAGIC}\nkey {}\nsymbol {symbol}\nlength {length}\ncheck {check:016x}\n\n",
-        key.0
-    )
 }
 
 /// FNV-1a, 64 bits: names entries and checks their bodies (not a defence
