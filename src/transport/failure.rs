@@ -130,8 +130,7 @@ pub fn explain(status: Status, compress: Option<Compression>) -> Status {
 /// The status of a call that failed under the server, from the error that
 /// ended it: our deadline, a failed connection, then what HTTP/2 said.
 fn from_source(status: &Status) -> Option<Status> {
-    let mut cause = std::error::Error::source(status);
-    while let Some(err) = cause {
+    for err in std::iter::successors(std::error::Error::source(status), |err| err.source()) {
         if let Some(passed) = err.downcast_ref::<DeadlinePassed>() {
             return Some(passed.status());
         }
@@ -149,7 +148,6 @@ fn from_source(status: &Status) -> Option<Status> {
         if err.is::<Unprocessed>() {
             return None;
         }
-        cause = err.source();
     }
     None
 }
