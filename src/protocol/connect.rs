@@ -23,9 +23,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
 use super::grpc::{self, COMPRESSED, Deframer};
-use super::{CallKind, Decode, Out};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use super::{BoxError, CallKind, Decode, Out};
 
 /// The flag of the end-of-stream message.
 pub(super) const END_STREAM: u8 = 0x02;

@@ -22,11 +22,10 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 use tower_service::Service;
 
+use super::BoxError;
 use super::connect::{CODE_NAMES, END_STREAM};
 use super::grpc::{self, COMPRESSED, Deframer};
 use crate::status::type_name;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The Connect protocol in front of a gRPC service, as a tower layer.
 #[derive(Debug, Clone)]
@@ -236,12 +235,11 @@ fn metadata_of(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (name, value) in headers {
         let name_str = name.as_str();
-        if name_str.starts_with("grpc-")
-            || matches!(name_str, "content-type" | "content-length" | "te")
+        if !name_str.starts_with("grpc-")
+            && !matches!(name_str, "content-type" | "content-length" | "te")
         {
-            continue;
+            out.append(name.clone(), value.clone());
         }
-        out.append(name.clone(), value.clone());
     }
     out
 }
