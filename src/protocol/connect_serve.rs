@@ -213,15 +213,14 @@ where
 fn end_stream(trailers: &HeaderMap) -> Bytes {
     let status = Status::from_header_map(trailers)
         .unwrap_or_else(|| Status::internal("the service sent no grpc-status"));
-    let mut metadata = serde_json::Map::new();
-    for (name, value) in metadata_of(trailers).iter() {
-        let values = metadata
-            .entry(name.as_str())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let (Value::Array(values), Ok(value)) = (values, value.to_str()) {
-            values.push(Value::String(value.to_string()));
-        }
-    }
+    let headers = metadata_of(trailers);
+    let metadata: serde_json::Map<String, Value> = headers
+        .keys()
+        .map(|name| {
+            let values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+            (name.to_string(), values.collect())
+        })
+        .collect();
     let mut end = json!({ "metadata": metadata });
     if status.code() != Code::Ok {
         end["error"] = error_json(&status);
