@@ -42,6 +42,7 @@ pub mod proxy;
 
 pub use client::Client;
 use dial::Dial;
+pub(crate) use dial::Io;
 pub use failure::{
     ConnectFailure, DeadlinePassed, explain, find_failure, is_sent_by_server, is_unprocessed,
     never_processed, not_ready, sent_by_server,

@@ -23,9 +23,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
 use super::grpc::{self, COMPRESSED, Deframer};
-use super::{CallKind, Decode, Out};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use super::{BoxError, CallKind, Decode, Out};
 
 /// The flag of the end-of-stream message.
 pub(super) const END_STREAM: u8 = 0x02;
@@ -157,15 +155,12 @@ fn split_trailers(headers: &mut HeaderMap) -> HeaderMap {
     let mut plain = HeaderMap::new();
     let mut trailers = HeaderMap::new();
     for (name, value) in headers.iter() {
-        match name.as_str().strip_prefix("trailer-") {
-            Some(rest) => {
-                if let Ok(name) = HeaderName::from_bytes(rest.as_bytes()) {
-                    trailers.append(name, value.clone());
-                }
+        if let Some(rest) = name.as_str().strip_prefix("trailer-") {
+            if let Ok(name) = HeaderName::from_bytes(rest.as_bytes()) {
+                trailers.append(name, value.clone());
             }
-            None => {
-                plain.append(name.clone(), value.clone());
-            }
+        } else {
+            plain.append(name.clone(), value.clone());
         }
     }
     *headers = plain;
@@ -306,12 +301,10 @@ pub(super) const CODE_NAMES: [&str; 17] = [
 /// The code a Connect error names; an unknown name (and "ok", which no
 /// error has) is Unknown.
 fn code(name: &str) -> Code {
-    match name {
-        "cancelled" => Code::Cancelled,
-        _ => match CODE_NAMES.iter().position(|known| *known == name) {
-            Some(number) if number > 0 => Code::from_i32(number as i32),
-            _ => Code::Unknown,
-        },
+    match CODE_NAMES.iter().position(|known| *known == name) {
+        _ if name == "cancelled" => Code::Cancelled,
+        Some(number) if number > 0 => Code::from_i32(number as i32),
+        _ => Code::Unknown,
     }
 }
 

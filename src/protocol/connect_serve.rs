@@ -22,11 +22,10 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 use tower_service::Service;
 
+use super::BoxError;
 use super::connect::{CODE_NAMES, END_STREAM};
 use super::grpc::{self, COMPRESSED, Deframer};
 use crate::status::type_name;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The Connect protocol in front of a gRPC service, as a tower layer.
 #[derive(Debug, Clone)]
@@ -214,15 +213,14 @@ where
 fn end_stream(trailers: &HeaderMap) -> Bytes {
     let status = Status::from_header_map(trailers)
         .unwrap_or_else(|| Status::internal("the service sent no grpc-status"));
-    let mut metadata = serde_json::Map::new();
-    for (name, value) in metadata_of(trailers).iter() {
-        let values = metadata
-            .entry(name.as_str())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let (Value::Array(values), Ok(value)) = (values, value.to_str()) {
-            values.push(Value::String(value.to_string()));
-        }
-    }
+    let headers = metadata_of(trailers);
+    let metadata: serde_json::Map<String, Value> = headers
+        .keys()
+        .map(|name| {
+            let values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+            (name.to_string(), values.collect())
+        })
+        .collect();
     let mut end = json!({ "metadata": metadata });
     if status.code() != Code::Ok {
         end["error"] = error_json(&status);
@@ -236,12 +234,11 @@ fn metadata_of(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
     for (name, value) in headers {
         let name_str = name.as_str();
-        if name_str.starts_with("grpc-")
-            || matches!(name_str, "content-type" | "content-length" | "te")
+        if !name_str.starts_with("grpc-")
+            && !matches!(name_str, "content-type" | "content-length" | "te")
         {
-            continue;
+            out.append(name.clone(), value.clone());
         }
-        out.append(name.clone(), value.clone());
     }
     out
 }

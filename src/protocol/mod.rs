@@ -70,20 +70,16 @@ enum Inner {
 
 /// A gRPC-Web or Connect connection.
 struct Bridge {
-    protocol: Protocol,
     client: HttpClient,
-    /// For reflection when this connection cannot carry a bidi stream.
-    fallback: Fallback,
-    /// Whether `-v` said that reflection goes over this protocol.
-    said_reflection: AtomicBool,
-}
-
-/// gRPC on the same target, opened on first use.
-struct Fallback {
     target: Target,
+    /// The connection's options, `--protocol` among them.
     args: ConnArgs,
     verbose: Verbose,
-    channel: tokio::sync::OnceCell<transport::Client>,
+    /// gRPC on the same target, opened on first use, for reflection when
+    /// this connection cannot carry a bidi stream.
+    fallback: tokio::sync::OnceCell<transport::Client>,
+    /// Whether `-v` said that reflection goes over this protocol.
+    said_reflection: AtomicBool,
 }
 
 impl From<transport::Client> for Channel {
@@ -109,14 +105,11 @@ pub async fn connect(target: &Target, args: &ConnArgs, verbose: &Verbose) -> Res
         &format!("{how}, {} over {}", name(args.protocol), client.version()),
     );
     Ok(Channel(Inner::Http(Arc::new(Bridge {
-        protocol: args.protocol,
         client,
-        fallback: Fallback {
-            target: target.clone(),
-            args: args.clone(),
-            verbose: verbose.clone(),
-            channel: tokio::sync::OnceCell::new(),
-        },
+        target: target.clone(),
+        args: args.clone(),
+        verbose: verbose.clone(),
+        fallback: tokio::sync::OnceCell::new(),
         said_reflection: AtomicBool::new(false),
     }))))
 }
@@ -154,7 +147,7 @@ impl Bridge {
         let reflection = request.uri().path().starts_with("/grpc.reflection.");
         if kind == CallKind::BIDI && !self.client.is_h2() {
             if reflection {
-                return self.fallback.call(request, self.protocol).await;
+                return self.reflect_over_grpc(request).await;
             }
             let what_to_do = if self.client.is_tls() {
                 "the server's ALPN chose HTTP/1.1; call it over HTTP/2 (or with --protocol grpc)"
@@ -163,38 +156,33 @@ impl Bridge {
             };
             return Err(Box::new(Status::unimplemented(format!(
                 "a bidi stream needs HTTP/2, and {} here speaks HTTP/1.1: {what_to_do}",
-                name(self.protocol)
+                name(self.args.protocol)
             ))));
         }
         if reflection && !self.said_reflection.swap(true, Ordering::Relaxed) {
-            self.fallback.verbose.note(&format!(
+            self.verbose.note(&format!(
                 "reflection over {} ({})",
-                name(self.protocol),
+                name(self.args.protocol),
                 self.client.version()
             ));
         }
-        let request = match self.protocol {
+        let request = match self.args.protocol {
             Protocol::Grpcweb => grpcweb::request(request),
             Protocol::Connect => connect::request(request, kind).await?,
             Protocol::Grpc => request,
         };
         let response = self.client.send(request).await?;
-        Ok(match self.protocol {
-            Protocol::Grpcweb => grpcweb::response(response, self.fallback.args.max_msg_size),
-            Protocol::Connect => {
-                connect::response(response, kind, self.fallback.args.max_msg_size).await
-            }
+        Ok(match self.args.protocol {
+            Protocol::Grpcweb => grpcweb::response(response, self.args.max_msg_size),
+            Protocol::Connect => connect::response(response, kind, self.args.max_msg_size).await,
             Protocol::Grpc => response,
         })
     }
-}
 
-impl Fallback {
     /// Sends a reflection request over gRPC, saying so on `-v` once.
-    async fn call(
+    async fn reflect_over_grpc(
         &self,
         request: http::Request<Body>,
-        protocol: Protocol,
     ) -> Result<http::Response<Body>, BoxError> {
         // Whatever fails here, the user can act: the way out is HTTP/2 or
         // a schema that needs no reflection.
@@ -203,15 +191,15 @@ impl Fallback {
                 "reflection needs a bidi stream, which {} over HTTP/1.1 cannot carry, \
                  and gRPC on the same target failed ({why}); add --http2-prior-knowledge \
                  or pass --proto or --protoset",
-                name(protocol),
+                name(self.args.protocol),
             )))
         };
         let channel = self
-            .channel
+            .fallback
             .get_or_try_init(|| async {
                 self.verbose.note(&format!(
                     "reflection over gRPC: {} over HTTP/1.1 cannot carry its bidi stream",
-                    name(protocol)
+                    name(self.args.protocol)
                 ));
                 transport::connect(&self.target, &self.args).await
             })

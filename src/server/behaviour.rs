@@ -160,15 +160,13 @@ where
             let keys: Vec<&str> = echo.keys().map(|name| name.as_str()).collect();
             // The user-agent shows which client called (and that grpcx
             // names itself).
-            let agent = headers
-                .get(http::header::USER_AGENT)
-                .map(|agent| {
-                    format!(
-                        " user-agent={:?}",
-                        String::from_utf8_lossy(agent.as_bytes())
-                    )
-                })
-                .unwrap_or_default();
+            let agent = match headers.get(http::header::USER_AGENT) {
+                Some(agent) => format!(
+                    " user-agent={:?}",
+                    String::from_utf8_lossy(agent.as_bytes())
+                ),
+                None => String::new(),
+            };
             if keys.is_empty() {
                 eprintln!("grpcx serve: {path}{agent}");
             } else {

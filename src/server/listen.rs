@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::relay::{Io, far_side};
+use super::relay::far_side;
+use crate::transport::Io;
 
 /// A listening socket.
 pub enum Listener {

@@ -19,16 +19,12 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, DuplexStream, ReadBuf}
 
 use crate::transport::bdp::{self, Estimator};
 use crate::transport::h2::CONNECTION_WINDOW;
-use crate::transport::never_processed;
+use crate::transport::{Io, never_processed};
 
 /// The pipe between the relay and tonic.
 const PIPE_BUFFER: usize = 256 * 1024;
 /// The largest frame handed to tonic at once.
 const CHUNK: usize = 256 * 1024;
-
-/// Any byte stream a connection runs over.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// Starts relaying the connection `io` and returns the pipe tonic serves.
 /// Only HTTP/2 is relayed: an HTTP/1.1 client (gRPC-Web or Connect) has no

@@ -35,7 +35,7 @@ pub(super) struct Dial {
 }
 
 /// Any byte stream a connection runs over.
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 impl Dial {
@@ -112,15 +112,12 @@ impl Dial {
     /// afterwards).
     fn tls_failure(&self, err: io::Error) -> io::Error {
         let kind = err.kind();
-        let name = match &self.tls {
-            Some((_, name)) => name.to_str().into_owned(),
-            None => String::new(),
-        };
+        let name = self.tls.as_ref().map(|(_, name)| name.to_str());
         let why = match err
             .get_ref()
             .and_then(|e| e.downcast_ref::<rustls::Error>())
         {
-            Some(tls) => tls::describe(tls, &name, self.client_cert),
+            Some(tls) => tls::describe(tls, &name.unwrap_or_default(), self.client_cert),
             None if kind == io::ErrorKind::UnexpectedEof
                 || kind == io::ErrorKind::ConnectionReset =>
             {
@@ -189,27 +186,19 @@ impl Watch {
         )
     }
 
-    /// An io error before the server's first byte, reworded when it means
-    /// the server hung up on us.
-    fn early_error(&self, err: io::Error) -> io::Error {
+    /// A failed read or write, in words: TLS's own, or the server hanging
+    /// up before it spoke; recorded for every call on the connection.
+    fn io_error(&self, err: io::Error) -> io::Error {
         use io::ErrorKind::*;
+        if err.get_ref().is_some_and(|e| e.is::<rustls::Error>()) {
+            return self.record(self.dial.tls_failure(err));
+        }
         match err.kind() {
             BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof if !self.seen => {
                 self.closed_early(err.kind())
             }
-            _ => err,
+            _ => self.record(err),
         }
-    }
-
-    /// A failed read or write, in words: TLS's own, or the server hanging
-    /// up before it spoke; recorded for every call on the connection.
-    fn io_error(&self, err: io::Error) -> io::Error {
-        let tls_error = err.get_ref().is_some_and(|e| e.is::<rustls::Error>());
-        self.record(if tls_error {
-            self.dial.tls_failure(err)
-        } else {
-            self.early_error(err)
-        })
     }
 
     /// Checks the server's first bytes.

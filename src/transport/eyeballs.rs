@@ -29,16 +29,15 @@ pub async fn connect(host: &str, port: u16) -> io::Result<(TcpStream, SocketAddr
 /// starting with the family of the first address the resolver gave.
 fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     let first_v6 = addrs.first().is_some_and(SocketAddr::is_ipv6);
-    let (mut first, mut second): (Vec<_>, Vec<_>) =
+    let (first, second): (Vec<_>, Vec<_>) =
         addrs.into_iter().partition(|a| a.is_ipv6() == first_v6);
-    first.reverse();
-    second.reverse();
     let mut out = Vec::with_capacity(first.len() + second.len());
-    while let Some(a) = first.pop() {
+    let mut second = second.into_iter();
+    for a in first {
         out.push(a);
-        out.extend(second.pop());
+        out.extend(second.next());
     }
-    out.extend(second.into_iter().rev());
+    out.extend(second);
     out
 }
 

@@ -14,7 +14,7 @@
 //!   took (RFC 9113 §8.7), which may be made again as it was.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 use tonic::{Code, Status};
 
@@ -70,20 +70,17 @@ impl ConnectFailure {
 /// calls on it read it back (h2 keeps only the text of an io error, and a
 /// call on a dead connection often sees a later error, a broken pipe).
 #[derive(Debug, Clone, Default)]
-pub struct Failure(Arc<Mutex<Option<ConnectFailure>>>);
+pub struct Failure(Arc<OnceLock<ConnectFailure>>);
 
 impl Failure {
     /// Records `failure` unless one is recorded already (the first cause
     /// is the one to tell).
     pub fn record(&self, failure: &ConnectFailure) {
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(failure.clone());
-        }
+        self.0.get_or_init(|| failure.clone());
     }
 
     pub fn get(&self) -> Option<ConnectFailure> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.get().cloned()
     }
 }
 
@@ -130,8 +127,7 @@ pub fn explain(status: Status, compress: Option<Compression>) -> Status {
 /// The status of a call that failed under the server, from the error that
 /// ended it: our deadline, a failed connection, then what HTTP/2 said.
 fn from_source(status: &Status) -> Option<Status> {
-    let mut cause = std::error::Error::source(status);
-    while let Some(err) = cause {
+    for err in std::iter::successors(std::error::Error::source(status), |err| err.source()) {
         if let Some(passed) = err.downcast_ref::<DeadlinePassed>() {
             return Some(passed.status());
         }
@@ -149,7 +145,6 @@ fn from_source(status: &Status) -> Option<Status> {
         if err.is::<Unprocessed>() {
             return None;
         }
-        cause = err.source();
     }
     None
 }

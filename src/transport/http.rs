@@ -44,26 +44,22 @@ impl HttpClient {
     /// connection or a failed handshake fails here, naming the cause.
     pub async fn connect(target: &Target, args: &ConnArgs) -> Result<HttpClient> {
         let (dial, scheme, authority) = super::dialer(target, args, true)?;
-        let mut client = Inner {
+        let (h2, route, idle) = match open(&dial).await? {
+            Conn::H2(conn) => {
+                let route = conn.route().map(str::to_string);
+                let client = Client::new(dial.clone(), scheme.clone(), authority.clone(), conn);
+                (Some(client), route, vec![])
+            }
+            Conn::H1(send, route) => (None, route, vec![send]),
+        };
+        Ok(HttpClient(Arc::new(Inner {
             dial,
             scheme,
             authority,
-            h2: None,
-            route: None,
-            idle: Mutex::new(Vec::new()),
-        };
-        match client.dial().await? {
-            Conn::H2(conn) => {
-                client.route = conn.route().map(str::to_string);
-                let (dial, scheme) = (client.dial.clone(), client.scheme.clone());
-                client.h2 = Some(Client::new(dial, scheme, client.authority.clone(), conn));
-            }
-            Conn::H1(send, route) => {
-                client.route = route;
-                client.idle.lock().expect("idle").push(send);
-            }
-        }
-        Ok(HttpClient(Arc::new(client)))
+            h2,
+            route,
+            idle: Mutex::new(idle),
+        })))
     }
 
     /// Whether requests go over HTTP/2 (which bidi streams need).
@@ -112,7 +108,7 @@ impl HttpClient {
         };
         let mut send = match ready {
             Some(send) => send,
-            None => match inner.dial().await.map_err(|err| err.to_string())? {
+            None => match open(&inner.dial).await.map_err(|err| err.to_string())? {
                 Conn::H1(send, _) => send,
                 Conn::H2(_) => return Err("the server switched to HTTP/2".into()),
             },
@@ -128,35 +124,33 @@ enum Conn {
     H2(Connection),
 }
 
-impl Inner {
-    /// Opens one connection and shakes hands in the HTTP version it speaks.
-    async fn dial(&self) -> Result<Conn> {
-        let work = async {
-            let watch = self.dial.clone().open().await?;
-            if watch.h2 {
-                let (failure, route) = (watch.failure.clone(), watch.route.clone());
-                let conn = Connection::handshake(watch, failure, route, self.dial.keepalive);
-                return Ok::<_, std::io::Error>(Conn::H2(conn.await?));
-            }
-            let (route, failure) = (watch.route.clone(), watch.failure.clone());
-            let io = TokioIo::new(watch);
-            let (mut send, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
-            tokio::spawn(conn);
-            // Ready once its task has run: until then `is_ready` says no,
-            // and the first request would dial a second connection. A
-            // connection that failed meanwhile (its first bytes were not
-            // HTTP/1.1) says why, not hyper's "channel closed".
-            if let Err(err) = send.ready().await {
-                return Err(match failure.get() {
-                    Some(failure) => failure.io(std::io::ErrorKind::InvalidData),
-                    None => std::io::Error::other(err),
-                });
-            }
-            Ok(Conn::H1(send, route))
-        };
-        tokio::time::timeout(self.dial.timeout, work)
-            .await
-            .unwrap_or_else(|_| Err(self.dial.timed_out()))
-            .map_err(|err| dial_failed(&self.dial.target, &err))
-    }
+/// Opens one connection and shakes hands in the HTTP version it speaks.
+async fn open(dial: &Arc<Dial>) -> Result<Conn> {
+    let work = async {
+        let watch = dial.clone().open().await?;
+        if watch.h2 {
+            let (failure, route) = (watch.failure.clone(), watch.route.clone());
+            let conn = Connection::handshake(watch, failure, route, dial.keepalive);
+            return Ok::<_, std::io::Error>(Conn::H2(conn.await?));
+        }
+        let (route, failure) = (watch.route.clone(), watch.failure.clone());
+        let io = TokioIo::new(watch);
+        let (mut send, conn) = http1::handshake(io).await.map_err(std::io::Error::other)?;
+        tokio::spawn(conn);
+        // Ready once its task has run: until then `is_ready` says no,
+        // and the first request would dial a second connection. A
+        // connection that failed meanwhile (its first bytes were not
+        // HTTP/1.1) says why, not hyper's "channel closed".
+        if let Err(err) = send.ready().await {
+            return Err(match failure.get() {
+                Some(failure) => failure.io(std::io::ErrorKind::InvalidData),
+                None => std::io::Error::other(err),
+            });
+        }
+        Ok(Conn::H1(send, route))
+    };
+    tokio::time::timeout(dial.timeout, work)
+        .await
+        .unwrap_or_else(|_| Err(dial.timed_out()))
+        .map_err(|err| dial_failed(&dial.target, &err))
 }
