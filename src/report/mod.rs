@@ -146,8 +146,10 @@ impl Stats {
             return Vec::new();
         }
         let (low, high) = (h.min(), h.max());
-        let bands = 10u64.min(high - low + 1);
-        let width = (high - low).div_ceil(bands).max(1);
+        // As many bands of this width as reach `high`, and no more: ten
+        // bands of it could start past the largest latency.
+        let width = (high - low + 1).div_ceil(10);
+        let bands = (high - low + 1).div_ceil(width);
         (0..bands)
             .map(|band| {
                 let from = low + band * width;
@@ -283,6 +285,22 @@ mod tests {
         assert_eq!(json.as_object().unwrap().len(), 7);
         let bars: u64 = summary.histogram.iter().map(|(_, n)| n).sum();
         assert_eq!(bars, 4);
+    }
+
+    #[test]
+    fn no_band_starts_past_the_largest_latency() {
+        for (low, high) in [(1, 12), (1, 11), (1, 10), (5, 5), (100, 1_999)] {
+            let mut stats = Stats::new();
+            for micros in [low, high] {
+                stats.record(Duration::from_micros(micros), &Ok(()), 0, false);
+            }
+            let bars = stats.bars();
+            let max = stats.latency.max() as f64 / 1000.0;
+            assert!(bars.len() <= 10, "{low}..{high}: {bars:?}");
+            assert_eq!(bars.last().unwrap().0, max, "{low}..{high}: {bars:?}");
+            assert!(bars.windows(2).all(|w| w[0].0 < w[1].0), "{bars:?}");
+            assert_eq!(bars.iter().map(|(_, n)| n).sum::<u64>(), 2);
+        }
     }
 
     #[test]
