@@ -97,9 +97,8 @@ fn built_in() -> ChainFileResolver {
 }
 
 /// protox's resolver of google/protobuf, built only when a schema imports
-/// one of those files: it copies prost-reflect's global pool of the
-/// well-known types, about 3M instructions to build (more than the rest of
-/// a unary call), which a schema that imports none of them never needs.
+/// one of those files: it copies prost-reflect's costly global pool of the
+/// well-known types (README.md, Performance).
 struct WellKnown;
 
 impl FileResolver for WellKnown {
