@@ -148,12 +148,11 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
         let headers = request.headers();
-        let mut echo = HeaderMap::new();
-        for (name, value) in headers {
-            if name.as_str().starts_with(ECHO_PREFIX) {
-                echo.append(name.clone(), value.clone());
-            }
-        }
+        let echo: HeaderMap = headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with(ECHO_PREFIX))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         if self.log {
             // The echo-* keys show which headers reached which request
             // (reflection or call), e.g. for --reflect-header.
