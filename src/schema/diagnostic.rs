@@ -13,8 +13,6 @@ use crate::error::Detailed;
 /// Turns a protox error into one summary line (`file:line:col: message`),
 /// the rendered diagnostic, and, for a missing import, where we looked.
 pub fn compile_error(err: &protox::Error, roots: &[PathBuf]) -> anyhow::Error {
-    // protox's Debug form is the compact `file:line:col: message`.
-    let summary = format!("{err:?}");
     let hint = missing_import(err).map(|name| {
         let dirs: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
         format!(
@@ -25,7 +23,8 @@ pub fn compile_error(err: &protox::Error, roots: &[PathBuf]) -> anyhow::Error {
         )
     });
     Detailed {
-        message: format!("cannot compile the .proto files: {summary}"),
+        // protox's Debug form is the compact `file:line:col: message`.
+        message: format!("cannot compile the .proto files: {err:?}"),
         detail: render(err),
         hint,
     }
@@ -49,8 +48,7 @@ fn render(err: &protox::Error) -> String {
     };
     let mut out = String::new();
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    if handler.render_report(&mut out, err).is_err() {
-        return String::new();
-    }
-    out
+    handler
+        .render_report(&mut out, err)
+        .map_or(String::new(), |()| out)
 }
