@@ -1,22 +1,14 @@
 //! Targets and channels: parses what the user typed as the server, and opens
-//! the HTTP/2 channel to it over TCP, TLS or a unix socket.
-//!
-//! The rooms: this file (what the user typed, TLS or not, the user-agent),
-//! `dial.rs` (TCP, unix, proxy, Happy Eyeballs, TLS, the first-byte watch),
-//! `h2.rs` (the one HTTP/2 connection type, with its reader, windows and
-//! GOAWAY), `bdp.rs` (the window estimate), `client.rs` (the gRPC channel
-//! over it), `http.rs` (Connect and gRPC-Web: HTTP/1.1 by hyper, HTTP/2 by
-//! `h2.rs`), and `failure.rs` (transport errors in words, as statuses).
+//! the HTTP/2 channel to it over TCP, TLS or a unix socket. grpcx dials
+//! itself (`dial.rs`), so that it controls TLS verification and watches the
+//! server's first bytes: a TLS answer to plaintext, an early close, or
+//! silence each end the connection with a message saying so, rather than a
+//! hang or an h2 error.
 //!
 //! The rule that keeps plaintext off the network: `host:port` means plaintext
 //! h2c only when the host is a loopback name or address; anywhere else it means
 //! TLS. `http://` forces plaintext, `https://` forces TLS, `unix:` is a
 //! plaintext unix socket; `--plaintext` and `--tls` override them all.
-//!
-//! grpcx dials itself, so that it controls TLS verification, and so that the
-//! first bytes the server sends can be watched: a TLS answer to plaintext,
-//! an early close, or silence each end the connection with a message saying
-//! so, rather than a hang or an h2 error.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -235,9 +227,7 @@ pub const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
 pub fn set_user_agent(headers: &mut ::http::HeaderMap) {
     let value = match headers.get(::http::header::USER_AGENT) {
         Some(own) => {
-            let mut value = own.as_bytes().to_vec();
-            value.push(b' ');
-            value.extend_from_slice(USER_AGENT.as_bytes());
+            let value = [own.as_bytes(), b" ", USER_AGENT.as_bytes()].concat();
             ::http::HeaderValue::from_bytes(&value).expect("a header value and a token")
         }
         None => ::http::HeaderValue::from_static(USER_AGENT),

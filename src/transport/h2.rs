@@ -1,23 +1,13 @@
-//! The one HTTP/2 connection type: every gRPC call, reflection stream,
-//! `--each` and `bench` call, and Connect or gRPC-Web request over HTTP/2
-//! is one h2 stream on a [`Connection`]. h2 holds the only HTTP/2 state
-//! machine; tonic keeps the codec on top (`transport/client.rs`).
+//! The one HTTP/2 connection type: every call over HTTP/2 (gRPC, and
+//! Connect or gRPC-Web) is one h2 stream on a [`Connection`]. h2 holds the
+//! only HTTP/2 state machine; tonic keeps the codec (`transport/client.rs`).
 //!
-//! What a connection owns, in one place:
-//! - the windows: the stream window starts at 128 KiB and grows by the
-//!   [`bdp`](super::bdp) estimate, only on a link that needs it, up to
-//!   16 MiB; the connection window is the largest HTTP/2 allows, which costs
-//!   nothing (the stream windows bound memory) and keeps h2's small-DATA-
-//!   frame budget (half of it) out of reach;
-//! - each response is read promptly, by a task of its own, into one
-//!   contiguous buffer, so h2 never holds a pile of small frames whatever the
-//!   server's framing; its flow-control credit is released only as the
-//!   consumer takes the bytes, so what a server can make grpcx hold is the
-//!   stream window in raw bytes, also while stdout is stalled;
-//! - uploads go out as the window allows, never queued in h2 beyond it;
-//! - keepalive pings, sharing h2's one user PING slot with the estimator;
-//! - how the connection failed, in words ([`Failure`]), for every call on
-//!   it; and whether it is going away, so that no new call is put on it.
+//! A connection owns its windows (the stream window grows by the
+//! [`bdp`](super::bdp) estimate), a reader per response that takes frames
+//! promptly into one buffer and releases their credit only as the consumer
+//! takes the bytes (so a stalled stdout holds at most the stream window),
+//! uploads paced by the window, keepalive pings sharing h2's one user PING
+//! with the estimator, and its [`Failure`] and going-away state.
 
 use std::io;
 use std::pin::Pin;
@@ -35,7 +25,9 @@ use tonic::body::Body;
 use super::bdp::{self, Estimator};
 use super::failure::{DeadlinePassed, Failure};
 
-/// The connection window: the largest HTTP/2 allows (see the module).
+/// The connection window: the largest HTTP/2 allows. It costs nothing (the
+/// stream windows bound memory) and keeps h2's small-DATA-frame budget (half
+/// of it) out of reach.
 pub const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
