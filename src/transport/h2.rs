@@ -73,12 +73,6 @@ struct Shared {
     route: Option<String>,
 }
 
-impl Shared {
-    fn retire(&self) {
-        self.going_away.store(true, Ordering::Relaxed);
-    }
-}
-
 impl Connection {
     /// HTTP/2 over `io` (the server's socket, TLS or tunnel), driven by a
     /// task of its own with its window estimate and keepalive. `keepalive`
@@ -126,7 +120,7 @@ impl Connection {
                 Pin::new(&mut connection).poll(cx)
             })
             .await;
-            driver.retire();
+            driver.going_away.store(true, Ordering::Relaxed);
         });
         Ok(Connection { send, shared })
     }
@@ -143,7 +137,7 @@ impl Connection {
 
     /// Puts no new call on this connection.
     pub fn retire(&self) {
-        self.shared.retire();
+        self.shared.going_away.store(true, Ordering::Relaxed);
     }
 
     /// Waits until the connection can open one more stream; fails, and
@@ -153,7 +147,7 @@ impl Connection {
         match self.send.ready().await {
             Ok(send) => Ok(Connection { send, ..self }),
             Err(err) => {
-                self.shared.retire();
+                self.shared.going_away.store(true, Ordering::Relaxed);
                 Err(err)
             }
         }
