@@ -1,14 +1,8 @@
 //! gRPC framing, the inner side of every protocol, and the one place for
-//! message compression and the response size limit.
-//!
-//! Calls speak gRPC to a [`super::Channel`]: [`Frames`] is a request body
-//! (messages length-prefixed, compressed with `--compress`, as many as are
-//! ready packed into one chunk), and [`Messages`] reads a response back
-//! (frames split however they arrive, without a copy when a chunk holds
-//! whole messages; decompressed; refused over `--max-msg-size`; the status
-//! from the trailers). The other protocols turn their answers into gRPC
-//! frames and trailers with the helpers here; gRPC itself needs no
-//! translation.
+//! message compression and the response size limit. Calls speak gRPC to a
+//! [`super::Channel`] ([`Frames`] writes a request body, [`Messages`] reads a
+//! response back); the other protocols turn their answers into gRPC frames
+//! and trailers with the helpers here.
 
 use std::io::{Read as _, Write as _};
 use std::pin::Pin;
