@@ -1,16 +1,12 @@
 //! Wire protocols: gRPC, gRPC-Web and Connect behind one [`Channel`].
 //!
-//! The protocol is a property of the transport. `invoke` speaks gRPC to
-//! the channel whatever `--protocol` says; for gRPC-Web and Connect the channel
-//! turns each gRPC request into the protocol's request (`request`), and the
-//! protocol's response back into a gRPC response: headers, length-prefixed
-//! messages, then trailers with `grpc-status` (`response`), with the
-//! protocol's errors mapped to gRPC statuses (`error`). So `invoke.rs`,
-//! reflection, the printer and the exit codes see one event stream.
-//!
-//! One file per protocol holds its framing, each with the same shape (as
-//! connect-es keeps them): `grpc.rs`, `grpcweb.rs`, `connect.rs`. This file
-//! is the only place that picks one.
+//! `invoke` speaks gRPC to the channel whatever `--protocol` says; for
+//! gRPC-Web and Connect the channel turns each gRPC request into the
+//! protocol's (`request`), and its answer back into gRPC headers, frames and
+//! trailers, its errors as statuses (`response`). So `invoke.rs`, reflection,
+//! the printer and the exit codes see one event stream. One file per protocol
+//! holds its framing, each with the same shape (as connect-es keeps them);
+//! this file is the only place that picks one.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
