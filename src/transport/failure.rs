@@ -1,17 +1,9 @@
 //! What went wrong under a call, in words the user can act on: the one
 //! place where transport errors become gRPC statuses, for every command,
-//! protocol and path.
-//!
-//! - [`ConnectFailure`]: why a connection could not be used (a refused
-//!   dial, a TLS alert, a plaintext/TLS mix-up, silence), kept per
-//!   connection in its [`Failure`] slot;
-//! - [`explain`]: a status from the wire (not from the server) reworded:
-//!   our own deadline, a failed connection, an HTTP/2 reset or GOAWAY by
-//!   gRPC's HTTP/2 mapping, a compression the server refuses;
-//! - [`sent_by_server`]: the mark that tells the server's own statuses from
-//!   grpcx's;
-//! - [`never_processed`] and [`is_unprocessed`]: a call the server never
-//!   took (RFC 9113 §8.7), which may be made again as it was.
+//! protocol and path. A connection keeps why it failed in its [`Failure`]
+//! slot; [`explain`] rewords a status from the wire; [`sent_by_server`]
+//! marks the server's own statuses; [`never_processed`] tells a call the
+//! server never took (RFC 9113 §8.7), which may be made again as it was.
 
 use std::io;
 use std::sync::{Arc, OnceLock};
@@ -101,9 +93,10 @@ pub fn not_ready(err: &(dyn std::error::Error + 'static)) -> Status {
     }
 }
 
-/// Rewords a status whose cause the user can act on (see the module);
-/// statuses the server sent are returned as they are. `compress` is the
-/// call's `--compress`, named when the server refuses it.
+/// Rewords a status whose cause the user can act on: our own deadline, a
+/// failed connection, an HTTP/2 reset or GOAWAY (by gRPC's HTTP/2 mapping),
+/// a compression the server refuses (`compress`, the call's `--compress`).
+/// Statuses the server sent are returned as they are.
 pub fn explain(status: Status, compress: Option<Compression>) -> Status {
     if let Some(status) = from_source(&status) {
         return status;
