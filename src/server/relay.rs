@@ -5,9 +5,8 @@
 //! Request bodies from the client are read promptly into one buffer and
 //! their credit is returned only as tonic takes them, so what a client can
 //! make the server hold is the stream window in raw bytes, whatever its
-//! framing (Go clients send one small frame per message). The window starts
-//! at 128 KiB and grows by the bandwidth-delay estimate, up to 16 MiB, only
-//! for a client far enough away to need it.
+//! framing (Go clients send one small frame per message). The window grows
+//! by the [`bdp`] estimate, as the client's does.
 
 use std::pin::Pin;
 use std::sync::Arc;
