@@ -169,17 +169,12 @@ impl Proxy {
         let proxy = self.address();
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut response = httparse::Response::new(&mut headers);
-        let (code, reason) = match response.parse(head) {
-            Ok(httparse::Status::Complete(_)) => (
-                response.code.unwrap_or(0),
-                response.reason.unwrap_or("").to_string(),
-            ),
-            _ => {
-                return Err(format!(
-                    "the proxy {proxy} answered CONNECT with something that is not HTTP"
-                ));
-            }
+        let Ok(httparse::Status::Complete(_)) = response.parse(head) else {
+            return Err(format!(
+                "the proxy {proxy} answered CONNECT with something that is not HTTP"
+            ));
         };
+        let (code, reason) = (response.code.unwrap_or(0), response.reason.unwrap_or(""));
         match code {
             200..=299 => Ok(()),
             // tinyproxy answers wrong credentials with 401.
