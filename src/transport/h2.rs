@@ -2,18 +2,18 @@
 //! Connect or gRPC-Web) is one h2 stream on a [`Connection`]. h2 holds the
 //! only HTTP/2 state machine; tonic keeps the codec (`transport/client.rs`).
 //!
-//! A connection owns its windows (the stream window grows by the
-//! [`bdp`](super::bdp) estimate), a reader per response that takes frames
-//! promptly into one buffer and releases their credit only as the consumer
-//! takes the bytes (so a stalled stdout holds at most the stream window),
-//! uploads paced by the window, keepalive pings sharing h2's one user PING
-//! with the estimator, and its [`Failure`] and going-away state.
+//! A connection owns its windows (the stream window grows by the [`bdp`]
+//! estimate), a reader per response that takes frames promptly into one
+//! buffer and releases their credit only as the consumer takes the bytes (so
+//! a stalled stdout holds at most the stream window), uploads paced by the
+//! window, keepalive pings sharing h2's one user PING with the estimator, and
+//! its [`Failure`] and going-away state.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -372,15 +372,11 @@ async fn send_all(stream: &mut h2::SendStream<Bytes>, mut data: Bytes) -> Result
             loop {
                 let capacity = stream.capacity();
                 if capacity > 0 {
-                    return Poll::Ready(Ok(capacity));
+                    return Poll::Ready(Ok::<_, h2::Error>(capacity));
                 }
-                match stream.poll_capacity(cx) {
-                    Poll::Ready(Some(Ok(_))) => continue,
-                    Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(err)),
-                    // The stream is closed (reset, or the server answered).
-                    Poll::Ready(None) => return Poll::Ready(Err(h2::Reason::CANCEL.into())),
-                    Poll::Pending => return Poll::Pending,
-                }
+                // None: the stream is closed (reset, or the server answered).
+                ready!(stream.poll_capacity(cx))
+                    .unwrap_or_else(|| Err(h2::Reason::CANCEL.into()))?;
             }
         })
         .await?;
