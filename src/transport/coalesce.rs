@@ -1,15 +1,11 @@
 //! Small writes held for one turn of the runtime, so that what several
-//! tasks queue on one connection leaves in one write.
-//!
-//! h2 flushes at the end of every poll of its connection. Reading a batch of
-//! responses, it answers the server's PINGs and flushes; the calls that take
-//! those responses run after it and start new calls, which h2 writes and
-//! flushes again. grpc-go pings at every batch it receives (its window
-//! estimate), so a busy connection wrote twice per batch, and made the server
-//! read twice. Holding a small flush until the runtime has run its other
-//! ready tasks (`tokio::task::yield_now`, which wakes the task only after
-//! the others and the I/O driver) puts the answer to the PING and the new
-//! calls in one write. Large writes (uploads) go through at once, uncopied.
+//! tasks queue on one connection leaves in one write: h2 flushes at the end
+//! of every poll, so the answer to a server's PING (grpc-go pings at every
+//! batch it receives) and the calls that the batch's responses start went
+//! out in two writes (README, "Performance"). A small flush waits for
+//! `tokio::task::yield_now`, which wakes the task only after the other ready
+//! tasks and the I/O driver. Large writes (uploads) go through at once,
+//! uncopied.
 
 use std::future::Future;
 use std::io;
