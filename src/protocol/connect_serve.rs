@@ -231,16 +231,13 @@ fn end_stream(trailers: &HeaderMap) -> Bytes {
 
 /// Headers without gRPC's own (status, encoding, content-type).
 fn metadata_of(headers: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    for (name, value) in headers {
-        let name_str = name.as_str();
-        if !name_str.starts_with("grpc-")
-            && !matches!(name_str, "content-type" | "content-length" | "te")
-        {
-            out.append(name.clone(), value.clone());
-        }
-    }
-    out
+    let metadata = headers.iter().filter(|(name, _)| {
+        !name.as_str().starts_with("grpc-")
+            && !matches!(name.as_str(), "content-type" | "content-length" | "te")
+    });
+    metadata
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 /// Connect's error JSON for a status, its details unpacked from
