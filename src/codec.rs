@@ -1,12 +1,9 @@
 //! The messages of calls made from a schema: requests are
 //! `DynamicMessage`s, encoded as they go (by `protocol::grpc::encode`), or
 //! already encoded (bench sends the same requests many times, encoded
-//! once); responses stay wire bytes.
-//!
-//! Responses are decoded lazily: the printer's fast path turns most of them
-//! into JSON straight from the wire (`transcode`), and only the rest are
-//! decoded into a `DynamicMessage`, by the printer, with the method's output
-//! type.
+//! once); responses stay wire bytes, which the printer mostly turns into
+//! JSON straight from the wire (`transcode`), decoding the rest into a
+//! `DynamicMessage`.
 
 use bytes::Bytes;
 use prost_reflect::DynamicMessage;
