@@ -235,12 +235,10 @@ pub fn set_user_agent(headers: &mut ::http::HeaderMap) {
     headers.insert(::http::header::USER_AGENT, value);
 }
 
-/// What dialing the target needs, checked before any dial: the dialer (TLS
-/// with its connector and the name the certificate must carry, warning once
-/// about `--insecure`; the proxy; the timeouts), the scheme and the
-/// `:authority`. gRPC offers h2 only; the HTTP client (`http`) lets ALPN
-/// choose between h2 and http/1.1, and over plaintext speaks HTTP/1.1 unless
-/// `--http2-prior-knowledge`.
+/// What dialing the target needs, checked before any dial: the dialer, the
+/// scheme and the `:authority`. gRPC offers h2 only; the HTTP client (`http`)
+/// lets ALPN choose between h2 and http/1.1, and over plaintext speaks
+/// HTTP/1.1 unless `--http2-prior-knowledge`.
 fn dialer(
     target: &Target,
     args: &ConnArgs,
