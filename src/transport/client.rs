@@ -88,7 +88,6 @@ impl Inner {
     /// A new connection, or the one another call dialed meanwhile.
     async fn redial(&self) -> Result<Connection, BoxError> {
         let _dialing = self.dialing.lock().await;
-        // Another call may have dialed meanwhile.
         if let Some(ready) = self.reuse().await {
             return Ok(ready);
         }
