@@ -56,23 +56,17 @@ pub struct Outcome {
 /// The requests of one call, encoded. Clones share them, so requests sent
 /// many times (bench) are encoded once.
 #[derive(Clone)]
-pub struct Requests {
-    encoded: Arc<[Bytes]>,
-}
+pub struct Requests(Arc<[Bytes]>);
 
 impl Requests {
     pub fn new(messages: Vec<DynamicMessage>) -> Requests {
-        Requests {
-            encoded: messages
-                .iter()
-                .map(|message| Bytes::from(message.encode_to_vec()))
-                .collect(),
-        }
+        let encoded = messages.iter().map(|m| Bytes::from(m.encode_to_vec()));
+        Requests(encoded.collect())
     }
 
     /// The messages as a request stream.
     fn stream(&self) -> impl futures_util::Stream<Item = Outgoing> + Send + 'static {
-        let encoded = self.encoded.clone();
+        let encoded = self.0.clone();
         futures_util::stream::iter(
             (0..encoded.len()).map(move |i| Outgoing::Encoded(encoded[i].clone())),
         )
