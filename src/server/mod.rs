@@ -17,11 +17,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
 use tonic_health::ServingStatus::{NotServing, Serving};
 use tower_layer::layer_fn;
-
-use tonic::codec::CompressionEncoding;
 
 use crate::cli::ServeArgs;
 use crate::mock::{Mock, MockService};
