@@ -91,18 +91,11 @@ mod tests {
 
     #[test]
     fn families_alternate_from_the_first() {
-        let got = interleave(vec![
-            a("[::1]:1"),
-            a("[::2]:1"),
-            a("[::3]:1"),
-            a("10.0.0.1:1"),
-        ]);
-        assert_eq!(
-            got,
-            vec![a("[::1]:1"), a("10.0.0.1:1"), a("[::2]:1"), a("[::3]:1")]
-        );
-        let got = interleave(vec![a("10.0.0.1:1"), a("10.0.0.2:1"), a("[::1]:1")]);
-        assert_eq!(got, vec![a("10.0.0.1:1"), a("[::1]:1"), a("10.0.0.2:1")]);
+        let v6_first = ["[::1]:1", "[::2]:1", "[::3]:1", "10.0.0.1:1"].map(a);
+        let got = interleave(v6_first.to_vec());
+        assert_eq!(got, ["[::1]:1", "10.0.0.1:1", "[::2]:1", "[::3]:1"].map(a));
+        let got = interleave(["10.0.0.1:1", "10.0.0.2:1", "[::1]:1"].map(a).to_vec());
+        assert_eq!(got, ["10.0.0.1:1", "[::1]:1", "10.0.0.2:1"].map(a));
     }
 
     /// A black-holed first address (TEST-NET-1 drops SYNs, or the network
