@@ -187,21 +187,21 @@ mod tests {
         state
     }
 
+    /// A long link's round trip.
+    const RTT: Duration = Duration::from_millis(20);
+
     #[test]
     fn a_full_window_on_a_long_link_doubles_it() {
         let mut state = state(INITIAL_WINDOW);
         state.sample = INITIAL_WINDOW as usize;
-        assert_eq!(
-            grow(&mut state, Duration::from_millis(20)),
-            Some(2 * INITIAL_WINDOW)
-        );
+        assert_eq!(grow(&mut state, RTT), Some(2 * INITIAL_WINDOW));
     }
 
     #[test]
     fn a_window_the_link_does_not_fill_stays() {
         let mut state = state(INITIAL_WINDOW);
         state.sample = 10_000;
-        assert_eq!(grow(&mut state, Duration::from_millis(20)), None);
+        assert_eq!(grow(&mut state, RTT), None);
         assert_eq!(state.window, INITIAL_WINDOW);
     }
 
@@ -209,12 +209,9 @@ mod tests {
     fn it_never_passes_the_limit() {
         let mut state = state(MAX_WINDOW / 2 + 1);
         state.sample = MAX_WINDOW as usize;
-        assert_eq!(
-            grow(&mut state, Duration::from_millis(20)),
-            Some(MAX_WINDOW)
-        );
+        assert_eq!(grow(&mut state, RTT), Some(MAX_WINDOW));
         state.sample = 2 * MAX_WINDOW as usize;
-        assert_eq!(grow(&mut state, Duration::from_millis(20)), None);
+        assert_eq!(grow(&mut state, RTT), None);
     }
 
     #[test]
