@@ -135,9 +135,6 @@ fn from_source(status: &Status) -> Option<Status> {
                 "the connection broke mid-call: {io}"
             )));
         }
-        if err.is::<Unprocessed>() {
-            return None;
-        }
     }
     None
 }
