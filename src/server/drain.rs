@@ -1,17 +1,13 @@
 //! HTTP/1.1 request bodies are read to their end, even when a service
-//! answers without reading them.
+//! answers without reading them (a failure the metadata asked for, an
+//! unknown method, a mock stub that fails at once).
 //!
-//! A service may answer before it reads its request: a failure the metadata
-//! asked for, an unknown method, a mock stub that fails at once. It then
-//! drops the request body unread. Over HTTP/1.1, hyper closes the connection
-//! after such an answer, with the request's bytes still unread in the
-//! socket, and the kernel answers a close with unread bytes by a reset. A
-//! client still sending, or not yet done reading, loses the answer: buf curl
-//! said "unavailable: unexpected EOF" for about one call in 25. Over HTTP/2
-//! an unread stream is reset alone, and the connection is not closed.
-//!
-//! So an unread HTTP/1.x body is handed to a task that reads it to its end,
-//! as a client that sent it expects; the connection then ends cleanly. Up to
+//! Over HTTP/1.1, hyper closes the connection after such an answer, with the
+//! request's bytes still unread in the socket, and the kernel answers a close
+//! with unread bytes by a reset. A client still sending, or not yet done
+//! reading, loses the answer: buf curl said "unavailable: unexpected EOF" for
+//! about one call in 25. (Over HTTP/2 an unread stream is reset alone.) So an
+//! unread HTTP/1.x body is handed to a task that reads it to its end, up to
 //! [`READ_MAX`]: a body that goes on past it is dropped, and the connection
 //! closed as before, so an endless body cannot keep the server reading.
 
