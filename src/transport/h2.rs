@@ -234,9 +234,8 @@ impl Connection {
         let estimator = self.shared.estimator.clone();
         let mut cx = Context::from_waker(Waker::noop());
         let (inbox, flow) = if take(&mut recv, &inbox, &estimator, &mut cx).is_ready() {
-            // The whole response is here: its credit goes back now, and
-            // the body owns it, with no reader to share it and no stream
-            // to hold.
+            // All here: its credit goes back now, and the body owns it, with
+            // no reader to share it and no stream to hold.
             let _ = recv
                 .flow_control()
                 .release_capacity(lock(&inbox).data.len());
