@@ -143,11 +143,10 @@ impl Engine {
         let options = if shown { &self.options } else { &self.quiet };
         let mut messages = 0;
         let ended = async {
-            // The adapter: the only call into invoke. A call the server never
-            // processed is made again, on a new connection, up to ATTEMPTS in
-            // all: nothing of it was seen yet. A server rotating its connections
-            // sends GOAWAY, and neither the calls after it nor those it left
-            // unprocessed may fail for it.
+            // A call the server never processed is made again, on a new
+            // connection: nothing of it was seen yet. A server rotating its
+            // connections sends GOAWAY, and neither the calls after it nor
+            // those it left unprocessed may fail for it.
             let path = self.path.as_ref().map_err(Status::clone)?;
             let mut attempts = 0;
             let mut response = loop {
