@@ -137,14 +137,9 @@ impl Pacer {
         };
         let counted = due >= self.measure;
         if counted {
-            let over_time = self
-                .load
-                .duration
-                .is_some_and(|duration| due >= self.measure + duration);
-            let over_count = self
-                .load
-                .requests
-                .is_some_and(|requests| self.counted.get() >= requests);
+            let load = &self.load;
+            let over_time = load.duration.is_some_and(|d| due >= self.measure + d);
+            let over_count = load.requests.is_some_and(|n| self.counted.get() >= n);
             if over_time || over_count {
                 self.stop();
                 return None;
