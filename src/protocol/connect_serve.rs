@@ -105,10 +105,8 @@ where
     ResBody::Error: Into<BoxError>,
 {
     let (mut parts, body) = request.into_parts();
-    let compressed = parts
-        .headers
-        .get("content-encoding")
-        .is_some_and(|v| v != "identity");
+    let encoding = parts.headers.get(CONTENT_ENCODING);
+    let compressed = encoding.is_some_and(|v| v != "identity");
     grpc_request(&mut parts, true);
     let message = body.collect().await?.to_bytes();
     let flags = if compressed { COMPRESSED } else { 0 };
@@ -188,14 +186,11 @@ where
     if let Some(encoding) = parts.headers.get("grpc-encoding") {
         headers.insert("connect-content-encoding", encoding.clone());
     }
-    let trailers_only = parts
-        .headers
-        .contains_key("grpc-status")
-        .then(|| parts.headers.clone());
-    parts.headers = headers;
+    let sent = std::mem::replace(&mut parts.headers, headers);
     parts.status = StatusCode::OK;
-    if let Some(trailers) = trailers_only {
-        let end = Frame::data(end_stream(&trailers));
+    // Trailers-only: the status is in the headers, and there is no body.
+    if sent.contains_key("grpc-status") {
+        let end = Frame::data(end_stream(&sent));
         let body =
             http_body_util::StreamBody::new(futures_util::stream::iter([Ok::<_, BoxError>(end)]));
         return Ok(http::Response::from_parts(parts, Body::new(body)));
