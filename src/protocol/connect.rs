@@ -96,10 +96,8 @@ pub async fn response(
         let bytes = match http_body_util::Limited::new(body, limit).collect().await {
             Ok(body) => body.to_bytes(),
             Err(err) => {
-                return super::failed(
-                    parts,
-                    &Status::unavailable(format!("the connection broke mid-call: {err}")),
-                );
+                let status = Status::unavailable(format!("the connection broke mid-call: {err}"));
+                return super::failed(parts, &status);
             }
         };
         let trailers = split_trailers(&mut parts.headers);
