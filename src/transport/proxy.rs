@@ -248,18 +248,15 @@ mod tests {
     #[test]
     fn answers_become_sentences() {
         let proxy = parse_flag("http://p:1").unwrap();
-        assert!(proxy.check(b"HTTP/1.1 200 OK\r\n\r\n", "t:1").is_ok());
-        let err = proxy
-            .check(b"HTTP/1.0 403 Filtered\r\n\r\n", "t:1")
-            .unwrap_err();
+        let check = |head: &[u8]| proxy.check(head, "t:1");
+        assert!(check(b"HTTP/1.1 200 OK\r\n\r\n").is_ok());
+        let err = check(b"HTTP/1.0 403 Filtered\r\n\r\n").unwrap_err();
         assert!(
             err.contains("refused to CONNECT to t:1 (403 Filtered)"),
             "{err}"
         );
-        let err = proxy
-            .check(b"HTTP/1.0 407 Proxy Authentication Required\r\n\r\n", "t:1")
-            .unwrap_err();
+        let err = check(b"HTTP/1.0 407 Proxy Authentication Required\r\n\r\n").unwrap_err();
         assert!(err.contains("http://USER:PASS@p:1"), "{err}");
-        assert!(proxy.check(b"SSH-2.0\r\n\r\n", "t:1").is_err());
+        assert!(check(b"SSH-2.0\r\n\r\n").is_err());
     }
 }
