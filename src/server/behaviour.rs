@@ -251,15 +251,13 @@ impl http_body::Body for WithTrailers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::parse_code;
 
     #[test]
     fn codes_by_number_and_name() {
-        assert_eq!(crate::status::parse_code("5"), Some(Code::NotFound));
-        assert_eq!(crate::status::parse_code("NOT_FOUND"), Some(Code::NotFound));
-        assert_eq!(
-            crate::status::parse_code("Unavailable"),
-            Some(Code::Unavailable)
-        );
-        assert_eq!(crate::status::parse_code("nope"), None);
+        assert_eq!(parse_code("5"), Some(Code::NotFound));
+        assert_eq!(parse_code("NOT_FOUND"), Some(Code::NotFound));
+        assert_eq!(parse_code("Unavailable"), Some(Code::Unavailable));
+        assert_eq!(parse_code("nope"), None);
     }
 }
