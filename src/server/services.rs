@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt as _, stream};
+use futures_util::{Stream, StreamExt as _, TryStreamExt as _, stream};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::behaviour::FailPlan;
@@ -71,11 +71,8 @@ impl greeter_server::Greeter for Greeter {
         &self,
         request: Request<Streaming<HelloRequest>>,
     ) -> Result<Response<HelloReply>, Status> {
-        let mut names = Vec::new();
-        let mut inbound = request.into_inner();
-        while let Some(request) = inbound.message().await? {
-            names.push(request.name);
-        }
+        let inbound = request.into_inner();
+        let names: Vec<String> = inbound.map_ok(|request| request.name).try_collect().await?;
         let names = if names.is_empty() {
             "nobody".to_string()
         } else {
