@@ -270,9 +270,8 @@ fn decode(body: Body, decoder: impl Decode) -> Body {
                     Ok(data) => state.decoder.data(data, &mut state.out),
                     Err(frame) => {
                         state.done = true;
-                        state
-                            .decoder
-                            .end(frame.into_trailers().ok(), &mut state.out)
+                        let trailers = frame.into_trailers().ok();
+                        state.decoder.end(trailers, &mut state.out)
                     }
                 },
                 Some(Err(err)) => {
