@@ -88,14 +88,11 @@ impl Decode for Decoder {
                 // chunks of a stream each are padded.
                 let whole = text.len() / 4 * 4;
                 let chunk: Vec<u8> = text.drain(..whole).collect();
+                // Split after each '=', a piece ends in at most one.
                 for quantum in chunk.split_inclusive(|&b| b == b'=').filter(|q| *q != b"=") {
+                    let bare = quantum.strip_suffix(b"=").unwrap_or(quantum);
                     let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
-                        .decode(
-                            quantum
-                                .strip_suffix(b"==")
-                                .or(quantum.strip_suffix(b"="))
-                                .unwrap_or(quantum),
-                        )
+                        .decode(bare)
                         .map_err(|err| {
                             Status::internal(format!("a grpc-web-text body is not base64: {err}"))
                         })?;
