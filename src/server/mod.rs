@@ -2,7 +2,7 @@
 //! the test services, reflection (v1 and v1alpha) and health.
 //!
 //! Request metadata can make any call fail, wait, or echo headers (see
-//! [`behaviour`]), so one server covers the status, deadline and header tests.
+//! `behaviour`), so one server covers the status, deadline and header tests.
 //! The same contract is followed by the other-implementation servers under
 //! `tests/servers/`.
 

@@ -215,7 +215,7 @@ pub fn sent_by_server(mut status: Status) -> Status {
     status
 }
 
-/// Whether the server sent `status` (see [`SentByServer`]).
+/// Whether the server sent `status` (see `SentByServer`).
 pub fn is_sent_by_server(status: &Status) -> bool {
     std::error::Error::source(status).is_some_and(|err| err.is::<SentByServer>())
 }

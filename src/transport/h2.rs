@@ -2,12 +2,12 @@
 //! Connect or gRPC-Web) is one h2 stream on a [`Connection`]. h2 holds the
 //! only HTTP/2 state machine; tonic keeps the codec (`transport/client.rs`).
 //!
-//! A connection owns its windows (the stream window grows by the [`bdp`]
+//! A connection owns its windows (the stream window grows by the `bdp`
 //! estimate), a reader per response that takes frames promptly into one
 //! buffer and releases their credit only as the consumer takes the bytes (so
 //! a stalled stdout holds at most the stream window), uploads paced by the
 //! window, keepalive pings sharing h2's one user PING with the estimator, and
-//! its [`Failure`] and going-away state.
+//! its `Failure` and going-away state.
 
 use std::io;
 use std::pin::Pin;
