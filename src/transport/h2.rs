@@ -73,6 +73,23 @@ struct Shared {
     route: Option<String>,
 }
 
+impl Shared {
+    /// Puts no new call on the connection.
+    fn retire(&self) {
+        self.going_away.store(true, Ordering::Relaxed);
+    }
+
+    /// An h2 error, or why the connection under it failed when that is known.
+    fn error(&self, err: h2::Error) -> BoxError {
+        if (err.is_io() || !err.is_remote())
+            && let Some(failure) = self.failure.get()
+        {
+            return Box::new(failure);
+        }
+        Box::new(err)
+    }
+}
+
 impl Connection {
     /// HTTP/2 over `io` (the server's socket, TLS or tunnel), driven by a
     /// task of its own with its window estimate and keepalive. `keepalive`
@@ -120,7 +137,7 @@ impl Connection {
                 Pin::new(&mut connection).poll(cx)
             })
             .await;
-            driver.going_away.store(true, Ordering::Relaxed);
+            driver.retire();
         });
         Ok(Connection { send, shared })
     }
@@ -135,11 +152,6 @@ impl Connection {
         self.shared.going_away.load(Ordering::Relaxed)
     }
 
-    /// Puts no new call on this connection.
-    pub fn retire(&self) {
-        self.shared.going_away.store(true, Ordering::Relaxed);
-    }
-
     /// Waits until the connection can open one more stream; fails, and
     /// retires the connection, when it cannot open any (the server sent
     /// GOAWAY, or it is gone).
@@ -147,7 +159,7 @@ impl Connection {
         match self.send.ready().await {
             Ok(send) => Ok(Connection { send, ..self }),
             Err(err) => {
-                self.shared.going_away.store(true, Ordering::Relaxed);
+                self.shared.retire();
                 Err(err)
             }
         }
@@ -171,7 +183,7 @@ impl Connection {
         let (response, mut stream) = self
             .send
             .send_request(http::Request::from_parts(parts, ()), end)
-            .map_err(|err| self.error(err))?;
+            .map_err(|err| self.shared.error(err))?;
         // Only an upload still running needs to hear that the response
         // is over.
         let mut stop = None;
@@ -196,9 +208,9 @@ impl Connection {
         };
         let response = response.map_err(|err| {
             if super::never_processed(&err) {
-                self.retire();
+                self.shared.retire();
             }
-            self.error(err)
+            self.shared.error(err)
         })?;
         let (mut parts, recv) = response.into_parts();
         crate::status::mend_status_fields(&mut parts.headers);
@@ -208,16 +220,6 @@ impl Connection {
             Body::new(self.download(recv, deadline, stop))
         };
         Ok(http::Response::from_parts(parts, body))
-    }
-
-    /// An h2 error, or why the connection under it failed when that is known.
-    fn error(&self, err: h2::Error) -> BoxError {
-        if (err.is_io() || !err.is_remote())
-            && let Some(failure) = self.shared.failure.get()
-        {
-            return Box::new(failure);
-        }
-        Box::new(err)
     }
 
     /// The response body: a reader takes the frames promptly; the body hands
@@ -253,7 +255,7 @@ impl Connection {
             inbox,
             flow,
             deadline: deadline.map(|d| (Box::pin(tokio::time::sleep_until(d.at)), d)),
-            connection: self.clone(),
+            connection: self.shared.clone(),
             _upload: upload,
             done: false,
         }
@@ -472,7 +474,9 @@ struct Download {
     /// the response came whole (released at once).
     flow: Option<h2::FlowControl>,
     deadline: Option<(Pin<Box<Sleep>>, Deadline)>,
-    connection: Connection,
+    /// The connection's state (not its request sender, whose clone
+    /// locks h2's streams): to retire it, and to word its errors.
+    connection: Arc<Shared>,
     /// Held while the response runs: the upload stops when it is dropped.
     _upload: Option<tokio::sync::oneshot::Receiver<()>>,
     done: bool,
