@@ -9,6 +9,7 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
@@ -143,25 +144,18 @@ fn received_trailers(status: &Status) -> MetadataMap {
         }
     }
     // Encoded as the gRPC spec asks (tonic also escapes spaces).
-    if let Ok(value) = http::HeaderValue::from_str(&percent_encode(status.message()))
-        && !status.message().is_empty()
+    if let Ok(value) = http::HeaderValue::from_str(
+        &utf8_percent_encode(status.message(), GRPC_MESSAGE_ESCAPED).to_string(),
+    ) && !status.message().is_empty()
     {
         headers.insert(Status::GRPC_MESSAGE, value);
     }
     MetadataMap::from_headers(headers)
 }
 
-/// `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`.
-fn percent_encode(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for byte in message.bytes() {
-        match byte {
-            b'%' | ..0x20 | 0x7f.. => out.push_str(&format!("%{byte:02X}")),
-            _ => out.push(byte as char),
-        }
-    }
-    out
-}
+/// `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`
+/// (the crate escapes every non-ASCII byte itself).
+const GRPC_MESSAGE_ESCAPED: &AsciiSet = &CONTROLS.add(b'%');
 
 /// One write per block, so blocks never interleave with other stderr lines.
 fn emit(text: String) {
