@@ -69,9 +69,8 @@ impl Stats {
         self.waited += waited as u64;
         let code = code(ended);
         self.by_code[(code as usize).min(16)] += 1;
-        let status = match ended {
-            Err(status) if code != Code::Ok => status,
-            _ => return,
+        let Some(status) = ended.as_ref().err().filter(|_| code != Code::Ok) else {
+            return;
         };
         let text = format!("{}: {}", code_constant(code), status.message());
         if let Some((_, count)) = self.samples.iter_mut().find(|(sample, _)| *sample == text) {
@@ -153,11 +152,8 @@ impl Stats {
         (0..bands)
             .map(|band| {
                 let from = low + band * width;
-                let to = if band + 1 == bands {
-                    high
-                } else {
-                    from + width - 1
-                };
+                // The last band ends at `high`, which it reaches.
+                let to = (from + width - 1).min(high);
                 let count = h.count_between(from, to);
                 (to as f64 / 1000.0, count)
             })
