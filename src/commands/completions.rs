@@ -232,24 +232,16 @@ pub(super) fn split_words(line: &str) -> Vec<String> {
                     words.push(std::mem::take(&mut word));
                     in_word = false;
                 }
+                continue;
             }
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
+            (None, '\'' | '"') => quote = Some(c),
             (Some(q), _) if c == q => quote = None,
             (Some('\''), _) => word.push(c),
-            (_, '\\') => {
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-                in_word = true;
-            }
-            _ => {
-                word.push(c);
-                in_word = true;
-            }
+            (_, '\\') => word.extend(chars.next()),
+            _ => word.push(c),
         }
+        // Anything but a blank outside quotes is part of a word.
+        in_word = true;
     }
     words.push(word);
     words
