@@ -4,11 +4,8 @@
 //! into messages and sends each as soon as it is parsed; the receiver prints
 //! each response as it arrives. That is what makes bidi interactive.
 //!
-//! Both may lock the schema (to fetch the types an Any names), so whatever
-//! the receiver awaits, it awaits beside the feeder ([`Feed::beside`]): a
-//! feeder left unpolled while it holds the lock, or is next in line for it,
-//! would stop the call for good. The receiver, `Feed` and the parsing of
-//! one request live in `crate::calling`, which `grpcx shell` shares.
+//! The receiver, `Feed` (and why the receiver awaits beside the feeder) and
+//! the parsing of one request live in `crate::calling`, which `shell` shares.
 
 use std::time::Instant;
 
