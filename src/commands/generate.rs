@@ -52,17 +52,15 @@ pub fn run(args: GenerateArgs) -> Result<()> {
 pub fn man_pages() -> Vec<(String, String)> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
-    let mut pages = Vec::new();
-    collect(&cmd, &mut pages);
-    pages
+    pages_of(&cmd)
 }
 
-fn collect(cmd: &clap::Command, pages: &mut Vec<(String, String)>) {
+fn pages_of(cmd: &clap::Command) -> Vec<(String, String)> {
     let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
-    pages.push((format!("{name}.1"), man_page(cmd)));
-    for sub in cmd.get_subcommands().filter(|sub| !sub.is_hide_set()) {
-        collect(sub, pages);
-    }
+    let mut pages = vec![(format!("{name}.1"), man_page(cmd))];
+    let visible = cmd.get_subcommands().filter(|sub| !sub.is_hide_set());
+    pages.extend(visible.flat_map(pages_of));
+    pages
 }
 
 /// One page: clap_mangen's sections, with the after-help text set as
