@@ -56,17 +56,13 @@ impl CallOptions {
 
 /// Starts a call: sends the headers and the request stream (half-closing
 /// when it ends) and waits for the response headers.
-pub async fn start<S>(
+pub async fn start(
     channel: impl Into<Channel>,
     method: &MethodDescriptor,
-    requests: S,
+    requests: impl Stream<Item: Into<Outgoing>> + Send + 'static,
     metadata: MetadataMap,
     options: &CallOptions,
-) -> Result<Response, Status>
-where
-    S: Stream + Send + 'static,
-    S::Item: Into<Outgoing>,
-{
+) -> Result<Response, Status> {
     let path = path(method)?;
     start_at(channel, &path, kind(method), requests, metadata, options).await
 }
@@ -89,18 +85,14 @@ pub fn path(method: &MethodDescriptor) -> Result<PathAndQuery, Status> {
 /// [`start`] by path and kind: for a caller that makes many calls of one
 /// method (`bench`, `--each`), or one with no schema for it (reflection,
 /// health).
-pub async fn start_at<S>(
+pub async fn start_at(
     channel: impl Into<Channel>,
     path: &PathAndQuery,
     kind: CallKind,
-    requests: S,
+    requests: impl Stream<Item: Into<Outgoing>> + Send + 'static,
     metadata: MetadataMap,
     options: &CallOptions,
-) -> Result<Response, Status>
-where
-    S: Stream + Send + 'static,
-    S::Item: Into<Outgoing>,
-{
+) -> Result<Response, Status> {
     let channel = channel.into();
     let request = request(path.clone(), metadata, options);
     if options.verbose.is_on() {
