@@ -200,18 +200,16 @@ fn positionals(cmd: &clap::Command, words: &[String]) -> Vec<usize> {
         })
     };
     let mut out = Vec::new();
-    let mut i = 0;
     let mut only_positionals = false;
-    while i < words.len() {
-        let word = &words[i];
+    let mut words = words.iter().enumerate();
+    while let Some((i, word)) = words.next() {
         if only_positionals || !word.starts_with('-') || word == "-" {
             out.push(i);
         } else if word == "--" {
             only_positionals = true;
         } else if !word.contains('=') && takes_value(word) {
-            i += 1; // its value
+            words.next(); // its value
         }
-        i += 1;
     }
     out
 }
@@ -318,11 +316,8 @@ mod tests {
 
         let spot = Spot::find("grpcx --error-format json call --proto=x.proto h:1 ").unwrap();
         assert_eq!(spot.current, "");
-        assert!(
-            Spot::find("grpcx list localhost:1 gr")
-                .unwrap()
-                .services_only
-        );
+        let spot = Spot::find("grpcx list localhost:1 gr").unwrap();
+        assert!(spot.services_only);
 
         for elsewhere in [
             "grpcx ca",
