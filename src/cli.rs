@@ -655,16 +655,8 @@ mod tests {
 
     #[test]
     fn flags_may_follow_positionals() {
-        let cli = Cli::try_parse_from([
-            "grpcx",
-            "call",
-            "localhost:1",
-            "a.B/C",
-            "{}",
-            "--proto",
-            "x.proto",
-        ])
-        .unwrap();
+        let line = "grpcx call localhost:1 a.B/C {} --proto x.proto";
+        let cli = Cli::try_parse_from(line.split(' ')).unwrap();
         let Command::Call(args) = cli.command else {
             panic!("not a call")
         };
