@@ -257,12 +257,8 @@ mod tests {
         for _ in 0..3 {
             stats.record(Duration::from_millis(2), &Ok(()), 1, false);
         }
-        stats.record(
-            Duration::from_millis(9),
-            &Err(tonic::Status::not_found("gone")),
-            0,
-            true,
-        );
+        let gone = Err(tonic::Status::not_found("gone"));
+        stats.record(Duration::from_millis(9), &gone, 0, true);
         let summary = stats.summary(Duration::from_secs(2));
         assert_eq!((summary.requests, summary.ok, summary.errors), (4, 3, 1));
         assert_eq!(summary.rps, 2.0);
@@ -304,12 +300,8 @@ mod tests {
         let mut stats = Stats::new();
         let cells = stats.latency.distinct_values();
         for i in 0..1_000_000u64 {
-            stats.record(
-                Duration::from_micros(i * 7919 % 90_000_000),
-                &Ok(()),
-                0,
-                false,
-            );
+            let latency = Duration::from_micros(i * 7919 % 90_000_000);
+            stats.record(latency, &Ok(()), 0, false);
         }
         assert_eq!(stats.latency.len(), 1_000_000);
         assert_eq!(stats.latency.distinct_values(), cells);

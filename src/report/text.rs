@@ -97,12 +97,8 @@ mod tests {
         for i in 1..=100 {
             stats.record(Duration::from_millis(i), &Ok(()), 3, false);
         }
-        stats.record(
-            Duration::from_millis(5),
-            &Err(tonic::Status::unavailable("down")),
-            0,
-            false,
-        );
+        let down = Err(tonic::Status::unavailable("down"));
+        stats.record(Duration::from_millis(5), &down, 0, false);
         let text = render(&stats.summary(Duration::from_secs(1)), Some(100.0), true);
         for part in [
             "Requests:   101 (100 ok, 1 errors)",
