@@ -322,18 +322,20 @@ mod tests {
         assert_eq!(code_constant(Code::DeadlineExceeded), "DEADLINE_EXCEEDED");
     }
 
+    /// An empty message of a type of the built-in pool.
+    fn builtin(name: &str) -> DynamicMessage {
+        DynamicMessage::new(builtin_pool().get_message_by_name(name).unwrap())
+    }
+
     /// Builds a google.rpc.Status with the given Anys, through the built-in
     /// pool itself.
     fn status_with(anys: &[(&str, Vec<u8>)]) -> Status {
-        let pool = builtin_pool();
-        let mut status =
-            DynamicMessage::new(pool.get_message_by_name("google.rpc.Status").unwrap());
+        let mut status = builtin("google.rpc.Status");
         status.set_field_by_name("code", Value::I32(9));
-        let any_desc = pool.get_message_by_name("google.protobuf.Any").unwrap();
         let items = anys
             .iter()
             .map(|(url, value)| {
-                let mut any = DynamicMessage::new(any_desc.clone());
+                let mut any = builtin("google.protobuf.Any");
                 any.set_field_by_number(1, Value::String(url.to_string()));
                 any.set_field_by_number(2, Value::Bytes(value.clone().into()));
                 Value::Message(any)
@@ -349,13 +351,8 @@ mod tests {
 
     #[test]
     fn builtin_types_decode_and_unknown_ones_stay_raw() {
-        let pool = builtin_pool();
-        let mut retry =
-            DynamicMessage::new(pool.get_message_by_name("google.rpc.RetryInfo").unwrap());
-        let mut delay = DynamicMessage::new(
-            pool.get_message_by_name("google.protobuf.Duration")
-                .unwrap(),
-        );
+        let mut retry = builtin("google.rpc.RetryInfo");
+        let mut delay = builtin("google.protobuf.Duration");
         delay.set_field_by_name("seconds", Value::I64(2));
         retry.set_field_by_name("retry_delay", Value::Message(delay));
         let status = status_with(&[
