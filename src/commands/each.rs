@@ -95,9 +95,8 @@ pub async fn run(args: CallArgs) -> Result<()> {
     let mut input_type = method.input();
     let parse_options = DeserializeOptions::new().deny_unknown_fields(!args.allow_unknown_fields);
     let next = async || {
-        let chunk = chunks.recv().await?;
-        let (index, chunk) = match chunk {
-            Ok(chunk) => (chunk.index - 1, chunk),
+        let chunk = match chunks.recv().await? {
+            Ok(chunk) => chunk,
             // The splitter stops after an error: this is the last value.
             Err(err) => return Some((usize::MAX, Err(err))),
         };
@@ -105,7 +104,7 @@ pub async fn run(args: CallArgs) -> Result<()> {
         let mut schema = schema.lock().await;
         let message =
             crate::calling::parse(&chunk, &mut input_type, &parse_options, &mut schema).await;
-        Some((index, message.map(|message| vec![message])))
+        Some((chunk.index - 1, message.map(|message| vec![message])))
     };
     let produce = scheduler::ordered(engine, limit, next, order_tx);
     let mut printer = Printer::new(&args.output);
