@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
@@ -17,14 +17,10 @@ use rustls::{
 
 use crate::cli::ConnArgs;
 
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
 /// The client configuration for `args`: the system roots (or only
 /// `--cacert`), an optional client identity, and ALPN `h2`.
 pub fn client_config(args: &ConnArgs) -> Result<Arc<ClientConfig>> {
-    let provider = provider();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .context("cannot set up TLS")?;
@@ -70,7 +66,7 @@ fn roots(cacert: Option<&Path>) -> Result<RootCertStore> {
 /// The server configuration of `grpcx serve`: a certificate chain and key,
 /// and, with `client_ca`, required client certificates.
 pub fn server_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<ServerConfig> {
-    let provider = provider();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .context("cannot set up TLS")?;
