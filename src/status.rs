@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use base64::Engine as _;
+use base64::{Engine as _, engine::general_purpose::STANDARD};
 use percent_encoding::percent_decode;
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage};
@@ -128,7 +128,7 @@ impl Detail {
             }
             None => {
                 out.push_str(",\"value\":");
-                out.push_str(&json_string(&base64_encode(&self.value)));
+                out.push_str(&json_string(&STANDARD.encode(&self.value)));
             }
         }
         out.push('}');
@@ -144,7 +144,7 @@ impl Detail {
             None => format!(
                 "{name} (unknown type, {} bytes) {}",
                 self.value.len(),
-                base64_encode(&self.value)
+                STANDARD.encode(&self.value)
             ),
         }
     }
@@ -240,10 +240,6 @@ pub fn mend_status_fields(headers: &mut http::HeaderMap) {
             headers.insert(names::GRPC_MESSAGE, raw);
         }
     }
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]
