@@ -132,12 +132,11 @@ impl Verbose {
 /// their wire encoding. A status grpcx made itself (the connection broke, a
 /// limit was met) came with no status fields, and gets none.
 fn received_trailers(status: &Status) -> MetadataMap {
-    let mut map = status.metadata().clone();
     let mut fields = http::HeaderMap::new();
     if !crate::transport::is_sent_by_server(status) || status.add_header(&mut fields).is_err() {
-        return map;
+        return status.metadata().clone();
     }
-    let mut headers = std::mem::take(&mut map).into_headers();
+    let mut headers = status.metadata().clone().into_headers();
     for key in [Status::GRPC_STATUS, Status::GRPC_STATUS_DETAILS] {
         if let Some(value) = fields.remove(&key) {
             headers.insert(key, value);
