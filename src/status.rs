@@ -87,10 +87,9 @@ pub fn code_constant(code: tonic::Code) -> String {
 /// without underscores: `5`, `NOT_FOUND`, `NotFound`.
 pub fn parse_code(text: &str) -> Option<tonic::Code> {
     let text = text.trim();
-    if let Ok(number) = text.parse::<i32>() {
-        return (0..=16)
-            .contains(&number)
-            .then(|| tonic::Code::from_i32(number));
+    // Any other number matches no name below either.
+    if let Ok(number @ 0..=16) = text.parse::<i32>() {
+        return Some(tonic::Code::from_i32(number));
     }
     let wanted = text.replace('_', "").to_ascii_lowercase();
     (0..=16)
