@@ -111,27 +111,18 @@ impl Detail {
     /// The Any in its JSON form: `{"@type": URL, ...fields}` for a known
     /// type, `{"@type": URL, "value": BASE64}` for an unknown one.
     pub fn to_json(&self) -> String {
-        let mut out = String::from("{\"@type\":");
-        out.push_str(&json_string(&self.type_url));
+        let url = json_string(&self.type_url);
         match self.json.as_deref() {
-            Some("{}") => {}
+            Some("{}") => format!("{{\"@type\":{url}}}"),
             // An ordinary message: splice its fields in after @type.
-            Some(json) if json.starts_with('{') => {
-                out.push(',');
-                out.push_str(&json[1..json.len() - 1]);
-            }
+            Some(json) if json.starts_with('{') => format!("{{\"@type\":{url},{}", &json[1..]),
             // A well-known type with a special JSON form (e.g. Duration).
-            Some(json) => {
-                out.push_str(",\"value\":");
-                out.push_str(json);
-            }
+            Some(json) => format!("{{\"@type\":{url},\"value\":{json}}}"),
             None => {
-                out.push_str(",\"value\":");
-                out.push_str(&json_string(&STANDARD.encode(&self.value)));
+                let value = json_string(&STANDARD.encode(&self.value));
+                format!("{{\"@type\":{url},\"value\":{value}}}")
             }
         }
-        out.push('}');
-        out
     }
 
     /// One line for people: `google.rpc.ErrorInfo {"reason":…}`, or
