@@ -54,8 +54,7 @@ impl Verbose {
         let Some(state) = &self.0 else { return };
         let mut state = state.lock().expect("verbose state");
         let now = Instant::now();
-        let took = now - state.last;
-        state.last = now;
+        let took = now - std::mem::replace(&mut state.last, now);
         state.phases.push((name, took));
         emit(format!("* {what}, {}\n", millis(took)));
     }
@@ -82,8 +81,7 @@ impl Verbose {
         self.block("Response trailers received:", trailers);
         let mut state = state.lock().expect("verbose state");
         let now = Instant::now();
-        let took = now - state.last;
-        state.last = now;
+        let took = now - std::mem::replace(&mut state.last, now);
         let status = match status {
             None => "OK".to_string(),
             Some(status) => format!("{}: {}", code_name(status.code()), status.message()),
