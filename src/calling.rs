@@ -72,9 +72,8 @@ impl<F: Future<Output = Result<()>>> Feed<F> {
     /// Drives the feeder to its end, keeping its error.
     async fn drive(&mut self) {
         if !self.done {
-            let result = self.future.as_mut().await;
+            self.error = self.future.as_mut().await.err();
             self.done = true;
-            self.error = result.err();
         }
     }
 
