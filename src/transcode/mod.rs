@@ -580,18 +580,12 @@ impl Serialize for One<'_> {
                 if plan.null {
                     return serializer.serialize_none();
                 }
-                let name = match opts.enum_as_number {
-                    true => None,
-                    false => plan
-                        .names
-                        .binary_search_by_key(&number, |(n, _)| *n)
-                        .ok()
-                        .map(|i| &*plan.names[i].1),
-                };
-                match name {
-                    Some(name) => serializer.serialize_str(name),
-                    None => serializer.serialize_i32(number),
+                if !opts.enum_as_number
+                    && let Ok(i) = plan.names.binary_search_by_key(&number, |(n, _)| *n)
+                {
+                    return serializer.serialize_str(&plan.names[i].1);
                 }
+                serializer.serialize_i32(number)
             }
             Val::Msg(bytes) => {
                 let Ty::Message(plan) = self.ty else {
