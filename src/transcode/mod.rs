@@ -487,12 +487,11 @@ impl Serialize for Msg<'_> {
                     return Err(decline());
                 }
                 let val = wire.value(field.ty).ok_or_else(decline)?;
-                if !field.presence && val.is_default(self.cx.arena, field.ty) {
+                if !field.presence && val.is_default(self.cx.arena) {
                     continue;
                 }
                 let one = One {
                     cx: self.cx,
-                    ty: field.ty,
                     val,
                     depth: self.depth,
                 };
@@ -521,7 +520,6 @@ impl Serialize for List<'_> {
         let mut wire_type = self.wire_type;
         let one = |val| One {
             cx: self.cx,
-            ty: self.ty,
             val,
             depth: self.depth,
         };
@@ -549,7 +547,6 @@ impl Serialize for List<'_> {
 /// One value, serialized as prost-reflect's `SerializeWrapper<ValueAndKind>`.
 struct One<'a> {
     cx: &'a Cx<'a>,
-    ty: Ty,
     val: Val<'a>,
     /// The depth of the message holding this value.
     depth: u32,
@@ -572,10 +569,7 @@ impl Serialize for One<'_> {
             Val::F64(v) => serializer.serialize_str(non_finite(v)),
             Val::Str(v) => serializer.serialize_str(v),
             Val::Bytes(v) => serializer.collect_str(&Base64Display::new(v, &BASE64_STANDARD)),
-            Val::Enum(number) => {
-                let Ty::Enum(e) = self.ty else {
-                    return Err(decline());
-                };
+            Val::Enum(e, number) => {
                 let plan = &self.cx.arena.enums[e as usize];
                 if plan.null {
                     return serializer.serialize_none();
@@ -587,18 +581,13 @@ impl Serialize for One<'_> {
                 }
                 serializer.serialize_i32(number)
             }
-            Val::Msg(bytes) => {
-                let Ty::Message(plan) = self.ty else {
-                    return Err(decline());
-                };
-                Msg {
-                    cx: self.cx,
-                    plan,
-                    bytes,
-                    depth: self.depth + 1,
-                }
-                .serialize(serializer)
+            Val::Msg(plan, bytes) => Msg {
+                cx: self.cx,
+                plan,
+                bytes,
+                depth: self.depth + 1,
             }
+            .serialize(serializer),
         }
     }
 }

@@ -96,7 +96,7 @@ impl<'a> Wire<'a> {
                 Val::I64(((n >> 1) as i64) ^ -((n & 1) as i64))
             }
             Ty::Bool => Val::Bool(self.varint()? != 0),
-            Ty::Enum(_) => Val::Enum(self.varint()? as i32),
+            Ty::Enum(e) => Val::Enum(e, self.varint()? as i32),
             Ty::Fixed32 => Val::U32(self.fixed32()?),
             Ty::Sfixed32 => Val::I32(self.fixed32()? as i32),
             Ty::Float => Val::F32(f32::from_bits(self.fixed32()?)),
@@ -105,7 +105,7 @@ impl<'a> Wire<'a> {
             Ty::Double => Val::F64(f64::from_bits(self.fixed64()?)),
             Ty::String => Val::Str(std::str::from_utf8(self.delimited()?).ok()?),
             Ty::Bytes => Val::Bytes(self.delimited()?),
-            Ty::Message(_) => Val::Msg(self.delimited()?),
+            Ty::Message(m) => Val::Msg(m, self.delimited()?),
         })
     }
 
@@ -157,26 +157,28 @@ pub(super) enum Val<'a> {
     F64(f64),
     Str(&'a str),
     Bytes(&'a [u8]),
-    Enum(i32),
-    Msg(&'a [u8]),
+    /// (index in `Arena::enums`, number)
+    Enum(u32, i32),
+    /// (index in `Arena::msgs`, wire bytes)
+    Msg(u32, &'a [u8]),
 }
 
 impl Val<'_> {
     /// As prost-reflect's `Value::is_default` (floats bit for bit: -0.0 and
     /// NaN are not defaults).
-    pub(super) fn is_default(self, arena: &Arena, ty: Ty) -> bool {
-        match (self, ty) {
-            (Val::Bool(v), _) => !v,
-            (Val::I32(v), _) => v == 0,
-            (Val::I64(v), _) => v == 0,
-            (Val::U32(v), _) => v == 0,
-            (Val::U64(v), _) => v == 0,
-            (Val::F32(v), _) => v.to_bits() == 0,
-            (Val::F64(v), _) => v.to_bits() == 0,
-            (Val::Str(v), _) => v.is_empty(),
-            (Val::Bytes(v), _) => v.is_empty(),
-            (Val::Enum(v), Ty::Enum(e)) => v == arena.enums[e as usize].default,
-            _ => false,
+    pub(super) fn is_default(self, arena: &Arena) -> bool {
+        match self {
+            Val::Bool(v) => !v,
+            Val::I32(v) => v == 0,
+            Val::I64(v) => v == 0,
+            Val::U32(v) => v == 0,
+            Val::U64(v) => v == 0,
+            Val::F32(v) => v.to_bits() == 0,
+            Val::F64(v) => v.to_bits() == 0,
+            Val::Str(v) => v.is_empty(),
+            Val::Bytes(v) => v.is_empty(),
+            Val::Enum(e, v) => v == arena.enums[e as usize].default,
+            Val::Msg(..) => false,
         }
     }
 }
