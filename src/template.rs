@@ -85,11 +85,9 @@ fn field_value(field: &FieldDescriptor, root: &str, stack: &mut Vec<String>) -> 
 fn explicit_default(field: &FieldDescriptor) -> Option<Value> {
     use base64::Engine as _;
     use prost_reflect::Value as V;
-    let float = |f: f64| match f {
-        f if f.is_nan() => json!("NaN"),
-        f if f == f64::INFINITY => json!("Infinity"),
-        f if f == f64::NEG_INFINITY => json!("-Infinity"),
-        f => json!(f),
+    let float = |f: f64| match f.is_finite() {
+        true => json!(f),
+        false => json!(crate::transcode::non_finite(f)),
     };
     Some(match field.default_value() {
         V::Bool(b) => json!(b),
