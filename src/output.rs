@@ -19,6 +19,7 @@ use anyhow::Result;
 use prost_reflect::text_format::FormatOptions;
 use prost_reflect::{DynamicMessage, MessageDescriptor, ReflectMessage as _, SerializeOptions};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::ser::{CompactFormatter, PrettyFormatter};
 use tonic::metadata::MetadataMap;
 
 use crate::cli::{ColorChoice, Format, OutputArgs};
@@ -36,6 +37,8 @@ enum Style {
     Text {
         pretty: bool,
     },
+    /// One tagged JSON line per event (`--envelope`).
+    Envelope,
 }
 
 /// Renders the events of a call to stdout.
@@ -43,7 +46,6 @@ pub struct Printer {
     out: io::BufWriter<Box<dyn Write + Send>>,
     style: Style,
     color: bool,
-    envelope: bool,
     options: SerializeOptions,
     /// The fast path's compiled types; same options as `options`.
     plans: Plans,
@@ -74,6 +76,7 @@ impl Printer {
         sink: Box<dyn Write + Send>,
     ) -> Printer {
         let style = match args.format {
+            _ if args.envelope => Style::Envelope,
             Format::Json => Style::PrettyJson,
             Format::Ndjson => Style::CompactJson,
             Format::Auto if terminal => Style::PrettyJson,
@@ -82,8 +85,7 @@ impl Printer {
         };
         // NO_COLOR counts when set to anything but the empty string.
         let no_color = no_color.is_some_and(|v| !v.is_empty());
-        let color = !args.envelope
-            && !matches!(style, Style::Text { .. })
+        let color = matches!(style, Style::PrettyJson | Style::CompactJson)
             && match args.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
@@ -93,7 +95,6 @@ impl Printer {
             out: io::BufWriter::with_capacity(64 * 1024, sink),
             style,
             color,
-            envelope: args.envelope,
             options: args.json.serialize_options(),
             plans: Plans::new(&args.json),
             text_options: FormatOptions::new()
@@ -141,22 +142,11 @@ impl Printer {
         // The fast path, when it takes this message; a decline fails the
         // serializing part-way, and the slow path starts the text afresh.
         let json = match self.style {
-            Style::Text { .. } if !self.envelope => None,
+            Style::Text { .. } => None,
             _ => self.plans.json(desc, bytes),
         };
-        let (out, color) = (&mut self.scratch, self.color);
-        let fast = json.is_some_and(|json| match self.style {
-            _ if self.envelope => {
-                let mut ser = serde_json::Serializer::new(out);
-                Tagged("message", &json, self.call)
-                    .serialize(&mut ser)
-                    .is_ok()
-            }
-            Style::PrettyJson => {
-                let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-                write_json(out, &json, pretty, color).is_ok()
-            }
-            _ => write_json(out, &json, serde_json::ser::CompactFormatter, color).is_ok(),
+        let fast = json.is_some_and(|json| {
+            json_body(&mut self.scratch, &json, self.style, self.color, self.call).is_ok()
         });
         if fast {
             self.printed += 1;
@@ -188,22 +178,7 @@ impl Printer {
                 message.descriptor().full_name()
             )
         };
-        let body = WithOptions(message, &self.options);
         match self.style {
-            _ if self.envelope => {
-                let mut ser = serde_json::Serializer::new(&mut self.scratch);
-                Tagged("message", &body, self.call)
-                    .serialize(&mut ser)
-                    .map_err(fail)?;
-            }
-            Style::PrettyJson => {
-                let pretty = serde_json::ser::PrettyFormatter::with_indent(b"  ");
-                write_json(&mut self.scratch, &body, pretty, self.color).map_err(fail)?;
-            }
-            Style::CompactJson => {
-                let compact = serde_json::ser::CompactFormatter;
-                write_json(&mut self.scratch, &body, compact, self.color).map_err(fail)?;
-            }
             Style::Text { pretty } => {
                 if pretty && self.printed > 0 {
                     self.scratch.push(b'\n');
@@ -218,6 +193,10 @@ impl Printer {
                     text
                 };
                 self.scratch.extend_from_slice(text.as_bytes());
+            }
+            style => {
+                let body = WithOptions(message, &self.options);
+                json_body(&mut self.scratch, &body, style, self.color, self.call).map_err(fail)?;
             }
         }
         self.printed += 1;
@@ -242,7 +221,7 @@ impl Printer {
     }
 
     fn metadata(&mut self, tag: &'static str, map: &MetadataMap) -> Result<()> {
-        if !self.envelope {
+        if self.style != Style::Envelope {
             return Ok(());
         }
         self.scratch.clear();
@@ -255,7 +234,7 @@ impl Printer {
 
     /// The final status (with `--envelope`), OK or not.
     pub fn status(&mut self, status: &tonic::Status, details: &[Detail]) -> Result<()> {
-        if !self.envelope {
+        if self.style != Style::Envelope {
             return Ok(());
         }
         let call = self
@@ -286,6 +265,24 @@ impl Printer {
     /// Sends what is buffered to stdout. Call it before waiting.
     pub fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(stdout_error)
+    }
+}
+
+/// Serializes a message's `body` into `out` as `style` asks (text format
+/// is the caller's): an envelope line, or pretty or compact JSON.
+fn json_body(
+    out: &mut Vec<u8>,
+    body: &impl Serialize,
+    style: Style,
+    color: bool,
+    call: Option<usize>,
+) -> serde_json::Result<()> {
+    match style {
+        Style::Envelope => {
+            Tagged("message", body, call).serialize(&mut serde_json::Serializer::new(out))
+        }
+        Style::PrettyJson => write_json(out, body, PrettyFormatter::with_indent(b"  "), color),
+        _ => write_json(out, body, CompactFormatter, color),
     }
 }
 
@@ -481,7 +478,7 @@ mod tests {
 
     fn colored(value: serde_json::Value) -> String {
         let mut out = Vec::new();
-        write_json(&mut out, &value, serde_json::ser::CompactFormatter, true).unwrap();
+        write_json(&mut out, &value, CompactFormatter, true).unwrap();
         String::from_utf8(out).unwrap()
     }
 
