@@ -253,16 +253,13 @@ impl<R: Read> Iterator for Splitter<R> {
                 return None;
             }
             if self.eof {
-                let partial = self.partial.take()?;
+                let open = self.partial.take()?.chunk;
                 self.failed = true;
-                let Chunk {
-                    index,
-                    line,
-                    column,
-                    ..
-                } = partial.chunk;
                 return Some(Err(anyhow!(
-                    "message {index}: the input ends in an unfinished value (truncated JSON starting at line {line} column {column})"
+                    "message {}: the input ends in an unfinished value (truncated JSON starting at line {} column {})",
+                    open.index,
+                    open.line,
+                    open.column
                 )));
             }
             self.start = 0;
