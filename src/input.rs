@@ -363,8 +363,10 @@ pub fn parse_message(
         } else {
             (chunk.line + err.line() - 1, err.column())
         };
+        // serde_json ends its message with the position in the chunk; grpcx
+        // reports its own, in the whole input.
         let detail = err.to_string();
-        let detail = strip_position(&detail);
+        let detail = detail.rfind(" at line ").map_or(&*detail, |i| &detail[..i]);
         let at = if path.is_empty() || path == "?" || path == "." {
             String::new()
         } else {
@@ -389,12 +391,6 @@ fn shorten(path: &str) -> String {
     let head: String = chars[..KEEP].iter().collect();
     let tail: String = chars[chars.len() - KEEP..].iter().collect();
     format!("{head}…{tail}")
-}
-
-/// serde_json appends " at line L column C" relative to the chunk; grpcx
-/// reports its own position relative to the whole input.
-fn strip_position(text: &str) -> &str {
-    text.rfind(" at line ").map_or(text, |i| &text[..i])
 }
 
 /// Where the request data comes from.
