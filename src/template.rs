@@ -63,7 +63,11 @@ fn field_value(field: &FieldDescriptor, root: &str, stack: &mut Vec<String>) -> 
     if field.is_map()
         && let Kind::Message(entry) = field.kind()
     {
-        let key = map_key(&entry.map_entry_key_field().kind());
+        let key = match entry.map_entry_key_field().kind() {
+            Kind::Bool => "false",
+            Kind::String => "key",
+            _ => "0",
+        };
         let value = single(&entry.map_entry_value_field().kind(), root, stack);
         return Node::Object(vec![(key.to_string(), value)]);
     }
@@ -122,19 +126,11 @@ fn single(kind: &Kind, root: &str, stack: &mut Vec<String>) -> Node {
     Node::Leaf(leaf)
 }
 
-fn map_key(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::Bool => "false",
-        Kind::String => "key",
-        _ => "0",
-    }
-}
-
 const EMPTY: &str = "google.protobuf.Empty";
 
 /// The JSON form of a well-known type's default.
 fn well_known(message: &MessageDescriptor, root: &str) -> Option<Value> {
-    let value = match message.full_name() {
+    Some(match message.full_name() {
         "google.protobuf.Timestamp" => json!("1970-01-01T00:00:00Z"),
         "google.protobuf.Duration" => json!("0s"),
         "google.protobuf.FieldMask" => json!(""),
@@ -158,8 +154,7 @@ fn well_known(message: &MessageDescriptor, root: &str) -> Option<Value> {
         "google.protobuf.BoolValue" => json!(false),
         "google.protobuf.StringValue" | "google.protobuf.BytesValue" => json!(""),
         _ => return None,
-    };
-    Some(value)
+    })
 }
 
 #[cfg(test)]
