@@ -47,12 +47,9 @@ impl<'a> Wire<'a> {
         Some(bytes)
     }
 
-    pub(super) fn fixed32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    pub(super) fn fixed64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    /// A fixed-width value's `N` little-endian bytes.
+    pub(super) fn fixed<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
     }
 
     pub(super) fn delimited(&mut self) -> Option<&'a [u8]> {
@@ -97,12 +94,12 @@ impl<'a> Wire<'a> {
             }
             Ty::Bool => Val::Bool(self.varint()? != 0),
             Ty::Enum(e) => Val::Enum(e, self.varint()? as i32),
-            Ty::Fixed32 => Val::U32(self.fixed32()?),
-            Ty::Sfixed32 => Val::I32(self.fixed32()? as i32),
-            Ty::Float => Val::F32(f32::from_bits(self.fixed32()?)),
-            Ty::Fixed64 => Val::U64(self.fixed64()?),
-            Ty::Sfixed64 => Val::I64(self.fixed64()? as i64),
-            Ty::Double => Val::F64(f64::from_bits(self.fixed64()?)),
+            Ty::Fixed32 => Val::U32(u32::from_le_bytes(self.fixed()?)),
+            Ty::Sfixed32 => Val::I32(i32::from_le_bytes(self.fixed()?)),
+            Ty::Float => Val::F32(f32::from_le_bytes(self.fixed()?)),
+            Ty::Fixed64 => Val::U64(u64::from_le_bytes(self.fixed()?)),
+            Ty::Sfixed64 => Val::I64(i64::from_le_bytes(self.fixed()?)),
+            Ty::Double => Val::F64(f64::from_le_bytes(self.fixed()?)),
             Ty::String => Val::Str(std::str::from_utf8(self.delimited()?).ok()?),
             Ty::Bytes => Val::Bytes(self.delimited()?),
             Ty::Message(m) => Val::Msg(m, self.delimited()?),
