@@ -94,6 +94,7 @@ impl Serialize for WireJson<'_> {
 
 /// The plans for every message type seen so far, compiled once per type.
 /// Keep one per descriptor pool (a new pool drops what was cached).
+#[derive(Default)]
 pub struct Plans {
     /// `None` when the options need the slow path for every message
     /// (`--emit-defaults`).
@@ -189,10 +190,7 @@ impl Plans {
     pub fn new(options: &JsonOptions) -> Plans {
         Plans {
             opts: (!options.emit_defaults).then_some(*options),
-            pool: None,
-            arena: Arena::default(),
-            by_name: HashMap::new(),
-            last: None,
+            ..Plans::default()
         }
     }
 
