@@ -181,10 +181,8 @@ impl Renderer {
         let label = match extension.cardinality() {
             Cardinality::Repeated => "repeated ",
             Cardinality::Required => "required ",
-            Cardinality::Optional if extension.parent_file().syntax() == Syntax::Proto2 => {
-                "optional "
-            }
-            Cardinality::Optional => "",
+            _ if extension.parent_file().syntax() == Syntax::Proto2 => "optional ",
+            _ => "",
         };
         let _ = writeln!(
             out,
