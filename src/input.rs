@@ -318,6 +318,7 @@ pub fn parse_message(
     desc: &MessageDescriptor,
     options: &DeserializeOptions,
 ) -> Result<DynamicMessage> {
+    let (index, name) = (chunk.index, desc.full_name());
     // Tracking the field path costs on every field; errors are rare, so
     // parse plainly first and again, tracking, only to explain a failure.
     let plain = match chunk.format {
@@ -332,20 +333,13 @@ pub fn parse_message(
     if let Some(mut message) = plain {
         if let Some(path) = crate::required::first_missing(&message) {
             return Err(anyhow!(
-                "message {}: invalid {}: required field '{path}' is missing (line {} column {})",
-                chunk.index,
-                desc.full_name(),
+                "message {index}: invalid {name}: required field '{path}' is missing (line {} column {})",
                 chunk.line,
                 chunk.column
             ));
         }
-        crate::schema::editions::prepare_input(&mut message).map_err(|err| {
-            anyhow!(
-                "message {}: invalid {}: {err}",
-                chunk.index,
-                desc.full_name()
-            )
-        })?;
+        crate::schema::editions::prepare_input(&mut message)
+            .map_err(|err| anyhow!("message {index}: invalid {name}: {err}"))?;
         return Ok(message);
     }
     let mut de = serde_json::Deserializer::from_slice(&chunk.bytes);
@@ -367,16 +361,11 @@ pub fn parse_message(
         // reports its own, in the whole input.
         let detail = err.to_string();
         let detail = detail.rfind(" at line ").map_or(&*detail, |i| &detail[..i]);
-        let at = if path.is_empty() || path == "?" || path == "." {
-            String::new()
-        } else {
-            format!(" at field '{path}'")
+        let at = match path.as_str() {
+            "" | "?" | "." => String::new(),
+            path => format!(" at field '{path}'"),
         };
-        anyhow!(
-            "message {}: invalid {}{at}: {detail} (line {line} column {column})",
-            chunk.index,
-            desc.full_name()
-        )
+        anyhow!("message {index}: invalid {name}{at}: {detail} (line {line} column {column})")
     })
 }
 
