@@ -184,13 +184,11 @@ impl Printer {
                     self.scratch.push(b'\n');
                 }
                 let text = message.to_text_format_with_options(&self.text_options);
-                let text = text.trim_end();
                 // On a terminal an empty message would be an invisible
                 // one; a comment is valid text format and shows it.
-                let text = if pretty && text.is_empty() {
-                    "# (empty)"
-                } else {
-                    text
+                let text = match text.trim_end() {
+                    "" if pretty => "# (empty)",
+                    text => text,
                 };
                 self.scratch.extend_from_slice(text.as_bytes());
             }
