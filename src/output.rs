@@ -223,9 +223,7 @@ impl Printer {
             return Ok(());
         }
         self.scratch.clear();
-        let mut ser = serde_json::Serializer::new(&mut self.scratch);
-        Tagged(tag, &Metadata(map), self.call)
-            .serialize(&mut ser)
+        serde_json::to_writer(&mut self.scratch, &Tagged(tag, &Metadata(map), self.call))
             .expect("metadata serializes");
         self.emit()
     }
@@ -276,9 +274,7 @@ fn json_body(
     call: Option<usize>,
 ) -> serde_json::Result<()> {
     match style {
-        Style::Envelope => {
-            Tagged("message", body, call).serialize(&mut serde_json::Serializer::new(out))
-        }
+        Style::Envelope => serde_json::to_writer(out, &Tagged("message", body, call)),
         Style::PrettyJson => write_json(out, body, PrettyFormatter::with_indent(b"  "), color),
         _ => write_json(out, body, CompactFormatter, color),
     }
