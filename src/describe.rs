@@ -330,16 +330,12 @@ fn leading_comments(file: &FileDescriptor) -> HashMap<Vec<i32>, String> {
 /// `full` as written from inside `scope` (a message or package name) in
 /// `package`: nested types lose their parent's prefix, same-package types
 /// their package, others stay fully qualified.
-fn relative<'a>(full: &'a str, scope: &str, package: &str) -> String {
-    let strip = |prefix: &str| -> Option<&'a str> {
-        if prefix.is_empty() {
-            return Some(full);
-        }
-        full.strip_prefix(prefix)?.strip_prefix('.')
-    };
-    strip(scope)
-        .filter(|_| !scope.is_empty())
-        .or_else(|| strip(package))
+fn relative(full: &str, scope: &str, package: &str) -> String {
+    let strip = |prefix: &str| full.strip_prefix(prefix)?.strip_prefix('.');
+    [scope, package]
+        .into_iter()
+        .filter(|prefix| !prefix.is_empty())
+        .find_map(strip)
         .unwrap_or(full)
         .to_string()
 }
