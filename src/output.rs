@@ -292,11 +292,9 @@ fn write_json<F: serde_json::ser::Formatter>(
             inner: formatter,
             in_key: false,
         };
-        let mut ser = serde_json::Serializer::with_formatter(out, colored);
-        value.serialize(&mut ser)
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, colored))
     } else {
-        let mut ser = serde_json::Serializer::with_formatter(out, formatter);
-        value.serialize(&mut ser)
+        value.serialize(&mut serde_json::Serializer::with_formatter(out, formatter))
     }
 }
 
