@@ -29,7 +29,7 @@
 //! The slow path's decode rejects some of these (bad UTF-8, truncation); that
 //! is its business, and it reports the error as it always did.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use base64::display::Base64Display;
 use base64::prelude::BASE64_STANDARD;
@@ -373,9 +373,7 @@ impl Arena {
         if let Some(&id) = self.enum_ids.get(desc.full_name()) {
             return id;
         }
-        let mut numbers: Vec<i32> = desc.values().map(|v| v.number()).collect();
-        numbers.sort_unstable();
-        numbers.dedup();
+        let numbers: BTreeSet<i32> = desc.values().map(|v| v.number()).collect();
         let names = numbers
             .into_iter()
             .filter_map(|n| Some((n, desc.get_value(n)?.name().into())))
