@@ -366,10 +366,9 @@ fn field_options(proto: &FieldDescriptorProto, kind: &Kind) -> String {
 
 /// Options as written after a field's number: ` [a, b]`, or nothing.
 fn bracketed(options: &[String]) -> String {
-    if options.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", options.join(", "))
+    match options {
+        [] => String::new(),
+        _ => format!(" [{}]", options.join(", ")),
     }
 }
 
@@ -412,13 +411,10 @@ fn c_escape(text: &str) -> String {
 /// `100`, `100 to 199`, `1000 to max`.
 fn number_range(range: &std::ops::Range<u32>) -> String {
     const MAX: u32 = 536_870_912;
-    let last = range.end.saturating_sub(1);
-    if range.end >= MAX {
-        format!("{} to max", range.start)
-    } else if last <= range.start {
-        range.start.to_string()
-    } else {
-        format!("{} to {last}", range.start)
+    match range.end.saturating_sub(1) {
+        _ if range.end >= MAX => format!("{} to max", range.start),
+        last if last <= range.start => range.start.to_string(),
+        last => format!("{} to {last}", range.start),
     }
 }
 
