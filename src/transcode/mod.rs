@@ -63,12 +63,11 @@ pub fn write_json<F: serde_json::ser::Formatter>(
     let start = out.len();
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, formatter);
     // Writing to a Vec cannot fail, so any error is a decline.
-    if json.serialize(&mut ser).is_ok() {
-        true
-    } else {
+    let ok = json.serialize(&mut ser).is_ok();
+    if !ok {
         out.truncate(start);
-        false
     }
+    ok
 }
 
 /// A wire-format message as a `Serialize` value, for callers that nest it
