@@ -544,10 +544,8 @@ mod tests {
             .into_iter()
             .map(Result::unwrap)
             .collect();
-        assert_eq!(
-            (chunks[1].index, chunks[1].line, chunks[1].column),
-            (2, 2, 3)
-        );
+        let second = &chunks[1];
+        assert_eq!((second.index, second.line, second.column), (2, 2, 3));
     }
 
     #[test]
