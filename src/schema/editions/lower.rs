@@ -357,7 +357,7 @@ fn each_element(
     visit(path, message);
     let descriptor = message.descriptor();
     for field in descriptor.fields() {
-        if !is_element(field.name()) || !message.has_field(&field) {
+        if !ELEMENTS.contains(&field.name()) || !message.has_field(&field) {
             continue;
         }
         for_each(message, field.name(), |i, child| {
@@ -369,20 +369,17 @@ fn each_element(
 }
 
 /// The repeated fields of descriptor.proto that hold elements with options.
-fn is_element(name: &str) -> bool {
-    matches!(
-        name,
-        "message_type"
-            | "enum_type"
-            | "service"
-            | "extension"
-            | "field"
-            | "nested_type"
-            | "oneof_decl"
-            | "value"
-            | "method"
-    )
-}
+const ELEMENTS: [&str; 9] = [
+    "message_type",
+    "enum_type",
+    "service",
+    "extension",
+    "field",
+    "nested_type",
+    "oneof_decl",
+    "value",
+    "method",
+];
 
 /// Calls `f` on each message of a repeated message field, with its index.
 fn for_each(message: &mut DynamicMessage, name: &str, mut f: impl FnMut(i32, &mut DynamicMessage)) {
