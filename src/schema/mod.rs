@@ -250,13 +250,8 @@ impl Schema {
                 return Ok(found);
             }
         }
-        let names = symbol::names(&self.pool);
-        Err(not_found(
-            format!("symbol '{name}' not found"),
-            &name,
-            &names,
-            "",
-        ))
+        let message = format!("symbol '{name}' not found");
+        Err(not_found(message, &name, &symbol::names(&self.pool), ""))
     }
 
     fn knows(&self, symbol: &str) -> bool {
