@@ -47,9 +47,7 @@ impl Key {
                 (scheme, path.display().to_string(), String::new())
             }
         };
-        let authority = authority
-            .map(str::to_string)
-            .unwrap_or_else(|| target.authority());
+        let authority = authority.map_or_else(|| target.authority(), str::to_string);
         Key(format!("{scheme} {host:?} {port} {authority:?}"))
     }
 }
