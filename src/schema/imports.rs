@@ -178,16 +178,14 @@ impl super::Schema {
                 return Err(error);
             }
             for name in names {
-                let Err(error) = self.fetch_symbol(name).await else {
-                    continue;
-                };
-                if error.is::<crate::error::StatusError>() {
-                    return Err(error);
+                match self.fetch_symbol(name).await {
+                    Err(error) if error.is::<crate::error::StatusError>() => return Err(error),
+                    Err(error) => unresolved.push(Unresolved {
+                        service: name.clone(),
+                        error,
+                    }),
+                    Ok(_) => {}
                 }
-                unresolved.push(Unresolved {
-                    service: name.clone(),
-                    error,
-                });
             }
         }
         Ok(unresolved)
