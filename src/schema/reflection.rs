@@ -94,13 +94,7 @@ impl Reflection {
                     None => Ok(names),
                 }
             }
-            Ok(MessageResponse::ErrorResponse(err)) => Err(anyhow!(
-                "reflection could not list the services: {}",
-                err.error_message
-            )),
-            Ok(_) => Err(anyhow!(
-                "reflection answered list_services with something else"
-            )),
+            Ok(other) => Err(unexpected(other, "list the services", "list_services")),
             Err(status) => Err(status_error("list the services", &status)),
         }
     }
@@ -145,16 +139,9 @@ impl Reflection {
                 {
                     found.push(false);
                 }
-                Ok(MessageResponse::ErrorResponse(err)) => {
-                    return Err(anyhow!(
-                        "reflection could not find {symbol}: {}",
-                        err.error_message
-                    ));
-                }
-                Ok(_) => {
-                    return Err(anyhow!(
-                        "reflection answered a symbol request with something else"
-                    ));
+                Ok(other) => {
+                    let failed = format!("find {symbol}");
+                    return Err(unexpected(other, &failed, "a symbol request"));
                 }
                 // A server that closes the stream rather than answering NOT_FOUND.
                 Err(status) if status.code() == Code::NotFound => found.push(false),
@@ -267,16 +254,9 @@ impl Reflection {
                     Ok(MessageResponse::FileDescriptorResponse(files)) => {
                         pending.extend(decode_files(&files.file_descriptor_proto)?);
                     }
-                    Ok(MessageResponse::ErrorResponse(err)) => {
-                        return Err(anyhow!(
-                            "reflection could not give {name}, which the schema imports: {}",
-                            err.error_message
-                        ));
-                    }
-                    Ok(_) => {
-                        return Err(anyhow!(
-                            "reflection answered a file request with something else"
-                        ));
+                    Ok(other) => {
+                        let failed = format!("give {name}, which the schema imports");
+                        return Err(unexpected(other, &failed, "a file request"));
                     }
                     Err(status) => return Err(status_error(&format!("fetch {name}"), &status)),
                 }
@@ -496,6 +476,17 @@ fn decode_files(encoded: &[Vec<u8>]) -> Result<Vec<FileDescriptorProto>> {
             .map_err(|err| anyhow!("reflection sent a file descriptor that does not decode: {err}"))
     };
     encoded.iter().map(decode).collect()
+}
+
+/// An answer that is not the one `request` asked for: the server's error
+/// (it could not do what `failed` says), or an answer of another kind.
+fn unexpected(answer: MessageResponse, failed: &str, request: &str) -> anyhow::Error {
+    match answer {
+        MessageResponse::ErrorResponse(err) => {
+            anyhow!("reflection could not {failed}: {}", err.error_message)
+        }
+        _ => anyhow!("reflection answered {request} with something else"),
+    }
 }
 
 /// A failed reflection request. A status grpcx made (the connection
