@@ -126,15 +126,11 @@ fn closure(
         if files.contains_key(&name) {
             continue;
         }
-        let (pending, deps) = match read(&name, roots) {
-            Some(text) => {
-                let deps = scan_imports(&text);
-                (Pending::Source(text), deps)
-            }
+        let (deps, pending) = match read(&name, roots) {
+            Some(text) => (scan_imports(&text), Pending::Source(text)),
             None => {
                 let file: FileDescriptorProto = fallback.open_file(&name).ok()?.into();
-                let deps = file.dependency.clone();
-                (Pending::Parsed(Box::new(file)), deps)
+                (file.dependency.clone(), Pending::Parsed(Box::new(file)))
             }
         };
         queue.extend(deps.iter().cloned());
