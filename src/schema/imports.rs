@@ -263,10 +263,8 @@ impl<'a> Universe<'a> {
             }
             let enums = file.enum_type.iter().map(|e| e.name());
             let services = file.service.iter().map(|s| s.name());
-            for name in enums
-                .chain(services)
-                .chain(file.extension.iter().map(|x| x.name()))
-            {
+            let extensions = file.extension.iter().map(|x| x.name());
+            for name in enums.chain(services).chain(extensions) {
                 universe.define(&prefix, name, file.name());
             }
             universe
