@@ -293,10 +293,8 @@ impl Schema {
     pub async fn method(&mut self, name: &MethodName) -> Result<MethodDescriptor> {
         let service = self.find_service(&name.service, Some(&name.method)).await?;
         if let Some(method) = service.methods().find(|m| m.name() == name.method) {
-            if self
-                .fetch_extensions(&[method.input(), method.output()])
-                .await?
-            {
+            let types = [method.input(), method.output()];
+            if self.fetch_extensions(&types).await? {
                 // `method` as the grown pool has it.
                 return self
                     .pool
