@@ -3,6 +3,7 @@
 
 use prost::Message as _;
 use prost_reflect::{Cardinality, DescriptorPool, Kind, Syntax};
+use prost_types::field_descriptor_proto::Type;
 
 use super::*;
 
@@ -49,7 +50,7 @@ fn features_become_proto2_and_proto3_constructs() {
 
 #[test]
 fn the_original_keeps_edition_and_features() {
-    pool();
+    let pool = pool();
     assert_eq!(edition_of("grpcx/editions/v1/later.proto"), Some("2024"));
     assert_eq!(
         shown("grpcx/editions/v1/later.proto", &[]),
@@ -59,7 +60,6 @@ fn the_original_keeps_edition_and_features() {
         shown("grpcx/editions/v1/things.proto", &[4, 0, 2, 1]),
         ["features.field_presence = IMPLICIT"]
     );
-    let pool = pool();
     let file = pool
         .get_file_by_name("grpcx/editions/v1/later.proto")
         .unwrap();
@@ -69,10 +69,7 @@ fn the_original_keeps_edition_and_features() {
     // Resolved as protoc writes it, with no trace of the lowering.
     let part = &file.message_type[0].field[3];
     assert_eq!(part.type_name(), ".grpcx.editions.v1.Thing.Part");
-    assert_eq!(
-        part.r#type(),
-        prost_types::field_descriptor_proto::Type::Message
-    );
+    assert_eq!(part.r#type(), Type::Message);
     assert!(
         file.message_type[0]
             .field
@@ -182,7 +179,6 @@ fn a_file_wide_delimited_leaves_enum_fields_alone() {
 
     let original = original(&message.parent_file()).unwrap();
     let file = FileDescriptorProto::decode(original.as_slice()).unwrap();
-    use prost_types::field_descriptor_proto::Type;
     let types: Vec<Type> = file.message_type[0]
         .field
         .iter()
