@@ -89,9 +89,12 @@ fn field_value(field: &FieldDescriptor, root: &str, stack: &mut Vec<String>) -> 
 fn explicit_default(field: &FieldDescriptor) -> Option<Value> {
     use base64::Engine as _;
     use prost_reflect::Value as V;
-    let float = |f: f64| match f.is_finite() {
-        true => json!(f),
-        false => json!(crate::transcode::non_finite(f)),
+    let float = |f: f64| {
+        if f.is_finite() {
+            json!(f)
+        } else {
+            json!(crate::transcode::non_finite(f))
+        }
     };
     Some(match field.default_value() {
         V::Bool(b) => json!(b),

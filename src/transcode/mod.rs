@@ -589,10 +589,12 @@ impl Serialize for One<'_> {
 
 /// The JSON strings for infinities and NaN.
 pub(crate) fn non_finite(v: f64) -> &'static str {
-    match v {
-        _ if v.is_nan() => "NaN",
-        _ if v > 0.0 => "Infinity",
-        _ => "-Infinity",
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
     }
 }
 
