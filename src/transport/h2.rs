@@ -9,7 +9,9 @@
 //! window, keepalive pings sharing h2's one user PING with the estimator, and
 //! its `Failure` and going-away state.
 
+use std::cell::RefCell;
 use std::io;
+use std::ops::DerefMut;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -232,22 +234,22 @@ impl Connection {
     ) -> Download {
         // What is here already (a unary answer often is, whole) is taken
         // at once; the rest by a task of its own, as it comes.
-        let inbox = Mutex::new(Inbox::default());
-        let estimator = self.shared.estimator.clone();
+        let inbox = RefCell::new(Inbox::default());
         let mut cx = Context::from_waker(Waker::noop());
-        let (inbox, flow) = if take(&mut recv, &inbox, &estimator, &mut cx).is_ready() {
+        let estimator = &self.shared.estimator;
+        let whole = take(&mut recv, || inbox.borrow_mut(), estimator, &mut cx).is_ready();
+        let inbox = inbox.into_inner();
+        let (inbox, flow) = if whole {
             // All here: its credit goes back now, and the body owns it, with
-            // no reader to share it and no stream to hold.
-            let _ = recv
-                .flow_control()
-                .release_capacity(lock(&inbox).data.len());
+            // no reader to share it (so no lock) and no stream to hold.
+            let _ = recv.flow_control().release_capacity(inbox.data.len());
             (Held::Whole(inbox), None)
         } else {
-            let inbox = Arc::new(inbox);
+            let inbox = Arc::new(Mutex::new(inbox));
             let flow = recv.flow_control().clone();
-            let reader = inbox.clone();
+            let (reader, estimator) = (inbox.clone(), estimator.clone());
             tokio::spawn(std::future::poll_fn(move |cx| {
-                take(&mut recv, &reader, &estimator, cx)
+                take(&mut recv, || lock(&reader), &estimator, cx)
             }));
             (Held::Shared(inbox), Some(flow))
         };
@@ -412,6 +414,28 @@ impl Inbox {
             waker.wake();
         }
     }
+
+    /// What is here for the body: data, else the end; with neither, the
+    /// body's `waker` is kept, to be woken when more comes.
+    fn hand_on(&mut self, waker: &Waker) -> Found {
+        if !self.data.is_empty() {
+            return Found::Data(self.data.split().freeze());
+        }
+        match self.end.take() {
+            Some(end) => Found::End(end),
+            None => {
+                self.consumer = Some(waker.clone());
+                Found::Nothing
+            }
+        }
+    }
+}
+
+/// What the body found in its inbox.
+enum Found {
+    Data(Bytes),
+    End(End),
+    Nothing,
 }
 
 fn lock(inbox: &Mutex<Inbox>) -> std::sync::MutexGuard<'_, Inbox> {
@@ -419,16 +443,17 @@ fn lock(inbox: &Mutex<Inbox>) -> std::sync::MutexGuard<'_, Inbox> {
 }
 
 /// The reader: takes every frame as it comes, then the trailers or the
-/// error, into the inbox; ready when the stream has ended, or the body is
-/// gone (dropping the stream then cancels the call).
-fn take(
+/// error, into the inbox (`inbox()` locks it, or borrows the body's own);
+/// ready when the stream has ended, or the body is gone (dropping the
+/// stream then cancels the call).
+fn take<I: DerefMut<Target = Inbox>>(
     recv: &mut h2::RecvStream,
-    inbox: &Mutex<Inbox>,
+    inbox: impl Fn() -> I,
     estimator: &Estimator,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
     let end = loop {
-        let mut held = lock(inbox);
+        let mut held = inbox();
         if held.gone {
             return Poll::Ready(());
         }
@@ -461,7 +486,7 @@ fn take(
             Poll::Pending => return Poll::Pending,
         }
     };
-    let mut inbox = lock(inbox);
+    let mut inbox = inbox();
     inbox.end = Some(end);
     inbox.wake();
     Poll::Ready(())
@@ -483,19 +508,11 @@ struct Download {
 }
 
 /// A response's inbox: shared with its reader task, or, when the response
-/// was all here at once, the body's own (no allocation to share it).
+/// was all here at once, the body's own (no allocation to share it, no
+/// lock to take).
 enum Held {
     Shared(Arc<Mutex<Inbox>>),
-    Whole(Mutex<Inbox>),
-}
-
-impl Held {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inbox> {
-        match self {
-            Held::Shared(inbox) => lock(inbox),
-            Held::Whole(inbox) => lock(inbox),
-        }
-    }
+    Whole(Inbox),
 }
 
 impl http_body::Body for Download {
@@ -510,30 +527,29 @@ impl http_body::Body for Download {
         if this.done {
             return Poll::Ready(None);
         }
-        let mut inbox = this.inbox.lock();
-        if !inbox.data.is_empty() {
-            let data = inbox.data.split().freeze();
-            drop(inbox);
-            if let Some(flow) = &mut this.flow {
-                let _ = flow.release_capacity(data.len());
+        let found = match &mut this.inbox {
+            Held::Whole(inbox) => inbox.hand_on(cx.waker()),
+            Held::Shared(inbox) => lock(inbox).hand_on(cx.waker()),
+        };
+        match found {
+            Found::Data(data) => {
+                if let Some(flow) = &mut this.flow {
+                    let _ = flow.release_capacity(data.len());
+                }
+                Poll::Ready(Some(Ok(Frame::data(data))))
             }
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
-        match inbox.end.take() {
-            Some(End::Trailers(trailers)) => {
+            Found::End(End::Trailers(trailers)) => {
                 this.done = true;
                 Poll::Ready(trailers.map(|t| Ok(Frame::trailers(t))))
             }
-            Some(End::Failed(err)) => {
+            Found::End(End::Failed(err)) => {
                 this.done = true;
                 if super::never_processed(&err) || err.is_io() {
                     this.connection.retire();
                 }
                 Poll::Ready(Some(Err(this.connection.error(err))))
             }
-            None => {
-                inbox.consumer = Some(cx.waker().clone());
-                drop(inbox);
+            Found::Nothing => {
                 if let Some((sleep, deadline)) = &mut this.deadline
                     && sleep.as_mut().poll(cx).is_ready()
                 {
