@@ -1,6 +1,7 @@
 //! The one HTTP/2 connection type: every call over HTTP/2 (gRPC, and
 //! Connect or gRPC-Web) is one h2 stream on a [`Connection`]. h2 holds the
-//! only HTTP/2 state machine; tonic keeps the codec (`transport/client.rs`).
+//! only HTTP/2 state machine; gRPC's framing is `protocol/grpc.rs`, and
+//! `transport/client.rs` puts each call on the current connection.
 //!
 //! A connection owns its windows (the stream window grows by the `bdp`
 //! estimate), a reader per response that takes frames promptly into one
