@@ -8,6 +8,8 @@
 #    same 64 streams in flight over 4 connections (`h2load -c 4 -m 16 -t 1`)
 #    sending a canned gRPC frame of helloworld.HelloRequest{name:"x"}. h2load
 #    neither encodes nor decodes, so it is the ceiling. Medians of N runs.
+#    Beside them, h2 alone (`ceiling unary`: grpcx's h2 copy, no call path
+#    above it), which parts what h2 costs from what grpcx's call path does.
 # 2. `call --each --concurrency 8` with 5000 unary calls, against 5000
 #    `grpcx call` processes (one shell loop).
 # 3. Honest latency: `bench -c 1 --rate 200 -z 5s` with the server frozen
@@ -34,8 +36,9 @@ if ! command -v h2load >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq --no-install-recommends nghttp2-client) >/dev/null
 fi
 echo "+ cargo build --release" >&2
-cargo build --release --quiet --bin grpcx
+cargo build --release --quiet --bin grpcx --example ceiling
 grpcx="$PWD/target/release/grpcx"
+ceiling="$PWD/target/release/examples/ceiling"
 go_server=$(tests/servers/go/build.sh 2>/dev/null | tail -n 1)
 
 tmp=$(mktemp -d)
@@ -71,6 +74,7 @@ for _ in $(seq "$runs"); do
     sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' >>"$tmp/h2load"
   "$grpcx" bench "$addr" $method '{"name":"x"}' -c 64 --connections 4 -n "$requests" --format json |
     python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["ok"]==r["requests"], r; print(r["rps"])' >>"$tmp/grpcx"
+  "$ceiling" unary "$addr" 4 16 "$requests" >>"$tmp/bare"
 done
 h2=$(median <"$tmp/h2load")
 gx=$(median <"$tmp/grpcx")
@@ -79,6 +83,8 @@ gx=$(median <"$tmp/grpcx")
 paired=$(paste "$tmp/grpcx" "$tmp/h2load" | awk '{print $1 / $2}' | median)
 echo "throughput, 64 in flight over 4 connections, $requests unary calls: grpcx bench $gx calls/s, h2load $h2 req/s: $(python3 -c "print(f'{$gx/$h2:.2f}')")x h2load, pairs' median $(python3 -c "print(f'{$paired:.2f}')")x (target >= 0.9)"
 echo "  grpcx runs: $(tr '\n' ' ' <"$tmp/grpcx")  h2load runs: $(tr '\n' ' ' <"$tmp/h2load")"
+bare=$(paste "$tmp/bare" "$tmp/h2load" | awk '{print $1 / $2}' | median)
+echo "  h2 alone (ceiling unary, the same 64 over 4): $(median <"$tmp/bare") calls/s, pairs' median $(python3 -c "print(f'{$bare:.2f}')")x h2load; runs: $(tr '\n' ' ' <"$tmp/bare")"
 
 seq 0 4999 | sed 's/.*/{"name":"&"}/' >"$tmp/names"
 start=$(date +%s.%N)
