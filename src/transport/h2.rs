@@ -420,7 +420,13 @@ impl Inbox {
     /// body's `waker` is kept, to be woken when more comes.
     fn hand_on(&mut self, waker: &Waker) -> Found {
         if !self.data.is_empty() {
-            return Found::Data(self.data.split().freeze());
+            // The last data goes with its buffer: a split shares it, which
+            // costs an allocation (a whole unary answer's one).
+            let data = match self.end {
+                Some(_) => std::mem::take(&mut self.data),
+                None => self.data.split(),
+            };
+            return Found::Data(data.freeze());
         }
         match self.end.take() {
             Some(end) => Found::End(end),
