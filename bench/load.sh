@@ -9,7 +9,9 @@
 #    sending a canned gRPC frame of helloworld.HelloRequest{name:"x"}. h2load
 #    neither encodes nor decodes, so it is the ceiling. Medians of N runs.
 #    Beside them, h2 alone (`ceiling unary`: grpcx's h2 copy, no call path
-#    above it), which parts what h2 costs from what grpcx's call path does.
+#    above it), which parts what h2 costs from what grpcx's call path does,
+#    and h2load sending the two headers grpcx adds to every call
+#    (`user-agent`, `grpc-accept-encoding`), which the server reads too.
 # 2. `call --each --concurrency 8` with 5000 unary calls, against 5000
 #    `grpcx call` processes (one shell loop).
 # 3. Honest latency: `bench -c 1 --rate 200 -z 5s` with the server frozen
@@ -64,6 +66,8 @@ start_server
 method=helloworld.Greeter/SayHello
 # The gRPC frame: uncompressed, 3 bytes long, field 1 = "x".
 printf '\x00\x00\x00\x00\x03\x0a\x01\x78' >"$tmp/frame"
+# What grpcx sends as its user-agent: grpcx/VERSION.
+agent="grpcx/$("$grpcx" --version | awk '{print $2}')"
 # A warm-up for both, then alternate runs.
 h2load -c 4 -m 16 -t 1 -n 20000 -d "$tmp/frame" -H 'content-type: application/grpc' \
   -H 'te: trailers' "http://$addr/$method" >/dev/null
@@ -75,6 +79,9 @@ for _ in $(seq "$runs"); do
   "$grpcx" bench "$addr" $method '{"name":"x"}' -c 64 --connections 4 -n "$requests" --format json |
     python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["ok"]==r["requests"], r; print(r["rps"])' >>"$tmp/grpcx"
   "$ceiling" unary "$addr" 4 16 "$requests" >>"$tmp/bare"
+  h2load -c 4 -m 16 -t 1 -n "$requests" -d "$tmp/frame" -H 'content-type: application/grpc' \
+    -H 'te: trailers' -H 'grpc-accept-encoding: gzip,zstd' -H "user-agent: $agent" \
+    "http://$addr/$method" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' >>"$tmp/h2load_headers"
 done
 h2=$(median <"$tmp/h2load")
 gx=$(median <"$tmp/grpcx")
@@ -85,6 +92,8 @@ echo "throughput, 64 in flight over 4 connections, $requests unary calls: grpcx 
 echo "  grpcx runs: $(tr '\n' ' ' <"$tmp/grpcx")  h2load runs: $(tr '\n' ' ' <"$tmp/h2load")"
 bare=$(paste "$tmp/bare" "$tmp/h2load" | awk '{print $1 / $2}' | median)
 echo "  h2 alone (ceiling unary, the same 64 over 4): $(median <"$tmp/bare") calls/s, pairs' median $(python3 -c "print(f'{$bare:.2f}')")x h2load; runs: $(tr '\n' ' ' <"$tmp/bare")"
+same=$(paste "$tmp/grpcx" "$tmp/h2load_headers" | awk '{print $1 / $2}' | median)
+echo "  h2load with grpcx's headers ($agent, grpc-accept-encoding): $(median <"$tmp/h2load_headers") req/s; grpcx bench against it, pairs' median $(python3 -c "print(f'{$same:.2f}')")x; runs: $(tr '\n' ' ' <"$tmp/h2load_headers")"
 
 seq 0 4999 | sed 's/.*/{"name":"&"}/' >"$tmp/names"
 start=$(date +%s.%N)
