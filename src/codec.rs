@@ -1,7 +1,7 @@
 //! The messages of calls made from a schema: requests are
 //! `DynamicMessage`s, encoded as they go (by `protocol::grpc::encode`), or
-//! already encoded (bench sends the same requests many times, encoded
-//! once); responses stay wire bytes, which the printer mostly turns into
+//! already encoded, or already framed (bench sends the same requests many
+//! times, framed once); responses stay wire bytes, which the printer mostly turns into
 //! JSON straight from the wire (`transcode`), decoding the rest into a
 //! `DynamicMessage`.
 
@@ -14,6 +14,9 @@ pub enum Outgoing {
     Message(DynamicMessage),
     /// The message's wire bytes.
     Encoded(Bytes),
+    /// A whole gRPC frame: the prefix and the message, compressed if the
+    /// call compresses (`protocol::grpc::framed`). Sent as it is.
+    Framed(Bytes),
 }
 
 impl From<DynamicMessage> for Outgoing {

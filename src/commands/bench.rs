@@ -53,15 +53,13 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let csv = csv.transpose()?.map(RefCell::new);
     let csv_failed = RefCell::new(None);
     // Unary and server-streaming calls cycle through the messages;
-    // client-streaming and bidi calls send them all. Each set is encoded
+    // client-streaming and bidi calls send them all. Each set is framed
     // once.
     let requests: Vec<Requests> = if engine.method().is_client_streaming() {
-        vec![Requests::new(requests)]
+        vec![engine.requests(requests)?]
     } else {
-        requests
-            .into_iter()
-            .map(|r| Requests::new(vec![r]))
-            .collect()
+        let framed = requests.into_iter().map(|r| engine.requests(vec![r]));
+        framed.collect::<Result<_, _>>()?
     };
     let work = |worker: usize, ticket: Ticket| {
         let requests = requests[ticket.seq as usize % requests.len()].clone();

@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http::uri::PathAndQuery;
-use prost::Message as _;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tokio::sync::mpsc;
 use tonic::Status;
@@ -25,6 +24,7 @@ use tonic::metadata::MetadataMap;
 
 use crate::codec::Outgoing;
 use crate::invoke::{self, CallOptions};
+use crate::protocol::grpc;
 use crate::verbose::Verbose;
 
 /// How many times a call the server never processed is made, in all (each
@@ -53,22 +53,17 @@ pub struct Outcome {
     pub ended: Result<(), Status>,
 }
 
-/// The requests of one call, encoded. Clones share them, so requests sent
-/// many times (bench) are encoded once.
+/// The requests of one call, framed (made by [`Engine::requests`]). Clones
+/// share them, so requests sent many times (bench) are framed once.
 #[derive(Clone)]
 pub struct Requests(Arc<[Bytes]>);
 
 impl Requests {
-    pub fn new(messages: Vec<DynamicMessage>) -> Requests {
-        let encoded = messages.iter().map(|m| Bytes::from(m.encode_to_vec()));
-        Requests(encoded.collect())
-    }
-
     /// The messages as a request stream.
     fn stream(&self) -> impl futures_util::Stream<Item = Outgoing> + Send + 'static {
-        let encoded = self.0.clone();
+        let framed = self.0.clone();
         futures_util::stream::iter(
-            (0..encoded.len()).map(move |i| Outgoing::Encoded(encoded[i].clone())),
+            (0..framed.len()).map(move |i| Outgoing::Framed(framed[i].clone())),
         )
     }
 }
@@ -127,6 +122,16 @@ impl Engine {
 
     pub fn method(&self) -> &MethodDescriptor {
         &self.method
+    }
+
+    /// The requests of one call, framed (and compressed) once for all the
+    /// times they are sent.
+    pub fn requests(&self, messages: Vec<DynamicMessage>) -> Result<Requests, Status> {
+        let compress = self.options.compress;
+        let frame = |m| grpc::framed(&Outgoing::Message(m), compress);
+        Ok(Requests(
+            messages.into_iter().map(frame).collect::<Result<_, _>>()?,
+        ))
     }
 
     /// Runs one call on connection `conn` (modulo the pool's size) with these

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{Engine, Event, Requests};
+use super::{Engine, Event};
 
 /// One call of `--each`, handed to the consumer in input order: its events,
 /// or the local error that kept it from being made.
@@ -49,8 +49,11 @@ pub async fn ordered<E, N>(
                 let (tx, rx) = mpsc::channel(64);
                 let engine = engine.clone();
                 tokio::spawn(async move {
-                    let outcome = engine.call(0, Requests::new(requests), Some(&tx)).await;
-                    let status = outcome.ended.err().unwrap_or_else(|| tonic::Status::ok(""));
+                    let ended = match engine.requests(requests) {
+                        Ok(requests) => engine.call(0, requests, Some(&tx)).await.ended,
+                        Err(status) => Err(status),
+                    };
+                    let status = ended.err().unwrap_or_else(|| tonic::Status::ok(""));
                     let _ = tx.send(Event::End(status)).await;
                     drop(permit);
                 });
