@@ -31,6 +31,25 @@ pub mod names {
             .find_map(|(key, value)| (key == name).then_some(value))
     }
 
+    /// The first values of several names, in one pass over the headers.
+    pub fn find_each<'a, const N: usize>(
+        headers: &'a HeaderMap,
+        names: [&HeaderName; N],
+    ) -> [Option<&'a HeaderValue>; N] {
+        if headers.len() > 8 {
+            return names.map(|name| headers.get(name));
+        }
+        let mut found = [None; N];
+        for (key, value) in headers {
+            for (slot, name) in found.iter_mut().zip(names) {
+                if *name == key {
+                    slot.get_or_insert(value);
+                }
+            }
+        }
+        found
+    }
+
     pub const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
     pub const GRPC_STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
     pub const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
@@ -217,18 +236,20 @@ pub const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::G
 ///   came, its `%` escaped, as gRPC's HTTP/2 spec asks (tonic would make the
 ///   status UNKNOWN, with a message about the header instead).
 pub fn mend_status_fields(headers: &mut http::HeaderMap) {
-    if let Some(value) = names::find(headers, &names::GRPC_STATUS_DETAILS)
-        && BASE64_ANY_PADDING.decode(value.as_bytes()).is_err()
-    {
+    let [details, message] =
+        names::find_each(headers, [&names::GRPC_STATUS_DETAILS, &names::GRPC_MESSAGE]);
+    let bad_details = details.is_some_and(|v| BASE64_ANY_PADDING.decode(v.as_bytes()).is_err());
+    let escaped = message
+        .filter(|v| percent_decode(v.as_bytes()).decode_utf8().is_err())
+        .map(|value| {
+            let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
+            http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..]))
+        });
+    if bad_details {
         headers.remove(names::GRPC_STATUS_DETAILS);
     }
-    if let Some(value) = names::find(headers, &names::GRPC_MESSAGE)
-        && percent_decode(value.as_bytes()).decode_utf8().is_err()
-    {
-        let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
-        if let Ok(raw) = http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..])) {
-            headers.insert(names::GRPC_MESSAGE, raw);
-        }
+    if let Some(Ok(raw)) = escaped {
+        headers.insert(names::GRPC_MESSAGE, raw);
     }
 }
 
@@ -283,6 +304,9 @@ mod tests {
                 http::header::CONTENT_TYPE,
             ] {
                 assert_eq!(names::find(&headers, &name), headers.get(&name), "{name}");
+                let [each, status] = names::find_each(&headers, [&name, &names::GRPC_STATUS]);
+                assert_eq!(each, headers.get(&name), "{name}");
+                assert_eq!(status.unwrap(), "5");
             }
             assert_eq!(names::find(&headers, &names::GRPC_STATUS).unwrap(), "5");
         }
