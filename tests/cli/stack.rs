@@ -288,6 +288,54 @@ fn headers_changed_between_calls_on_one_connection_reach_the_server() {
     );
 }
 
+/// h2's decoder keeps the last header blocks it decoded and clones them
+/// when a block repeats byte for byte with the table unchanged (a patch in
+/// `third_party/h2`). Answers that change between the calls of one
+/// connection (a success, failures with one message and then another, a
+/// success again) still arrive each as the server sent it, and a block
+/// that repeats the bytes of an earlier one after the table has changed is
+/// decoded afresh.
+#[test]
+fn answers_changed_between_calls_on_one_connection_arrive_as_sent() {
+    let server = Server::go();
+    let session = "use helloworld.Greeter\n\
+        set envelope on\n\
+        call SayHello {\"name\":\"1\"}\n\
+        call SayHello {\"name\":\"2\"}\n\
+        header x-grpcx-fail: NOT_FOUND\n\
+        call SayHello {\"name\":\"3\"}\n\
+        call SayHello {\"name\":\"4\"}\n\
+        header x-grpcx-fail-message: gone\n\
+        call SayHello {\"name\":\"5\"}\n\
+        call SayHello {\"name\":\"6\"}\n\
+        header -d x-grpcx-fail\n\
+        call SayHello {\"name\":\"7\"}\n\
+        call SayHello {\"name\":\"8\"}\n";
+    let out = run_with_stdin(&["shell", &server.addr], session);
+    let seen: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|v| {
+            if let Some(message) = v.get("message") {
+                return Some(message["message"].as_str()?.to_string());
+            }
+            let status = v.get("status")?;
+            Some(format!(
+                "{} {}",
+                status["code"].as_str()?,
+                status["message"].as_str()?
+            ))
+        })
+        .collect();
+    let ok = |n: u32| [format!("Hello, {n}!"), "OK ".to_string()];
+    let mut expected: Vec<String> = [ok(1), ok(2)].concat();
+    expected.extend(["NOT_FOUND failed on request"; 2].map(String::from));
+    expected.extend(["NOT_FOUND gone"; 2].map(String::from));
+    expected.extend([ok(7), ok(8)].concat());
+    assert_eq!(seen, expected, "{}", out.stdout);
+}
+
 /// A server that opens its window and sends a PING in one write, as
 /// grpc-go's BDP estimator does, sees the data that window lets out
 /// before the PING's ACK, so it counts that data in the round trip it

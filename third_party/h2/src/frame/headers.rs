@@ -64,7 +64,7 @@ pub struct Continuation {
 }
 
 // TODO: These fields shouldn't be `pub`
-#[derive(Debug, Default, Eq, PartialEq)]
+#[derive(Debug, Default, Clone, Eq, PartialEq)] // grpcx patch: Clone
 pub struct Pseudo {
     // Request
     pub method: Option<Method>,
@@ -221,7 +221,40 @@ impl Headers {
         max_header_list_size: usize,
         decoder: &mut hpack::Decoder,
     ) -> Result<(), Error> {
-        self.header_block.load(src, max_header_list_size, decoder)
+        // grpcx patch: a whole block that repeats one of the last ones, with
+        // the table as it was then, decodes to what that one did.
+        let block = &mut self.header_block;
+        let whole = self.flags.is_end_headers()
+            && block.fields.is_empty()
+            && block.field_size == 0
+            && !block.is_over_size
+            && block.pseudo == Pseudo::default()
+            && src.len() <= Repeats::MAX_BLOCK;
+        if !whole {
+            return block.load(src, max_header_list_size, decoder);
+        }
+        let changes = decoder.changes();
+        if let Some(repeat) = decoder.repeats.find(src, changes, max_header_list_size) {
+            block.pseudo = repeat.pseudo.clone();
+            block.fields = repeat.fields.clone();
+            block.field_size = repeat.field_size;
+            src.clear();
+            return Ok(());
+        }
+        let bytes = src.clone();
+        block.load(src, max_header_list_size, decoder)?;
+        // A block that changed the table would not decode the same again.
+        if decoder.changes() == changes && !block.is_over_size {
+            decoder.repeats.keep(Repeat {
+                bytes,
+                changes,
+                max_header_list_size,
+                pseudo: block.pseudo.clone(),
+                fields: block.fields.clone(),
+                field_size: block.field_size,
+            });
+        }
+        Ok(())
     }
 
     pub fn stream_id(&self) -> StreamId {
@@ -344,6 +377,49 @@ pub fn parse_u64(src: &[u8]) -> Result<u64, ParseU64Error> {
     }
 
     Ok(ret)
+}
+
+/// grpcx patch: the header blocks a connection decoded last. HPACK's
+/// output depends only on the block's bytes and the dynamic table, so a
+/// block that repeats one of these byte for byte, while the table has not
+/// changed since, decodes to the same headers: they are cloned rather than
+/// decoded again. A gRPC server answers every call with the same two blocks
+/// (the response head, and the trailers of a success), which after the
+/// first call are references to the table.
+#[derive(Debug, Default)]
+pub(crate) struct Repeats {
+    slots: [Option<Repeat>; 2],
+    /// The slot the next block kept replaces.
+    next: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct Repeat {
+    bytes: BytesMut,
+    /// The table's changes when it was decoded.
+    changes: u64,
+    max_header_list_size: usize,
+    pseudo: Pseudo,
+    fields: HeaderMap,
+    field_size: usize,
+}
+
+impl Repeats {
+    /// Larger blocks are not kept: they seldom repeat.
+    const MAX_BLOCK: usize = 64;
+
+    fn find(&self, src: &[u8], changes: u64, max_header_list_size: usize) -> Option<&Repeat> {
+        self.slots.iter().flatten().find(|r| {
+            r.changes == changes
+                && r.max_header_list_size == max_header_list_size
+                && r.bytes[..] == *src
+        })
+    }
+
+    fn keep(&mut self, repeat: Repeat) {
+        self.slots[self.next] = Some(repeat);
+        self.next = (self.next + 1) % self.slots.len();
+    }
 }
 
 // ===== impl PushPromise =====

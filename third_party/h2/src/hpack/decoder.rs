@@ -20,6 +20,11 @@ pub struct Decoder {
     last_max_update: usize,
     table: Table,
     buffer: BytesMut,
+    // grpcx patch: how many times the table has changed (an insert or a
+    // size update), and the last blocks decoded (`frame::headers`), which
+    // decode the same while it has not.
+    changes: u64,
+    pub(crate) repeats: frame::Repeats,
 }
 
 /// Represents all errors that can be encountered while performing the decoding
@@ -159,6 +164,8 @@ impl Decoder {
             last_max_update: size,
             table: Table::new(size),
             buffer: BytesMut::with_capacity(4096),
+            changes: 0,
+            repeats: frame::Repeats::default(),
         }
     }
 
@@ -171,6 +178,11 @@ impl Decoder {
         };
 
         self.max_size_update = Some(size);
+    }
+
+    /// grpcx patch: how many times the table has changed so far.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// Decodes the headers found in the given buffer.
@@ -216,6 +228,7 @@ impl Decoder {
 
                     // Insert the header into the table
                     self.table.insert(entry.clone());
+                    self.changes += 1; // grpcx patch
                     consume(src);
 
                     if f(entry).is_break() {
@@ -273,6 +286,7 @@ impl Decoder {
         );
 
         self.table.set_max_size(new_size);
+        self.changes += 1; // grpcx patch
 
         Ok(())
     }
