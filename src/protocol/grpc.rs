@@ -262,13 +262,18 @@ pub fn encode(
     }
     out.put_bytes(0, 5);
     match (message, compress) {
-        (Outgoing::Encoded(bytes), None) => out.put_slice(bytes),
+        // (A framed message was copied whole above.)
+        (Outgoing::Encoded(bytes) | Outgoing::Framed(bytes), None) => out.put_slice(bytes),
         (Outgoing::Message(message), None) => message.encode_raw(out),
-        (Outgoing::Encoded(plain), Some(how)) => compress_into(how, plain, start, out)?,
-        (Outgoing::Message(message), Some(how)) => {
-            compress_into(how, &message.encode_to_vec(), start, out)?;
+        (message, Some(how)) => {
+            let plain = match message {
+                Outgoing::Encoded(bytes) | Outgoing::Framed(bytes) => bytes.clone(),
+                Outgoing::Message(message) => message.encode_to_vec().into(),
+            };
+            out[start] = COMPRESSED;
+            self::compress(how, &plain, &mut (&mut *out).writer())
+                .map_err(|err| Status::internal(format!("cannot compress the request: {err}")))?;
         }
-        (Outgoing::Framed(_), _) => {}
     }
     let len = out.len() - start - 5;
     let len = u32::try_from(len).map_err(|_| {
@@ -278,19 +283,6 @@ pub fn encode(
     })?;
     out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
     Ok(())
-}
-
-/// Appends `plain` compressed to `out`, marking the frame that starts at
-/// `start` compressed.
-fn compress_into(
-    how: Compression,
-    plain: &[u8],
-    start: usize,
-    out: &mut BytesMut,
-) -> Result<(), Status> {
-    out[start] = COMPRESSED;
-    compress(how, plain, &mut out.writer())
-        .map_err(|err| Status::internal(format!("cannot compress the request: {err}")))
 }
 
 fn compress(how: Compression, data: &[u8], out: &mut impl std::io::Write) -> std::io::Result<()> {
