@@ -239,12 +239,11 @@ pub fn mend_status_fields(headers: &mut http::HeaderMap) {
     let [details, message] =
         names::find_each(headers, [&names::GRPC_STATUS_DETAILS, &names::GRPC_MESSAGE]);
     let bad_details = details.is_some_and(|v| BASE64_ANY_PADDING.decode(v.as_bytes()).is_err());
-    let escaped = message
-        .filter(|v| percent_decode(v.as_bytes()).decode_utf8().is_err())
-        .map(|value| {
-            let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
-            http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..]))
-        });
+    let escaped = message.filter(|v| percent_decode(v.as_bytes()).decode_utf8().is_err());
+    let escaped = escaped.map(|value| {
+        let pieces: Vec<&[u8]> = value.as_bytes().split(|&byte| byte == b'%').collect();
+        http::HeaderValue::from_bytes(&pieces.join(&b"%25"[..]))
+    });
     if bad_details {
         headers.remove(names::GRPC_STATUS_DETAILS);
     }

@@ -128,10 +128,10 @@ impl Engine {
     /// times they are sent.
     pub fn requests(&self, messages: Vec<DynamicMessage>) -> Result<Requests, Status> {
         let compress = self.options.compress;
-        let frame = |m| grpc::framed(&Outgoing::Message(m), compress);
-        Ok(Requests(
-            messages.into_iter().map(frame).collect::<Result<_, _>>()?,
-        ))
+        let framed = messages
+            .into_iter()
+            .map(|m| grpc::framed(&m.into(), compress));
+        framed.collect::<Result<_, _>>().map(Requests)
     }
 
     /// Runs one call on connection `conn` (modulo the pool's size) with these
