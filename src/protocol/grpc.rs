@@ -224,13 +224,8 @@ where
                 Poll::Pending => break,
             }
         }
-        if let Some(frame) = alone {
-            return Poll::Ready(Some(Ok(Frame::data(frame))));
-        }
-        if out.is_empty() {
-            return Poll::Ready(None);
-        }
-        Poll::Ready(Some(Ok(Frame::data(out.freeze()))))
+        let chunk = alone.unwrap_or_else(|| out.freeze());
+        Poll::Ready((!chunk.is_empty()).then(|| Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
