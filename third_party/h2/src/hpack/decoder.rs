@@ -178,6 +178,9 @@ impl Decoder {
         };
 
         self.max_size_update = Some(size);
+        // grpcx patch: the next decode takes the new limit; no block kept
+        // before it is cloned in its place.
+        self.changes += 1;
     }
 
     /// grpcx patch: how many times the table has changed so far.
