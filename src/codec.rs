@@ -1,9 +1,9 @@
 //! The messages of calls made from a schema: requests are
 //! `DynamicMessage`s, encoded as they go (by `protocol::grpc::encode`), or
 //! already encoded, or already framed (bench sends the same requests many
-//! times, framed once); responses stay wire bytes, which the printer mostly turns into
-//! JSON straight from the wire (`transcode`), decoding the rest into a
-//! `DynamicMessage`.
+//! times, framed once); responses stay wire bytes, which the printer mostly
+//! turns into JSON straight from the wire (`transcode`), decoding the rest
+//! into a `DynamicMessage`.
 
 use bytes::Bytes;
 use prost_reflect::DynamicMessage;

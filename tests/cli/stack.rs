@@ -274,9 +274,8 @@ fn headers_changed_between_calls_on_one_connection_reach_the_server() {
     let out = run_with_stdin(&["shell", &server.addr], session);
     out.ok();
     let echoed: Vec<String> = out
-        .stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .json_lines()
+        .into_iter()
         .filter_map(|v| v.get("headers").cloned())
         .map(|headers| headers["echo-trace"].as_str().unwrap_or("-").to_string())
         .collect();
@@ -313,9 +312,8 @@ fn answers_changed_between_calls_on_one_connection_arrive_as_sent() {
         call SayHello {\"name\":\"8\"}\n";
     let out = run_with_stdin(&["shell", &server.addr], session);
     let seen: Vec<String> = out
-        .stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .json_lines()
+        .iter()
         .filter_map(|v| {
             if let Some(message) = v.get("message") {
                 return Some(message["message"].as_str()?.to_string());
