@@ -94,31 +94,33 @@ pub async fn start_at(
     options: &CallOptions,
 ) -> Result<Response, Status> {
     let channel = channel.into();
-    let request = request(path.clone(), metadata, options);
-    if options.verbose.is_on() {
-        options.verbose.request(
-            request.uri().path(),
-            &MetadataMap::from_headers(request.headers().clone()),
-        );
-    }
-    let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
-    let mut request = request.map(|()| Body::new(body));
     let deadline = options
         .timeout
         .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout)));
-    if let Some(deadline) = deadline {
-        request.extensions_mut().insert(deadline);
-    }
     let failures = Failures {
         compress: options.compress,
         verbose: options.verbose.clone(),
         deadline,
     };
     let failed = |status| failures.word(status);
-    let response = channel
-        .send(request, kind)
-        .await
-        .map_err(|err| failed(Status::from_error(err)))?;
+    // Made in a block, so that the call's future does not keep the request.
+    let response = {
+        let request = request(path.clone(), metadata, options);
+        if options.verbose.is_on() {
+            options.verbose.request(
+                request.uri().path(),
+                &MetadataMap::from_headers(request.headers().clone()),
+            );
+        }
+        let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
+        let mut request = request.map(|()| Body::new(body));
+        if let Some(deadline) = deadline {
+            request.extensions_mut().insert(deadline);
+        }
+        channel.send(request, kind)
+    }
+    .await
+    .map_err(|err| failed(Status::from_error(err)))?;
     let (parts, body) = response.into_parts();
     // A trailers-only answer: the status is in the headers.
     let status = names::find(&parts.headers, &names::GRPC_STATUS)

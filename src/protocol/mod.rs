@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::HeaderMap;
 use http_body::Frame;
 use http_body_util::BodyExt as _;
@@ -120,18 +121,19 @@ fn name(protocol: Protocol) -> &'static str {
 
 impl Channel {
     /// Every request of every protocol and command passes here: the one
-    /// place that sets the user-agent.
-    pub async fn send(
+    /// place that sets the user-agent. Not a future of its own: each level
+    /// of a call's future is copied whole as it is made.
+    pub fn send(
         &self,
         mut request: http::Request<Body>,
         kind: CallKind,
-    ) -> Result<http::Response<Body>, BoxError> {
+    ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
         transport::set_user_agent(request.headers_mut());
         match &self.0 {
-            Inner::Grpc(client) => client.call(request).await,
+            Inner::Grpc(client) => Either::Left(client.call(request)),
             // Boxed: its future is 2.5 KB, and unboxed every gRPC call's
             // future (and bench's 64 of them) would be its size.
-            Inner::Http(bridge) => Box::pin(bridge.call(request, kind)).await,
+            Inner::Http(bridge) => Either::Right(Box::pin(bridge.call(request, kind))),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tonic::body::Body;
 
 use super::dial::Dial;
-use super::h2::{Connection, Deadline};
+use super::h2::Connection;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -45,11 +45,13 @@ impl Client {
     }
 
     /// Sends one request and waits for the response head.
-    pub async fn call(
+    pub fn call(
         &self,
         request: http::Request<Body>,
-    ) -> Result<http::Response<Body>, BoxError> {
-        self.0.call(request).await
+    ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
+        // Addressed now: the future keeps only the finished request.
+        let request = self.0.addressed(request);
+        async move { self.0.connection().await?.send(request).await }
     }
 
     /// How the current connection reached the server, for `-v`.
@@ -95,28 +97,18 @@ impl Inner {
         Ok(conn.ready().await?)
     }
 
-    async fn call(&self, request: http::Request<Body>) -> Result<http::Response<Body>, BoxError> {
-        // Made before the first await, so that the future keeps only the
-        // finished request.
-        let (request, deadline) = self.addressed(request)?;
-        let mut conn = self.connection().await?;
-        conn.send(request, deadline).await
-    }
-
-    /// The request with this target's scheme and authority, as HTTP/2, and
-    /// its deadline.
-    fn addressed(
-        &self,
-        mut request: http::Request<Body>,
-    ) -> Result<(http::Request<Body>, Option<Deadline>), http::Error> {
+    /// The request with this target's scheme and authority, as HTTP/2.
+    fn addressed(&self, mut request: http::Request<Body>) -> http::Request<Body> {
         let mut uri = std::mem::take(request.uri_mut()).into_parts();
         uri.scheme = Some(self.scheme.clone());
         uri.authority = Some(self.authority.clone());
         uri.path_and_query
             .get_or_insert_with(|| http::uri::PathAndQuery::from_static("/"));
-        *request.uri_mut() = http::Uri::from_parts(uri)?;
+        // All three parts are set: they always make a URI.
+        if let Ok(uri) = http::Uri::from_parts(uri) {
+            *request.uri_mut() = uri;
+        }
         *request.version_mut() = http::Version::HTTP_2;
-        let deadline = request.extensions().get::<Deadline>().copied();
-        Ok((request, deadline))
+        request
     }
 }

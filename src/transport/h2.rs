@@ -168,61 +168,67 @@ impl Connection {
         }
     }
 
-    /// Sends one request and waits for the response head. The body goes up
-    /// as the window allows, beside the response; it stops when the
-    /// response is over (the server has answered) or dropped. Errors are
+    /// Sends one request now; the future waits for the response head. The
+    /// body goes up as the window allows, beside the response; it stops when
+    /// the response is over (the server has answered) or dropped. Errors are
     /// h2's, or a [`ConnectFailure`](super::ConnectFailure) when the
     /// connection's watch saw why it failed.
-    pub async fn send(
+    pub fn send(
         &mut self,
         request: http::Request<Body>,
-        deadline: Option<Deadline>,
-    ) -> Result<http::Response<Body>, BoxError> {
+    ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
+        let deadline = request.extensions().get::<Deadline>().copied();
         let (parts, mut body) = request.into_parts();
         // A body that is already all here (a unary request) goes out with
         // the headers, with no task of its own.
         let (head, ready) = take_ready(&mut body);
         let end = matches!(ready, Ready::All) && head.is_empty();
-        let (response, mut stream) = self
+        let request = http::Request::from_parts(parts, ());
+        let sent = self
             .send
-            .send_request(http::Request::from_parts(parts, ()), end)
-            .map_err(|err| self.shared.error(err))?;
-        // Only an upload still running needs to hear that the response
-        // is over.
-        let mut stop = None;
-        match ready {
-            _ if end => {}
-            // h2 queues what the window cannot take yet: it is small.
-            Ready::All => drop(stream.send_data(head, true)),
-            Ready::Some => {
-                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                stop = Some(stop_rx);
-                drop(tokio::spawn(upload(head, body, stream, stop_tx)));
-            }
-            Ready::Failed => stream.send_reset(h2::Reason::CANCEL),
+            .send_request(request, end)
+            .map(|(response, mut stream)| {
+                // Only an upload still running needs to hear that the
+                // response is over.
+                let mut stop = None;
+                match ready {
+                    _ if end => {}
+                    // h2 queues what the window cannot take yet: it is small.
+                    Ready::All => drop(stream.send_data(head, true)),
+                    Ready::Some => {
+                        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                        stop = Some(stop_rx);
+                        drop(tokio::spawn(upload(head, body, stream, stop_tx)));
+                    }
+                    Ready::Failed => stream.send_reset(h2::Reason::CANCEL),
+                }
+                (response, stop)
+            });
+        async move {
+            let (response, stop) = sent.map_err(|err| self.shared.error(err))?;
+            let response = match deadline {
+                None => response.await,
+                // Boxed: the timer is most of the future's size, and most calls
+                // have no deadline.
+                Some(deadline) => Box::pin(tokio::time::timeout_at(deadline.at, response))
+                    .await
+                    .map_err(|_| deadline.passed())?,
+            };
+            let response = response.map_err(|err| {
+                if super::never_processed(&err) {
+                    self.shared.retire();
+                }
+                self.shared.error(err)
+            })?;
+            let (mut parts, recv) = response.into_parts();
+            crate::status::mend_status_fields(&mut parts.headers);
+            let body = if recv.is_end_stream() {
+                Body::empty()
+            } else {
+                Body::new(self.download(recv, deadline, stop))
+            };
+            Ok(http::Response::from_parts(parts, body))
         }
-        let response = match deadline {
-            None => response.await,
-            // Boxed: the timer is most of the future's size, and most calls
-            // have no deadline.
-            Some(deadline) => Box::pin(tokio::time::timeout_at(deadline.at, response))
-                .await
-                .map_err(|_| deadline.passed())?,
-        };
-        let response = response.map_err(|err| {
-            if super::never_processed(&err) {
-                self.shared.retire();
-            }
-            self.shared.error(err)
-        })?;
-        let (mut parts, recv) = response.into_parts();
-        crate::status::mend_status_fields(&mut parts.headers);
-        let body = if recv.is_end_stream() {
-            Body::empty()
-        } else {
-            Body::new(self.download(recv, deadline, stop))
-        };
-        Ok(http::Response::from_parts(parts, body))
     }
 
     /// The response body: a reader takes the frames promptly; the body hands
