@@ -94,13 +94,11 @@ pub async fn start_at(
     options: &CallOptions,
 ) -> Result<Response, Status> {
     let channel = channel.into();
-    let deadline = options
-        .timeout
-        .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout)));
     let failures = Failures {
         compress: options.compress,
         verbose: options.verbose.clone(),
-        deadline,
+        deadline: (options.timeout)
+            .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout))),
     };
     let failed = |status| failures.word(status);
     // Made in a block, so that the call's future does not keep the request.
@@ -114,7 +112,7 @@ pub async fn start_at(
         }
         let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
         let mut request = request.map(|()| Body::new(body));
-        if let Some(deadline) = deadline {
+        if let Some(deadline) = failures.deadline {
             request.extensions_mut().insert(deadline);
         }
         channel.send(request, kind)

@@ -120,9 +120,8 @@ fn name(protocol: Protocol) -> &'static str {
 }
 
 impl Channel {
-    /// Every request of every protocol and command passes here: the one
-    /// place that sets the user-agent. Not a future of its own: each level
-    /// of a call's future is copied whole as it is made.
+    /// Every request of every protocol and command passes here: the one place
+    /// that sets the user-agent (a plain fn: each future level is copied whole).
     pub fn send(
         &self,
         mut request: http::Request<Body>,

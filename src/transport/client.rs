@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use futures_util::future::Either;
 use tonic::body::Body;
 
 use super::dial::Dial;
@@ -49,9 +50,16 @@ impl Client {
         &self,
         request: http::Request<Body>,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
-        // Addressed now: the future keeps only the finished request.
         let request = self.0.addressed(request);
-        async move { self.0.connection().await?.send(request).await }
+        // Sent now when the connection takes it at once: then the future
+        // keeps only what waits for the answer. Boxed otherwise: waiting
+        // for a dial is rare, and its future is large.
+        match self.0.current().and_then(Connection::ready_now) {
+            Some(conn) => Either::Left(conn.send(request)),
+            None => Either::Right(Box::pin(async move {
+                self.0.connection().await?.send(request).await
+            })),
+        }
     }
 
     /// How the current connection reached the server, for `-v`.
@@ -61,33 +69,24 @@ impl Client {
 }
 
 impl Inner {
+    /// The current connection, unless it is going away.
     fn current(&self) -> Option<Connection> {
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        current.clone().filter(|c| !c.is_going_away())
     }
 
     /// The current connection, ready for one more call, unless it is going
     /// away or broke (then it is retired).
     async fn reuse(&self) -> Option<Connection> {
-        let conn = self.current().filter(|c| !c.is_going_away())?;
-        conn.ready().await.ok()
+        self.current()?.ready().await.ok()
     }
 
     /// A connection ready for one more call: the current one unless it is
-    /// going away; then a new one.
+    /// going away; then a new one, or the one another call dialed meanwhile.
     async fn connection(&self) -> Result<Connection, BoxError> {
         if let Some(ready) = self.reuse().await {
             return Ok(ready);
         }
-        // Boxed: waiting for a dial is rare, and its future is large;
-        // unboxed, every call's future would be its size.
-        Box::pin(self.redial()).await
-    }
-
-    /// A new connection, or the one another call dialed meanwhile.
-    async fn redial(&self) -> Result<Connection, BoxError> {
         let _dialing = self.dialing.lock().await;
         if let Some(ready) = self.reuse().await {
             return Ok(ready);

@@ -168,15 +168,21 @@ impl Connection {
         }
     }
 
+    /// The connection, if it can open one more stream now (it usually can).
+    pub fn ready_now(mut self) -> Option<Connection> {
+        let mut cx = Context::from_waker(Waker::noop());
+        matches!(self.send.poll_ready(&mut cx), Poll::Ready(Ok(()))).then_some(self)
+    }
+
     /// Sends one request now; the future waits for the response head. The
     /// body goes up as the window allows, beside the response; it stops when
     /// the response is over (the server has answered) or dropped. Errors are
     /// h2's, or a [`ConnectFailure`](super::ConnectFailure) when the
     /// connection's watch saw why it failed.
     pub fn send(
-        &mut self,
+        mut self,
         request: http::Request<Body>,
-    ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
+    ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + 'static {
         let deadline = request.extensions().get::<Deadline>().copied();
         let (parts, mut body) = request.into_parts();
         // A body that is already all here (a unary request) goes out with
@@ -184,26 +190,23 @@ impl Connection {
         let (head, ready) = take_ready(&mut body);
         let end = matches!(ready, Ready::All) && head.is_empty();
         let request = http::Request::from_parts(parts, ());
-        let sent = self
-            .send
-            .send_request(request, end)
-            .map(|(response, mut stream)| {
-                // Only an upload still running needs to hear that the
-                // response is over.
-                let mut stop = None;
-                match ready {
-                    _ if end => {}
-                    // h2 queues what the window cannot take yet: it is small.
-                    Ready::All => drop(stream.send_data(head, true)),
-                    Ready::Some => {
-                        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-                        stop = Some(stop_rx);
-                        drop(tokio::spawn(upload(head, body, stream, stop_tx)));
-                    }
-                    Ready::Failed => stream.send_reset(h2::Reason::CANCEL),
+        let sent = self.send.send_request(request, end);
+        let sent = sent.map(|(response, mut stream)| {
+            // Only a running upload needs to hear that the response is over.
+            let mut stop = None;
+            match ready {
+                _ if end => {}
+                // h2 queues what the window cannot take yet: it is small.
+                Ready::All => drop(stream.send_data(head, true)),
+                Ready::Some => {
+                    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+                    stop = Some(stop_rx);
+                    drop(tokio::spawn(upload(head, body, stream, stop_tx)));
                 }
-                (response, stop)
-            });
+                Ready::Failed => stream.send_reset(h2::Reason::CANCEL),
+            }
+            (response, stop)
+        });
         async move {
             let (response, stop) = sent.map_err(|err| self.shared.error(err))?;
             let response = match deadline {
