@@ -168,7 +168,7 @@ impl Connection {
         }
     }
 
-    /// The connection, if it can open one more stream now (it usually can).
+    /// The connection, if h2 takes a request on it now: unless it failed.
     pub fn ready_now(mut self) -> Option<Connection> {
         let mut cx = Context::from_waker(Waker::noop());
         matches!(self.send.poll_ready(&mut cx), Poll::Ready(Ok(()))).then_some(self)
