@@ -97,7 +97,8 @@ pub async fn start_at(
     let failures = Failures {
         compress: options.compress,
         verbose: options.verbose.clone(),
-        deadline: (options.timeout)
+        deadline: options
+            .timeout
             .map(|timeout| Deadline::after(timeout, options.limit.unwrap_or(timeout))),
     };
     let failed = |status| failures.word(status);
