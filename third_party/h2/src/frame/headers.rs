@@ -1086,6 +1086,13 @@ impl HeaderBlock {
     fn into_encoding(self, encoder: &mut hpack::Encoder) -> EncodingHeaderBlock {
         let mut hpack = encoder.take_scratch();
         hpack.clear();
+        // grpcx patch: the last block's bytes again for the same headers.
+        if let Some((last, bytes)) = encoder.repeatable() {
+            if self.repeats(last) {
+                hpack.extend_from_slice(bytes);
+                return EncodingHeaderBlock { hpack };
+            }
+        }
         let headers = Iter {
             pseudo: Some(self.pseudo),
             fields: self.fields.into_iter(),
@@ -1094,6 +1101,59 @@ impl HeaderBlock {
         encoder.encode(headers, &mut hpack);
 
         EncodingHeaderBlock { hpack }
+    }
+
+    /// grpcx patch: whether this block's headers are `last`, as `Iter` would
+    /// yield them (pseudo-headers first, a name's later values nameless),
+    /// with the same sensitivity (a sensitive value is never indexed).
+    /// Compared in place: a gRPC connection sends the same block with
+    /// every call.
+    fn repeats(&self, last: &[hpack::Header<Option<HeaderName>>]) -> bool {
+        use crate::hpack::Header::*;
+        let mut last = last.iter();
+        let p = &self.pseudo;
+        let pseudo = [
+            p.method
+                .as_ref()
+                .map(|m| matches!(last.next(), Some(Method(l)) if l == m)),
+            p.scheme
+                .as_ref()
+                .map(|s| matches!(last.next(), Some(Scheme(l)) if l == s)),
+            p.authority
+                .as_ref()
+                .map(|a| matches!(last.next(), Some(Authority(l)) if l == a)),
+            p.path
+                .as_ref()
+                .map(|a| matches!(last.next(), Some(Path(l)) if l == a)),
+            p.protocol
+                .as_ref()
+                .map(|a| matches!(last.next(), Some(Protocol(l)) if l == a)),
+            p.status
+                .as_ref()
+                .map(|a| matches!(last.next(), Some(Status(l)) if l == a)),
+        ];
+        if pseudo.contains(&Some(false)) {
+            return false;
+        }
+        let mut previous = None;
+        for (name, value) in self.fields.iter() {
+            let same = match last.next() {
+                Some(Field {
+                    name: kept,
+                    value: v,
+                }) => {
+                    kept.as_ref().or(previous) == Some(name)
+                        && v == value
+                        && v.is_sensitive() == value.is_sensitive()
+                }
+                _ => false,
+            };
+            if !same {
+                return false;
+            }
+            previous = Some(name);
+        }
+        last.next().is_none()
     }
 
     /// Calculates the size of the currently decoded header list.

@@ -28,35 +28,15 @@ pub struct Encoder {
 /// nothing to the table (every header a reference or a literal not indexed)
 /// left the table as it found it, so the same headers encode to the same
 /// bytes again until another block or a size update changes the table. A
-/// gRPC connection sends the same block with every call: comparing it is a
-/// tenth of the work of encoding it.
+/// gRPC connection sends the same block with every call: comparing it where
+/// it is (`frame::headers`, `repeats`) is a fraction of the work of encoding
+/// it.
 #[derive(Debug, Default)]
 struct LastBlock {
     headers: Vec<Header<Option<HeaderName>>>,
     bytes: Vec<u8>,
     /// The block left the table unchanged, and nothing has changed it since.
     reusable: bool,
-    /// The headers of the block being encoded (kept for its allocation).
-    incoming: Vec<Header<Option<HeaderName>>>,
-}
-
-/// grpcx patch: whether two headers encode alike: the same name and value,
-/// and the same sensitivity (a sensitive value is never indexed).
-fn same_header(a: &Header<Option<HeaderName>>, b: &Header<Option<HeaderName>>) -> bool {
-    match (a, b) {
-        (
-            Header::Field { name, value },
-            Header::Field {
-                name: other_name,
-                value: other_value,
-            },
-        ) => {
-            name == other_name
-                && value == other_value
-                && value.is_sensitive() == other_value.is_sensitive()
-        }
-        _ => a == b,
-    }
 }
 
 #[derive(Debug, Copy, Clone, Eq, PartialEq)]
@@ -102,6 +82,15 @@ impl Encoder {
         self.scratch = scratch;
     }
 
+    /// grpcx patch: the last block's headers and bytes, while the table is
+    /// as that block left it: a block of the same headers encodes to the
+    /// same bytes. The caller compares the headers where they are, without
+    /// moving them into a list as `encode` does.
+    pub(crate) fn repeatable(&self) -> Option<(&[Header<Option<HeaderName>>], &[u8])> {
+        let last = &self.last;
+        (last.reusable && self.size_update.is_none()).then_some((&last.headers, &last.bytes))
+    }
+
     /// Queues a max size update.
     ///
     /// The next call to `encode` will include a dynamic size update frame.
@@ -145,33 +134,18 @@ impl Encoder {
         let span = tracing::trace_span!("hpack::encode");
         let _e = span.enter();
 
-        // grpcx patch: the last block again, while the table is as it left it.
-        let mut incoming = std::mem::take(&mut self.last.incoming);
-        incoming.clear();
-        incoming.extend(headers);
-        let repeated = self.last.reusable
-            && self.size_update.is_none()
-            && incoming.len() == self.last.headers.len()
-            && incoming
-                .iter()
-                .zip(&self.last.headers)
-                .all(|(a, b)| same_header(a, b));
-        if repeated {
-            dst.extend_from_slice(&self.last.bytes);
-            incoming.clear();
-            self.last.incoming = incoming;
-            return;
-        }
+        // grpcx patch: the headers are kept, to be compared with the next
+        // block's (`repeatable`).
         let start = dst.len();
         let mut reusable = self.size_update.is_none();
         self.last.headers.clear();
-        self.last.headers.extend(incoming.iter().cloned());
 
         self.encode_size_updates(dst);
 
         let mut last_index = None;
 
-        for header in incoming.drain(..) {
+        for header in headers {
+            self.last.headers.push(header.clone());
             match header.reify() {
                 // The header has an associated name. In which case, try to
                 // index it in the table.
@@ -205,7 +179,6 @@ impl Encoder {
         self.last.bytes.clear();
         self.last.bytes.extend_from_slice(&dst[start..]);
         self.last.reusable = reusable;
-        self.last.incoming = incoming;
     }
 
     fn encode_size_updates(&mut self, dst: &mut BytesMut) {
