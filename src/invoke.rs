@@ -64,7 +64,8 @@ pub async fn start(
     options: &CallOptions,
 ) -> Result<Response, Status> {
     let path = path(method)?;
-    start_at(channel, &path, kind(method), requests, metadata, options).await
+    let head = Head::new(metadata, options);
+    start_at(channel, &path, kind(method), requests, head, options).await
 }
 
 /// The method's kind, as the channel is told it.
@@ -90,7 +91,7 @@ pub async fn start_at(
     path: &PathAndQuery,
     kind: CallKind,
     requests: impl Stream<Item: Into<Outgoing>> + Send + 'static,
-    metadata: MetadataMap,
+    head: Head,
     options: &CallOptions,
 ) -> Result<Response, Status> {
     let channel = channel.into();
@@ -104,15 +105,16 @@ pub async fn start_at(
     let failed = |status| failures.word(status);
     // Made in a block, so that the call's future does not keep the request.
     let response = {
-        let request = request(path.clone(), metadata, options);
         if options.verbose.is_on() {
-            options.verbose.request(
-                request.uri().path(),
-                &MetadataMap::from_headers(request.headers().clone()),
-            );
+            let headers = MetadataMap::from_headers(head.0.clone());
+            options.verbose.request(path.path(), &headers);
         }
         let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
-        let mut request = request.map(|()| Body::new(body));
+        let mut request = http::Request::new(Body::new(body));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = path.clone().into();
+        *request.version_mut() = http::Version::HTTP_2;
+        *request.headers_mut() = head.0;
         if let Some(deadline) = failures.deadline {
             request.extensions_mut().insert(deadline);
         }
@@ -143,11 +145,22 @@ pub async fn start_at(
     })
 }
 
-/// The request's head: the path, gRPC's headers, and the metadata (less
-/// the headers gRPC reserves).
-fn request(path: PathAndQuery, metadata: MetadataMap, options: &CallOptions) -> http::Request<()> {
-    let mut headers = metadata.into_headers();
-    if !headers.is_empty() {
+/// The product token grpcx sends in `user-agent`, after the user's own (from
+/// `-H`) as grpcurl sends `grpcurl/1.9.1 grpc-go/…`, so that server
+/// operators can tell grpcx apart in their logs.
+const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
+
+/// A call's request headers: the metadata (less the headers gRPC reserves),
+/// gRPC's own headers, and the user-agent. Every request of every protocol
+/// and command is made from one, so this is the one place that sets the
+/// user-agent. A caller that repeats its calls (`bench`, `--each`) makes
+/// one head for all of them: a clone is a fifth of the work.
+#[derive(Clone)]
+pub struct Head(http::HeaderMap);
+
+impl Head {
+    pub fn new(metadata: MetadataMap, options: &CallOptions) -> Head {
+        let mut headers = metadata.into_headers();
         for reserved in [
             "te",
             "content-type",
@@ -157,29 +170,31 @@ fn request(path: PathAndQuery, metadata: MetadataMap, options: &CallOptions) -> 
         ] {
             headers.remove(reserved);
         }
-    }
-    headers.reserve(6);
-    headers.insert(TE, HeaderValue::from_static("trailers"));
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    if let Some(compress) = options.compress {
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        if let Some(compress) = options.compress {
+            headers.insert(
+                names::GRPC_ENCODING,
+                HeaderValue::from_static(compress.name()),
+            );
+        }
         headers.insert(
-            names::GRPC_ENCODING,
-            HeaderValue::from_static(compress.name()),
+            names::GRPC_ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip,zstd"),
         );
+        if let Some(timeout) = options.timeout {
+            headers.insert(names::GRPC_TIMEOUT, grpc::timeout(timeout));
+        }
+        let agent = match headers.get(http::header::USER_AGENT) {
+            Some(own) => {
+                HeaderValue::from_bytes(&[own.as_bytes(), b" ", USER_AGENT.as_bytes()].concat())
+            }
+            None => Ok(HeaderValue::from_static(USER_AGENT)),
+        };
+        let agent = agent.expect("a header value and a token");
+        headers.insert(http::header::USER_AGENT, agent);
+        Head(headers)
     }
-    headers.insert(
-        names::GRPC_ACCEPT_ENCODING,
-        HeaderValue::from_static("gzip,zstd"),
-    );
-    if let Some(timeout) = options.timeout {
-        headers.insert(names::GRPC_TIMEOUT, grpc::timeout(timeout));
-    }
-    let mut request = http::Request::new(());
-    *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = path.into();
-    *request.version_mut() = http::Version::HTTP_2;
-    *request.headers_mut() = headers;
-    request
 }
 
 /// A started call: response headers, then messages (as wire bytes of the

@@ -218,23 +218,6 @@ pub fn describe(target: &Target, args: &ConnArgs, route: Option<&str>) -> String
     }
 }
 
-/// The product token grpcx sends in `user-agent`, after the user's own, so
-/// that server operators can tell grpcx apart in their logs.
-pub const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
-
-/// Sets `user-agent` on a request of any protocol: the user's own (from
-/// `-H`), then `grpcx/VERSION`, as grpcurl sends `grpcurl/1.9.1 grpc-go/…`.
-pub fn set_user_agent(headers: &mut ::http::HeaderMap) {
-    let value = match headers.get(::http::header::USER_AGENT) {
-        Some(own) => {
-            let value = [own.as_bytes(), b" ", USER_AGENT.as_bytes()].concat();
-            ::http::HeaderValue::from_bytes(&value).expect("a header value and a token")
-        }
-        None => ::http::HeaderValue::from_static(USER_AGENT),
-    };
-    headers.insert(::http::header::USER_AGENT, value);
-}
-
 /// What dialing the target needs, checked before any dial: the dialer, the
 /// scheme and the `:authority`. gRPC offers h2 only; the HTTP client (`http`)
 /// lets ALPN choose between h2 and http/1.1, and over plaintext speaks

@@ -212,8 +212,9 @@ impl Client {
         let requests =
             futures_util::stream::iter([Outgoing::Encoded(request.encode_to_vec().into())]);
         let path = PathAndQuery::from_static(path);
-        let (channel, metadata) = (self.channel.clone(), self.metadata.clone());
-        invoke::start_at(channel, &path, kind, requests, metadata, &self.options).await
+        let head = invoke::Head::new(self.metadata.clone(), &self.options);
+        let channel = self.channel.clone();
+        invoke::start_at(channel, &path, kind, requests, head, &self.options).await
     }
 
     async fn check(&self, service: &str) -> Result<ServingStatus, Status> {

@@ -74,7 +74,8 @@ pub struct Engine {
     method: MethodDescriptor,
     /// The method's HTTP/2 path, made once for all its calls.
     path: Result<PathAndQuery, Status>,
-    metadata: MetadataMap,
+    /// The calls' request headers, made once for all of them.
+    head: invoke::Head,
     options: CallOptions,
     /// `options` without `-v`, for the calls it does not show.
     quiet: CallOptions,
@@ -98,7 +99,7 @@ impl Engine {
             pool,
             path: invoke::path(&method),
             method,
-            metadata,
+            head: invoke::Head::new(metadata, &options),
             options,
             quiet,
             show_once: None,
@@ -161,7 +162,7 @@ impl Engine {
                     path,
                     invoke::kind(&self.method),
                     requests.stream(),
-                    self.metadata.clone(),
+                    self.head.clone(),
                     options,
                 )
                 .await;

@@ -120,14 +120,13 @@ fn name(protocol: Protocol) -> &'static str {
 }
 
 impl Channel {
-    /// Every request of every protocol and command passes here: the one place
-    /// that sets the user-agent (a plain fn: each future level is copied whole).
+    /// Sends a request of any protocol (a plain fn: each future level is
+    /// copied whole).
     pub fn send(
         &self,
-        mut request: http::Request<Body>,
+        request: http::Request<Body>,
         kind: CallKind,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
-        transport::set_user_agent(request.headers_mut());
         match &self.0 {
             Inner::Grpc(client) => Either::Left(client.call(request)),
             // Boxed: its future is 2.5 KB, and unboxed every gRPC call's

@@ -461,7 +461,7 @@ async fn open(
         &version.path(),
         CallKind::BIDI,
         requests,
-        metadata,
+        invoke::Head::new(metadata, &options),
         &options,
     )
     .await?;
