@@ -1110,6 +1110,12 @@ impl HeaderBlock {
     /// every call.
     fn repeats(&self, last: &[hpack::Header<Option<HeaderName>>]) -> bool {
         use crate::hpack::Header::*;
+        // A value cloned from the last block's shares its bytes: the same
+        // pointer and length is equal without reading them.
+        fn same(a: &[u8], b: &[u8]) -> bool {
+            std::ptr::eq(a, b) || a == b
+        }
+        let text = |a: &BytesStr, b: &BytesStr| same(a.as_str().as_bytes(), b.as_str().as_bytes());
         let mut last = last.iter();
         let p = &self.pseudo;
         let pseudo = [
@@ -1118,13 +1124,13 @@ impl HeaderBlock {
                 .map(|m| matches!(last.next(), Some(Method(l)) if l == m)),
             p.scheme
                 .as_ref()
-                .map(|s| matches!(last.next(), Some(Scheme(l)) if l == s)),
+                .map(|s| matches!(last.next(), Some(Scheme(l)) if text(l, s))),
             p.authority
                 .as_ref()
-                .map(|a| matches!(last.next(), Some(Authority(l)) if l == a)),
+                .map(|a| matches!(last.next(), Some(Authority(l)) if text(l, a))),
             p.path
                 .as_ref()
-                .map(|a| matches!(last.next(), Some(Path(l)) if l == a)),
+                .map(|a| matches!(last.next(), Some(Path(l)) if text(l, a))),
             p.protocol
                 .as_ref()
                 .map(|a| matches!(last.next(), Some(Protocol(l)) if l == a)),
@@ -1137,18 +1143,19 @@ impl HeaderBlock {
         }
         let mut previous = None;
         for (name, value) in self.fields.iter() {
-            let same = match last.next() {
+            let equal = match last.next() {
                 Some(Field {
                     name: kept,
                     value: v,
                 }) => {
-                    kept.as_ref().or(previous) == Some(name)
-                        && v == value
+                    kept.as_ref().or(previous).is_some_and(|kept| {
+                        same(kept.as_str().as_bytes(), name.as_str().as_bytes())
+                    }) && same(v.as_bytes(), value.as_bytes())
                         && v.is_sensitive() == value.is_sensitive()
                 }
                 _ => false,
             };
-            if !same {
+            if !equal {
                 return false;
             }
             previous = Some(name);
