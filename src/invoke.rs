@@ -59,7 +59,7 @@ impl CallOptions {
 pub async fn start(
     channel: impl Into<Channel>,
     method: &MethodDescriptor,
-    requests: impl Stream<Item: Into<Outgoing>> + Send + 'static,
+    requests: impl Stream<Item: Into<Outgoing>> + Send + Unpin + 'static,
     metadata: MetadataMap,
     options: &CallOptions,
 ) -> Result<Response, Status> {
@@ -90,7 +90,7 @@ pub async fn start_at(
     channel: impl Into<Channel>,
     path: &PathAndQuery,
     kind: CallKind,
-    requests: impl Stream<Item: Into<Outgoing>> + Send + 'static,
+    requests: impl Stream<Item: Into<Outgoing>> + Send + Unpin + 'static,
     head: Head,
     options: &CallOptions,
 ) -> Result<Response, Status> {
@@ -109,7 +109,7 @@ pub async fn start_at(
             let headers = MetadataMap::from_headers(head.0.clone());
             options.verbose.request(path.path(), &headers);
         }
-        let body = grpc::Frames::new(Box::pin(requests.map(Into::into)), options.compress);
+        let body = grpc::Frames::new(requests.map(Into::into), options.compress);
         let mut request = http::Request::new(Body::new(body));
         *request.method_mut() = http::Method::POST;
         *request.uri_mut() = path.clone().into();
