@@ -247,6 +247,48 @@ fn repeated_calls_send_their_headers_as_table_references() {
     assert_eq!(&sizes[1..], [8, 8], "header block sizes");
 }
 
+/// h2 compares each call's headers with the last call's where they are
+/// (a patch in `third_party/h2`), a name's second value too: a name given
+/// twice and another once, the same over the calls of one connection,
+/// arrive with every value at every call, and their echoes come back so.
+#[test]
+fn a_header_given_twice_reaches_the_server_whole_at_every_call() {
+    let server = Server::bundled();
+    let args = [
+        "call",
+        &server.addr,
+        "helloworld.Greeter/SayHello",
+        "@-",
+        "--each",
+        "--concurrency",
+        "1",
+        "--envelope",
+        "-H",
+        "echo-a: 1",
+        "-H",
+        "echo-a: 2",
+        "-H",
+        "echo-b: x",
+    ];
+    let out = run_with_stdin(
+        &args,
+        "{\"name\":\"1\"}\n{\"name\":\"2\"}\n{\"name\":\"3\"}\n",
+    );
+    let echoed: Vec<serde_json::Value> = out
+        .ok()
+        .json_lines()
+        .into_iter()
+        .filter_map(|v| v.get("trailers").cloned())
+        .collect();
+    let whole = json!({"echo-a": ["1", "2"], "echo-b": "x"});
+    assert_eq!(
+        echoed,
+        [whole.clone(), whole.clone(), whole],
+        "{}",
+        out.stdout
+    );
+}
+
 /// A header block sent again as the same bytes (h2's encoder keeps the
 /// last one) is sent only while the headers are the same: on one connection,
 /// a header set, changed and dropped between calls reaches the server as it
