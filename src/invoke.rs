@@ -146,8 +146,8 @@ pub async fn start_at(
 }
 
 /// The product token grpcx sends in `user-agent`, after the user's own (from
-/// `-H`) as grpcurl sends `grpcurl/1.9.1 grpc-go/…`, so that server
-/// operators can tell grpcx apart in their logs.
+/// `-H`), so that server operators can tell grpcx apart in their logs
+/// (grpcurl sends `grpcurl/1.9.1 grpc-go/…`).
 const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
 
 /// A call's request headers: the metadata (less the headers gRPC reserves),
