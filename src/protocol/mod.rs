@@ -120,18 +120,23 @@ fn name(protocol: Protocol) -> &'static str {
 }
 
 impl Channel {
-    /// Sends a request of any protocol (a plain fn: each future level is
-    /// copied whole).
+    /// Sends a request of any protocol with these headers (the request's
+    /// own are not read), a plain fn: each future level is copied whole.
+    /// gRPC hands the shared map to h2 as it is.
     pub fn send(
         &self,
-        request: http::Request<Body>,
+        mut request: http::Request<Body>,
+        headers: Arc<HeaderMap>,
         kind: CallKind,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
         match &self.0 {
-            Inner::Grpc(client) => Either::Left(client.call(request)),
+            Inner::Grpc(client) => Either::Left(client.call(request, Some(headers))),
             // Boxed: its future is 2.5 KB, and unboxed every gRPC call's
             // future (and bench's 64 of them) would be its size.
-            Inner::Http(bridge) => Either::Right(Box::pin(bridge.call(request, kind))),
+            Inner::Http(bridge) => {
+                *request.headers_mut() = Arc::unwrap_or_clone(headers);
+                Either::Right(Box::pin(bridge.call(request, kind)))
+            }
         }
     }
 }
@@ -209,7 +214,7 @@ impl Bridge {
                 })
             })?;
         channel
-            .call(request)
+            .call(request, None)
             .await
             .map_err(|err| failed(transport::not_ready(&*err).message().to_string()))
     }

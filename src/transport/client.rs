@@ -45,19 +45,21 @@ impl Client {
         }))
     }
 
-    /// Sends one request and waits for the response head.
+    /// Sends one request (with `shared` header fields before its own, see
+    /// [`Connection::send`]) and waits for the response head.
     pub fn call(
         &self,
         request: http::Request<Body>,
+        shared: Option<Arc<http::HeaderMap>>,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
         let request = self.0.addressed(request);
         // Sent now when the connection takes it at once: then the future
         // keeps only what waits for the answer. Boxed otherwise: waiting
         // for a dial is rare, and its future is large.
         match self.0.current().and_then(Connection::ready_now) {
-            Some(conn) => Either::Left(conn.send(request)),
+            Some(conn) => Either::Left(conn.send(request, shared)),
             None => Either::Right(Box::pin(async move {
-                self.0.connection().await?.send(request).await
+                self.0.connection().await?.send(request, shared).await
             })),
         }
     }

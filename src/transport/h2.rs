@@ -179,9 +179,14 @@ impl Connection {
     /// the response is over (the server has answered) or dropped. Errors are
     /// h2's, or a [`ConnectFailure`](super::ConnectFailure) when the
     /// connection's watch saw why it failed.
+    ///
+    /// `shared` header fields go before the request's own. Made once for
+    /// many requests, they cost each a reference count; a connection sends
+    /// the same map after the same pseudo-headers as the same bytes.
     pub fn send(
         mut self,
         request: http::Request<Body>,
+        shared: Option<Arc<http::HeaderMap>>,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + 'static {
         let deadline = request.extensions().get::<Deadline>().copied();
         let (parts, mut body) = request.into_parts();
@@ -190,7 +195,10 @@ impl Connection {
         let (head, ready) = take_ready(&mut body);
         let end = matches!(ready, Ready::All) && head.is_empty();
         let request = http::Request::from_parts(parts, ());
-        let sent = self.send.send_request(request, end);
+        let sent = match shared {
+            Some(shared) => self.send.send_request_shared(request, shared, end),
+            None => self.send.send_request(request, end),
+        };
         let sent = sent.map(|(response, mut stream)| {
             // Only a running upload needs to hear that the response is over.
             let mut stop = None;

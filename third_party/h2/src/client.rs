@@ -519,8 +519,35 @@ where
         request: Request<()>,
         end_of_stream: bool,
     ) -> Result<(ResponseFuture, SendStream<B>), crate::Error> {
+        self.send_request_with(request, None, end_of_stream)
+    }
+
+    /// grpcx patch: [`send_request`](Self::send_request), with header fields
+    /// shared with other requests, sent before the request's own.
+    ///
+    /// A client that sends the same headers with many requests makes them
+    /// once: each request costs a reference count, not a clone of the map.
+    /// While the connection's HPACK table is as the last request left it, a
+    /// request with the same pseudo-headers and the same map (by pointer)
+    /// and no fields of its own is sent as that request's header block
+    /// again, without looking at a header.
+    pub fn send_request_shared(
+        &mut self,
+        request: Request<()>,
+        shared: std::sync::Arc<http::HeaderMap>,
+        end_of_stream: bool,
+    ) -> Result<(ResponseFuture, SendStream<B>), crate::Error> {
+        self.send_request_with(request, Some(shared), end_of_stream)
+    }
+
+    fn send_request_with(
+        &mut self,
+        request: Request<()>,
+        shared: Option<std::sync::Arc<http::HeaderMap>>,
+        end_of_stream: bool,
+    ) -> Result<(ResponseFuture, SendStream<B>), crate::Error> {
         self.inner
-            .send_request(request, end_of_stream, self.pending.as_ref())
+            .send_request(request, shared, end_of_stream, self.pending.as_ref())
             .map_err(Into::into)
             .map(|(stream, is_full)| {
                 if stream.is_pending_open() && is_full {

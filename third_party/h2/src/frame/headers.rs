@@ -11,6 +11,7 @@ use bytes::{Buf, BufMut, BytesMut};
 use std::fmt;
 use std::io::Cursor;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 type EncodeBuf<'a> = bytes::buf::Limit<&'a mut BytesMut>;
 
@@ -82,6 +83,9 @@ pub struct Iter {
     /// Pseudo headers
     pseudo: Option<Pseudo>,
 
+    /// grpcx patch: the shared header fields, sent before `fields`.
+    shared: std::vec::IntoIter<hpack::Header<Option<HeaderName>>>,
+
     /// Header fields
     fields: header::IntoIter<HeaderValue>,
 }
@@ -100,6 +104,10 @@ struct HeaderBlock {
     /// Pseudo headers, these are broken out as they must be sent as part of the
     /// headers frame.
     pseudo: Pseudo,
+
+    /// grpcx patch: header fields shared with other requests, sent before
+    /// `fields` (`client::SendRequest::send_request_shared`).
+    shared: Option<Arc<HeaderMap>>,
 }
 
 #[derive(Debug)]
@@ -126,6 +134,7 @@ impl Headers {
                 fields,
                 is_over_size: false,
                 pseudo,
+                shared: None,
             },
             flags: HeadersFlag::default(),
         }
@@ -143,6 +152,7 @@ impl Headers {
                 fields,
                 is_over_size: false,
                 pseudo: Pseudo::default(),
+                shared: None,
             },
             flags,
         }
@@ -208,6 +218,7 @@ impl Headers {
                 field_size: 0,
                 is_over_size: false,
                 pseudo: Pseudo::default(),
+                shared: None,
             },
             flags,
         };
@@ -301,6 +312,19 @@ impl Headers {
 
     pub fn fields(&self) -> &HeaderMap {
         &self.header_block.fields
+    }
+
+    /// grpcx patch: header fields shared with other requests, sent before
+    /// `fields`. A block that repeats the last one's pseudo-headers and
+    /// shares the same map (by pointer) is sent as that block's bytes,
+    /// without comparing or cloning a header.
+    pub(crate) fn set_shared(&mut self, shared: Arc<HeaderMap>) {
+        self.header_block.shared = Some(shared);
+    }
+
+    /// grpcx patch: the shared header fields, if any (`set_shared`).
+    pub(crate) fn shared(&self) -> Option<&HeaderMap> {
+        self.header_block.shared.as_deref()
     }
 
     pub fn into_fields(self) -> HeaderMap {
@@ -444,6 +468,7 @@ impl PushPromise {
                 fields,
                 is_over_size: false,
                 pseudo,
+                shared: None,
             },
             promised_id,
             stream_id,
@@ -535,6 +560,7 @@ impl PushPromise {
                 field_size: 0,
                 is_over_size: false,
                 pseudo: Pseudo::default(),
+                shared: None,
             },
             promised_id,
             stream_id: head.stream_id(),
@@ -838,6 +864,10 @@ impl Iterator for Iter {
 
         self.pseudo = None;
 
+        if let Some(shared) = self.shared.next() {
+            return Some(shared);
+        }
+
         self.fields
             .next()
             .map(|(name, value)| Field { name, value })
@@ -1087,18 +1117,32 @@ impl HeaderBlock {
         let mut hpack = encoder.take_scratch();
         hpack.clear();
         // grpcx patch: the last block's bytes again for the same headers.
-        if let Some((last, bytes)) = encoder.repeatable() {
-            if self.repeats(last) {
+        if let Some((last, last_shared, bytes)) = encoder.repeatable() {
+            if self.repeats(last, last_shared) {
                 hpack.extend_from_slice(bytes);
                 return EncodingHeaderBlock { hpack };
             }
         }
+        // grpcx patch: a shared map's headers are cloned (their bytes are
+        // shared) for this one encoding; the map is kept to be recognised.
+        let shared = self.shared.as_deref().map(|map| {
+            map.iter()
+                .map(|(name, value)| hpack::Header::Field {
+                    name: Some(name.clone()),
+                    value: value.clone(),
+                })
+                .collect::<Vec<_>>()
+        });
+        // Kept only when it is the whole block after the pseudo-headers.
+        let keep = self.shared.filter(|_| self.fields.is_empty());
         let headers = Iter {
             pseudo: Some(self.pseudo),
+            shared: shared.unwrap_or_default().into_iter(),
             fields: self.fields.into_iter(),
         };
 
         encoder.encode(headers, &mut hpack);
+        encoder.keep_shared(keep);
 
         EncodingHeaderBlock { hpack }
     }
@@ -1107,8 +1151,14 @@ impl HeaderBlock {
     /// yield them (pseudo-headers first, a name's later values nameless),
     /// with the same sensitivity (a sensitive value is never indexed).
     /// Compared in place: a gRPC connection sends the same block with
-    /// every call.
-    fn repeats(&self, last: &[hpack::Header<Option<HeaderName>>]) -> bool {
+    /// every call. A block of shared fields (`Headers::set_shared`) repeats
+    /// one made of the same map, kept by the encoder (`last_shared`): the
+    /// map cannot change while shared, so its pointer is enough.
+    fn repeats(
+        &self,
+        last: &[hpack::Header<Option<HeaderName>>],
+        last_shared: Option<&Arc<HeaderMap>>,
+    ) -> bool {
         use crate::hpack::Header::*;
         // A value cloned from the last block's shares its bytes: the same
         // pointer and length is equal without reading them.
@@ -1140,6 +1190,10 @@ impl HeaderBlock {
         ];
         if pseudo.contains(&Some(false)) {
             return false;
+        }
+        if let Some(shared) = &self.shared {
+            return self.fields.is_empty()
+                && last_shared.is_some_and(|kept| Arc::ptr_eq(kept, shared));
         }
         let mut previous = None;
         for (name, value) in self.fields.iter() {

@@ -3,6 +3,8 @@ use super::{huffman, Header};
 
 use bytes::{BufMut, BytesMut};
 use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
+use std::sync::Arc;
 
 const DEFAULT_MAX_ALLOWED_SIZE: usize = 4 * 1024;
 
@@ -37,6 +39,9 @@ struct LastBlock {
     bytes: Vec<u8>,
     /// The block left the table unchanged, and nothing has changed it since.
     reusable: bool,
+    /// The shared map the block's fields were, whole (after its
+    /// pseudo-headers), if they were one (`frame::Headers::set_shared`).
+    shared: Option<Arc<HeaderMap>>,
 }
 
 #[derive(Debug, Copy, Clone, Eq, PartialEq)]
@@ -86,9 +91,27 @@ impl Encoder {
     /// as that block left it: a block of the same headers encodes to the
     /// same bytes. The caller compares the headers where they are, without
     /// moving them into a list as `encode` does.
-    pub(crate) fn repeatable(&self) -> Option<(&[Header<Option<HeaderName>>], &[u8])> {
+    /// With them, the shared map the block's fields were, if they were one.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn repeatable(
+        &self,
+    ) -> Option<(
+        &[Header<Option<HeaderName>>],
+        Option<&Arc<HeaderMap>>,
+        &[u8],
+    )> {
         let last = &self.last;
-        (last.reusable && self.size_update.is_none()).then_some((&last.headers, &last.bytes))
+        (last.reusable && self.size_update.is_none()).then_some((
+            &last.headers,
+            last.shared.as_ref(),
+            &last.bytes,
+        ))
+    }
+
+    /// grpcx patch: the shared map the block just encoded was made of, or
+    /// none (called after every `encode`).
+    pub(crate) fn keep_shared(&mut self, shared: Option<Arc<HeaderMap>>) {
+        self.last.shared = shared;
     }
 
     /// Queues a max size update.
@@ -139,6 +162,7 @@ impl Encoder {
         let start = dst.len();
         let mut reusable = self.size_update.is_none();
         self.last.headers.clear();
+        self.last.shared = None;
 
         self.encode_size_updates(dst);
 

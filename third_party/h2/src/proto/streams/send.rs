@@ -143,6 +143,10 @@ impl Send {
         );
 
         Self::check_headers(frame.fields())?;
+        // grpcx patch: the fields shared with other requests, too.
+        if let Some(shared) = frame.shared() {
+            Self::check_headers(shared)?;
+        }
 
         let end_stream = frame.is_end_stream();
 

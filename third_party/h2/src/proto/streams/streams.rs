@@ -265,6 +265,8 @@ where
     pub fn send_request(
         &mut self,
         mut request: Request<()>,
+        // grpcx patch: header fields shared with other requests.
+        shared: Option<std::sync::Arc<http::HeaderMap>>,
         end_of_stream: bool,
         pending: Option<&OpaqueStreamRef>,
     ) -> Result<(StreamRef<B>, bool), SendError> {
@@ -320,8 +322,11 @@ where
         }
 
         // Convert the message
-        let headers =
+        let mut headers =
             client::Peer::convert_send_message(stream_id, request, protocol, end_of_stream)?;
+        if let Some(shared) = shared {
+            headers.set_shared(shared);
+        }
 
         let mut stream = me.store.insert(stream.id, stream);
 
