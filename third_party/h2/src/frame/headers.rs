@@ -323,8 +323,8 @@ impl Headers {
     }
 
     /// grpcx patch: the shared header fields, if any (`set_shared`).
-    pub(crate) fn shared(&self) -> Option<&HeaderMap> {
-        self.header_block.shared.as_deref()
+    pub(crate) fn shared(&self) -> Option<&Arc<HeaderMap>> {
+        self.header_block.shared.as_ref()
     }
 
     pub fn into_fields(self) -> HeaderMap {

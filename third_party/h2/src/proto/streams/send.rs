@@ -38,6 +38,10 @@ pub(super) struct Send {
 
     /// If extended connect protocol is enabled.
     is_extended_connect_protocol_enabled: bool,
+
+    /// grpcx patch: the last shared header map checked (`send_headers`): a
+    /// shared map cannot change, so it is checked once while it repeats.
+    checked: Option<std::sync::Arc<http::HeaderMap>>,
 }
 
 /// A value to detect which public API has called `poll_reset`.
@@ -57,6 +61,7 @@ impl Send {
             prioritize: Prioritize::new(config),
             is_push_enabled: true,
             is_extended_connect_protocol_enabled: false,
+            checked: None,
         }
     }
 
@@ -143,9 +148,17 @@ impl Send {
         );
 
         Self::check_headers(frame.fields())?;
-        // grpcx patch: the fields shared with other requests, too.
+        // grpcx patch: the fields shared with other requests, too, unless
+        // this very map passed last time.
         if let Some(shared) = frame.shared() {
-            Self::check_headers(shared)?;
+            let known = self
+                .checked
+                .as_ref()
+                .is_some_and(|checked| std::sync::Arc::ptr_eq(checked, shared));
+            if !known {
+                Self::check_headers(shared)?;
+                self.checked = Some(shared.clone());
+            }
         }
 
         let end_stream = frame.is_end_stream();
