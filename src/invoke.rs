@@ -7,7 +7,6 @@
 //! code speaks gRPC to it whatever goes over the wire, and tells it only the
 //! method's kind (Connect frames unary calls differently).
 
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -154,11 +153,10 @@ const USER_AGENT: &str = concat!("grpcx/", env!("CARGO_PKG_VERSION"));
 /// gRPC's own headers, and the user-agent. Every request of every protocol
 /// and command is made from one, so this is the one place that sets the
 /// user-agent. A caller that repeats its calls (`bench`, `--each`) makes
-/// one head for all of them. The map is shared, not copied: the channel
-/// hands it to h2 as it is, and a connection sends a head it sent last time
-/// as the same bytes, without reading it again.
+/// one head for all of them, shared: h2 sends the head it sent last time
+/// again as the same bytes, without reading it.
 #[derive(Clone)]
-pub struct Head(Arc<http::HeaderMap>);
+pub struct Head(std::sync::Arc<http::HeaderMap>);
 
 impl Head {
     pub fn new(metadata: MetadataMap, options: &CallOptions) -> Head {
@@ -195,7 +193,7 @@ impl Head {
         };
         let agent = agent.expect("a header value and a token");
         headers.insert(http::header::USER_AGENT, agent);
-        Head(Arc::new(headers))
+        Head(std::sync::Arc::new(headers))
     }
 }
 

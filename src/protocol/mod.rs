@@ -120,9 +120,8 @@ fn name(protocol: Protocol) -> &'static str {
 }
 
 impl Channel {
-    /// Sends a request of any protocol with these headers (the request's
-    /// own are not read), a plain fn: each future level is copied whole.
-    /// gRPC hands the shared map to h2 as it is.
+    /// Sends a request of any protocol with these headers (gRPC hands them
+    /// to h2 as they are), a plain fn: each future level is copied whole.
     pub fn send(
         &self,
         mut request: http::Request<Body>,
@@ -130,7 +129,7 @@ impl Channel {
         kind: CallKind,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
         match &self.0 {
-            Inner::Grpc(client) => Either::Left(client.call(request, Some(headers))),
+            Inner::Grpc(client) => Either::Left(client.call(request, headers)),
             // Boxed: its future is 2.5 KB, and unboxed every gRPC call's
             // future (and bench's 64 of them) would be its size.
             Inner::Http(bridge) => {
@@ -214,7 +213,7 @@ impl Bridge {
                 })
             })?;
         channel
-            .call(request, None)
+            .call(request, Arc::default())
             .await
             .map_err(|err| failed(transport::not_ready(&*err).message().to_string()))
     }

@@ -45,12 +45,11 @@ impl Client {
         }))
     }
 
-    /// Sends one request (with `shared` header fields before its own, see
-    /// [`Connection::send`]) and waits for the response head.
+    /// Sends one request (`shared` fields first) and waits for its head.
     pub fn call(
         &self,
         request: http::Request<Body>,
-        shared: Option<Arc<http::HeaderMap>>,
+        shared: Arc<http::HeaderMap>,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
         let request = self.0.addressed(request);
         // Sent now when the connection takes it at once: then the future

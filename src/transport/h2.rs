@@ -178,15 +178,12 @@ impl Connection {
     /// body goes up as the window allows, beside the response; it stops when
     /// the response is over (the server has answered) or dropped. Errors are
     /// h2's, or a [`ConnectFailure`](super::ConnectFailure) when the
-    /// connection's watch saw why it failed.
-    ///
-    /// `shared` header fields go before the request's own. Made once for
-    /// many requests, they cost each a reference count; a connection sends
-    /// the same map after the same pseudo-headers as the same bytes.
+    /// connection's watch saw why it failed. `shared` header fields, made
+    /// once for many requests, go first (h2's `send_request_shared`).
     pub fn send(
         mut self,
         request: http::Request<Body>,
-        shared: Option<Arc<http::HeaderMap>>,
+        shared: Arc<http::HeaderMap>,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + 'static {
         let deadline = request.extensions().get::<Deadline>().copied();
         let (parts, mut body) = request.into_parts();
@@ -195,10 +192,7 @@ impl Connection {
         let (head, ready) = take_ready(&mut body);
         let end = matches!(ready, Ready::All) && head.is_empty();
         let request = http::Request::from_parts(parts, ());
-        let sent = match shared {
-            Some(shared) => self.send.send_request_shared(request, shared, end),
-            None => self.send.send_request(request, end),
-        };
+        let sent = self.send.send_request_shared(request, shared, end);
         let sent = sent.map(|(response, mut stream)| {
             // Only a running upload needs to hear that the response is over.
             let mut stop = None;

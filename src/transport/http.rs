@@ -89,7 +89,7 @@ impl HttpClient {
     ) -> Result<http::Response<Body>, BoxError> {
         let inner = &self.0;
         if let Some(h2) = &inner.h2 {
-            return h2.call(request, None).await;
+            return h2.call(request, Arc::default()).await;
         }
         let path = request
             .uri()

@@ -319,7 +319,10 @@ impl Headers {
     /// shares the same map (by pointer) is sent as that block's bytes,
     /// without comparing or cloning a header.
     pub(crate) fn set_shared(&mut self, shared: Arc<HeaderMap>) {
-        self.header_block.shared = Some(shared);
+        // An empty map is no fields: the request's own are compared as before.
+        if !shared.is_empty() {
+            self.header_block.shared = Some(shared);
+        }
     }
 
     /// grpcx patch: the shared header fields, if any (`set_shared`).
