@@ -161,13 +161,8 @@ pub struct Head(std::sync::Arc<http::HeaderMap>);
 impl Head {
     pub fn new(metadata: MetadataMap, options: &CallOptions) -> Head {
         let mut headers = metadata.into_headers();
-        for reserved in [
-            "te",
-            "content-type",
-            "grpc-message",
-            "grpc-message-type",
-            "grpc-status",
-        ] {
+        // Sent by servers only (`te` and `content-type` are replaced below).
+        for reserved in ["grpc-message", "grpc-message-type", "grpc-status"] {
             headers.remove(reserved);
         }
         headers.insert(TE, HeaderValue::from_static("trailers"));

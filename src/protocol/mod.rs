@@ -124,7 +124,7 @@ impl Channel {
     /// to h2 as they are), a plain fn: each future level is copied whole.
     pub fn send(
         &self,
-        mut request: http::Request<Body>,
+        request: http::Request<Body>,
         headers: Arc<HeaderMap>,
         kind: CallKind,
     ) -> impl Future<Output = Result<http::Response<Body>, BoxError>> + '_ {
@@ -132,10 +132,7 @@ impl Channel {
             Inner::Grpc(client) => Either::Left(client.call(request, headers)),
             // Boxed: its future is 2.5 KB, and unboxed every gRPC call's
             // future (and bench's 64 of them) would be its size.
-            Inner::Http(bridge) => {
-                *request.headers_mut() = Arc::unwrap_or_clone(headers);
-                Either::Right(Box::pin(bridge.call(request, kind)))
-            }
+            Inner::Http(bridge) => Either::Right(Box::pin(bridge.call(request, headers, kind))),
         }
     }
 }
@@ -143,9 +140,11 @@ impl Channel {
 impl Bridge {
     async fn call(
         &self,
-        request: http::Request<Body>,
+        mut request: http::Request<Body>,
+        headers: Arc<HeaderMap>,
         kind: CallKind,
     ) -> Result<http::Response<Body>, BoxError> {
+        *request.headers_mut() = Arc::unwrap_or_clone(headers);
         let reflection = request.uri().path().starts_with("/grpc.reflection.");
         if kind == CallKind::BIDI && !self.client.is_h2() {
             if reflection {
