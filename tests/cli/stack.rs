@@ -247,10 +247,10 @@ fn repeated_calls_send_their_headers_as_table_references() {
     assert_eq!(&sizes[1..], [8, 8], "header block sizes");
 }
 
-/// h2 compares each call's headers with the last call's where they are
-/// (a patch in `third_party/h2`), a name's second value too: a name given
-/// twice and another once, the same over the calls of one connection,
-/// arrive with every value at every call, and their echoes come back so.
+/// h2 sends a call's head again as the last call's bytes when it is the
+/// same shared map (a patch in `third_party/h2`): a name given twice and
+/// another once, the same over the calls of one connection, arrive with
+/// every value at every call, and their echoes come back so.
 #[test]
 fn a_header_given_twice_reaches_the_server_whole_at_every_call() {
     let server = Server::bundled();
